@@ -1,0 +1,33 @@
+# node-gyp build of the same addon as CMakeLists.txt (npm run build:gyp -> build-gyp/).
+# The libtorch folder and version come from scripts/libtorch.mjs, exactly as for cmake-js.
+{
+  "targets": [
+    {
+      "target_name": "specfuse",
+      "sources": ["<!@(node -e \"console.log(require('fs').readdirSync('native',{recursive:true}).filter(f=>f.endsWith('.cc')).map(f=>'native/'+f).join(' '))\")"],
+      "include_dirs": [
+        "native",
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!(node scripts/libtorch.mjs dir)/include",
+        "<!(node scripts/libtorch.mjs dir)/include/torch/csrc/api/include"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_CPP_EXCEPTIONS",
+        "NODE_ADDON_API_CPP_EXCEPTIONS_ALL",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
+        "SPECFUSE_TORCH_VERSION=\"<!(node scripts/libtorch.mjs version)\""
+      ],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++20", "-fexceptions", "-frtti", "-O2", "-fvisibility=hidden", "-include", "pch.h", "-Wno-unused-parameter"],
+      "libraries": [
+        "<!(node scripts/libtorch.mjs dir)/lib/libtorch_cpu.so",
+        "<!(node scripts/libtorch.mjs dir)/lib/libc10.so",
+        "-ldl",
+        "-Wl,--disable-new-dtags",
+        "-Wl,-rpath,<!(node scripts/libtorch.mjs dir)/lib"
+      ]
+    }
+  ]
+}

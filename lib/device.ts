@@ -1,0 +1,27 @@
+/** Devices and threads. */
+import { availableParallelism } from 'node:os';
+import { native, type DeviceInfo } from './native.js';
+
+export type { DeviceInfo };
+
+/** The CPU and every usable CUDA device, with names and memory sizes. */
+export function devices(): DeviceInfo[] { return native.devices(); }
+
+/** Whether CUDA can be used, and why not when it cannot. */
+export function cuda(): { available: boolean; reason: string; deviceCount: number } { return native.cudaStatus(); }
+
+/** libtorch's intra-op threads for this process. */
+export function setNumThreads(n: number): void { native.setNumThreads(n); }
+export function getNumThreads(): number { return native.getNumThreads(); }
+
+/**
+ * Default: one intra-op thread per available core (SPECFUSE_NUM_THREADS overrides). libtorch's own
+ * default counts physical cores of the host, which oversubscribes containers with a CPU quota.
+ */
+export function applyDefaultThreads(): void {
+  const env = Number(process.env.SPECFUSE_NUM_THREADS);
+  native.setNumThreads(Number.isInteger(env) && env > 0 ? env : Math.max(1, availableParallelism()));
+}
+
+export const torchVersion = native.torchVersion;
+export const libtorchDir = native.libtorchDir;

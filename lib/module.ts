@@ -1,0 +1,118 @@
+/**
+ * Module: a model built in C++ (names = the reference state-dict keys), driven from TypeScript.
+ * Freezing, stages and parameter counts live here; forward passes run off the JS thread.
+ */
+import { native, type NativeModule, type TensorDescription, type ConfigValue } from './native.js';
+import { Tensor } from './tensor.js';
+import { selectNames } from './freeze.js';
+import type { DType } from './host.js';
+
+export interface ParameterCounts {
+  total: number;
+  trainable: number;
+  modules: Record<string, { total: number; trainable: number }>;
+}
+
+/** What a model family declares: its stages and which parameters each one trains. */
+export interface ModelSpec {
+  family: string;
+  /** stage -> patterns of the parameters trained in that stage; all others are frozen. */
+  stages: Record<number, readonly string[]>;
+  /** Input names the forward takes. */
+  inputs: readonly string[];
+}
+
+export class Module implements Disposable {
+  /** @internal */
+  readonly native: NativeModule;
+  readonly spec: ModelSpec;
+  readonly config: Readonly<Record<string, ConfigValue>>;
+  #stage: number | null = null;
+
+  /** @internal Use createModel(). */
+  constructor(spec: ModelSpec, nativeName: string, config: Record<string, ConfigValue>) {
+    this.spec = spec;
+    this.config = Object.freeze({ ...config });
+    this.native = new native.NativeModule(nativeName, config);
+  }
+
+  namedParameters(): TensorDescription[] { return this.native.namedParameters(); }
+  namedBuffers(): TensorDescription[] { return this.native.namedBuffers(); }
+  parameterNames(): string[] { return this.namedParameters().map((p) => p.name); }
+
+  /** Stops gradients for the matched parameters. Returns how many tensors changed. */
+  freeze(patterns: string | readonly string[]): number {
+    return this.native.setRequiresGrad(selectNames(this.parameterNames(), patterns), false);
+  }
+  unfreeze(patterns: string | readonly string[]): number {
+    return this.native.setRequiresGrad(selectNames(this.parameterNames(), patterns), true);
+  }
+
+  /** Freezes everything, then unfreezes what the model trains in `stage`. */
+  setStage(stage: number): void {
+    const trainable = this.spec.stages[stage];
+    if (!trainable) {
+      throw new RangeError(`stage: ${this.spec.family} has stages ${Object.keys(this.spec.stages).join(', ')}, not ${String(stage)}`);
+    }
+    const names = this.parameterNames();
+    this.native.setRequiresGrad(names, false);
+    if (trainable.length) this.native.setRequiresGrad(selectNames(names, trainable), true);
+    this.#stage = stage;
+  }
+  get stage(): number | null { return this.#stage; }
+
+  parameterCounts(): ParameterCounts {
+    const out: ParameterCounts = { total: 0, trainable: 0, modules: {} };
+    for (const p of this.namedParameters()) {
+      const top = p.name.split('.')[0]!;
+      const m = (out.modules[top] ??= { total: 0, trainable: 0 });
+      out.total += p.numel;
+      m.total += p.numel;
+      if (p.requiresGrad) { out.trainable += p.numel; m.trainable += p.numel; }
+    }
+    return out;
+  }
+
+  train(on = true): this { this.native.train(on); return this; }
+  eval(): this { this.native.train(false); return this; }
+  get training(): boolean { return this.native.training; }
+  get device(): string { return this.native.device; }
+  get disposed(): boolean { return this.native.disposed; }
+
+  /** Moves (and optionally casts) the weights, off the JS thread. */
+  async to(device: string, dtype?: DType): Promise<this> { await this.native.to(device, dtype); return this; }
+
+  /** Runs the model on named inputs, off the JS thread. Gradients are off unless `grad: true`. */
+  async forward(inputs: Record<string, Tensor>, options: { stage?: number; grad?: boolean } = {}): Promise<Tensor> {
+    if (inputs === null || typeof inputs !== 'object') throw new TypeError('inputs: expected an object of named Tensors');
+    const raw: Record<string, import('./native.js').NativeTensor> = {};
+    for (const [k, v] of Object.entries(inputs)) {
+      if (v === undefined) continue;
+      if (!(v instanceof Tensor)) throw new TypeError(`inputs.${k}: expected a Tensor`);
+      raw[k] = v.native;
+    }
+    const stage = options.stage ?? this.#stage ?? undefined;
+    return new Tensor(await this.native.forward(raw, { stage, grad: options.grad }));
+  }
+
+  /** Detached copies of every parameter and buffer, by reference name. */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries(this.native.stateDict())) out[k] = new Tensor(v);
+    return out;
+  }
+  getTensor(name: string): Tensor { return new Tensor(this.native.getTensor(name)); }
+
+  /** Copies the given tensors into parameters/buffers; all names and shapes are checked first. */
+  loadTensors(tensors: Record<string, Tensor>): number {
+    const raw: Record<string, import('./native.js').NativeTensor> = {};
+    for (const [k, v] of Object.entries(tensors)) {
+      if (!(v instanceof Tensor)) throw new TypeError(`tensors.${k}: expected a Tensor`);
+      raw[k] = v.native;
+    }
+    return this.native.loadTensors(raw);
+  }
+
+  dispose(): void { this.native.dispose(); }
+  [Symbol.dispose](): void { this.dispose(); }
+}

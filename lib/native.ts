@@ -1,0 +1,166 @@
+/**
+ * The typed surface of the addon: the only file that touches the .node binary.
+ *
+ * It loads build/Release/specfuse.node (cmake-js) or, failing that, build-gyp/Release/specfuse.node
+ * (node-gyp), and refuses to run against a libtorch other than the one the addon was built for.
+ */
+import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DType } from './host.js';
+
+export interface TensorDescription {
+  name: string;
+  shape: number[];
+  dtype: DType;
+  requiresGrad: boolean;
+  numel: number;
+}
+
+export interface NativeTensor {
+  readonly shape: number[];
+  readonly dtype: DType;
+  readonly device: string;
+  readonly numel: number;
+  readonly disposed: boolean;
+  readonly requiresGrad: boolean;
+  readonly busy: boolean;
+  dataSync(): ArrayBufferView;
+  data(): Promise<ArrayBufferView>;
+  item(): number | bigint | boolean;
+  to(target: string): NativeTensor;
+  clone(): NativeTensor;
+  contiguous(): NativeTensor;
+  reshape(shape: number[]): NativeTensor;
+  permute(dims: number[]): NativeTensor;
+  transpose(dim0: number, dim1: number): NativeTensor;
+  slice(dim: number, start?: number, end?: number, step?: number): NativeTensor;
+  select(dim: number, index: number): NativeTensor;
+  flip(dims: number | number[]): NativeTensor;
+  squeeze(dim?: number): NativeTensor;
+  unsqueeze(dim: number): NativeTensor;
+  add(other: NativeTensor | number): NativeTensor;
+  sub(other: NativeTensor | number): NativeTensor;
+  mul(other: NativeTensor | number): NativeTensor;
+  div(other: NativeTensor | number): NativeTensor;
+  matmul(other: NativeTensor): NativeTensor;
+  neg(): NativeTensor;
+  abs(): NativeTensor;
+  sqrt(): NativeTensor;
+  exp(): NativeTensor;
+  log(): NativeTensor;
+  pow(exponent: number): NativeTensor;
+  clamp(min?: number | null, max?: number | null): NativeTensor;
+  sum(dims?: number | number[] | null, keepdim?: boolean): NativeTensor;
+  mean(dims?: number | number[] | null, keepdim?: boolean): NativeTensor;
+  max(dim?: number | null, keepdim?: boolean): NativeTensor;
+  min(dim?: number | null, keepdim?: boolean): NativeTensor;
+  equal(other: NativeTensor): boolean;
+  allclose(other: NativeTensor, rtol?: number, atol?: number): boolean;
+  dispose(): void;
+}
+
+export type ConfigValue = number | boolean | string;
+
+export interface NativeModule {
+  namedParameters(): TensorDescription[];
+  namedBuffers(): TensorDescription[];
+  setRequiresGrad(names: string[], requiresGrad: boolean): number;
+  train(on?: boolean): void;
+  readonly training: boolean;
+  readonly device: string;
+  readonly disposed: boolean;
+  readonly busy: boolean;
+  to(device: string, dtype?: DType): Promise<void>;
+  forward(inputs: Record<string, NativeTensor>, options?: { stage?: number; grad?: boolean }): Promise<NativeTensor>;
+  getTensor(name: string): NativeTensor;
+  stateDict(): Record<string, NativeTensor>;
+  loadTensors(tensors: Record<string, NativeTensor>): number;
+  dispose(): void;
+}
+
+export interface DeviceInfo {
+  id: string;
+  type: 'cpu' | 'cuda';
+  name: string;
+  totalMemory: number;
+  freeMemory?: number;
+}
+
+export interface NativeBinding {
+  torchVersion: string;
+  libtorchDir: string;
+  NativeTensor: abstract new (...args: never[]) => NativeTensor;
+  NativeModule: new (model: string, config: Record<string, ConfigValue>) => NativeModule;
+  fromTypedArray(data: ArrayBufferView, shape: number[], dtype?: DType): NativeTensor;
+  fromStrided(data: ArrayBufferView, shape: number[], strides: number[], offset: number, dtype?: DType): NativeTensor;
+  zeros(shape: number[], dtype?: DType, device?: string): NativeTensor;
+  ones(shape: number[], dtype?: DType, device?: string): NativeTensor;
+  full(shape: number[], value: number, dtype?: DType, device?: string): NativeTensor;
+  rand(shape: number[], dtype?: DType, device?: string): NativeTensor;
+  randn(shape: number[], dtype?: DType, device?: string): NativeTensor;
+  cat(tensors: NativeTensor[], dim?: number): NativeTensor;
+  stack(tensors: NativeTensor[], dim?: number): NativeTensor;
+  manualSeed(seed: number): void;
+  memory(): { tensors: number; bytes: number; modules: number };
+  devices(): DeviceInfo[];
+  cudaStatus(): { available: boolean; reason: string; deviceCount: number };
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  modelNames(): string[];
+}
+
+export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface BuildInfo {
+  libtorch: string;
+  torchVersion: string;
+  builder: string;
+}
+
+/** Which addon builds exist, first the one loaded by default. */
+export const addonCandidates = [
+  { path: join(packageRoot, 'build', 'Release', 'specfuse.node'), info: join(packageRoot, 'build', 'specfuse-build.json') },
+  { path: join(packageRoot, 'build-gyp', 'Release', 'specfuse.node'), info: join(packageRoot, 'build-gyp', 'specfuse-build.json') },
+];
+
+function headerVersion(libtorchDir: string): string | null {
+  for (const rel of ['include/torch/headeronly/version.h', 'include/torch/csrc/api/include/torch/version.h']) {
+    const file = join(libtorchDir, rel);
+    if (!existsSync(file)) continue;
+    const text = readFileSync(file, 'utf8');
+    const part = (n: string) => text.match(new RegExp(`#define TORCH_VERSION_${n} (\\d+)`))?.[1];
+    const [a, b, c] = [part('MAJOR'), part('MINOR'), part('PATCH')];
+    if (a && b && c) return `${a}.${b}.${c}`;
+  }
+  return null;
+}
+
+/** Loads one addon file after checking that its libtorch is still the one it was built against. */
+export function loadAddon(path: string, infoPath: string): NativeBinding {
+  if (!existsSync(path)) {
+    throw new Error(`specfuse: native addon not built (${path} is missing): run 'npm install' or 'npm run build:native'`);
+  }
+  if (existsSync(infoPath)) {
+    const info = JSON.parse(readFileSync(infoPath, 'utf8')) as BuildInfo;
+    const now = headerVersion(info.libtorch);
+    if (now === null) {
+      throw new Error(`specfuse: the libtorch this addon was built against (${info.libtorch}) is gone: run 'npm rebuild specfuse'`);
+    }
+    if (now !== info.torchVersion) {
+      throw new Error(`specfuse: built against libtorch ${info.torchVersion}, but ${info.libtorch} now holds ${now}: run 'npm rebuild specfuse'`);
+    }
+  }
+  const require = createRequire(import.meta.url);
+  return require(path) as NativeBinding;
+}
+
+function loadDefault(): NativeBinding {
+  const forced = process.env.SPECFUSE_ADDON;
+  if (forced) return loadAddon(resolve(forced), join(dirname(dirname(resolve(forced))), 'specfuse-build.json'));
+  const found = addonCandidates.find((c) => existsSync(c.path)) ?? addonCandidates[0]!;
+  return loadAddon(found.path, found.info);
+}
+
+export const native: NativeBinding = loadDefault();

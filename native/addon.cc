@@ -1,0 +1,91 @@
+// Module registration. Everything per environment (instance data), so the addon loads in the
+// main thread and in any number of worker_threads.
+#include <napi.h>
+
+
+
+#include "bridge/convert.h"
+#include "bridge/errors.h"
+#include "bridge/module.h"
+#include "bridge/tensor.h"
+#include "core/device.h"
+#include "core/host_allocator.h"
+#include "models/registry.h"
+
+namespace specfuse {
+namespace {
+
+Napi::Value Memory(const Napi::CallbackInfo& info) {
+  auto& m = *addon_data(info.Env()).memory;
+  auto o = Napi::Object::New(info.Env());
+  o.Set("tensors", double(m.tensors.load()));
+  o.Set("bytes", double(m.bytes.load()));
+  o.Set("modules", double(m.modules.load()));
+  return o;
+}
+
+Napi::Value Devices(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    auto list = list_devices();
+    auto arr = Napi::Array::New(info.Env(), list.size());
+    for (uint32_t i = 0; i < list.size(); ++i) {
+      auto o = Napi::Object::New(info.Env());
+      o.Set("id", list[i].id);
+      o.Set("type", list[i].type);
+      o.Set("name", list[i].name);
+      o.Set("totalMemory", double(list[i].total_memory));
+      if (list[i].type == "cpu") o.Set("freeMemory", double(list[i].free_memory));
+      arr.Set(i, o);
+    }
+    return arr;
+  });
+}
+
+Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  o.Set("available", cuda_available());
+  o.Set("reason", cuda_unavailable_reason());
+  o.Set("deviceCount", double(cuda_device_count()));
+  return o;
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    const int64_t n = read_int(arg_or_undefined(info, 0), "threads");
+    if (n < 1 || n > 1024) throw_range("threads: must be in [1, 1024]");
+    at::set_num_threads(int(n));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), at::get_num_threads()); }
+
+Napi::Value ModelNames(const Napi::CallbackInfo& info) {
+  auto names = model_names();
+  auto arr = Napi::Array::New(info.Env(), names.size());
+  for (uint32_t i = 0; i < names.size(); ++i) arr.Set(i, names[i]);
+  return arr;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  install_host_allocator();
+  env.SetInstanceData(new AddonData());
+  TensorWrap::Init(env, exports);
+  ModuleWrap::Init(env, exports);
+  InitTensorFactories(env, exports);
+  exports.Set("torchVersion", Napi::String::New(env, SPECFUSE_TORCH_VERSION));
+  exports.Set("libtorchDir", Napi::String::New(env, libtorch_lib_dir()));
+  exports.Set("memory", Napi::Function::New<Memory>(env, "memory"));
+  exports.Set("devices", Napi::Function::New<Devices>(env, "devices"));
+  exports.Set("cudaStatus", Napi::Function::New<CudaStatus>(env, "cudaStatus"));
+  exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
+  exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));
+  exports.Set("modelNames", Napi::Function::New<ModelNames>(env, "modelNames"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace specfuse
+
+static Napi::Object InitSpecfuse(Napi::Env env, Napi::Object exports) { return specfuse::Init(env, exports); }
+NODE_API_MODULE(specfuse, InitSpecfuse)

@@ -1,0 +1,67 @@
+#include "bridge/convert.h"
+
+#include <cmath>
+
+#include "bridge/errors.h"
+
+namespace specfuse {
+namespace {
+constexpr double kMaxSafe = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
+}
+
+int64_t read_int(const Napi::Value& v, const char* arg) {
+  if (!v.IsNumber()) throw_type(std::string(arg) + ": expected an integer, got " + (v.IsUndefined() ? "undefined" : "a non-number"));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d) || std::floor(d) != d) throw_range(std::string(arg) + ": expected an integer, got " + std::to_string(d));
+  if (std::fabs(d) > kMaxSafe) throw_range(std::string(arg) + ": integer out of range");
+  return int64_t(d);
+}
+
+double read_number(const Napi::Value& v, const char* arg) {
+  if (!v.IsNumber()) throw_type(std::string(arg) + ": expected a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+bool read_bool(const Napi::Value& v, const char* arg) {
+  if (!v.IsBoolean()) throw_type(std::string(arg) + ": expected a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+std::string read_string(const Napi::Value& v, const char* arg) {
+  if (!v.IsString()) throw_type(std::string(arg) + ": expected a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+std::vector<int64_t> read_int_list(const Napi::Value& v, const char* arg) {
+  if (!v.IsArray()) throw_type(std::string(arg) + ": expected an array of integers");
+  auto a = v.As<Napi::Array>();
+  if (a.Length() > 64) throw_range(std::string(arg) + ": at most 64 dimensions");
+  std::vector<int64_t> out;
+  out.reserve(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i)
+    out.push_back(read_int(a.Get(i), (std::string(arg) + "[" + std::to_string(i) + "]").c_str()));
+  return out;
+}
+
+std::vector<int64_t> read_shape(const Napi::Value& v, const char* arg) {
+  auto dims = read_int_list(v, arg);
+  double total = 1;
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (dims[i] < 0) throw_range(std::string(arg) + "[" + std::to_string(i) + "]: dimension must be >= 0, got " + std::to_string(dims[i]));
+    total *= double(dims[i]);
+  }
+  if (total > double(int64_t(1) << 48)) throw_range(std::string(arg) + ": too many elements");
+  return dims;
+}
+
+Napi::Value arg_or_undefined(const Napi::CallbackInfo& info, size_t i) {
+  return i < info.Length() ? info[i] : info.Env().Undefined();
+}
+
+Napi::Array to_js_shape(Napi::Env env, c10::IntArrayRef sizes) {
+  auto a = Napi::Array::New(env, sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i) a.Set(uint32_t(i), Napi::Number::New(env, double(sizes[i])));
+  return a;
+}
+
+}  // namespace specfuse

@@ -1,0 +1,24 @@
+// Reading JS arguments with errors that name the argument: shapes, dims, strings, numbers.
+#pragma once
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include <c10/core/ScalarType.h>
+
+namespace specfuse {
+
+// A shape: array of non-negative safe integers. Throws TypeError / RangeError naming `arg`.
+std::vector<int64_t> read_shape(const Napi::Value& v, const char* arg);
+// A list of integers (may be negative, e.g. dims or strides).
+std::vector<int64_t> read_int_list(const Napi::Value& v, const char* arg);
+int64_t read_int(const Napi::Value& v, const char* arg);
+double read_number(const Napi::Value& v, const char* arg);
+bool read_bool(const Napi::Value& v, const char* arg);
+std::string read_string(const Napi::Value& v, const char* arg);
+Napi::Value arg_or_undefined(const Napi::CallbackInfo& info, size_t i);
+
+Napi::Array to_js_shape(Napi::Env env, c10::IntArrayRef sizes);
+
+}  // namespace specfuse

@@ -1,0 +1,12 @@
+// Names of the dtypes crossing the JS boundary, and their libtorch scalar types.
+#pragma once
+#include <string>
+#include <c10/core/ScalarType.h>
+
+namespace specfuse {
+
+// Throws a RangeError naming `arg` for an unknown name.
+c10::ScalarType dtype_from_name(const std::string& name, const char* arg = "dtype");
+std::string dtype_name(c10::ScalarType t);
+
+}  // namespace specfuse

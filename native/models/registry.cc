@@ -1,0 +1,23 @@
+#include "models/registry.h"
+
+#include "core/errors.h"
+#include "models/mlp.h"
+
+namespace specfuse {
+
+std::shared_ptr<FusionModel> create_model(const std::string& name, const Config& config) {
+  std::shared_ptr<FusionModel> m;
+  if (name == "mlp") {
+    m = std::make_shared<MlpImpl>(mlp_options(config));
+  } else {
+    std::string known;
+    for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
+    throw range_error("model: unknown model '" + name + "' (known: " + known + ")");
+  }
+  config.check_all_used("config");
+  return m;
+}
+
+std::vector<std::string> model_names() { return {"mlp"}; }
+
+}  // namespace specfuse

@@ -1,0 +1,28 @@
+// Builds build/Release/specfuse.node with cmake-js against the resolved libtorch and records which
+// libtorch it was (build/specfuse-build.json), so that a later load against another one fails clearly.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { projectRoot, resolveLibtorch } from './libtorch.mjs';
+
+export function writeBuildInfo(outDir, lt, builder) {
+  mkdirSync(outDir, { recursive: true });
+  const info = { libtorch: lt.dir, torchVersion: lt.version, source: lt.source, builder, builtAt: new Date().toISOString() };
+  writeFileSync(join(outDir, 'specfuse-build.json'), JSON.stringify(info, null, 2) + '\n');
+}
+
+export function buildNative(lt = resolveLibtorch()) {
+  const require = createRequire(import.meta.url);
+  const cmakeJs = join(require.resolve('cmake-js/package.json'), '..', 'bin', 'cmake-js');
+  const jobs = String(Math.max(1, Math.min(cpus().length, Number(process.env.SPECFUSE_BUILD_JOBS) || cpus().length)));
+  execFileSync(process.execPath, [cmakeJs, process.env.SPECFUSE_REBUILD ? 'rebuild' : 'build', '-O', 'build', '--parallel', jobs,
+    `--CDSPECFUSE_LIBTORCH=${lt.dir}`, `--CDSPECFUSE_TORCH_VERSION=${lt.version}`],
+  { stdio: 'inherit', cwd: projectRoot });
+  writeBuildInfo(join(projectRoot, 'build'), lt, 'cmake-js');
+}
+
+if (process.argv[1] && process.argv[1].endsWith('build-native.mjs')) {
+  try { buildNative(); } catch (err) { console.error(`specfuse build failed: ${err.message}`); process.exit(1); }
+}

@@ -1,0 +1,28 @@
+// `npm test`: runs the tap suite and ends with the plain summary line CI reads
+// ("N passed, N failed, N skipped"). Extra arguments go to tap (e.g. a file list).
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+const require = createRequire(import.meta.url);
+const tapBin = join(dirname(require.resolve('tap/package.json')), 'dist', 'esm', 'run.mjs');
+const args = process.argv.slice(2);
+const child = spawn(process.execPath, [tapBin, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+
+let tail = '';
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  tail = (tail + chunk.toString()).slice(-4096);
+});
+child.on('close', (code, signal) => {
+  // tap closes with a line like "# { total: 274, pass: 270, fail: 3, skip: 1 }"
+  const m = tail.match(/#\s*\{\s*total:\s*(\d+)([^}]*)\}/);
+  const field = (name) => Number(m?.[2].match(new RegExp(`${name}:\\s*(\\d+)`))?.[1] ?? 0);
+  if (m) {
+    const skipped = field('skip') + field('todo');
+    console.log(`${field('pass')} passed, ${field('fail')} failed` + (skipped ? `, ${skipped} skipped` : ''));
+  } else {
+    console.log(`0 passed, 1 failed (tap ended without a summary${signal ? `, signal ${signal}` : ''})`);
+  }
+  process.exit(code ?? 1);
+});

@@ -1,0 +1,70 @@
+// Creating and disposing tensors leaves nothing behind: the live count returns to zero and RSS
+// stays flat; scope() frees what a block made except what it returns.
+import t from 'tap';
+import { memory, rand, scope, tensor, zeros, type Tensor } from '../../lib/index.js';
+
+t.test('10,000 create/dispose cycles: memory() back to zero, RSS growth under 20 MB', async (t) => {
+  const data = new Float32Array(64 * 64);
+  // warm up allocator and JIT so the measurement sees steady state
+  for (let i = 0; i < 500; i++) tensor(data, [64, 64]).dispose();
+  global.gc?.();
+  const before = process.memoryUsage().rss;
+  for (let i = 0; i < 10_000; i++) {
+    const a = tensor(data, [64, 64]);
+    const b = a.add(1);
+    b.dispose();
+    a.dispose();
+  }
+  global.gc?.();
+  const grown = (process.memoryUsage().rss - before) / 2 ** 20;
+  t.same(memory().tensors, 0, 'no live tensors');
+  t.same(memory().bytes, 0, 'no live bytes');
+  t.ok(grown < 20, `RSS grew ${grown.toFixed(1)} MB`);
+});
+
+t.test('live tensors and bytes are counted', async (t) => {
+  const a = zeros([10, 10]);
+  const b = zeros([5], 'float64');
+  t.same(memory(), { tensors: 2, bytes: 400 + 40, modules: memory().modules });
+  a.dispose();
+  a.dispose(); // idempotent
+  b.dispose();
+  t.equal(memory().tensors, 0);
+});
+
+t.test('scope disposes intermediates and keeps the result', async (t) => {
+  const kept = scope(() => {
+    const a = rand([4, 4]);
+    const b = a.mul(2).add(1);
+    return { out: b.sum() };
+  });
+  t.equal(memory().tensors, 1);
+  t.equal(kept.out.disposed, false);
+  kept.out.dispose();
+  t.equal(memory().tensors, 0);
+});
+
+t.test('scope follows async continuations', async (t) => {
+  const r: Tensor = await scope(async () => {
+    const a = rand([8]);
+    await new Promise((res) => setTimeout(res, 5));
+    const d = await a.data();
+    const b = tensor(d as Float32Array).mul(3);
+    return b;
+  });
+  t.equal(memory().tensors, 1);
+  r.dispose();
+});
+
+t.test('scope releases on throw', async (t) => {
+  t.throws(() => scope(() => { rand([3]); throw new Error('boom'); }), /boom/);
+  t.equal(memory().tensors, 0);
+});
+
+t.test('using disposes at block end', async (t) => {
+  {
+    using a = rand([2]);
+    t.equal(a.disposed, false);
+  }
+  t.equal(memory().tensors, 0);
+});
