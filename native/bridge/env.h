@@ -13,7 +13,18 @@ struct MemoryCounters {
   std::atomic<int64_t> tensors{0};
   std::atomic<int64_t> bytes{0};
   std::atomic<int64_t> modules{0};
+  int64_t unreported = 0;  // host bytes not yet reported to V8 (JS thread only)
 };
+
+// Reports host tensor memory to V8 in steps of at least 1 MiB: one call per tiny tensor would
+// cost more than the tensor op itself, while GC pressure only needs the order of magnitude.
+inline void report_external_memory(napi_env env, MemoryCounters& m, int64_t delta) {
+  m.unreported += delta;
+  if (m.unreported > -(int64_t(1) << 20) && m.unreported < (int64_t(1) << 20)) return;
+  int64_t ignored = 0;
+  napi_adjust_external_memory(env, m.unreported, &ignored);  // may fail during env teardown: harmless
+  m.unreported = 0;
+}
 
 struct AddonData {
   Napi::FunctionReference tensor_ctor;

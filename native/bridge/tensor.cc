@@ -6,6 +6,7 @@
 #include "bridge/errors.h"
 #include "core/device.h"
 #include "core/dtype.h"
+#include "core/host_allocator.h"
 
 namespace specfuse {
 namespace {
@@ -193,7 +194,7 @@ void TensorWrap::Set(torch::Tensor t) {
   host_ = t_.device().is_cpu();
   mem_->tensors += 1;
   mem_->bytes += bytes_;
-  if (host_) Napi::MemoryManagement::AdjustExternalMemory(Napi::Env(env_), bytes_);
+  if (host_) report_external_memory(env_, *mem_, bytes_);
 }
 
 void TensorWrap::Release() {
@@ -202,10 +203,7 @@ void TensorWrap::Release() {
   t_ = torch::Tensor();
   mem_->tensors -= 1;
   mem_->bytes -= bytes_;
-  if (host_ && env_) {
-    int64_t ignored = 0;
-    napi_adjust_external_memory(env_, -bytes_, &ignored);  // may fail during env teardown: harmless
-  }
+  if (host_ && env_) report_external_memory(env_, *mem_, -bytes_);
   bytes_ = 0;
 }
 
@@ -239,13 +237,52 @@ Napi::Value TensorWrap::RequiresGrad(const Napi::CallbackInfo& info) {
 
 // ---- data out -------------------------------------------------------------------------------------
 
+// Host bytes for JS: filled by us (off-thread where possible), then handed to V8 as an external
+// ArrayBuffer without another copy. Where V8 refuses external buffers (sandboxed builds) the
+// bytes are copied once into a V8-owned buffer instead.
+struct HostBytes {
+  void* p = nullptr;
+  size_t n = 0;
+  HostBytes() = default;
+  explicit HostBytes(size_t size) : p(host_alloc(size)), n(size) {
+    if (!p) throw std::bad_alloc();
+  }
+  HostBytes(const HostBytes&) = delete;
+  HostBytes& operator=(const HostBytes&) = delete;
+  ~HostBytes() { if (p) host_free(p); }
+  void* release() { void* q = p; p = nullptr; return q; }
+};
+
+Napi::ArrayBuffer to_array_buffer(Napi::Env env, HostBytes& bytes) {
+  const size_t n = bytes.n;
+  auto buf = Napi::Buffer<uint8_t>::NewOrCopy(env, static_cast<uint8_t*>(bytes.p), n,
+                                              [](Napi::BasicEnv, uint8_t* data) { host_free(data); });
+  // NewOrCopy either took ownership (external) or copied; in the second case we still own p.
+  if (buf.Data() == bytes.p) bytes.release();
+  if (buf.ByteOffset() == 0 && buf.ArrayBuffer().ByteLength() == n) return buf.ArrayBuffer();
+  auto ab = Napi::ArrayBuffer::New(env, n);  // a pooled copy: give the typed array a buffer of its own
+  if (n) std::memcpy(ab.Data(), buf.Data(), n);
+  return ab;
+}
+
 Napi::Value typed_array_from_tensor(Napi::Env env, const torch::Tensor& src) {
   torch::Tensor t = src.detach().to(torch::kCPU).contiguous();
   const auto kind = array_kind_for(t.scalar_type());
   const size_t nbytes = size_t(t.numel()) * t.element_size();
-  auto buf = Napi::ArrayBuffer::New(env, nbytes);
-  if (nbytes) std::memcpy(buf.Data(), t.data_ptr(), nbytes);
-  return make_typed_array(env, kind.js, size_t(t.numel()), buf);
+  // A V8-owned buffer here, not HostBytes: a synchronous loop gives the GC no chance to free
+  // external blocks, and fresh huge pages for each call then cost more than they save
+  // (measured on 64 MB: 0.4 GB/s external vs 2.2 GB/s V8-owned).
+  napi_value raw = nullptr;
+  void* dst = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_create_buffer(env, nbytes, &dst, &raw), Napi::Value());
+  auto buf = Napi::Buffer<uint8_t>(env, raw);
+  Napi::ArrayBuffer ab = buf.ArrayBuffer();
+  if (buf.ByteOffset() != 0 || ab.ByteLength() != nbytes) {  // pooled small buffer: use a plain one
+    ab = Napi::ArrayBuffer::New(env, nbytes);
+    dst = ab.Data();
+  }
+  if (nbytes) std::memcpy(dst, t.data_ptr(), nbytes);
+  return make_typed_array(env, kind.js, size_t(t.numel()), ab);
 }
 
 Napi::Value TensorWrap::DataSync(const Napi::CallbackInfo& info) {
@@ -259,17 +296,19 @@ Napi::Value TensorWrap::Data(const Napi::CallbackInfo& info) {
     const auto kind = array_kind_for(t.scalar_type());
     const size_t n = size_t(t.numel());
     const size_t nbytes = n * t.element_size();
-    // The buffer is allocated here and filled off-thread; JS cannot see it until the promise settles.
-    auto buf = Napi::ArrayBuffer::New(env, nbytes);
-    void* dst = buf.Data();
+    // Allocated and filled on the worker thread; handed to V8 on the JS thread.
+    auto bytes = std::make_shared<HostBytes>();
     return PromiseWorker::Run(
-        env, {{info.This().As<Napi::Object>(), this}, {buf, nullptr}},
-        [t, dst, nbytes]() {
+        env, {{info.This().As<Napi::Object>(), this}},
+        [t, bytes, nbytes]() {
           torch::Tensor c = t.detach().to(torch::kCPU).contiguous();
-          if (nbytes) std::memcpy(dst, c.data_ptr(), nbytes);
+          HostBytes filled(nbytes);
+          if (nbytes) std::memcpy(filled.p, c.data_ptr(), nbytes);
+          std::swap(bytes->p, filled.p);
+          std::swap(bytes->n, filled.n);
         },
-        [kind, n](Napi::Env env, const std::vector<Napi::Object>& kept) -> Napi::Value {
-          return make_typed_array(env, kind.js, n, kept[1].As<Napi::ArrayBuffer>());
+        [kind, n, bytes](Napi::Env env, const std::vector<Napi::Object>&) -> Napi::Value {
+          return make_typed_array(env, kind.js, n, to_array_buffer(env, *bytes));
         });
   });
 }
