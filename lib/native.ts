@@ -80,6 +80,20 @@ export interface NativeModule {
   dispose(): void;
 }
 
+export interface NativeTrainer {
+  step(inputs: Record<string, NativeTensor>, target: NativeTensor): Promise<{ loss: number; gradNorm: number; skipped: boolean }>;
+  evaluate(inputs: Record<string, NativeTensor>, target: NativeTensor, keepOutput?: boolean): Promise<{ loss: number; output?: NativeTensor }>;
+  setLr(lr: number): void;
+  readonly lr: number;
+  readonly steps: number;
+  readonly skipped: number;
+  readonly trainableTensors: number;
+  setCounters(steps: number, skipped: number): void;
+  optimizerState(): Record<string, NativeTensor>;
+  loadOptimizerState(state: Record<string, NativeTensor>): void;
+  dispose(): void;
+}
+
 export interface DeviceInfo {
   id: string;
   type: 'cpu' | 'cuda';
@@ -93,6 +107,9 @@ export interface NativeBinding {
   libtorchDir: string;
   NativeTensor: abstract new (...args: never[]) => NativeTensor;
   NativeModule: new (model: string, config: Record<string, ConfigValue>) => NativeModule;
+  NativeTrainer: new (module: NativeModule, options: Record<string, ConfigValue>) => NativeTrainer;
+  rngState(): NativeTensor;
+  setRngState(state: NativeTensor): void;
   fromTypedArray(data: ArrayBufferView, shape: number[], dtype?: DType): NativeTensor;
   fromStrided(data: ArrayBufferView, shape: number[], strides: number[], offset: number, dtype?: DType): NativeTensor;
   zeros(shape: number[], dtype?: DType, device?: string): NativeTensor;

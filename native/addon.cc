@@ -8,6 +8,7 @@
 #include "bridge/errors.h"
 #include "bridge/module.h"
 #include "bridge/tensor.h"
+#include "bridge/trainer.h"
 #include "core/device.h"
 #include "core/host_allocator.h"
 #include "models/registry.h"
@@ -72,6 +73,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   TensorWrap::Init(env, exports);
   ModuleWrap::Init(env, exports);
+  TrainerWrap::Init(env, exports);
   InitTensorFactories(env, exports);
   exports.Set("torchVersion", Napi::String::New(env, SPECFUSE_TORCH_VERSION));
   exports.Set("libtorchDir", Napi::String::New(env, libtorch_lib_dir()));

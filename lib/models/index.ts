@@ -1,17 +1,25 @@
 /** The model registry: typed configs in, Modules out. */
 import type { Module } from '../module.js';
 import { createMlp, type MlpConfig } from './mlp.js';
+import { createPanAdapter, type PanAdapterConfig } from './panadapter.js';
 
-export type ModelConfig = MlpConfig;
+export type ModelConfig = MlpConfig | PanAdapterConfig;
+
+const builders: Record<string, (c: never) => Module> = {
+  mlp: createMlp,
+  panadapter: createPanAdapter,
+};
+
+export const modelNames = Object.keys(builders);
 
 export function createModel(config: ModelConfig): Module {
   if (config === null || typeof config !== 'object') throw new TypeError('config: expected an object with a model name');
-  switch (config.model) {
-    case 'mlp':
-      return createMlp(config);
-    default:
-      throw new RangeError(`config.model: unknown model '${String((config as { model?: unknown }).model)}' (known: mlp)`);
+  const build = builders[(config as { model?: string }).model ?? ''];
+  if (!build) {
+    throw new RangeError(`config.model: unknown model '${String((config as { model?: unknown }).model)}' (known: ${modelNames.join(', ')})`);
   }
+  return build(config as never);
 }
 
-export type { MlpConfig };
+export type { MlpConfig, PanAdapterConfig };
+export { PANADAPTER_PRESETS, panAdapterSpec, resolvePanAdapterOptions, type PanAdapterOptions, type PanAdapterPreset } from './panadapter.js';

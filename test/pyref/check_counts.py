@@ -24,7 +24,7 @@ from panadapter import PanAdapter, count_params, preset, set_stage  # noqa: E402
 EXPECTED = {
     8: {
         "total": 159_802_606,
-        "stage1": 3_346_496,
+        "stage1": 3_346_496 + 6_240 + 98_400 + 449_288,  # sspen + a_proj + b_proj + tail2
         "stage2": 2_283_374,
         "modules": {
             "head": 33_227_136,
@@ -67,7 +67,7 @@ EXPECTED = {
     },
     4: {
         "total": 159_774_954,
-        "stage1": 3_341_888,
+        "stage1": 3_341_888 + 6_240 + 98_400 + 446_980,
         "stage2": 2_281_066,
         "modules": {"head": 33_206_400, "tail2": 446_980},
         "sub": {"sspen.spe_edsr": 1_635_008, "sspen.spa_edsr": 1_635_584},

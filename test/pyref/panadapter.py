@@ -666,7 +666,9 @@ class PanAdapter(nn.Module):
 def stage_trainable_prefixes(stage: int) -> Tuple[str, ...]:
     """Top-level module names trained in each stage."""
     if stage == 1:
-        return ("sspen",)
+        # The stage-1 objective (spec 5.3, Q1 a) runs SSPEN -> a_proj/b_proj -> INR tail -> + LMS:
+        # the projections and the tail train with it and initialise stage 2.
+        return ("sspen", "a_proj", "b_proj", "tail2")
     if stage == 2:
         return ("adapters", "a_proj", "b_proj", "tail2")
     raise ValueError("stage must be 1 or 2")
@@ -675,7 +677,7 @@ def stage_trainable_prefixes(stage: int) -> Tuple[str, ...]:
 def set_stage(model: PanAdapter, stage: int) -> PanAdapter:
     """Freeze everything, then unfreeze the stage's modules.
 
-    Stage 1: all of ``sspen`` (LPE, proj, EDSR heads and bodies, single_layer).
+    Stage 1: all of ``sspen`` (LPE, proj, EDSR heads and bodies, single_layer), a_proj, b_proj, tail2.
     Stage 2: ``adapters``, ``a_proj``, ``b_proj``, ``tail2``.
     """
     prefixes = stage_trainable_prefixes(stage)

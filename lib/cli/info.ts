@@ -1,0 +1,48 @@
+/** `specfuse info`: parameter counts of a model configuration (total, trainable in a stage, per module). */
+import { createModel, type ModelConfig } from '../models/index.js';
+import { intOption, parse, UsageError } from './args.js';
+
+export const infoHelp = `specfuse info --model NAME [--preset P] [--bands N] [--stage S] [--json] [--names]
+
+Builds the model (no weights are loaded) and prints its parameter counts: total, trainable in
+the given stage (all parameters without --stage), and per top-level module.
+  --model    panadapter | mlp
+  --preset   panadapter: wv3, wv2, qb, gf2, ikonos (full size) or tiny
+  --bands    override the preset's band count (4 or 8)
+  --stage    1 or 2: count what that stage trains
+  --json     machine-readable output: {"total":…,"trainable":…,"modules":{…}}
+  --names    also list every parameter with its shape`;
+
+export async function info(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    model: { type: 'string' }, preset: { type: 'string' }, bands: { type: 'string' }, stage: { type: 'string' },
+    json: { type: 'boolean' }, names: { type: 'boolean' },
+  });
+  if (values.help) { console.log(infoHelp); return; }
+  if (!values.model) throw new UsageError('--model is required');
+  const config: Record<string, unknown> = { model: values.model };
+  if (values.preset) config.preset = values.preset;
+  const bands = intOption(values.bands, 'bands');
+  if (bands !== undefined) config.bands = bands;
+  const model = createModel(config as unknown as ModelConfig);
+  try {
+    const stage = intOption(values.stage, 'stage');
+    if (stage !== undefined) model.setStage(stage);
+    const counts = model.parameterCounts();
+    const params = values.names ? model.namedParameters().map((p) => ({ name: p.name, shape: p.shape, requiresGrad: p.requiresGrad })) : undefined;
+    if (values.json) {
+      console.log(JSON.stringify(params ? { ...counts, parameters: params } : counts));
+      return;
+    }
+    const pct = (n: number) => `${((100 * n) / counts.total).toFixed(3)}%`;
+    console.log(`${values.model}${values.preset ? ` (${values.preset})` : ''}${stage !== undefined ? `, stage ${stage}` : ''}`);
+    console.log(`  total      ${counts.total.toLocaleString('en-US')}`);
+    console.log(`  trainable  ${counts.trainable.toLocaleString('en-US')} (${pct(counts.trainable)})`);
+    for (const [name, m] of Object.entries(counts.modules)) {
+      console.log(`  ${name.padEnd(10)} ${m.total.toLocaleString('en-US').padStart(13)}  trainable ${m.trainable.toLocaleString('en-US')}`);
+    }
+    if (params) for (const p of params) console.log(`  ${p.requiresGrad ? '*' : ' '} ${p.name} [${p.shape.join(', ')}]`);
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,40 @@
+/** The `specfuse` command line. */
+import { UsageError } from './args.js';
+import { info, infoHelp } from './info.js';
+
+const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
+  info: { run: info, help: infoHelp },
+};
+
+const usage = `specfuse <command> [options]
+
+Commands:
+${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.help.split('\n')[2] ?? ''}`).join('\n')}
+
+Run 'specfuse <command> --help' for the options of a command.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage);
+    return name ? 0 : 1;
+  }
+  const cmd = commands[name];
+  if (!cmd) {
+    console.error(`specfuse: unknown command '${name}'\n\n${usage}`);
+    return 2;
+  }
+  try {
+    await cmd.run(rest);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`specfuse ${name}: ${e.message}\n\n${cmd.help}`);
+      return 2;
+    }
+    console.error(`specfuse ${name}: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

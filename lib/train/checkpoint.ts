@@ -1,0 +1,93 @@
+/**
+ * Training checkpoints: one folder per checkpoint holding the weights (model.safetensors), the
+ * optimizer state and libtorch's RNG state (optimizer.safetensors) and the loop state (state.json:
+ * step, epoch, position, config, schedule, history). A checkpoint is written into a temporary
+ * folder, fsynced and renamed into place, and only then does `latest` (itself replaced atomically)
+ * point at it: a crash at any moment leaves the previous checkpoint intact and loadable.
+ */
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HostArray } from '../host.js';
+import { readSafetensors, writeSafetensors } from '../io/index.js';
+import { writeFileAtomic } from '../weights.js';
+import type { Tensor } from '../tensor.js';
+
+export interface LoopState {
+  version: 1;
+  family: string;
+  stage: number;
+  /** optimizer steps taken (and batches consumed, skipped ones included) */
+  step: number;
+  batches: number;
+  epoch: number;
+  /** batches consumed in the current epoch */
+  position: number;
+  skipped: number;
+  bestValid: number | null;
+  evalsWithoutImprovement: number;
+  config: Record<string, unknown>;
+  options: Record<string, unknown>;
+}
+
+export interface Checkpoint {
+  dir: string;
+  state: LoopState;
+  weights: Map<string, HostArray>;
+  optimizer: Map<string, HostArray>;
+}
+
+async function toHost(tensors: Record<string, Tensor>): Promise<Map<string, HostArray>> {
+  const out = new Map<string, HostArray>();
+  for (const [k, t] of Object.entries(tensors)) out.set(k, await t.toHost());
+  return out;
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try { fsyncSync(fd); } finally { closeSync(fd); }
+}
+
+/** Writes checkpoint `name` under `root` and points `latest` at it. Keeps the newest `keep`. */
+export async function writeCheckpoint(root: string, name: string, parts: {
+  state: LoopState; weights: Record<string, Tensor>; optimizer: Record<string, Tensor>;
+}, keep = 2): Promise<string> {
+  mkdirSync(root, { recursive: true });
+  // leftovers of writes killed midway (a folder or a 'latest' being replaced): never read, safe to drop
+  for (const d of readdirSync(root)) if (d.startsWith('.tmp-') || d.startsWith('latest.tmp-')) rmSync(join(root, d), { recursive: true, force: true });
+  const weights = writeSafetensors(await toHost(parts.weights), { family: parts.state.family });
+  const optimizer = writeSafetensors(await toHost(parts.optimizer));
+  const tmp = join(root, `.tmp-${name}-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  writeFileAtomic(join(tmp, 'model.safetensors'), weights);
+  writeFileAtomic(join(tmp, 'optimizer.safetensors'), optimizer);
+  writeFileAtomic(join(tmp, 'state.json'), new TextEncoder().encode(JSON.stringify(parts.state, null, 2)));
+  fsyncDir(tmp);
+  const final = join(root, name);
+  rmSync(final, { recursive: true, force: true });
+  renameSync(tmp, final);
+  fsyncDir(root);
+  writeFileAtomic(join(root, 'latest'), new TextEncoder().encode(name + '\n'));
+  // prune older checkpoints (never the one just written)
+  const all = readdirSync(root).filter((d) => d.startsWith('step-') && d !== name).sort();
+  for (const old of all.slice(0, Math.max(0, all.length - (keep - 1)))) rmSync(join(root, old), { recursive: true, force: true });
+  return final;
+}
+
+/** The checkpoint `latest` points at (or a given checkpoint folder); null when there is none. */
+export function readCheckpoint(rootOrDir: string): Checkpoint | null {
+  let dir = rootOrDir;
+  if (!existsSync(join(dir, 'state.json'))) {
+    const latest = join(rootOrDir, 'latest');
+    if (!existsSync(latest)) return null;
+    dir = join(rootOrDir, readFileSync(latest, 'utf8').trim());
+  }
+  const state = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8')) as LoopState;
+  if (state.version !== 1) throw new Error(`checkpoint ${dir}: unknown version ${String(state.version)}`);
+  return {
+    dir,
+    state,
+    weights: readSafetensors(readFileSync(join(dir, 'model.safetensors'))).tensors,
+    optimizer: readSafetensors(readFileSync(join(dir, 'optimizer.safetensors'))).tensors,
+  };
+}

@@ -1,0 +1,87 @@
+/** Trainer: the native training step bound to a Module (forward, loss, backward, optimizer step). */
+import { native, type NativeTrainer, type NativeTensor } from '../native.js';
+import type { Module } from '../module.js';
+import { Tensor } from '../tensor.js';
+
+export interface TrainerOptions {
+  loss?: 'mse' | 'l1';
+  optimizer?: 'adam' | 'adamw' | 'sgd';
+  lr?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  momentum?: number;
+  /** Max global gradient norm; 0 or absent: no clipping. */
+  clipGradNorm?: number;
+  /** 'bf16': autocast the forward (CUDA; CPU too where supported). */
+  autocast?: 'none' | 'bf16';
+  /** A NaN/Inf loss or gradient: 'error' stops with a clear error; 'skip' skips the batch and counts it. */
+  nanPolicy?: 'error' | 'skip';
+  /** Forward stage passed to the model (default: the model's current stage). */
+  stage?: number;
+}
+
+export interface StepResult { loss: number; gradNorm: number; skipped: boolean }
+
+function rawInputs(inputs: Record<string, Tensor>): Record<string, NativeTensor> {
+  const raw: Record<string, NativeTensor> = {};
+  for (const [k, v] of Object.entries(inputs)) {
+    if (v === undefined) continue;
+    if (!(v instanceof Tensor)) throw new TypeError(`inputs.${k}: expected a Tensor`);
+    raw[k] = v.native;
+  }
+  return raw;
+}
+
+export class Trainer implements Disposable {
+  /** @internal */
+  readonly native: NativeTrainer;
+  readonly model: Module;
+
+  /** The optimizer covers the parameters trainable now: set the stage / freeze first. */
+  constructor(model: Module, options: TrainerOptions = {}) {
+    this.model = model;
+    const stage = options.stage ?? model.stage ?? undefined;
+    const opts: Record<string, number | string | boolean> = {};
+    for (const [k, v] of Object.entries({ ...options, stage })) if (v !== undefined) opts[k] = v as number | string;
+    this.native = new native.NativeTrainer(model.native, opts);
+  }
+
+  /** One optimizer step on a batch, off the JS thread. */
+  step(inputs: Record<string, Tensor>, target: Tensor): Promise<StepResult> {
+    if (!(target instanceof Tensor)) throw new TypeError('target: expected a Tensor');
+    return this.native.step(rawInputs(inputs), target.native);
+  }
+
+  /** Loss without gradients (and the output when asked for). */
+  async evaluate(inputs: Record<string, Tensor>, target: Tensor, keepOutput = false): Promise<{ loss: number; output?: Tensor }> {
+    if (!(target instanceof Tensor)) throw new TypeError('target: expected a Tensor');
+    const r = await this.native.evaluate(rawInputs(inputs), target.native, keepOutput);
+    return r.output ? { loss: r.loss, output: new Tensor(r.output) } : { loss: r.loss };
+  }
+
+  get lr(): number { return this.native.lr; }
+  set lr(v: number) { this.native.setLr(v); }
+  get steps(): number { return this.native.steps; }
+  get skipped(): number { return this.native.skipped; }
+  get trainableTensors(): number { return this.native.trainableTensors; }
+
+  /** Optimizer moments and step counts by parameter name, for checkpoints. */
+  optimizerState(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries(this.native.optimizerState())) out[k] = new Tensor(v);
+    return out;
+  }
+  loadOptimizerState(state: Record<string, Tensor>, counters?: { steps: number; skipped: number }): void {
+    this.native.loadOptimizerState(rawInputs(state));
+    if (counters) this.native.setCounters(counters.steps, counters.skipped);
+  }
+
+  dispose(): void { this.native.dispose(); }
+  [Symbol.dispose](): void { this.dispose(); }
+}
+
+/** libtorch's CPU generator state (for exact resumes) and its restore. */
+export function rngState(): Tensor { return new Tensor(native.rngState()); }
+export function setRngState(state: Tensor): void { native.setRngState(state.native); }

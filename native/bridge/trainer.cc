@@ -1,0 +1,205 @@
+#include "bridge/trainer.h"
+
+#include "bridge/convert.h"
+#include "bridge/errors.h"
+#include "bridge/module.h"
+#include "bridge/tensor.h"
+
+namespace specfuse {
+namespace {
+
+Config read_options(const Napi::Value& v) {
+  Config c;
+  if (v.IsUndefined()) return c;
+  if (!v.IsObject() || v.IsArray()) throw_type("options: expected an object");
+  auto o = v.As<Napi::Object>();
+  auto keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+    auto val = o.Get(k);
+    if (val.IsUndefined()) continue;
+    if (val.IsNumber()) c.set(k, val.As<Napi::Number>().DoubleValue());
+    else if (val.IsBoolean()) c.set(k, val.As<Napi::Boolean>().Value());
+    else if (val.IsString()) c.set(k, val.As<Napi::String>().Utf8Value());
+    else throw_type("options." + k + ": expected a number, boolean or string");
+  }
+  return c;
+}
+
+Napi::Value rng_state(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value { return TensorWrap::Wrap(info.Env(), cpu_rng_state()); });
+}
+
+Napi::Value set_rng_state(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    const auto& t = TensorWrap::From(arg_or_undefined(info, 0), "state")->tensor("state");
+    if (t.scalar_type() != torch::kUInt8 || t.dim() != 1) throw_type("state: expected the uint8 vector from rngState()");
+    set_cpu_rng_state(t.contiguous());
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace
+
+void TrainerWrap::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = DefineClass(env, "NativeTrainer", {
+      InstanceMethod<&TrainerWrap::Step>("step"),
+      InstanceMethod<&TrainerWrap::Evaluate>("evaluate"),
+      InstanceMethod<&TrainerWrap::SetLr>("setLr"),
+      InstanceAccessor<&TrainerWrap::Lr>("lr"),
+      InstanceAccessor<&TrainerWrap::Steps>("steps"),
+      InstanceAccessor<&TrainerWrap::Skipped>("skipped"),
+      InstanceMethod<&TrainerWrap::SetCounters>("setCounters"),
+      InstanceAccessor<&TrainerWrap::TrainableTensors>("trainableTensors"),
+      InstanceMethod<&TrainerWrap::OptimizerState>("optimizerState"),
+      InstanceMethod<&TrainerWrap::LoadOptimizerState>("loadOptimizerState"),
+      InstanceMethod<&TrainerWrap::Dispose>("dispose"),
+  });
+  exports.Set("NativeTrainer", ctor);
+  exports.Set("rngState", Napi::Function::New<rng_state>(env, "rngState"));
+  exports.Set("setRngState", Napi::Function::New<set_rng_state>(env, "setRngState"));
+}
+
+// new NativeTrainer(module, options)
+TrainerWrap::TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
+  guard(info.Env(), [&]() {
+    auto* m = ModuleWrap::From(arg_or_undefined(info, 0), "module");
+    m->model("module");
+    step_ = std::make_shared<TrainStep>(m->shared(), train_step_options(read_options(arg_or_undefined(info, 1))));
+    module_ = Napi::Persistent(info[0].As<Napi::Object>());
+  });
+}
+
+TrainStep& TrainerWrap::step(const char* what) const {
+  if (!step_) throw RuntimeError(std::string(what) + ": trainer was disposed");
+  return *step_;
+}
+
+TrainerWrap::Batch TrainerWrap::read_batch(const Napi::CallbackInfo& info) {
+  Batch b;
+  auto* m = Napi::ObjectWrap<ModuleWrap>::Unwrap(module_.Value());
+  m->model("step");  // the module must still exist
+  if (busy()) throw RuntimeError("step: the previous step of this trainer has not finished; await it first");
+  auto in = arg_or_undefined(info, 0);
+  if (!in.IsObject() || in.IsArray() || TensorWrap::Is(in)) throw_type("inputs: expected an object of named Tensors");
+  auto obj = in.As<Napi::Object>();
+  ForwardOptions fo;
+  for (const auto& name : m->shared()->required_inputs(fo)) {
+    if (!obj.Has(name) || obj.Get(name).IsUndefined()) throw_type("inputs." + name + ": missing");
+    auto* w = TensorWrap::From(obj.Get(name), ("inputs." + name).c_str());
+    b.inputs[name] = w->tensor();
+    b.pinned.emplace_back(obj.Get(name).As<Napi::Object>(), w);
+  }
+  auto* t = TensorWrap::From(arg_or_undefined(info, 1), "target");
+  b.target = t->tensor();
+  b.pinned.emplace_back(info[1].As<Napi::Object>(), t);
+  b.pinned.emplace_back(module_.Value(), m);
+  b.pinned.emplace_back(info.This().As<Napi::Object>(), this);
+  return b;
+}
+
+// step(inputs, target) -> Promise<{loss, gradNorm, skipped}>
+Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    auto s = step_;
+    step("step");
+    Batch b = read_batch(info);
+    auto result = std::make_shared<StepResult>();
+    return PromiseWorker::Run(
+        info.Env(), std::move(b.pinned),
+        [s, inputs = std::move(b.inputs), target = b.target, result]() { *result = s->step(inputs, target); },
+        [result](Napi::Env env, const std::vector<Napi::Object>&) -> Napi::Value {
+          auto o = Napi::Object::New(env);
+          o.Set("loss", result->loss);
+          o.Set("gradNorm", result->grad_norm);
+          o.Set("skipped", result->skipped);
+          return o;
+        });
+  });
+}
+
+// evaluate(inputs, target, keepOutput?) -> Promise<{loss, output?}>
+Napi::Value TrainerWrap::Evaluate(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    auto s = step_;
+    step("evaluate");
+    const auto kv = arg_or_undefined(info, 2);
+    const bool keep = kv.IsUndefined() ? false : read_bool(kv, "keepOutput");
+    Batch b = read_batch(info);
+    auto loss = std::make_shared<double>(0);
+    auto out = std::make_shared<torch::Tensor>();
+    return PromiseWorker::Run(
+        info.Env(), std::move(b.pinned),
+        [s, inputs = std::move(b.inputs), target = b.target, loss, out, keep]() {
+          *loss = s->evaluate(inputs, target, keep ? out.get() : nullptr);
+        },
+        [loss, out](Napi::Env env, const std::vector<Napi::Object>&) -> Napi::Value {
+          auto o = Napi::Object::New(env);
+          o.Set("loss", *loss);
+          if (out->defined()) o.Set("output", TensorWrap::Wrap(env, *out));
+          return o;
+        });
+  });
+}
+
+Napi::Value TrainerWrap::SetLr(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    step("setLr").set_lr(read_number(arg_or_undefined(info, 0), "lr"));
+    return info.Env().Undefined();
+  });
+}
+Napi::Value TrainerWrap::Lr(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), step("lr").lr()); });
+}
+Napi::Value TrainerWrap::Steps(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), double(step("steps").steps())); });
+}
+Napi::Value TrainerWrap::Skipped(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), double(step("skipped").skipped())); });
+}
+Napi::Value TrainerWrap::SetCounters(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    step("setCounters").set_counters(read_int(arg_or_undefined(info, 0), "steps"), read_int(arg_or_undefined(info, 1), "skipped"));
+    return info.Env().Undefined();
+  });
+}
+Napi::Value TrainerWrap::TrainableTensors(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), double(step("trainer").trainable_tensors())); });
+}
+
+Napi::Value TrainerWrap::OptimizerState(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    if (busy()) throw RuntimeError("optimizerState: a step is running; await it first");
+    auto o = Napi::Object::New(info.Env());
+    for (auto& [k, t] : step("optimizerState").optimizer_state()) o.Set(k, TensorWrap::Wrap(info.Env(), t));
+    return o;
+  });
+}
+
+Napi::Value TrainerWrap::LoadOptimizerState(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    if (busy()) throw RuntimeError("loadOptimizerState: a step is running; await it first");
+    auto v = arg_or_undefined(info, 0);
+    if (!v.IsObject() || v.IsArray()) throw_type("state: expected an object of named Tensors");
+    auto obj = v.As<Napi::Object>();
+    std::vector<std::pair<std::string, torch::Tensor>> state;
+    auto keys = obj.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); ++i) {
+      const std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+      state.emplace_back(k, TensorWrap::From(obj.Get(k), ("state." + k).c_str())->tensor());
+    }
+    step("loadOptimizerState").load_optimizer_state(state);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value TrainerWrap::Dispose(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    if (busy()) throw RuntimeError("dispose: a step is running; await it first");
+    step_.reset();
+    module_.Reset();
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace specfuse

@@ -1,0 +1,219 @@
+#include "train/step.h"
+
+#include <ATen/autocast_mode.h>
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+
+#include "core/errors.h"
+
+namespace specfuse {
+
+TrainStepOptions train_step_options(const Config& c) {
+  TrainStepOptions o;
+  o.loss = c.get_string("loss", o.loss);
+  o.optimizer = c.get_string("optimizer", o.optimizer);
+  o.lr = c.get_double("lr", o.lr);
+  o.beta1 = c.get_double("beta1", o.beta1);
+  o.beta2 = c.get_double("beta2", o.beta2);
+  o.eps = c.get_double("eps", o.eps);
+  o.weight_decay = c.get_double("weightDecay", o.weight_decay);
+  o.momentum = c.get_double("momentum", o.momentum);
+  o.clip_grad_norm = c.get_double("clipGradNorm", o.clip_grad_norm);
+  o.autocast = c.get_string("autocast", o.autocast);
+  o.nan_policy = c.get_string("nanPolicy", o.nan_policy);
+  o.stage = int(c.get_int("stage", o.stage));
+  if (o.loss != "mse" && o.loss != "l1") throw range_error("options.loss: expected 'mse' or 'l1', got '" + o.loss + "'");
+  if (o.optimizer != "adam" && o.optimizer != "adamw" && o.optimizer != "sgd")
+    throw range_error("options.optimizer: expected 'adam', 'adamw' or 'sgd', got '" + o.optimizer + "'");
+  if (o.autocast != "none" && o.autocast != "bf16") throw range_error("options.autocast: expected 'none' or 'bf16'");
+  if (o.nan_policy != "error" && o.nan_policy != "skip") throw range_error("options.nanPolicy: expected 'error' or 'skip'");
+  if (!(o.lr > 0) || !std::isfinite(o.lr)) throw range_error("options.lr: must be a positive number");
+  if (o.clip_grad_norm < 0) throw range_error("options.clipGradNorm: must be >= 0");
+  c.check_all_used("options");
+  return o;
+}
+
+TrainStep::TrainStep(std::shared_ptr<FusionModel> model, const TrainStepOptions& opts) : model_(std::move(model)), opts_(opts) {
+  for (const auto& p : model_->named_parameters(true)) {
+    if (!p.value().requires_grad()) continue;
+    names_.push_back(p.key());
+    params_.push_back(p.value());
+  }
+  if (params_.empty()) throw RuntimeError("trainer: the model has no trainable parameters (everything is frozen)");
+  if (opts_.optimizer == "sgd") {
+    optim_ = std::make_unique<torch::optim::SGD>(
+        params_, torch::optim::SGDOptions(opts_.lr).momentum(opts_.momentum).weight_decay(opts_.weight_decay));
+  } else if (opts_.optimizer == "adamw") {
+    optim_ = std::make_unique<torch::optim::AdamW>(
+        params_, torch::optim::AdamWOptions(opts_.lr).betas({opts_.beta1, opts_.beta2}).eps(opts_.eps).weight_decay(opts_.weight_decay));
+  } else {
+    optim_ = std::make_unique<torch::optim::Adam>(
+        params_, torch::optim::AdamOptions(opts_.lr).betas({opts_.beta1, opts_.beta2}).eps(opts_.eps).weight_decay(opts_.weight_decay));
+  }
+}
+
+torch::Tensor TrainStep::compute_loss(const torch::Tensor& out, const torch::Tensor& target) const {
+  if (out.sizes() != target.sizes()) {
+    std::ostringstream s;
+    s << "target: shape " << target.sizes() << " does not match the model output " << out.sizes();
+    throw range_error(s.str());
+  }
+  const auto o = out.to(torch::kFloat32);
+  const auto t = target.to(o.device(), torch::kFloat32);
+  return opts_.loss == "l1" ? torch::l1_loss(o, t) : torch::mse_loss(o, t);
+}
+
+namespace {
+// Autocast state is thread-local: set on the worker thread running the step, restored after.
+struct AutocastScope {
+  bool on = false;
+  c10::DeviceType type = c10::DeviceType::CPU;
+  AutocastScope(bool enable, c10::DeviceType t) : on(enable), type(t) {
+    if (!on) return;
+    at::autocast::set_autocast_enabled(type, true);
+    at::autocast::set_autocast_dtype(type, at::kBFloat16);
+  }
+  ~AutocastScope() {
+    if (!on) return;
+    at::autocast::set_autocast_enabled(type, false);
+    at::autocast::clear_cache();
+  }
+};
+}  // namespace
+
+StepResult TrainStep::step(const NamedTensors& inputs, const torch::Tensor& target) {
+  StepResult r;
+  model_->train(true);
+  torch::AutoGradMode grad(true);
+  optim_->zero_grad(true);
+  torch::Tensor loss;
+  {
+    AutocastScope ac(opts_.autocast == "bf16", target.device().type());
+    ForwardOptions fo;
+    fo.stage = opts_.stage;
+    auto out = model_->forward_named(inputs, fo);
+    loss = compute_loss(out, target);
+  }
+  r.loss = loss.item<double>();
+  const bool finite_loss = std::isfinite(r.loss);
+  if (finite_loss) loss.backward();
+  bool finite_grads = finite_loss;
+  if (finite_loss) {
+    // The total gradient norm both feeds clipping and tells whether any gradient is NaN/Inf.
+    if (opts_.clip_grad_norm > 0) {
+      r.grad_norm = torch::nn::utils::clip_grad_norm_(params_, opts_.clip_grad_norm, 2.0, /*error_if_nonfinite=*/false);
+    } else {
+      std::vector<torch::Tensor> norms;
+      for (const auto& p : params_)
+        if (p.grad().defined()) norms.push_back(p.grad().detach().to(torch::kFloat32).norm());
+      r.grad_norm = norms.empty() ? 0.0 : torch::stack(norms).norm().item<double>();
+    }
+    finite_grads = std::isfinite(r.grad_norm);
+  }
+  if (!finite_grads) {
+    optim_->zero_grad(true);
+    if (opts_.nan_policy == "error") {
+      throw RuntimeError(std::string("non-finite ") + (finite_loss ? "gradients" : "loss") + " (loss " +
+                         std::to_string(r.loss) + ") at step " + std::to_string(steps_ + 1) +
+                         ": the weights were not updated (nanPolicy 'error'; use 'skip' to skip such batches)");
+    }
+    r.skipped = true;
+    ++skipped_;
+    return r;
+  }
+  optim_->step();
+  ++steps_;
+  return r;
+}
+
+double TrainStep::evaluate(const NamedTensors& inputs, const torch::Tensor& target, torch::Tensor* output) {
+  model_->train(false);
+  c10::InferenceMode guard;
+  AutocastScope ac(opts_.autocast == "bf16", target.device().type());
+  ForwardOptions fo;
+  fo.stage = opts_.stage;
+  auto out = model_->forward_named(inputs, fo);
+  const double loss = compute_loss(out, target).item<double>();
+  if (output) *output = out.to(torch::kFloat32);
+  return loss;
+}
+
+void TrainStep::set_lr(double lr) {
+  if (!(lr >= 0) || !std::isfinite(lr)) throw range_error("lr: must be a finite number >= 0");
+  opts_.lr = lr;
+  for (auto& g : optim_->param_groups()) g.options().set_lr(lr);
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> TrainStep::optimizer_state() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  auto& state = optim_->state();
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto it = state.find(params_[i].unsafeGetTensorImpl());
+    if (it == state.end()) continue;
+    const auto& n = names_[i];
+    if (auto* a = dynamic_cast<torch::optim::AdamParamState*>(it->second.get())) {
+      out.emplace_back(n + ".step", torch::tensor(a->step(), torch::kInt64));
+      out.emplace_back(n + ".exp_avg", a->exp_avg().detach().clone());
+      out.emplace_back(n + ".exp_avg_sq", a->exp_avg_sq().detach().clone());
+    } else if (auto* w = dynamic_cast<torch::optim::AdamWParamState*>(it->second.get())) {
+      out.emplace_back(n + ".step", torch::tensor(w->step(), torch::kInt64));
+      out.emplace_back(n + ".exp_avg", w->exp_avg().detach().clone());
+      out.emplace_back(n + ".exp_avg_sq", w->exp_avg_sq().detach().clone());
+    } else if (auto* s = dynamic_cast<torch::optim::SGDParamState*>(it->second.get())) {
+      if (s->momentum_buffer().defined()) out.emplace_back(n + ".momentum_buffer", s->momentum_buffer().detach().clone());
+    }
+  }
+  return out;
+}
+
+void TrainStep::load_optimizer_state(const std::vector<std::pair<std::string, torch::Tensor>>& state) {
+  std::map<std::string, torch::Tensor> by(state.begin(), state.end());
+  auto get = [&](const std::string& k, const torch::Tensor& like) -> torch::Tensor {
+    auto it = by.find(k);
+    if (it == by.end()) throw range_error("optimizer state: missing '" + k + "'");
+    if (like.defined() && it->second.sizes() != like.sizes()) throw range_error("optimizer state: '" + k + "' has the wrong shape");
+    return like.defined() ? it->second.to(like.device(), like.scalar_type()).clone() : it->second;
+  };
+  // Validate and build everything first, then install: a bad file changes nothing.
+  std::vector<std::pair<size_t, std::unique_ptr<torch::optim::OptimizerParamState>>> built;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const auto& n = names_[i];
+    const auto& p = params_[i];
+    if (opts_.optimizer == "sgd") {
+      if (!by.count(n + ".momentum_buffer")) continue;
+      auto s = std::make_unique<torch::optim::SGDParamState>();
+      s->momentum_buffer(get(n + ".momentum_buffer", p));
+      built.emplace_back(i, std::move(s));
+      continue;
+    }
+    if (!by.count(n + ".step")) continue;  // parameter never stepped
+    const int64_t step = get(n + ".step", torch::Tensor()).item<int64_t>();
+    if (opts_.optimizer == "adamw") {
+      auto s = std::make_unique<torch::optim::AdamWParamState>();
+      s->step(step);
+      s->exp_avg(get(n + ".exp_avg", p));
+      s->exp_avg_sq(get(n + ".exp_avg_sq", p));
+      built.emplace_back(i, std::move(s));
+    } else {
+      auto s = std::make_unique<torch::optim::AdamParamState>();
+      s->step(step);
+      s->exp_avg(get(n + ".exp_avg", p));
+      s->exp_avg_sq(get(n + ".exp_avg_sq", p));
+      built.emplace_back(i, std::move(s));
+    }
+  }
+  auto& st = optim_->state();
+  st.clear();
+  for (auto& [i, s] : built) st[params_[i].unsafeGetTensorImpl()] = std::move(s);
+}
+
+torch::Tensor cpu_rng_state() { return at::detail::getDefaultCPUGenerator().get_state(); }
+
+void set_cpu_rng_state(const torch::Tensor& state) {
+  auto gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
+
+}  // namespace specfuse

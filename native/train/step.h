@@ -1,0 +1,69 @@
+// One training step inside C++: forward, loss, backward, optional gradient clipping, optimizer
+// step, with NaN/Inf detection and optional autocast. TypeScript owns the loop around it.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/model.h"
+
+namespace specfuse {
+
+struct TrainStepOptions {
+  std::string loss = "mse";        // mse | l1
+  std::string optimizer = "adam";  // adam | adamw | sgd
+  double lr = 1e-4;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double weight_decay = 0.0;
+  double momentum = 0.9;  // sgd
+  double clip_grad_norm = 0.0;  // 0: off
+  std::string autocast = "none";  // none | bf16
+  std::string nan_policy = "error";  // error | skip
+  int stage = 0;
+};
+
+struct StepResult {
+  double loss = 0;
+  double grad_norm = -1;  // -1: not computed
+  bool skipped = false;   // non-finite loss or gradients under nan_policy = skip
+};
+
+class TrainStep {
+ public:
+  // The optimizer covers the parameters that require grad now; freezing later does not change it.
+  TrainStep(std::shared_ptr<FusionModel> model, const TrainStepOptions& opts);
+
+  StepResult step(const NamedTensors& inputs, const torch::Tensor& target);
+  // Forward without gradients; returns the loss and keeps the output in `output`.
+  double evaluate(const NamedTensors& inputs, const torch::Tensor& target, torch::Tensor* output);
+
+  void set_lr(double lr);
+  double lr() const { return opts_.lr; }
+  int64_t steps() const { return steps_; }
+  int64_t skipped() const { return skipped_; }
+  int64_t trainable_tensors() const { return int64_t(params_.size()); }
+
+  // Optimizer state by parameter name ("<param>.exp_avg", "<param>.step", ...), for checkpoints.
+  std::vector<std::pair<std::string, torch::Tensor>> optimizer_state() const;
+  void load_optimizer_state(const std::vector<std::pair<std::string, torch::Tensor>>& state);
+  void set_counters(int64_t steps, int64_t skipped) { steps_ = steps; skipped_ = skipped; }
+
+ private:
+  torch::Tensor compute_loss(const torch::Tensor& out, const torch::Tensor& target) const;
+
+  std::shared_ptr<FusionModel> model_;
+  TrainStepOptions opts_;
+  std::vector<std::string> names_;
+  std::vector<torch::Tensor> params_;
+  std::unique_ptr<torch::optim::Optimizer> optim_;
+  int64_t steps_ = 0;
+  int64_t skipped_ = 0;
+};
+
+TrainStepOptions train_step_options(const Config& c);
+
+// RNG state of libtorch's default CPU generator (for exact resumes).
+torch::Tensor cpu_rng_state();
+void set_cpu_rng_state(const torch::Tensor& state);
+
+}  // namespace specfuse
