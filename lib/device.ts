@@ -25,3 +25,11 @@ export function applyDefaultThreads(): void {
 
 export const torchVersion = native.torchVersion;
 export const libtorchDir = native.libtorchDir;
+
+/** Current and peak bytes of a CUDA device's caching allocator; `resetPeak` starts a new peak window. */
+export function deviceMemory(device: string, resetPeak = false): { allocated: number; peakAllocated: number; reserved: number; peakReserved: number } {
+  return native.acceleratorMemory(device, resetPeak);
+}
+
+/** cuDNN autotuning for fixed-shape workloads (picks the fastest convolution algorithms). */
+export function setCudnnBenchmark(on: boolean): void { native.setCudnnBenchmark(on); }

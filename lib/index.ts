@@ -11,3 +11,15 @@ export { compilePattern, selectNames } from './freeze.js';
 export type { DType, HostArray, HostData } from './host.js';
 export * from './train/index.js';
 export { loadWeights, loadStateDict, saveWeights, planLoad, iptToPanAdapter, edsrToPanAdapter, loadPanAdapterPretrained, WeightsError, type LoadReport, type LoadOptions, type NameMapping } from './weights.js';
+export {
+  mtfGains, mtfKernel, mtfKernels, lpGaussKernel, mtfFilter, filterReplicate, decimate, imresize, bicubicDownsample,
+  interp23tap, lpFilterPlusDec, degrade, makeWaldDataset, toPanSamples, disposeSet, resolveSensor,
+  type MtfGains, type ProtocolSensor, type OutDType, type OutOptions, type ImresizeOptions, type WaldSet,
+  type DegradeInput, type WaldDatasetOptions, type WaldDataset,
+} from './protocol/index.js';
+export * as baselines from './baselines/index.js';
+export { runBaseline, type BaselineName, type BaselineInput } from './baselines/index.js';
+export * from './metrics/index.js';
+export { fuseScene, type TileOptions } from './infer.js';
+export * as data from './data/index.js';
+export * as io from './io/index.js';

@@ -83,7 +83,7 @@ export class Module implements Disposable {
   async to(device: string, dtype?: DType): Promise<this> { await this.native.to(device, dtype); return this; }
 
   /** Runs the model on named inputs, off the JS thread. Gradients are off unless `grad: true`. */
-  async forward(inputs: Record<string, Tensor>, options: { stage?: number; grad?: boolean } = {}): Promise<Tensor> {
+  async forward(inputs: Record<string, Tensor>, options: { stage?: number; grad?: boolean; autocast?: 'none' | 'bf16' } = {}): Promise<Tensor> {
     if (inputs === null || typeof inputs !== 'object') throw new TypeError('inputs: expected an object of named Tensors');
     const raw: Record<string, import('./native.js').NativeTensor> = {};
     for (const [k, v] of Object.entries(inputs)) {
@@ -92,7 +92,7 @@ export class Module implements Disposable {
       raw[k] = v.native;
     }
     const stage = options.stage ?? this.#stage ?? undefined;
-    return new Tensor(await this.native.forward(raw, { stage, grad: options.grad }));
+    return new Tensor(await this.native.forward(raw, { stage, grad: options.grad, autocast: options.autocast }));
   }
 
   /** Detached copies of every parameter and buffer, by reference name. */

@@ -73,7 +73,7 @@ export interface NativeModule {
   readonly disposed: boolean;
   readonly busy: boolean;
   to(device: string, dtype?: DType): Promise<void>;
-  forward(inputs: Record<string, NativeTensor>, options?: { stage?: number; grad?: boolean }): Promise<NativeTensor>;
+  forward(inputs: Record<string, NativeTensor>, options?: { stage?: number; grad?: boolean; autocast?: 'none' | 'bf16' }): Promise<NativeTensor>;
   getTensor(name: string): NativeTensor;
   stateDict(): Record<string, NativeTensor>;
   loadTensors(tensors: Record<string, NativeTensor>): number;
@@ -92,6 +92,43 @@ export interface NativeTrainer {
   optimizerState(): Record<string, NativeTensor>;
   loadOptimizerState(state: Record<string, NativeTensor>): void;
   dispose(): void;
+}
+
+/** One image's metric values, by metric name (lib/metrics). */
+export type NativeMetricValues = Record<string, number>;
+
+export interface NativeReducedMetricOptions {
+  ratio?: number;
+  bits?: number;
+  blockSize?: number;
+  q2nShift?: number;
+  dimCut?: number;
+  thValues?: boolean;
+  scale?: number;
+  peak?: number;
+  metrics?: readonly string[];
+}
+
+export interface NativeFullMetricInputs {
+  lms?: NativeTensor;
+  ms?: NativeTensor;
+  pan?: NativeTensor;
+  panLP?: NativeTensor;
+  fusedMTF?: NativeTensor;
+}
+
+export interface NativeFullMetricOptions {
+  ratio?: number;
+  bits?: number;
+  blockSize?: number;
+  thValues?: boolean;
+  scale?: number;
+  sensor?: string;
+  p?: number;
+  q?: number;
+  alpha?: number;
+  beta?: number;
+  metrics?: readonly string[];
 }
 
 export interface DeviceInfo {
@@ -126,6 +163,33 @@ export interface NativeBinding {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   modelNames(): string[];
+  acceleratorMemory(device: string, resetPeak?: boolean): { allocated: number; peakAllocated: number; reserved: number; peakReserved: number };
+  setCudnnBenchmark(on: boolean): void;
+  // Wald's protocol and classical baselines (native/bridge/resample_bind.cc; lib/protocol, lib/baselines).
+  // Images are [C, H, W] or [N, C, H, W] (a PAN also [H, W]); results keep the batching; the optional
+  // trailing dtype is 'float32' | 'float64' (default: float32 for float32 input, else float64).
+  sensorMtf(sensor: string, bands?: number): { sensor: string; bands: number; ms: number[]; pan: number };
+  mtfKernel(kind: 'ms' | 'pan' | 'lpgauss', sensor: string, bands: number, ratio: number): NativeTensor;
+  mtfFilter(image: NativeTensor, sensor: string, ratio: number, dtype?: string): Promise<NativeTensor>;
+  filter2Replicate(image: NativeTensor, kernels: NativeTensor, dtype?: string): Promise<NativeTensor>;
+  decimate(image: NativeTensor, ratio: number, dtype?: string): Promise<NativeTensor>;
+  imresize(image: NativeTensor, scale: number, antialias?: boolean, dtype?: string): Promise<NativeTensor>;
+  bicubicDownsample(image: NativeTensor, ratio: number, dtype?: string): Promise<NativeTensor>;
+  interp23tap(image: NativeTensor, ratio: number, dtype?: string): Promise<NativeTensor>;
+  lpFilterPlusDec(image: NativeTensor, ratio: number, dtype?: string): Promise<NativeTensor>;
+  waldDegrade(ms: NativeTensor, pan: NativeTensor, sensor: string, ratio: number, panMtf?: boolean, dtype?: string):
+    Promise<{ gt: NativeTensor; lms: NativeTensor; ms: NativeTensor; pan: NativeTensor }>;
+  waldPatches(ms: NativeTensor, pan: NativeTensor, sensor: string, ratio: number, patch: number, stride: number, flips: boolean,
+    panMtf: boolean, dtype?: string): Promise<{ gt: NativeTensor; lms: NativeTensor; ms: NativeTensor; pan: NativeTensor }>;
+  takeSamples(tensor: NativeTensor, indices: number[]): Promise<NativeTensor>;
+  baselineExp(ms: NativeTensor, ratio: number, dtype?: string): Promise<NativeTensor>;
+  baselineBrovey(lms: NativeTensor, pan: NativeTensor, dtype?: string): Promise<NativeTensor>;
+  baselineBtH(lms: NativeTensor, pan: NativeTensor, ratio: number, dtype?: string): Promise<NativeTensor>;
+  baselineGsa(lms: NativeTensor, pan: NativeTensor, ms: NativeTensor, ratio: number, dtype?: string): Promise<NativeTensor>;
+  baselineMtfGlpHpm(lms: NativeTensor, pan: NativeTensor, sensor: string, ratio: number, dtype?: string): Promise<NativeTensor>;
+  metricsReduced(fused: NativeTensor, gt: NativeTensor, options?: NativeReducedMetricOptions): Promise<NativeMetricValues[]>;
+  metricsFull(fused: NativeTensor, inputs: NativeFullMetricInputs, options?: NativeFullMetricOptions): Promise<NativeMetricValues[]>;
+  metricNames(): { reduced: string[]; full: string[]; resample: boolean };
 }
 
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');

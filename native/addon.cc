@@ -2,11 +2,15 @@
 // main thread and in any number of worker_threads.
 #include <napi.h>
 
+#include <ATen/DeviceAccelerator.h>
+
 
 
 #include "bridge/convert.h"
 #include "bridge/errors.h"
+#include "bridge/metrics_bind.h"
 #include "bridge/module.h"
+#include "bridge/resample_bind.h"
 #include "bridge/tensor.h"
 #include "bridge/trainer.h"
 #include "core/device.h"
@@ -61,6 +65,31 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), at::get_num_threads()); }
 
+// Peak/current memory of a CUDA device's caching allocator (through libtorch's device-generic
+// accelerator API, so no CUDA headers are needed at build time).
+Napi::Value AcceleratorMemory(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    const c10::Device d = parse_device(read_string(arg_or_undefined(info, 0), "device"));
+    if (!d.is_cuda()) throw_range("device: memory statistics are kept for CUDA devices only");
+    const bool reset = info.Length() > 1 && read_bool(info[1], "resetPeak");
+    auto stats = at::accelerator::getDeviceStats(d.index());
+    auto o = Napi::Object::New(info.Env());
+    o.Set("allocated", double(stats.allocated_bytes[0].current));
+    o.Set("peakAllocated", double(stats.allocated_bytes[0].peak));
+    o.Set("reserved", double(stats.reserved_bytes[0].current));
+    o.Set("peakReserved", double(stats.reserved_bytes[0].peak));
+    if (reset) at::accelerator::resetPeakStats(d.index());
+    return o;
+  });
+}
+
+Napi::Value SetCudnnBenchmark(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    at::globalContext().setBenchmarkCuDNN(read_bool(arg_or_undefined(info, 0), "on"));
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value ModelNames(const Napi::CallbackInfo& info) {
   auto names = model_names();
   auto arr = Napi::Array::New(info.Env(), names.size());
@@ -75,6 +104,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   ModuleWrap::Init(env, exports);
   TrainerWrap::Init(env, exports);
   InitTensorFactories(env, exports);
+  InitResampleBindings(env, exports);
+  InitMetricsBindings(env, exports);
   exports.Set("torchVersion", Napi::String::New(env, SPECFUSE_TORCH_VERSION));
   exports.Set("libtorchDir", Napi::String::New(env, libtorch_lib_dir()));
   exports.Set("memory", Napi::Function::New<Memory>(env, "memory"));
@@ -82,6 +113,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaStatus", Napi::Function::New<CudaStatus>(env, "cudaStatus"));
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));
+  exports.Set("acceleratorMemory", Napi::Function::New<AcceleratorMemory>(env, "acceleratorMemory"));
+  exports.Set("setCudnnBenchmark", Napi::Function::New<SetCudnnBenchmark>(env, "setCudnnBenchmark"));
   exports.Set("modelNames", Napi::Function::New<ModelNames>(env, "modelNames"));
   return exports;
 }

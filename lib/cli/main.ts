@@ -1,8 +1,10 @@
 /** The `specfuse` command line. */
 import { UsageError } from './args.js';
 import { info, infoHelp } from './info.js';
+import { demo, demoHelp } from './demo.js';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
+  demo: { run: demo, help: demoHelp },
   info: { run: info, help: infoHelp },
 };
 

@@ -6,6 +6,7 @@
 #include "core/device.h"
 #include "core/dtype.h"
 #include "models/registry.h"
+#include "train/autocast.h"
 
 namespace specfuse {
 namespace {
@@ -184,12 +185,18 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
     if (!in.IsObject() || in.IsArray() || TensorWrap::Is(in)) throw_type("inputs: expected an object of named Tensors");
     ForwardOptions opts;
     bool grad = false;
+    bool bf16 = false;
     auto ov = arg_or_undefined(info, 1);
     if (!ov.IsUndefined()) {
       if (!ov.IsObject()) throw_type("options: expected an object");
       auto o = ov.As<Napi::Object>();
       if (o.Has("stage") && !o.Get("stage").IsUndefined()) opts.stage = int(read_int(o.Get("stage"), "options.stage"));
       if (o.Has("grad") && !o.Get("grad").IsUndefined()) grad = read_bool(o.Get("grad"), "options.grad");
+      if (o.Has("autocast") && !o.Get("autocast").IsUndefined()) {
+        const std::string ac = read_string(o.Get("autocast"), "options.autocast");
+        if (ac != "bf16" && ac != "none") throw_range("options.autocast: expected 'none' or 'bf16'");
+        bf16 = ac == "bf16";
+      }
     }
     NamedTensors inputs;
     std::vector<std::pair<Napi::Object, Pinnable*>> pinned{{info.This().As<Napi::Object>(), this}};
@@ -203,10 +210,18 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
     auto out = std::make_shared<torch::Tensor>();
     return PromiseWorker::Run(
         info.Env(), std::move(pinned),
-        [m, inputs, opts, grad, out]() {
-          // Grad mode is thread-local: set on this worker thread.
-          torch::AutoGradMode mode(grad);
-          *out = m->forward_named(inputs, opts);
+        [m, inputs, opts, grad, bf16, out]() {
+          // Grad mode and autocast are thread-local: set on this worker thread.
+          const auto type = inputs.empty() ? c10::DeviceType::CPU : inputs.begin()->second.device().type();
+          AutocastScope ac(bf16, type);
+          if (grad) {
+            torch::AutoGradMode mode(true);
+            *out = m->forward_named(inputs, opts);
+          } else {
+            c10::InferenceMode inference;
+            *out = m->forward_named(inputs, opts);
+          }
+          if (bf16) *out = out->to(torch::kFloat32);
         },
         [out](Napi::Env env, const std::vector<Napi::Object>&) -> Napi::Value { return TensorWrap::Wrap(env, *out); });
   });

@@ -2,6 +2,7 @@
 
 #include "core/errors.h"
 #include "models/mlp.h"
+#include "models/panadapter.h"
 
 namespace specfuse {
 
@@ -9,6 +10,8 @@ std::shared_ptr<FusionModel> create_model(const std::string& name, const Config&
   std::shared_ptr<FusionModel> m;
   if (name == "mlp") {
     m = std::make_shared<MlpImpl>(mlp_options(config));
+  } else if (name == "panadapter") {
+    m = std::make_shared<PanAdapterImpl>(panadapter_options(config));
   } else {
     std::string known;
     for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
@@ -18,6 +21,6 @@ std::shared_ptr<FusionModel> create_model(const std::string& name, const Config&
   return m;
 }
 
-std::vector<std::string> model_names() { return {"mlp"}; }
+std::vector<std::string> model_names() { return {"mlp", "panadapter"}; }
 
 }  // namespace specfuse

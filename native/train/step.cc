@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "train/autocast.h"
 
 namespace specfuse {
 
@@ -64,23 +65,6 @@ torch::Tensor TrainStep::compute_loss(const torch::Tensor& out, const torch::Ten
   return opts_.loss == "l1" ? torch::l1_loss(o, t) : torch::mse_loss(o, t);
 }
 
-namespace {
-// Autocast state is thread-local: set on the worker thread running the step, restored after.
-struct AutocastScope {
-  bool on = false;
-  c10::DeviceType type = c10::DeviceType::CPU;
-  AutocastScope(bool enable, c10::DeviceType t) : on(enable), type(t) {
-    if (!on) return;
-    at::autocast::set_autocast_enabled(type, true);
-    at::autocast::set_autocast_dtype(type, at::kBFloat16);
-  }
-  ~AutocastScope() {
-    if (!on) return;
-    at::autocast::set_autocast_enabled(type, false);
-    at::autocast::clear_cache();
-  }
-};
-}  // namespace
 
 StepResult TrainStep::step(const NamedTensors& inputs, const torch::Tensor& target) {
   StepResult r;

@@ -1,0 +1,116 @@
+// PanAdapter throughput, specfuse (Node) next to PyTorch (Python) in one invocation, same weights,
+// batch, precision and device:
+//   training-step throughput (samples/s) for stage 1 and stage 2, inference throughput (64×64
+//   tiles/s), at the given batches, fp32 and bf16; ratios, peak memory and model FLOPs utilisation
+//   from FLOPs counted by PyTorch's FlopCounterMode.
+// Usage: node benchmarks/panadapter.mjs [--preset wv3] [--device cpu|cuda] [--batches 4,32]
+//        [--precisions fp32,bf16] [--steps 10] [--compile] [--json out.json] [--only train|infer]
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createModel, devices, loadWeights, rand, Trainer, getNumThreads, cuda } from '../dist/index.js';
+import { median, printTable } from './util.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: a } = parseArgs({
+  options: {
+    preset: { type: 'string', default: 'wv3' }, device: { type: 'string', default: 'cpu' }, batches: { type: 'string', default: '4,32' },
+    precisions: { type: 'string', default: 'fp32,bf16' }, steps: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' },
+    compile: { type: 'boolean', default: false }, json: { type: 'string' }, only: { type: 'string' }, python: { type: 'string' },
+    stages: { type: 'string', default: '1,2' },
+  },
+});
+const python = a.python ?? process.env.SPECFUSE_PYTHON ?? join(here, '..', '.venv', 'bin', 'python');
+const py = (...args) => execFileSync(python, [join(here, 'py', 'panadapter.py'), ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+const device = a.device;
+const steps = Number(a.steps), warmup = Number(a.warmup);
+const batches = a.batches.split(',').map(Number);
+const precisions = a.precisions.split(',');
+const stages = a.stages.split(',').map(Number);
+
+const tmp = mkdtempSync(join(tmpdir(), 'specfuse-bench-'));
+const weights = join(tmp, 'weights.safetensors');
+py('init', a.preset, weights);
+const flops = JSON.parse(py('flops', a.preset));
+
+const spec = [];
+for (const precision of precisions) for (const batch of batches) {
+  if (a.only !== 'infer') for (const stage of stages) spec.push({ kind: 'train', stage, batch, precision, steps, warmup });
+  if (a.only !== 'train') spec.push({ kind: 'infer', batch, precision, steps, warmup });
+}
+
+// ---- specfuse ---------------------------------------------------------------------------------
+function cudaPeak() { return null; }
+const model = createModel({ model: 'panadapter', preset: a.preset });
+await loadWeights(model, weights);
+await model.to(device);
+const ours = [];
+for (const c of spec) {
+  const cfgBands = model.config.bands;
+  const lms = rand([c.batch, cfgBands, 64, 64], 'float32', device), pan = rand([c.batch, 1, 64, 64], 'float32', device);
+  const ms = rand([c.batch, cfgBands, 16, 16], 'float32', device), gt = rand([c.batch, cfgBands, 64, 64], 'float32', device);
+  const times = [];
+  if (c.kind === 'train') {
+    model.setStage(c.stage);
+    const tr = new Trainer(model, { lr: 1e-5, autocast: c.precision === 'bf16' ? 'bf16' : 'none', stage: c.stage });
+    for (let i = 0; i < c.warmup + c.steps; i++) {
+      const t0 = performance.now();
+      await tr.step({ lms, pan, ms }, gt); // resolves with the loss value: synchronised like loss.item()
+      if (i >= c.warmup) times.push((performance.now() - t0) / 1000);
+    }
+    tr.dispose();
+  } else {
+    model.eval();
+    for (let i = 0; i < c.warmup + c.steps; i++) {
+      const t0 = performance.now();
+      const out = await model.forward({ lms, pan, ms }, { stage: 2, autocast: c.precision === 'bf16' ? 'bf16' : undefined });
+      await out.data();
+      out.dispose();
+      if (i >= c.warmup) times.push((performance.now() - t0) / 1000);
+    }
+  }
+  for (const t of [lms, pan, ms, gt]) t.dispose();
+  ours.push({ ...c, seconds: median(times), peakBytes: cudaPeak() });
+}
+model.dispose();
+
+// ---- PyTorch ----------------------------------------------------------------------------------
+const theirs = JSON.parse(py('run', a.preset, weights, device, JSON.stringify(spec)));
+const compiled = a.compile ? JSON.parse(py('run', a.preset, weights, device, JSON.stringify(spec.map((c) => ({ ...c, compiled: true }))))) : null;
+rmSync(tmp, { recursive: true, force: true });
+
+// ---- table --------------------------------------------------------------------------------------
+const peakFlops = (precision) => {
+  const name = devices().find((d) => d.type === 'cuda')?.name ?? '';
+  if (device === 'cpu') return null;
+  // dense peak of the lent GPUs (H100 SXM / H200: 989 TFLOP/s bf16, 67 TFLOP/s fp32 without TF32)
+  if (/H100|H200/.test(name)) return precision === 'bf16' ? 989e12 : 67e12;
+  return null;
+};
+const rows = ours.map((o, i) => {
+  const p = theirs.rows[i];
+  const perSample = o.kind === 'train' ? flops[`train_stage${o.stage}`] : flops.forward;
+  const ourRate = o.batch / o.seconds, pyRate = o.batch / p.seconds;
+  const pk = peakFlops(o.precision);
+  const mfu = (rate) => (pk ? `${((100 * rate * perSample) / pk).toFixed(1)}%` : '-');
+  const row = [
+    o.kind === 'train' ? `train stage ${o.stage}` : 'inference', o.batch, o.precision,
+    ourRate.toFixed(2), pyRate.toFixed(2), (ourRate / pyRate).toFixed(2),
+  ];
+  if (compiled) { const cr = o.batch / compiled.rows[i].seconds; row.push(cr.toFixed(2), (ourRate / cr).toFixed(2)); }
+  row.push(mfu(ourRate), mfu(pyRate));
+  if (device !== 'cpu') row.push(p.peakBytes ? `${(p.peakBytes / 2 ** 30).toFixed(1)} GiB` : '-');
+  return row;
+});
+const header = ['case', 'batch', 'precision', 'specfuse samples/s', 'PyTorch eager samples/s', 'ratio'];
+if (compiled) header.push('torch.compile samples/s', 'ratio vs compile');
+header.push('MFU specfuse', 'MFU PyTorch');
+if (device !== 'cpu') header.push('PyTorch peak mem');
+printTable(header, rows);
+console.log(`preset ${a.preset}; device ${device === 'cpu' ? `cpu (${getNumThreads()} threads)` : theirs.device}; PyTorch ${theirs.torch}; ` +
+  `medians of ${steps} steps after ${warmup} warm-up; counted FLOPs per sample: forward ${(flops.forward / 1e9).toFixed(1)} G, ` +
+  `train stage 1 ${(flops.train_stage1 / 1e9).toFixed(1)} G, stage 2 ${(flops.train_stage2 / 1e9).toFixed(1)} G`);
+if (a.json) writeFileSync(a.json, JSON.stringify({ ours, theirs, compiled, flops }, null, 2));

@@ -1,0 +1,136 @@
+"""PyTorch (Python) side of benchmarks/panadapter.mjs: the same model (test/pyref/panadapter.py), the
+same weights, batches, precision and device, timed the way PyTorch users run it (eager; fp32, or
+torch.autocast(bfloat16) for bf16; torch.compile as a further row).
+
+  python panadapter.py init  PRESET OUT.safetensors          write seeded weights for both sides
+  python panadapter.py flops PRESET                          counted forward/backward FLOPs per sample
+  python panadapter.py run   PRESET WEIGHTS DEVICE JSON_SPEC  time the cases in JSON_SPEC, print JSON
+"""
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test", "pyref"))
+from panadapter import PanAdapter, preset, set_stage  # noqa: E402
+
+
+def build(name, weights=None, device="cpu"):
+    torch.manual_seed(0)
+    model = PanAdapter(preset(name))
+    if weights:
+        from safetensors.torch import load_file
+
+        sd = load_file(weights)
+        missing, unexpected = model.load_state_dict(sd, strict=True), None
+    return model.to(device)
+
+
+def inputs(cfg, batch, device, seed=1):
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    p = cfg.patch if hasattr(cfg, "patch") else 64
+    lms = torch.rand(batch, cfg.bands, 64, 64, generator=g)
+    pan = torch.rand(batch, 1, 64, 64, generator=g)
+    ms = torch.rand(batch, cfg.bands, 16, 16, generator=g)
+    gt = torch.rand(batch, cfg.bands, 64, 64, generator=g)
+    return [t.to(device) for t in (lms, pan, ms, gt)]
+
+
+def sync(device):
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def time_train(model, stage, batch, precision, device, steps, warmup, compiled=False):
+    set_stage(model, stage)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=1e-5)
+    lms, pan, ms, gt = inputs(model.cfg, batch, device)
+    fwd = torch.compile(model) if compiled else model
+    times = []
+    for i in range(warmup + steps):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=precision == "bf16"):
+            out = fwd(lms, pan, ms, stage=stage)
+            loss = torch.nn.functional.mse_loss(out.float(), gt)
+        loss.backward()
+        opt.step()
+        loss.item()  # as a training loop logging its loss does (and a sync point)
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def time_infer(model, batch, precision, device, reps, warmup, compiled=False):
+    model.eval()
+    lms, pan, ms, _ = inputs(model.cfg, batch, device)
+    fwd = torch.compile(model) if compiled else model
+    times = []
+    with torch.inference_mode():
+        for i in range(warmup + reps):
+            t0 = time.perf_counter()
+            with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=precision == "bf16"):
+                out = fwd(lms, pan, ms, stage=2)
+            out.float().cpu()
+            if i >= warmup:
+                times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def peak_reset(device):
+    if device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+
+
+def peak(device):
+    return torch.cuda.max_memory_allocated() if device.startswith("cuda") else None
+
+
+def main():
+    cmd = sys.argv[1]
+    name = sys.argv[2]
+    if cmd == "init":
+        from safetensors.torch import save_file
+
+        model = build(name)
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, sys.argv[3])
+        return
+    if cmd == "flops":
+        from torch.utils.flop_counter import FlopCounterMode
+
+        model = build(name)
+        out = {}
+        lms, pan, ms, gt = inputs(model.cfg, 1, "cpu")
+        with FlopCounterMode(display=False) as fc, torch.no_grad():
+            model(lms, pan, ms, stage=2)
+        out["forward"] = fc.get_total_flops()
+        for stage in (1, 2):
+            set_stage(model, stage)
+            with FlopCounterMode(display=False) as fc:
+                loss = torch.nn.functional.mse_loss(model(lms, pan, ms, stage=stage), gt)
+                loss.backward()
+            out[f"train_stage{stage}"] = fc.get_total_flops()
+            model.zero_grad(set_to_none=True)
+        print(json.dumps(out))
+        return
+    weights, device, spec = sys.argv[3], sys.argv[4], json.loads(sys.argv[5])
+    torch.backends.cudnn.benchmark = False  # eager defaults, as users run it
+    model = build(name, weights, device)
+    rows = []
+    for case in spec:
+        peak_reset(device)
+        if case["kind"] == "train":
+            sec = time_train(model, case["stage"], case["batch"], case["precision"], device, case["steps"], case["warmup"], case.get("compiled", False))
+        else:
+            sec = time_infer(model, case["batch"], case["precision"], device, case["steps"], case["warmup"], case.get("compiled", False))
+        rows.append({**case, "seconds": sec, "peakBytes": peak(device)})
+    print(json.dumps({"torch": torch.__version__, "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu", "rows": rows}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,179 @@
+// metricsReduced(fused, gt, options) and metricsFull(fused, inputs, options): argument reading and
+// checks on the JS thread (so bad arguments reject at once with TypeError/RangeError naming them),
+// the computation on a worker thread. Both resolve to one {metric: value} object per image.
+#include "bridge/metrics_bind.h"
+
+#include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bridge/async.h"
+#include "bridge/convert.h"
+#include "bridge/errors.h"
+#include "bridge/tensor.h"
+#include "ops/metrics.h"
+
+namespace specfuse {
+namespace {
+
+using Pinned = std::vector<std::pair<Napi::Object, Pinnable*>>;
+
+Napi::Object read_object(const Napi::Value& v, const char* arg) {
+  if (v.IsUndefined()) return Napi::Object();
+  if (!v.IsObject() || v.IsArray() || TensorWrap::Is(v)) throw_type(std::string(arg) + ": expected a plain object");
+  return v.As<Napi::Object>();
+}
+
+// Every key of `o` must be in `known`; undefined values are skipped by the readers below.
+void check_keys(const Napi::Object& o, const char* arg, const std::vector<std::string>& known) {
+  if (o.IsEmpty()) return;
+  auto keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+    bool ok = false;
+    for (const auto& n : known) ok = ok || n == k;
+    if (!ok) {
+      std::string list;
+      for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
+      throw_range(std::string(arg) + "." + k + ": unknown option (known: " + list + ")");
+    }
+  }
+}
+
+Napi::Value get(const Napi::Object& o, const char* key) {
+  if (o.IsEmpty() || !o.Has(key)) return Napi::Value();
+  return o.Get(key);
+}
+
+bool present(const Napi::Value& v) { return !v.IsEmpty() && !v.IsUndefined() && !v.IsNull(); }
+
+void opt_int(const Napi::Object& o, const char* key, int64_t& out) {
+  auto v = get(o, key);
+  if (present(v)) out = read_int(v, (std::string("options.") + key).c_str());
+}
+void opt_number(const Napi::Object& o, const char* key, double& out) {
+  auto v = get(o, key);
+  if (present(v)) out = read_number(v, (std::string("options.") + key).c_str());
+}
+void opt_bool(const Napi::Object& o, const char* key, bool& out) {
+  auto v = get(o, key);
+  if (present(v)) out = read_bool(v, (std::string("options.") + key).c_str());
+}
+void opt_names(const Napi::Object& o, const char* key, std::vector<std::string>& out) {
+  auto v = get(o, key);
+  if (!present(v)) return;
+  const std::string name = std::string("options.") + key;
+  if (!v.IsArray()) throw_type(name + ": expected an array of metric names");
+  auto a = v.As<Napi::Array>();
+  if (a.Length() == 0) throw_range(name + ": empty list");
+  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(read_string(a.Get(i), (name + "[" + std::to_string(i) + "]").c_str()));
+}
+
+// A required or optional tensor argument; records it for pinning.
+torch::Tensor take(const Napi::Value& v, const std::string& name, Pinned& pinned, bool optional = false) {
+  if (optional && !present(v)) return torch::Tensor();
+  if (!present(v)) throw_type(name + ": expected a Tensor, got " + (v.IsNull() ? "null" : "undefined"));
+  auto* w = TensorWrap::From(v, name.c_str());
+  pinned.emplace_back(v.As<Napi::Object>(), w);
+  return w->tensor(name.c_str());
+}
+
+Napi::Value results_to_js(Napi::Env env, const std::vector<metrics::Values>& rs) {
+  auto arr = Napi::Array::New(env, rs.size());
+  for (uint32_t i = 0; i < rs.size(); ++i) {
+    auto o = Napi::Object::New(env);
+    for (const auto& [k, v] : rs[i]) o.Set(k, Napi::Number::New(env, v));
+    arr.Set(i, o);
+  }
+  return arr;
+}
+
+// metricsReduced(fused, gt, options?) -> Promise<Array<Record<string, number>>>
+Napi::Value MetricsReduced(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Pinned pinned;
+    auto fused = take(arg_or_undefined(info, 0), "fused", pinned);
+    auto gt = take(arg_or_undefined(info, 1), "gt", pinned);
+    auto o = read_object(arg_or_undefined(info, 2), "options");
+    check_keys(o, "options", {"ratio", "bits", "blockSize", "q2nShift", "dimCut", "thValues", "scale", "peak", "metrics"});
+    metrics::ReducedOptions opts;
+    opt_int(o, "ratio", opts.ratio);
+    opt_int(o, "bits", opts.bits);
+    opt_int(o, "blockSize", opts.block);
+    opts.shift = opts.block;
+    opt_int(o, "q2nShift", opts.shift);
+    opt_int(o, "dimCut", opts.dim_cut);
+    opt_bool(o, "thValues", opts.th_values);
+    // PSNR/SSIM peak: by default the data range 2^L - 1 (2047 for 11-bit data, the PanCollection divisor)
+    if (opts.bits >= 1 && opts.bits <= 32) opts.peak = std::ldexp(1.0, int(opts.bits)) - 1;
+    opt_number(o, "peak", opts.peak);
+    opt_number(o, "scale", opts.scale);
+    opt_names(o, "metrics", opts.metrics);
+    metrics::validate_reduced(fused, gt, opts);
+    auto result = std::make_shared<std::vector<metrics::Values>>();
+    return PromiseWorker::Run(
+        info.Env(), std::move(pinned),
+        [fused, gt, opts, result]() { *result = metrics::reduced_metrics(fused, gt, opts); },
+        [result](Napi::Env env, const std::vector<Napi::Object>&) { return results_to_js(env, *result); });
+  });
+}
+
+// metricsFull(fused, {lms, pan?, panLP?, fusedMTF?}, options?) -> Promise<Array<Record<string, number>>>
+Napi::Value MetricsFull(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    Pinned pinned;
+    metrics::FullInputs in;
+    in.fused = take(arg_or_undefined(info, 0), "fused", pinned);
+    auto inputs = read_object(arg_or_undefined(info, 1), "inputs");
+    if (inputs.IsEmpty()) throw_type("inputs: expected an object {lms?, ms?, pan?, panLP?, fusedMTF?}");
+    check_keys(inputs, "inputs", {"lms", "ms", "pan", "panLP", "fusedMTF"});
+    in.lms = take(get(inputs, "lms"), "lms", pinned, true);
+    in.ms = take(get(inputs, "ms"), "ms", pinned, true);
+    in.pan = take(get(inputs, "pan"), "pan", pinned, true);
+    in.pan_lp = take(get(inputs, "panLP"), "panLP", pinned, true);
+    in.fused_mtf = take(get(inputs, "fusedMTF"), "fusedMTF", pinned, true);
+    auto o = read_object(arg_or_undefined(info, 2), "options");
+    check_keys(o, "options", {"ratio", "bits", "blockSize", "thValues", "scale", "sensor", "p", "q", "alpha", "beta", "metrics"});
+    metrics::FullOptions opts;
+    opt_int(o, "ratio", opts.ratio);
+    opt_int(o, "bits", opts.bits);
+    opt_int(o, "blockSize", opts.block);
+    opt_bool(o, "thValues", opts.th_values);
+    opt_number(o, "scale", opts.scale);
+    if (auto v = get(o, "sensor"); present(v)) opts.sensor = read_string(v, "options.sensor");
+    opt_number(o, "p", opts.p);
+    opt_number(o, "q", opts.q);
+    opt_number(o, "alpha", opts.alpha);
+    opt_number(o, "beta", opts.beta);
+    opt_names(o, "metrics", opts.metrics);
+    metrics::validate_full(in, opts);
+    auto result = std::make_shared<std::vector<metrics::Values>>();
+    return PromiseWorker::Run(
+        info.Env(), std::move(pinned), [in, opts, result]() { *result = metrics::full_metrics(in, opts); },
+        [result](Napi::Env env, const std::vector<Napi::Object>&) { return results_to_js(env, *result); });
+  });
+}
+
+Napi::Value MetricNames(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  auto list = [&](const std::vector<std::string>& names) {
+    auto a = Napi::Array::New(info.Env(), names.size());
+    for (uint32_t i = 0; i < names.size(); ++i) a.Set(i, names[i]);
+    return a;
+  };
+  o.Set("reduced", list(metrics::reduced_metric_names()));
+  o.Set("full", list(metrics::full_metric_names()));
+  o.Set("resample", true);  // lms, panLP and fusedMTF can be computed (ops/resample.h)
+  return o;
+}
+
+}  // namespace
+
+void InitMetricsBindings(Napi::Env env, Napi::Object exports) {
+  exports.Set("metricsReduced", Napi::Function::New<MetricsReduced>(env, "metricsReduced"));
+  exports.Set("metricsFull", Napi::Function::New<MetricsFull>(env, "metricsFull"));
+  exports.Set("metricNames", Napi::Function::New<MetricNames>(env, "metricNames"));
+}
+
+}  // namespace specfuse
