@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createModel, devices, loadWeights, rand, Trainer, getNumThreads, cuda } from '../dist/index.js';
+import { createModel, devices, deviceMemory, loadWeights, rand, Trainer, getNumThreads, setCudnnBenchmark } from '../dist/index.js';
 import { median, printTable } from './util.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -21,6 +21,8 @@ const { values: a } = parseArgs({
     precisions: { type: 'string', default: 'fp32,bf16' }, steps: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' },
     compile: { type: 'boolean', default: false }, json: { type: 'string' }, only: { type: 'string' }, python: { type: 'string' },
     stages: { type: 'string', default: '1,2' },
+    // specfuse's GPU settings (on by default on CUDA): NHWC weights/inputs and cuDNN autotuning
+    'channels-last': { type: 'boolean' }, 'no-channels-last': { type: 'boolean' }, 'no-cudnn-benchmark': { type: 'boolean' },
   },
 });
 const python = a.python ?? process.env.SPECFUSE_PYTHON ?? join(here, '..', '.venv', 'bin', 'python');
@@ -32,7 +34,7 @@ const precisions = a.precisions.split(',');
 const stages = a.stages.split(',').map(Number);
 
 const tmp = mkdtempSync(join(tmpdir(), 'specfuse-bench-'));
-const weights = join(tmp, 'weights.safetensors');
+const weights = join(tmp, 'weights.pt');
 py('init', a.preset, weights);
 const flops = JSON.parse(py('flops', a.preset));
 
@@ -43,16 +45,21 @@ for (const precision of precisions) for (const batch of batches) {
 }
 
 // ---- specfuse ---------------------------------------------------------------------------------
-function cudaPeak() { return null; }
+const onGpu = device.startsWith('cuda');
+const cudaPeak = () => (onGpu ? deviceMemory(device).peakAllocated : null);
 const model = createModel({ model: 'panadapter', preset: a.preset });
 await loadWeights(model, weights);
 await model.to(device);
+const channelsLast = a['channels-last'] || (onGpu && !a['no-channels-last']);
+if (channelsLast) model.setChannelsLast(true);
+if (onGpu && !a['no-cudnn-benchmark']) setCudnnBenchmark(true);
 const ours = [];
 for (const c of spec) {
   const cfgBands = model.config.bands;
   const lms = rand([c.batch, cfgBands, 64, 64], 'float32', device), pan = rand([c.batch, 1, 64, 64], 'float32', device);
   const ms = rand([c.batch, cfgBands, 16, 16], 'float32', device), gt = rand([c.batch, cfgBands, 64, 64], 'float32', device);
   const times = [];
+  if (onGpu) deviceMemory(device, true);
   if (c.kind === 'train') {
     model.setStage(c.stage);
     const tr = new Trainer(model, { lr: 1e-5, autocast: c.precision === 'bf16' ? 'bf16' : 'none', stage: c.stage });
@@ -60,6 +67,7 @@ for (const c of spec) {
       const t0 = performance.now();
       await tr.step({ lms, pan, ms }, gt); // resolves with the loss value: synchronised like loss.item()
       if (i >= c.warmup) times.push((performance.now() - t0) / 1000);
+      if (onGpu && i === c.warmup - 1) deviceMemory(device, true); // steady-state peak: after cuDNN autotuning
     }
     tr.dispose();
   } else {
@@ -70,6 +78,7 @@ for (const c of spec) {
       await out.data();
       out.dispose();
       if (i >= c.warmup) times.push((performance.now() - t0) / 1000);
+      if (onGpu && i === c.warmup - 1) deviceMemory(device, true);
     }
   }
   for (const t of [lms, pan, ms, gt]) t.dispose();
@@ -79,15 +88,20 @@ model.dispose();
 
 // ---- PyTorch ----------------------------------------------------------------------------------
 const theirs = JSON.parse(py('run', a.preset, weights, device, JSON.stringify(spec)));
-const compiled = a.compile ? JSON.parse(py('run', a.preset, weights, device, JSON.stringify(spec.map((c) => ({ ...c, compiled: true }))))) : null;
+// torch.compile (a further reference row): stage-2 training and inference at the largest batch only,
+// since every case compiles anew (about a minute each)
+const compiledSpec = spec.map((c, i) => ({ ...c, compiled: true, i })).filter((c) => c.batch === Math.max(...batches) && (c.kind === 'infer' || c.stage === 2));
+const compiledRun = a.compile ? JSON.parse(py('run', a.preset, weights, device, JSON.stringify(compiledSpec))) : null;
+const compiled = compiledRun ? { rows: spec.map((_, i) => compiledRun.rows.find((r) => r.i === i) ?? null) } : null;
 rmSync(tmp, { recursive: true, force: true });
 
 // ---- table --------------------------------------------------------------------------------------
 const peakFlops = (precision) => {
   const name = devices().find((d) => d.type === 'cuda')?.name ?? '';
   if (device === 'cpu') return null;
-  // dense peak of the lent GPUs (H100 SXM / H200: 989 TFLOP/s bf16, 67 TFLOP/s fp32 without TF32)
-  if (/H100|H200/.test(name)) return precision === 'bf16' ? 989e12 : 67e12;
+  // dense tensor-core peaks of the lent GPUs (H100 SXM / H200): 989 TFLOP/s bf16; fp32 rows run their
+  // convolutions in TF32 (cuDNN's default in PyTorch and libtorch alike), so they are set against 495 TFLOP/s
+  if (/H100|H200/.test(name)) return precision === 'bf16' ? 989e12 : 495e12;
   return null;
 };
 const rows = ours.map((o, i) => {
@@ -100,16 +114,20 @@ const rows = ours.map((o, i) => {
     o.kind === 'train' ? `train stage ${o.stage}` : 'inference', o.batch, o.precision,
     ourRate.toFixed(2), pyRate.toFixed(2), (ourRate / pyRate).toFixed(2),
   ];
-  if (compiled) { const cr = o.batch / compiled.rows[i].seconds; row.push(cr.toFixed(2), (ourRate / cr).toFixed(2)); }
+  if (compiled) {
+    const r = compiled.rows[i];
+    if (r) { const cr = o.batch / r.seconds; row.push(cr.toFixed(2), (ourRate / cr).toFixed(2)); } else row.push('-', '-');
+  }
   row.push(mfu(ourRate), mfu(pyRate));
-  if (device !== 'cpu') row.push(p.peakBytes ? `${(p.peakBytes / 2 ** 30).toFixed(1)} GiB` : '-');
+  if (device !== 'cpu') row.push(o.peakBytes ? `${(o.peakBytes / 2 ** 30).toFixed(1)} GiB` : '-', p.peakBytes ? `${(p.peakBytes / 2 ** 30).toFixed(1)} GiB` : '-');
   return row;
 });
 const header = ['case', 'batch', 'precision', 'specfuse samples/s', 'PyTorch eager samples/s', 'ratio'];
 if (compiled) header.push('torch.compile samples/s', 'ratio vs compile');
 header.push('MFU specfuse', 'MFU PyTorch');
-if (device !== 'cpu') header.push('PyTorch peak mem');
+if (device !== 'cpu') header.push('specfuse peak mem', 'PyTorch peak mem');
 printTable(header, rows);
+console.log(`specfuse settings: channels-last ${channelsLast ? 'on' : 'off'}, cuDNN autotuning ${onGpu && !a['no-cudnn-benchmark'] ? 'on' : 'off'}; PyTorch side: eager defaults`);
 console.log(`preset ${a.preset}; device ${device === 'cpu' ? `cpu (${getNumThreads()} threads)` : theirs.device}; PyTorch ${theirs.torch}; ` +
   `medians of ${steps} steps after ${warmup} warm-up; counted FLOPs per sample: forward ${(flops.forward / 1e9).toFixed(1)} G, ` +
   `train stage 1 ${(flops.train_stage1 / 1e9).toFixed(1)} G, stage 2 ${(flops.train_stage2 / 1e9).toFixed(1)} G`);

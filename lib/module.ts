@@ -103,6 +103,16 @@ export class Module implements Disposable {
   }
   getTensor(name: string): Tensor { return new Tensor(this.native.getTensor(name)); }
 
+  /**
+   * Detached copies of the gradients left by the last backward (e.g. a Trainer step; the next step
+   * clears them), for the parameters that have one: frozen parameters never do.
+   */
+  gradients(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries(this.native.grads())) out[k] = new Tensor(v);
+    return out;
+  }
+
   /** Copies the given tensors into parameters/buffers; all names and shapes are checked first. */
   loadTensors(tensors: Record<string, Tensor>): number {
     const raw: Record<string, import('./native.js').NativeTensor> = {};
@@ -112,6 +122,12 @@ export class Module implements Disposable {
     }
     return this.native.loadTensors(raw);
   }
+
+  /**
+   * Channels-last (NHWC) weights and inputs: the same parameters in another memory layout, which
+   * cuDNN's tensor-core convolutions run faster (notably in bf16). Outputs stay contiguous NCHW.
+   */
+  setChannelsLast(on = true): this { this.native.setChannelsLast(on); return this; }
 
   dispose(): void { this.native.dispose(); }
   [Symbol.dispose](): void { this.dispose(); }

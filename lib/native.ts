@@ -77,6 +77,9 @@ export interface NativeModule {
   getTensor(name: string): NativeTensor;
   stateDict(): Record<string, NativeTensor>;
   loadTensors(tensors: Record<string, NativeTensor>): number;
+  setChannelsLast(on: boolean): void;
+  /** Copies of .grad for the parameters that have one (from the last backward). */
+  grads(): Record<string, NativeTensor>;
   dispose(): void;
 }
 

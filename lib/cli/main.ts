@@ -2,10 +2,14 @@
 import { UsageError } from './args.js';
 import { info, infoHelp } from './info.js';
 import { demo, demoHelp } from './demo.js';
+import { evaluate, evalHelp } from './eval.js';
+import { metrics, metricsHelp } from './metrics.js';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
   demo: { run: demo, help: demoHelp },
   info: { run: info, help: infoHelp },
+  eval: { run: evaluate, help: evalHelp },
+  metrics: { run: metrics, help: metricsHelp },
 };
 
 const usage = `specfuse <command> [options]

@@ -1,13 +1,18 @@
 /** The model registry: typed configs in, Modules out. */
 import type { Module } from '../module.js';
+import { createCnn, type CnnConfig } from './cnn.js';
 import { createMlp, type MlpConfig } from './mlp.js';
 import { createPanAdapter, type PanAdapterConfig } from './panadapter.js';
 
-export type ModelConfig = MlpConfig | PanAdapterConfig;
+export type ModelConfig = MlpConfig | PanAdapterConfig | CnnConfig;
 
 const builders: Record<string, (c: never) => Module> = {
   mlp: createMlp,
   panadapter: createPanAdapter,
+  pnn: createCnn,
+  pannet: createCnn,
+  dicnn: createCnn,
+  fusionnet: createCnn,
 };
 
 export const modelNames = Object.keys(builders);
@@ -21,5 +26,9 @@ export function createModel(config: ModelConfig): Module {
   return build(config as never);
 }
 
-export type { MlpConfig, PanAdapterConfig };
+export type { MlpConfig, PanAdapterConfig, CnnConfig };
 export { PANADAPTER_PRESETS, panAdapterSpec, resolvePanAdapterOptions, type PanAdapterOptions, type PanAdapterPreset } from './panadapter.js';
+export {
+  CNN_MODELS, DLPAN_FILE_NAMES, cnnSpecs, createCnn, describeDlpanCheckpoint, dlpanMapping, isCnnModel, loadDlpanStateDict, loadDlpanWeights,
+  type CnnModelName, type DlpanAlias, type DlpanLoadReport,
+} from './cnn.js';

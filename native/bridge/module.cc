@@ -62,6 +62,8 @@ Napi::Function ModuleWrap::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&ModuleWrap::GetTensor>("getTensor"),
       InstanceMethod<&ModuleWrap::StateDict>("stateDict"),
       InstanceMethod<&ModuleWrap::LoadTensors>("loadTensors"),
+      InstanceMethod<&ModuleWrap::Grads>("grads"),
+      InstanceMethod<&ModuleWrap::SetChannelsLast>("setChannelsLast"),
       InstanceMethod<&ModuleWrap::Dispose>("dispose"),
       InstanceAccessor<&ModuleWrap::Disposed>("disposed"),
       InstanceAccessor<&ModuleWrap::Busy>("busy"),
@@ -216,11 +218,12 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
           AutocastScope ac(bf16, type);
           if (grad) {
             torch::AutoGradMode mode(true);
-            *out = m->forward_named(inputs, opts);
+            *out = m->forward_named(m->prepare_inputs(inputs), opts);
           } else {
             c10::InferenceMode inference;
-            *out = m->forward_named(inputs, opts);
+            *out = m->forward_named(m->prepare_inputs(inputs), opts);
           }
+          if (m->channels_last) *out = out->contiguous();
           if (bf16) *out = out->to(torch::kFloat32);
         },
         [out](Napi::Env env, const std::vector<Napi::Object>&) -> Napi::Value { return TensorWrap::Wrap(env, *out); });
@@ -272,6 +275,29 @@ Napi::Value ModuleWrap::LoadTensors(const Napi::CallbackInfo& info) {
     torch::NoGradGuard no_grad;
     for (auto& [dst, src] : plan) dst.copy_(src);
     return Napi::Number::New(info.Env(), double(plan.size()));
+  });
+}
+
+// grads() -> {name: Tensor}: detached copies of .grad for the parameters that have one (left by the
+// last backward, e.g. a Trainer step; the next step clears them).
+Napi::Value ModuleWrap::Grads(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    if (busy()) throw RuntimeError("grads: module is in use by a pending async operation; await it first");
+    auto o = Napi::Object::New(info.Env());
+    for (const auto& p : model("grads").named_parameters(true)) {
+      const auto& g = p.value().grad();
+      if (g.defined()) o.Set(p.key(), TensorWrap::Wrap(info.Env(), g.detach().clone()));
+    }
+    return o;
+  });
+}
+
+// setChannelsLast(on): NHWC weights and inputs (same names and values; another memory layout).
+Napi::Value ModuleWrap::SetChannelsLast(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    if (busy()) throw RuntimeError("setChannelsLast: module is in use by a pending async operation");
+    model().set_channels_last(read_bool(arg_or_undefined(info, 0), "on"));
+    return info.Env().Undefined();
   });
 }
 

@@ -253,15 +253,20 @@ struct HostBytes {
   void* release() { void* q = p; p = nullptr; return q; }
 };
 
+void free_host_bytes(napi_env, void* data, void*) { host_free(data); }
+
 Napi::ArrayBuffer to_array_buffer(Napi::Env env, HostBytes& bytes) {
   const size_t n = bytes.n;
-  auto buf = Napi::Buffer<uint8_t>::NewOrCopy(env, static_cast<uint8_t*>(bytes.p), n,
-                                              [](Napi::BasicEnv, uint8_t* data) { host_free(data); });
-  // NewOrCopy either took ownership (external) or copied; in the second case we still own p.
-  if (buf.Data() == bytes.p) bytes.release();
-  if (buf.ByteOffset() == 0 && buf.ArrayBuffer().ByteLength() == n) return buf.ArrayBuffer();
-  auto ab = Napi::ArrayBuffer::New(env, n);  // a pooled copy: give the typed array a buffer of its own
-  if (n) std::memcpy(ab.Data(), buf.Data(), n);
+  if (n == 0) return Napi::ArrayBuffer::New(env, 0);  // V8 may not keep a pointer for an empty store
+  napi_value value = nullptr;
+  const napi_status st = napi_create_external_arraybuffer(env, bytes.p, n, free_host_bytes, nullptr, &value);
+  if (st == napi_ok) {
+    bytes.release();  // V8 owns the block now and frees it through free_host_bytes
+    return Napi::ArrayBuffer(env, value);
+  }
+  // Sandboxed V8 (Electron, some builds) refuses external memory: copy once; HostBytes frees ours.
+  auto ab = Napi::ArrayBuffer::New(env, n);
+  std::memcpy(ab.Data(), bytes.p, n);
   return ab;
 }
 

@@ -18,6 +18,12 @@ struct ForwardOptions {
 
 class FusionModel : public torch::nn::Module {
  public:
+  // Channels-last (NHWC) weights and 4-D inputs: cuDNN's tensor-core convolutions want this layout.
+  bool channels_last = false;
+  void set_channels_last(bool on);
+  // The inputs in the layout the model runs in.
+  NamedTensors prepare_inputs(const NamedTensors& in) const;
+
   virtual torch::Tensor forward_named(const NamedTensors& inputs, const ForwardOptions& opts) = 0;
   // Input names the forward needs (checked by the bridge before any work is queued).
   virtual std::vector<std::string> required_inputs(const ForwardOptions& opts) const = 0;

@@ -1,6 +1,7 @@
 #include "models/registry.h"
 
 #include "core/errors.h"
+#include "models/cnn.h"
 #include "models/mlp.h"
 #include "models/panadapter.h"
 
@@ -12,6 +13,8 @@ std::shared_ptr<FusionModel> create_model(const std::string& name, const Config&
     m = std::make_shared<MlpImpl>(mlp_options(config));
   } else if (name == "panadapter") {
     m = std::make_shared<PanAdapterImpl>(panadapter_options(config));
+  } else if (is_cnn_name(name)) {
+    m = create_cnn(name, config);  // pnn, pannet, dicnn, fusionnet (models/cnn.h)
   } else {
     std::string known;
     for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
@@ -21,6 +24,6 @@ std::shared_ptr<FusionModel> create_model(const std::string& name, const Config&
   return m;
 }
 
-std::vector<std::string> model_names() { return {"mlp", "panadapter"}; }
+std::vector<std::string> model_names() { return {"mlp", "panadapter", "pnn", "pannet", "dicnn", "fusionnet"}; }
 
 }  // namespace specfuse

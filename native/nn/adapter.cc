@@ -2,9 +2,24 @@
 
 namespace specfuse::nn {
 
+// nn.MultiheadAttention's math with its own parameters (in_proj_weight/bias, out_proj), but through
+// scaled_dot_product_attention, which dispatches to fused kernels (flash / memory-efficient on CUDA,
+// a fused CPU kernel) instead of materialising the attention matrix step by step.
 torch::Tensor attend(torch::nn::MultiheadAttention& mha, const torch::Tensor& q, const torch::Tensor& k,
                      const torch::Tensor& v) {
-  return std::get<0>(mha->forward(q, k, v, /*key_padding_mask=*/{}, /*need_weights=*/false));
+  const int64_t lq = q.size(0), lk = k.size(0), b = q.size(1), e = q.size(2);
+  const int64_t heads = mha->options.num_heads(), d = e / heads;
+  const auto& w = mha->in_proj_weight;
+  const auto& bias = mha->in_proj_bias;
+  auto project = [&](const torch::Tensor& x, int64_t i) {
+    auto bi = bias.defined() ? bias.slice(0, i * e, (i + 1) * e) : torch::Tensor();
+    return torch::nn::functional::linear(x, w.slice(0, i * e, (i + 1) * e), bi);
+  };
+  // (L, B, E) -> (B, H, L, d)
+  auto split = [&](const torch::Tensor& x, int64_t l) { return x.reshape({l, b, heads, d}).permute({1, 2, 0, 3}); };
+  auto out = at::scaled_dot_product_attention(split(project(q, 0), lq), split(project(k, 1), lk), split(project(v, 2), lk));
+  out = out.permute({2, 0, 1, 3}).reshape({lq, b, e});
+  return mha->out_proj->forward(out);
 }
 
 // ---------------------------------------------------------------------------------------------

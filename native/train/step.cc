@@ -45,12 +45,39 @@ TrainStep::TrainStep(std::shared_ptr<FusionModel> model, const TrainStepOptions&
   if (opts_.optimizer == "sgd") {
     optim_ = std::make_unique<torch::optim::SGD>(
         params_, torch::optim::SGDOptions(opts_.lr).momentum(opts_.momentum).weight_decay(opts_.weight_decay));
-  } else if (opts_.optimizer == "adamw") {
-    optim_ = std::make_unique<torch::optim::AdamW>(
-        params_, torch::optim::AdamWOptions(opts_.lr).betas({opts_.beta1, opts_.beta2}).eps(opts_.eps).weight_decay(opts_.weight_decay));
+  }
+}
+
+void TrainStep::fused_adam_step() {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> ps, gs, ms, vs, ss;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const auto& g = params_[i].grad();
+    if (!g.defined()) continue;  // a parameter the loss did not reach this step
+    if (exp_avg_.size() != params_.size()) {
+      exp_avg_.assign(params_.size(), torch::Tensor());
+      exp_avg_sq_.assign(params_.size(), torch::Tensor());
+      step_t_.assign(params_.size(), torch::Tensor());
+    }
+    if (!exp_avg_[i].defined()) {
+      exp_avg_[i] = torch::zeros_like(params_[i]);
+      exp_avg_sq_[i] = torch::zeros_like(params_[i]);
+      step_t_[i] = torch::zeros({}, params_[i].options().dtype(torch::kFloat32));
+    }
+    ps.push_back(params_[i]);
+    gs.push_back(g);
+    ms.push_back(exp_avg_[i]);
+    vs.push_back(exp_avg_sq_[i]);
+    ss.push_back(step_t_[i]);
+  }
+  if (ps.empty()) return;
+  // The fused kernels read state_steps but do not advance them (torch.optim does this before the
+  // call): without it step 1 has bias correction 1 - beta^0 = 0 and writes NaN into every weight.
+  at::_foreach_add_(ss, 1);
+  if (opts_.optimizer == "adamw") {
+    at::_fused_adamw_(ps, gs, ms, vs, {}, ss, opts_.lr, opts_.beta1, opts_.beta2, opts_.weight_decay, opts_.eps, false, false);
   } else {
-    optim_ = std::make_unique<torch::optim::Adam>(
-        params_, torch::optim::AdamOptions(opts_.lr).betas({opts_.beta1, opts_.beta2}).eps(opts_.eps).weight_decay(opts_.weight_decay));
+    at::_fused_adam_(ps, gs, ms, vs, {}, ss, opts_.lr, opts_.beta1, opts_.beta2, opts_.weight_decay, opts_.eps, false, false);
   }
 }
 
@@ -70,13 +97,13 @@ StepResult TrainStep::step(const NamedTensors& inputs, const torch::Tensor& targ
   StepResult r;
   model_->train(true);
   torch::AutoGradMode grad(true);
-  optim_->zero_grad(true);
+  for (auto& p : params_) p.mutable_grad().reset();
   torch::Tensor loss;
   {
     AutocastScope ac(opts_.autocast == "bf16", target.device().type());
     ForwardOptions fo;
     fo.stage = opts_.stage;
-    auto out = model_->forward_named(inputs, fo);
+    auto out = model_->forward_named(model_->prepare_inputs(inputs), fo);
     loss = compute_loss(out, target);
   }
   r.loss = loss.item<double>();
@@ -88,15 +115,16 @@ StepResult TrainStep::step(const NamedTensors& inputs, const torch::Tensor& targ
     if (opts_.clip_grad_norm > 0) {
       r.grad_norm = torch::nn::utils::clip_grad_norm_(params_, opts_.clip_grad_norm, 2.0, /*error_if_nonfinite=*/false);
     } else {
-      std::vector<torch::Tensor> norms;
+      std::vector<torch::Tensor> grads;
       for (const auto& p : params_)
-        if (p.grad().defined()) norms.push_back(p.grad().detach().to(torch::kFloat32).norm());
-      r.grad_norm = norms.empty() ? 0.0 : torch::stack(norms).norm().item<double>();
+        if (p.grad().defined()) grads.push_back(p.grad().detach());
+      // one multi-tensor launch for all the norms, one sync for the total
+      r.grad_norm = grads.empty() ? 0.0 : torch::stack(at::_foreach_norm(grads, 2, torch::kFloat32)).norm().item<double>();
     }
     finite_grads = std::isfinite(r.grad_norm);
   }
   if (!finite_grads) {
-    optim_->zero_grad(true);
+    for (auto& p : params_) p.mutable_grad().reset();
     if (opts_.nan_policy == "error") {
       throw RuntimeError(std::string("non-finite ") + (finite_loss ? "gradients" : "loss") + " (loss " +
                          std::to_string(r.loss) + ") at step " + std::to_string(steps_ + 1) +
@@ -106,7 +134,8 @@ StepResult TrainStep::step(const NamedTensors& inputs, const torch::Tensor& targ
     ++skipped_;
     return r;
   }
-  optim_->step();
+  if (optim_) optim_->step();
+  else fused_adam_step();
   ++steps_;
   return r;
 }
@@ -117,36 +146,37 @@ double TrainStep::evaluate(const NamedTensors& inputs, const torch::Tensor& targ
   AutocastScope ac(opts_.autocast == "bf16", target.device().type());
   ForwardOptions fo;
   fo.stage = opts_.stage;
-  auto out = model_->forward_named(inputs, fo);
+  auto out = model_->forward_named(model_->prepare_inputs(inputs), fo);
   const double loss = compute_loss(out, target).item<double>();
-  if (output) *output = out.to(torch::kFloat32);
+  if (output) *output = out.to(torch::kFloat32).contiguous();
   return loss;
 }
 
 void TrainStep::set_lr(double lr) {
   if (!(lr >= 0) || !std::isfinite(lr)) throw range_error("lr: must be a finite number >= 0");
   opts_.lr = lr;
-  for (auto& g : optim_->param_groups()) g.options().set_lr(lr);
+  if (optim_)
+    for (auto& g : optim_->param_groups()) g.options().set_lr(lr);
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> TrainStep::optimizer_state() const {
   std::vector<std::pair<std::string, torch::Tensor>> out;
+  if (!optim_) {
+    for (size_t i = 0; i < exp_avg_.size(); ++i) {
+      if (!exp_avg_[i].defined()) continue;
+      const auto& n = names_[i];
+      out.emplace_back(n + ".step", step_t_[i].detach().to(torch::kCPU).to(torch::kInt64));
+      out.emplace_back(n + ".exp_avg", exp_avg_[i].detach().contiguous().clone());
+      out.emplace_back(n + ".exp_avg_sq", exp_avg_sq_[i].detach().contiguous().clone());
+    }
+    return out;
+  }
   auto& state = optim_->state();
   for (size_t i = 0; i < params_.size(); ++i) {
     auto it = state.find(params_[i].unsafeGetTensorImpl());
     if (it == state.end()) continue;
-    const auto& n = names_[i];
-    if (auto* a = dynamic_cast<torch::optim::AdamParamState*>(it->second.get())) {
-      out.emplace_back(n + ".step", torch::tensor(a->step(), torch::kInt64));
-      out.emplace_back(n + ".exp_avg", a->exp_avg().detach().clone());
-      out.emplace_back(n + ".exp_avg_sq", a->exp_avg_sq().detach().clone());
-    } else if (auto* w = dynamic_cast<torch::optim::AdamWParamState*>(it->second.get())) {
-      out.emplace_back(n + ".step", torch::tensor(w->step(), torch::kInt64));
-      out.emplace_back(n + ".exp_avg", w->exp_avg().detach().clone());
-      out.emplace_back(n + ".exp_avg_sq", w->exp_avg_sq().detach().clone());
-    } else if (auto* s = dynamic_cast<torch::optim::SGDParamState*>(it->second.get())) {
-      if (s->momentum_buffer().defined()) out.emplace_back(n + ".momentum_buffer", s->momentum_buffer().detach().clone());
-    }
+    if (auto* s = dynamic_cast<torch::optim::SGDParamState*>(it->second.get()))
+      if (s->momentum_buffer().defined()) out.emplace_back(names_[i] + ".momentum_buffer", s->momentum_buffer().detach().clone());
   }
   return out;
 }
@@ -157,35 +187,30 @@ void TrainStep::load_optimizer_state(const std::vector<std::pair<std::string, to
     auto it = by.find(k);
     if (it == by.end()) throw range_error("optimizer state: missing '" + k + "'");
     if (like.defined() && it->second.sizes() != like.sizes()) throw range_error("optimizer state: '" + k + "' has the wrong shape");
-    return like.defined() ? it->second.to(like.device(), like.scalar_type()).clone() : it->second;
+    return like.defined() ? torch::empty_like(like).copy_(it->second) : it->second;
   };
   // Validate and build everything first, then install: a bad file changes nothing.
+  if (!optim_) {
+    std::vector<torch::Tensor> m(params_.size()), v(params_.size()), st(params_.size());
+    for (size_t i = 0; i < params_.size(); ++i) {
+      const auto& n = names_[i];
+      if (!by.count(n + ".step")) continue;  // never stepped
+      m[i] = get(n + ".exp_avg", params_[i]);
+      v[i] = get(n + ".exp_avg_sq", params_[i]);
+      st[i] = get(n + ".step", torch::Tensor()).to(params_[i].device(), torch::kFloat32).reshape({});
+    }
+    exp_avg_ = std::move(m);
+    exp_avg_sq_ = std::move(v);
+    step_t_ = std::move(st);
+    return;
+  }
   std::vector<std::pair<size_t, std::unique_ptr<torch::optim::OptimizerParamState>>> built;
   for (size_t i = 0; i < params_.size(); ++i) {
     const auto& n = names_[i];
-    const auto& p = params_[i];
-    if (opts_.optimizer == "sgd") {
-      if (!by.count(n + ".momentum_buffer")) continue;
-      auto s = std::make_unique<torch::optim::SGDParamState>();
-      s->momentum_buffer(get(n + ".momentum_buffer", p));
-      built.emplace_back(i, std::move(s));
-      continue;
-    }
-    if (!by.count(n + ".step")) continue;  // parameter never stepped
-    const int64_t step = get(n + ".step", torch::Tensor()).item<int64_t>();
-    if (opts_.optimizer == "adamw") {
-      auto s = std::make_unique<torch::optim::AdamWParamState>();
-      s->step(step);
-      s->exp_avg(get(n + ".exp_avg", p));
-      s->exp_avg_sq(get(n + ".exp_avg_sq", p));
-      built.emplace_back(i, std::move(s));
-    } else {
-      auto s = std::make_unique<torch::optim::AdamParamState>();
-      s->step(step);
-      s->exp_avg(get(n + ".exp_avg", p));
-      s->exp_avg_sq(get(n + ".exp_avg_sq", p));
-      built.emplace_back(i, std::move(s));
-    }
+    if (!by.count(n + ".momentum_buffer")) continue;
+    auto s = std::make_unique<torch::optim::SGDParamState>();
+    s->momentum_buffer(get(n + ".momentum_buffer", params_[i]));
+    built.emplace_back(i, std::move(s));
   }
   auto& st = optim_->state();
   st.clear();

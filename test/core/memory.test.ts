@@ -68,3 +68,21 @@ t.test('using disposes at block end', async (t) => {
   }
   t.equal(memory().tensors, 0);
 });
+
+t.test('buffers handed to JS by data() are freed exactly once, empty ones included', async (t) => {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose_gc');
+  const gc = runInNewContext('gc') as () => void;
+  // Regression: an empty external buffer once made the finalizer free a block the addon had freed.
+  for (let i = 0; i < 1200; i++) {
+    const n = [0, 1, 7, 1000, 70000, 1 << 21][i % 6]!;
+    const x = rand([n]);
+    t.equal((await x.data()).length, n, undefined, { compact: true } as never);
+    x.dispose();
+    if (i % 200 === 0) gc();
+  }
+  gc();
+  await new Promise((r) => setImmediate(r));
+  t.equal(memory().tensors, 0);
+});
