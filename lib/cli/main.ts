@@ -2,12 +2,16 @@
 import { UsageError } from './args.js';
 import { info, infoHelp } from './info.js';
 import { demo, demoHelp } from './demo.js';
+import { trainCommand, trainHelp } from './train.js';
+import { inferCommand, inferHelp } from './infer.js';
 import { evaluate, evalHelp } from './eval.js';
 import { metrics, metricsHelp } from './metrics.js';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
   demo: { run: demo, help: demoHelp },
   info: { run: info, help: infoHelp },
+  train: { run: trainCommand, help: trainHelp },
+  infer: { run: inferCommand, help: inferHelp },
   eval: { run: evaluate, help: evalHelp },
   metrics: { run: metrics, help: metricsHelp },
 };

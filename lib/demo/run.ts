@@ -56,9 +56,9 @@ interface Pair { ms: Tensor; pan: Tensor }
 
 const METHODS = ['EXP', 'BT-H', 'GSA', 'PanAdapter stage 1', 'PanAdapter stage 2'] as const;
 
-async function syntheticPairs(size: number, count: number, seed: number): Promise<Pair[]> {
+async function syntheticPairs(sizes: number[], seed: number): Promise<Pair[]> {
   const out: Pair[] = [];
-  for (let i = 0; i < count; i++) {
+  for (const [i, size] of sizes.entries()) {
     const scene = makeScene(size, seed + i, 8);
     const ideal = fromHost(scene.ms);
     const idealF = ideal.to('float32');
@@ -131,8 +131,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   } else {
     const size = options.sceneSize ?? 512;
     const count = options.scenes ?? 5;
-    log(`making ${count + 1} synthetic WorldView-3-like scenes (${size}×${size} PAN, 8 bands)`);
-    const pairs = await syntheticPairs(size, count + 1, seed);
+    // the held-out scene is twice as wide and high: 16 test tiles after Wald's protocol
+    log(`making ${count} synthetic WorldView-3-like training scenes (${size}×${size} PAN, 8 bands) and a ${2 * size}×${2 * size} held-out one`);
+    const pairs = await syntheticPairs([...Array.from({ length: count }, () => size), 2 * size], seed);
     trainPairs = pairs.slice(0, count);
     testPair = pairs[count]!;
   }
