@@ -58,6 +58,24 @@ Napi::Value arg_or_undefined(const Napi::CallbackInfo& info, size_t i) {
   return i < info.Length() ? info[i] : info.Env().Undefined();
 }
 
+Config read_config(const Napi::Value& v, const char* arg) {
+  Config c;
+  if (v.IsUndefined() || v.IsNull()) return c;
+  if (!v.IsObject() || v.IsArray()) throw_type(std::string(arg) + ": expected a plain object");
+  auto o = v.As<Napi::Object>();
+  auto keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+    auto val = o.Get(k);
+    if (val.IsUndefined()) continue;
+    if (val.IsNumber()) c.set(k, val.As<Napi::Number>().DoubleValue());
+    else if (val.IsBoolean()) c.set(k, val.As<Napi::Boolean>().Value());
+    else if (val.IsString()) c.set(k, val.As<Napi::String>().Utf8Value());
+    else throw_type(std::string(arg) + "." + k + ": expected a number, boolean or string");
+  }
+  return c;
+}
+
 Napi::Array to_js_shape(Napi::Env env, c10::IntArrayRef sizes) {
   auto a = Napi::Array::New(env, sizes.size());
   for (size_t i = 0; i < sizes.size(); ++i) a.Set(uint32_t(i), Napi::Number::New(env, double(sizes[i])));

@@ -7,6 +7,8 @@
 
 #include <c10/core/ScalarType.h>
 
+#include "core/config.h"
+
 namespace specfuse {
 
 // A shape: array of non-negative safe integers. Throws TypeError / RangeError naming `arg`.
@@ -18,6 +20,9 @@ double read_number(const Napi::Value& v, const char* arg);
 bool read_bool(const Napi::Value& v, const char* arg);
 std::string read_string(const Napi::Value& v, const char* arg);
 Napi::Value arg_or_undefined(const Napi::CallbackInfo& info, size_t i);
+
+// A flat options object (number | boolean | string values) as a Config; errors name `arg`.
+Config read_config(const Napi::Value& v, const char* arg);
 
 Napi::Array to_js_shape(Napi::Env env, c10::IntArrayRef sizes);
 

@@ -11,24 +11,6 @@
 namespace specfuse {
 namespace {
 
-Config read_config(const Napi::Value& v) {
-  Config c;
-  if (v.IsUndefined() || v.IsNull()) return c;
-  if (!v.IsObject() || v.IsArray()) throw_type("config: expected a plain object");
-  auto o = v.As<Napi::Object>();
-  auto keys = o.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); ++i) {
-    const std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
-    auto val = o.Get(k);
-    if (val.IsUndefined()) continue;
-    if (val.IsNumber()) c.set(k, val.As<Napi::Number>().DoubleValue());
-    else if (val.IsBoolean()) c.set(k, val.As<Napi::Boolean>().Value());
-    else if (val.IsString()) c.set(k, val.As<Napi::String>().Utf8Value());
-    else throw_type("config." + k + ": expected a number, boolean or string");
-  }
-  return c;
-}
-
 Napi::Object describe(Napi::Env env, const std::string& name, const torch::Tensor& t) {
   auto o = Napi::Object::New(env);
   o.Set("name", name);
@@ -78,7 +60,7 @@ ModuleWrap::ModuleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Module
   mem_ = addon_data(info.Env()).memory;
   guard(info.Env(), [&]() {
     const std::string name = read_string(arg_or_undefined(info, 0), "model");
-    model_ = create_model(name, read_config(arg_or_undefined(info, 1)));
+    model_ = create_model(name, read_config(arg_or_undefined(info, 1), "config"));
   });
   mem_->modules += 1;
 }

@@ -8,24 +8,6 @@
 namespace specfuse {
 namespace {
 
-Config read_options(const Napi::Value& v) {
-  Config c;
-  if (v.IsUndefined()) return c;
-  if (!v.IsObject() || v.IsArray()) throw_type("options: expected an object");
-  auto o = v.As<Napi::Object>();
-  auto keys = o.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); ++i) {
-    const std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
-    auto val = o.Get(k);
-    if (val.IsUndefined()) continue;
-    if (val.IsNumber()) c.set(k, val.As<Napi::Number>().DoubleValue());
-    else if (val.IsBoolean()) c.set(k, val.As<Napi::Boolean>().Value());
-    else if (val.IsString()) c.set(k, val.As<Napi::String>().Utf8Value());
-    else throw_type("options." + k + ": expected a number, boolean or string");
-  }
-  return c;
-}
-
 Napi::Value rng_state(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value { return TensorWrap::Wrap(info.Env(), cpu_rng_state()); });
 }
@@ -65,7 +47,7 @@ TrainerWrap::TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Trai
   guard(info.Env(), [&]() {
     auto* m = ModuleWrap::From(arg_or_undefined(info, 0), "module");
     m->model("module");
-    step_ = std::make_shared<TrainStep>(m->shared(), train_step_options(read_options(arg_or_undefined(info, 1))));
+    step_ = std::make_shared<TrainStep>(m->shared(), train_step_options(read_config(arg_or_undefined(info, 1), "options")));
     module_ = Napi::Persistent(info[0].As<Napi::Object>());
   });
 }
