@@ -5,7 +5,7 @@ import { loadWeights } from '../weights.js';
 import { fuseScene } from '../infer.js';
 import { fromHost } from '../tensor.js';
 import { interp23tap } from '../protocol/index.js';
-import { loadPansharpeningInput, sensorScale, writeGeoTiff, writeMatFile, writePreviewPng } from '../data/index.js';
+import { loadPansharpeningInput, sensorScale, writeGeoTiff, writeH5Array, writeMatFile, writePreviewPng } from '../data/index.js';
 import { intOption, parse, UsageError } from './args.js';
 import { ProgressBar } from './progress.js';
 
@@ -16,7 +16,8 @@ Fuses a full scene (any size) with a trained model: overlapping 64×64 tiles, ba
   --weights   .safetensors or torch.save file (loaded strictly)
   --input     .mat (I_MS/I_PAN or ms/pan/lms), .h5 (first sample) or GeoTIFF
   --sensor    when the file does not say (for the scale and preview bands)
-  --out       .tif (GeoTIFF, georeference kept when the input has one) or .mat; a PNG preview beside it
+  --out       .tif (GeoTIFF, georeference kept when the input has one), .h5 (dataset 'sr', 1×C×H×W)
+              or .mat (variable 'sr', H×W×C), in DN; a PNG preview beside it
   --stride    tile step (default 32);  --batch-size  default 16;  --device  cpu or cuda`;
 
 export async function inferCommand(argv: string[]): Promise<void> {
@@ -53,13 +54,15 @@ export async function inferCommand(argv: string[]): Promise<void> {
     const dn = fused.mul(scale); made.push(dn);
     const host = await dn.toHost();
     const out = resolve(v.out!);
-    if (out.endsWith('.mat')) {
+    if (out.endsWith('.h5')) {
+      await writeH5Array(out, 'sr', { ...host, shape: [1, ...host.shape] }); // N×C×H×W, as PanCollection
+    } else if (out.endsWith('.mat')) {
       const hwc = dn.permute([1, 2, 0]).contiguous(); made.push(hwc); // MATLAB's H×W×C
       writeMatFile(out, { sr: await hwc.toHost() });
     } else {
       writeGeoTiff(out, host, { georef: input.georef });
     }
-    writePreviewPng(out.replace(/\.(tif|tiff|mat)$/i, '') + '.png', host, { sensor: String(sensor) });
+    writePreviewPng(out.replace(/\.(tif|tiff|mat|h5)$/i, '') + '.png', host, { sensor: String(sensor) });
     console.log(`• fused ${host.shape.join('×')} → ${out}`);
   } finally {
     for (const t of made) if (!t.disposed) t.dispose();

@@ -12,6 +12,7 @@ export {
   type PanBatch, type PanDatasetInfo, type PanKey, type PanReadOptions,
 } from './pancollection.js';
 export { PanCollectionWriter, writePanCollection, type PanSamples, type PanWriterOptions } from './pancollection-write.js';
+export { writeH5Array } from './h5-write.js';
 export { GEO_TAGS, readGeoTiff, type GeoReference, type GeoTiffRead, type ReadGeoTiffOptions } from './geotiff.js';
 export { encodeGeoTiff, writeGeoTiff, type GeoTiffDType, type WriteGeoTiffOptions } from './geotiff-write.js';
 export {

@@ -77,6 +77,14 @@ t.test('infer: a whole scene, tiled, to GeoTIFF and PNG', async (t) => {
     '--input', join(root, '..', 'shared', 'data', 'pansharpening', 'wv3_zpnn_example.mat'), '--sensor', 'WV3', '--out', out);
   t.match(text, /fused 8×128×128/);
   t.ok(existsSync(out) && existsSync(join(tmp, 'fused.png')));
+  const h5 = join(tmp, 'fused.h5');
+  run('infer', '--model', 'panadapter', '--preset', 'tiny', '--weights', weights,
+    '--input', join(root, '..', 'shared', 'data', 'pansharpening', 'wv3_zpnn_example.mat'), '--sensor', 'WV3', '--out', h5);
+  const { h5wasm } = await import('../../lib/data/hdf5.js');
+  const h = await h5wasm();
+  const f = new h.File(h5, 'r');
+  t.same((f.get('sr') as { shape: number[] }).shape, [1, 8, 128, 128], 'fused image as an .h5 dataset');
+  f.close();
 });
 
 t.test('usage errors exit 2 with the command help', async (t) => {
