@@ -95,6 +95,22 @@ export class Module implements Disposable {
     return new Tensor(await this.native.forward(raw, { stage, grad: options.grad, autocast: options.autocast }));
   }
 
+  /**
+   * The forward's named intermediates (PanAdapter: SSPEN priors, prior tokens, the stem, each adapter's
+   * input and outputs, the ViT output when the tail uses it, and 'out'), for per-submodule checks.
+   */
+  async forwardTaps(inputs: Record<string, Tensor>, options: { stage?: number } = {}): Promise<Record<string, Tensor>> {
+    const raw: Record<string, import('./native.js').NativeTensor> = {};
+    for (const [k, v] of Object.entries(inputs)) {
+      if (v === undefined) continue;
+      if (!(v instanceof Tensor)) throw new TypeError(`inputs.${k}: expected a Tensor`);
+      raw[k] = v.native;
+    }
+    const out: Record<string, Tensor> = {};
+    for (const [k, v] of Object.entries(await this.native.forwardTaps(raw, { stage: options.stage ?? this.#stage ?? undefined }))) out[k] = new Tensor(v);
+    return out;
+  }
+
   /** Detached copies of every parameter and buffer, by reference name. */
   stateDict(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};

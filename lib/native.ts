@@ -74,6 +74,7 @@ export interface NativeModule {
   readonly busy: boolean;
   to(device: string, dtype?: DType): Promise<void>;
   forward(inputs: Record<string, NativeTensor>, options?: { stage?: number; grad?: boolean; autocast?: 'none' | 'bf16' }): Promise<NativeTensor>;
+  forwardTaps(inputs: Record<string, NativeTensor>, options?: { stage?: number }): Promise<Record<string, NativeTensor>>;
   getTensor(name: string): NativeTensor;
   stateDict(): Record<string, NativeTensor>;
   loadTensors(tensors: Record<string, NativeTensor>): number;

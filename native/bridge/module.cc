@@ -41,6 +41,7 @@ Napi::Function ModuleWrap::Init(Napi::Env env, Napi::Object exports) {
       InstanceAccessor<&ModuleWrap::Device>("device"),
       InstanceMethod<&ModuleWrap::To>("to"),
       InstanceMethod<&ModuleWrap::Forward>("forward"),
+      InstanceMethod<&ModuleWrap::ForwardTaps>("forwardTaps"),
       InstanceMethod<&ModuleWrap::GetTensor>("getTensor"),
       InstanceMethod<&ModuleWrap::StateDict>("stateDict"),
       InstanceMethod<&ModuleWrap::LoadTensors>("loadTensors"),
@@ -209,6 +210,41 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
           if (bf16) *out = out->to(torch::kFloat32);
         },
         [out](Napi::Env env, const std::vector<Napi::Object>&) -> Napi::Value { return TensorWrap::Wrap(env, *out); });
+  });
+}
+
+// forwardTaps(inputs, {stage}) -> Promise<{name: Tensor}>: the forward's named intermediates.
+Napi::Value ModuleWrap::ForwardTaps(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    auto m = shared();
+    model("forwardTaps");
+    auto in = arg_or_undefined(info, 0);
+    if (!in.IsObject() || in.IsArray() || TensorWrap::Is(in)) throw_type("inputs: expected an object of named Tensors");
+    ForwardOptions opts;
+    auto ov = arg_or_undefined(info, 1);
+    if (ov.IsObject() && ov.As<Napi::Object>().Has("stage") && !ov.As<Napi::Object>().Get("stage").IsUndefined())
+      opts.stage = int(read_int(ov.As<Napi::Object>().Get("stage"), "options.stage"));
+    NamedTensors inputs;
+    std::vector<std::pair<Napi::Object, Pinnable*>> pinned{{info.This().As<Napi::Object>(), this}};
+    auto obj = in.As<Napi::Object>();
+    for (const auto& name : m->required_inputs(opts)) {
+      if (!obj.Has(name) || obj.Get(name).IsUndefined()) throw_type("inputs." + name + ": missing");
+      auto* w = TensorWrap::From(obj.Get(name), ("inputs." + name).c_str());
+      inputs[name] = w->tensor();
+      pinned.emplace_back(obj.Get(name).As<Napi::Object>(), w);
+    }
+    auto out = std::make_shared<NamedTensors>();
+    return PromiseWorker::Run(
+        info.Env(), std::move(pinned),
+        [m, inputs, opts, out]() {
+          c10::InferenceMode inference;
+          *out = m->forward_taps(m->prepare_inputs(inputs), opts);
+        },
+        [out](Napi::Env env, const std::vector<Napi::Object>&) -> Napi::Value {
+          auto o = Napi::Object::New(env);
+          for (auto& [k, t] : *out) o.Set(k, TensorWrap::Wrap(env, t.contiguous()));
+          return o;
+        });
   });
 }
 

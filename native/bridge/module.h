@@ -30,6 +30,7 @@ class ModuleWrap : public Napi::ObjectWrap<ModuleWrap>, public Pinnable {
   Napi::Value Device(const Napi::CallbackInfo& info);
   Napi::Value To(const Napi::CallbackInfo& info);
   Napi::Value Forward(const Napi::CallbackInfo& info);
+  Napi::Value ForwardTaps(const Napi::CallbackInfo& info);
   Napi::Value GetTensor(const Napi::CallbackInfo& info);
   Napi::Value StateDict(const Napi::CallbackInfo& info);
   Napi::Value LoadTensors(const Napi::CallbackInfo& info);

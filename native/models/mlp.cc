@@ -12,6 +12,10 @@ void FusionModel::set_channels_last(bool on) {
   channels_last = on;
 }
 
+NamedTensors FusionModel::forward_taps(const NamedTensors& inputs, const ForwardOptions& opts) {
+  return {{"out", forward_named(inputs, opts)}};
+}
+
 NamedTensors FusionModel::prepare_inputs(const NamedTensors& in) const {
   if (!channels_last) return in;
   NamedTensors out;

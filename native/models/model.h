@@ -27,6 +27,8 @@ class FusionModel : public torch::nn::Module {
   virtual torch::Tensor forward_named(const NamedTensors& inputs, const ForwardOptions& opts) = 0;
   // Input names the forward needs (checked by the bridge before any work is queued).
   virtual std::vector<std::string> required_inputs(const ForwardOptions& opts) const = 0;
+  // The forward's named intermediates (for per-submodule parity checks); "out" is the output.
+  virtual NamedTensors forward_taps(const NamedTensors& inputs, const ForwardOptions& opts);
 };
 
 // Looks up an input, with an error naming it when missing.

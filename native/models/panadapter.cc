@@ -225,6 +225,19 @@ torch::Tensor PanAdapterImpl::forward_named(const NamedTensors& inputs, const Fo
   return opts.stage == 1 ? forward_stage1(lms, pan, ms) : forward_stage2(lms, pan, ms);
 }
 
+NamedTensors PanAdapterImpl::forward_taps(const NamedTensors& inputs, const ForwardOptions& opts) {
+  NamedTensors taps;
+  taps_ = &taps;
+  try {
+    taps["out"] = forward_named(inputs, opts).detach();
+  } catch (...) {
+    taps_ = nullptr;
+    throw;
+  }
+  taps_ = nullptr;
+  return taps;
+}
+
 torch::Tensor PanAdapterImpl::spectral_source(const torch::Tensor& lms, const torch::Tensor& ms) const {
   if (options.spectral_from_ms) return ms;
   return F::interpolate(lms, F::InterpolateFuncOptions()
@@ -260,7 +273,11 @@ torch::Tensor PanAdapterImpl::forward_stage1(const torch::Tensor& lms, const tor
   auto m_in = spectral_source(lms, ms);
   auto q_in = torch::cat({lms, pan}, 1);  // LMS bands first, then PAN
   auto [a, b] = sspen->forward(m_in, q_in);  // gradient through the EDSR heads and bodies
+  tap("sspen.spectral_prior", a);
+  tap("sspen.spatial_prior", b);
   auto [spe_tok, spa_tok] = tokenise_priors(a, b);
+  tap("tokens.spe", spe_tok);
+  tap("tokens.spa", spa_tok);
   return decode(spe_tok, spa_tok, torch::Tensor(), lms);
 }
 
@@ -272,16 +289,26 @@ torch::Tensor PanAdapterImpl::forward_stage2(const torch::Tensor& lms, const tor
     torch::NoGradGuard no_grad;
     std::tie(a, b) = sspen->forward(m_in, q_in);
   }
+  tap("sspen.spectral_prior", a);
+  tap("sspen.spatial_prior", b);
   auto tokens = tokenise_priors(a, b);
   torch::Tensor spe = tokens.first, spa = tokens.second;
+  tap("tokens.spe", spe);
+  tap("tokens.spa", spa);
   auto inject = [&, this](const torch::Tensor& tokens, int64_t j) {
+    tap("adapters." + std::to_string(j) + ".in", tokens);
     auto r = adapters_.at(size_t(j))->forward(tokens, spe, spa);
     spe = r.spe;
     spa = r.spa;
+    tap("adapters." + std::to_string(j) + ".vit", r.vit);
+    tap("adapters." + std::to_string(j) + ".spe", r.spe);
+    tap("adapters." + std::to_string(j) + ".spa", r.spa);
     return r.vit;
   };
   auto feat = head_down->forward(head->forward(q_in));  // (B, D, h, w)
+  tap("stem", feat);
   auto vit_out = vit->forward_with_injections(feat, inject, options.tail_uses_vit);
+  if (options.tail_uses_vit) tap("vit.out", vit_out);
   return decode(spe, spa, options.tail_uses_vit ? vit_out : torch::Tensor(), lms);
 }
 

@@ -76,6 +76,7 @@ class PanAdapterImpl : public FusionModel {
   explicit PanAdapterImpl(const PanAdapterOptions& o);
 
   torch::Tensor forward_named(const NamedTensors& inputs, const ForwardOptions& opts) override;
+  NamedTensors forward_taps(const NamedTensors& inputs, const ForwardOptions& opts) override;
   std::vector<std::string> required_inputs(const ForwardOptions& opts) const override;
 
   // The two forward paths on checked inputs (ms may be undefined with spectralInput 'bicubic_lms').
@@ -99,6 +100,10 @@ class PanAdapterImpl : public FusionModel {
                        const torch::Tensor& lms);
 
   std::vector<nn::PanAdapterLayer> adapters_;
+  NamedTensors* taps_ = nullptr;  // set only during forward_taps
+  void tap(const std::string& name, const torch::Tensor& t) {
+    if (taps_) (*taps_)[name] = t.detach().clone();
+  }
 };
 
 }  // namespace specfuse
