@@ -6,7 +6,7 @@ export const infoHelp = `specfuse info --model NAME [--preset P] [--bands N] [--
 
 Builds the model (no weights are loaded) and prints its parameter counts: total, trainable in
 the given stage (all parameters without --stage), and per top-level module.
-  --model    panadapter | mlp
+  --model    panadapter | pnn | pannet | dicnn | fusionnet | mlp
   --preset   panadapter: wv3, wv2, qb, gf2, ikonos (full size) or tiny
   --bands    override the preset's band count (4 or 8)
   --stage    1 or 2: count what that stage trains

@@ -16,10 +16,17 @@ const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   metrics: { run: metrics, help: metricsHelp },
 };
 
+/** The first sentence of a command's description (the paragraph after its usage line). */
+function summary(help: string): string {
+  const text = help.split('\n\n')[1]?.replace(/\s+/g, ' ') ?? '';
+  const end = text.search(/[.:](\s|$)/);
+  return end > 0 ? text.slice(0, end) : text;
+}
+
 const usage = `specfuse <command> [options]
 
 Commands:
-${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${c.help.split('\n')[2] ?? ''}`).join('\n')}
+${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${summary(c.help)}`).join('\n')}
 
 Run 'specfuse <command> --help' for the options of a command.`;
 
