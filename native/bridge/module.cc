@@ -81,6 +81,20 @@ FusionModel& ModuleWrap::model(const char* what) const {
   return *model_;
 }
 
+NamedTensors ModuleWrap::collect_inputs(const Napi::Value& in, const ForwardOptions& opts,
+                                        std::vector<std::pair<Napi::Object, Pinnable*>>& pinned) const {
+  if (!in.IsObject() || in.IsArray() || TensorWrap::Is(in)) throw_type("inputs: expected an object of named Tensors");
+  NamedTensors inputs;
+  auto obj = in.As<Napi::Object>();
+  for (const auto& name : model("inputs").required_inputs(opts)) {
+    if (!obj.Has(name) || obj.Get(name).IsUndefined()) throw_type("inputs." + name + ": missing");
+    auto* w = TensorWrap::From(obj.Get(name), ("inputs." + name).c_str());
+    inputs[name] = w->tensor();
+    pinned.emplace_back(obj.Get(name).As<Napi::Object>(), w);
+  }
+  return inputs;
+}
+
 Napi::Value ModuleWrap::NamedParameters(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     auto params = model().named_parameters(true);
@@ -167,7 +181,6 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
     auto m = shared();
     model("forward");
     auto in = arg_or_undefined(info, 0);
-    if (!in.IsObject() || in.IsArray() || TensorWrap::Is(in)) throw_type("inputs: expected an object of named Tensors");
     ForwardOptions opts;
     bool grad = false;
     bool bf16 = false;
@@ -183,15 +196,8 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
         bf16 = ac == "bf16";
       }
     }
-    NamedTensors inputs;
     std::vector<std::pair<Napi::Object, Pinnable*>> pinned{{info.This().As<Napi::Object>(), this}};
-    auto obj = in.As<Napi::Object>();
-    for (const auto& name : m->required_inputs(opts)) {
-      if (!obj.Has(name) || obj.Get(name).IsUndefined()) throw_type("inputs." + name + ": missing");
-      auto* w = TensorWrap::From(obj.Get(name), ("inputs." + name).c_str());
-      inputs[name] = w->tensor();
-      pinned.emplace_back(obj.Get(name).As<Napi::Object>(), w);
-    }
+    NamedTensors inputs = collect_inputs(in, opts, pinned);
     auto out = std::make_shared<torch::Tensor>();
     return PromiseWorker::Run(
         info.Env(), std::move(pinned),
@@ -219,20 +225,12 @@ Napi::Value ModuleWrap::ForwardTaps(const Napi::CallbackInfo& info) {
     auto m = shared();
     model("forwardTaps");
     auto in = arg_or_undefined(info, 0);
-    if (!in.IsObject() || in.IsArray() || TensorWrap::Is(in)) throw_type("inputs: expected an object of named Tensors");
     ForwardOptions opts;
     auto ov = arg_or_undefined(info, 1);
     if (ov.IsObject() && ov.As<Napi::Object>().Has("stage") && !ov.As<Napi::Object>().Get("stage").IsUndefined())
       opts.stage = int(read_int(ov.As<Napi::Object>().Get("stage"), "options.stage"));
-    NamedTensors inputs;
     std::vector<std::pair<Napi::Object, Pinnable*>> pinned{{info.This().As<Napi::Object>(), this}};
-    auto obj = in.As<Napi::Object>();
-    for (const auto& name : m->required_inputs(opts)) {
-      if (!obj.Has(name) || obj.Get(name).IsUndefined()) throw_type("inputs." + name + ": missing");
-      auto* w = TensorWrap::From(obj.Get(name), ("inputs." + name).c_str());
-      inputs[name] = w->tensor();
-      pinned.emplace_back(obj.Get(name).As<Napi::Object>(), w);
-    }
+    NamedTensors inputs = collect_inputs(in, opts, pinned);
     auto out = std::make_shared<NamedTensors>();
     return PromiseWorker::Run(
         info.Env(), std::move(pinned),

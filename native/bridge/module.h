@@ -20,6 +20,10 @@ class ModuleWrap : public Napi::ObjectWrap<ModuleWrap>, public Pinnable {
   static ModuleWrap* From(const Napi::Value& v, const char* arg);
   FusionModel& model(const char* what = "module") const;
   std::shared_ptr<FusionModel> shared() const { return model_; }
+  // The named input tensors the model needs for `opts`, read from a JS object; each is added to
+  // `pinned` so pending work keeps it alive. Errors name the missing or mistyped input.
+  NamedTensors collect_inputs(const Napi::Value& in, const ForwardOptions& opts,
+                              std::vector<std::pair<Napi::Object, Pinnable*>>& pinned) const;
 
  private:
   Napi::Value NamedParameters(const Napi::CallbackInfo& info);

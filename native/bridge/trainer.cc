@@ -62,16 +62,7 @@ TrainerWrap::Batch TrainerWrap::read_batch(const Napi::CallbackInfo& info) {
   auto* m = Napi::ObjectWrap<ModuleWrap>::Unwrap(module_.Value());
   m->model("step");  // the module must still exist
   if (busy()) throw RuntimeError("step: the previous step of this trainer has not finished; await it first");
-  auto in = arg_or_undefined(info, 0);
-  if (!in.IsObject() || in.IsArray() || TensorWrap::Is(in)) throw_type("inputs: expected an object of named Tensors");
-  auto obj = in.As<Napi::Object>();
-  ForwardOptions fo;
-  for (const auto& name : m->shared()->required_inputs(fo)) {
-    if (!obj.Has(name) || obj.Get(name).IsUndefined()) throw_type("inputs." + name + ": missing");
-    auto* w = TensorWrap::From(obj.Get(name), ("inputs." + name).c_str());
-    b.inputs[name] = w->tensor();
-    b.pinned.emplace_back(obj.Get(name).As<Napi::Object>(), w);
-  }
+  b.inputs = m->collect_inputs(arg_or_undefined(info, 0), ForwardOptions{}, b.pinned);
   auto* t = TensorWrap::From(arg_or_undefined(info, 1), "target");
   b.target = t->tensor();
   b.pinned.emplace_back(info[1].As<Napi::Object>(), t);
