@@ -1,10 +1,11 @@
 /** The model registry: typed configs in, Modules out. */
 import type { Module } from '../module.js';
 import { createCnn, type CnnConfig } from './cnn.js';
+import { createInfn, type InfnConfig } from './infn.js';
 import { createMlp, type MlpConfig } from './mlp.js';
 import { createPanAdapter, type PanAdapterConfig } from './panadapter.js';
 
-export type ModelConfig = MlpConfig | PanAdapterConfig | CnnConfig;
+export type ModelConfig = MlpConfig | PanAdapterConfig | CnnConfig | InfnConfig;
 
 const builders: Record<string, (c: never) => Module> = {
   mlp: createMlp,
@@ -13,6 +14,7 @@ const builders: Record<string, (c: never) => Module> = {
   pannet: createCnn,
   dicnn: createCnn,
   fusionnet: createCnn,
+  infn: createInfn,
 };
 
 export const modelNames = Object.keys(builders);
@@ -26,7 +28,8 @@ export function createModel(config: ModelConfig): Module {
   return build(config as never);
 }
 
-export type { MlpConfig, PanAdapterConfig, CnnConfig };
+export type { MlpConfig, PanAdapterConfig, CnnConfig, InfnConfig };
+export { INFN_PRESETS, infnMlpInput, infnSpec, resolveInfnOptions, type InfnOptions, type InfnPreset } from './infn.js';
 export { PANADAPTER_PRESETS, panAdapterSpec, resolvePanAdapterOptions, type PanAdapterOptions, type PanAdapterPreset } from './panadapter.js';
 export {
   CNN_MODELS, DLPAN_FILE_NAMES, cnnSpecs, createCnn, describeDlpanCheckpoint, dlpanMapping, isCnnModel, loadDlpanStateDict, loadDlpanWeights,
