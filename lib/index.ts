@@ -17,6 +17,11 @@ export {
   type MtfGains, type ProtocolSensor, type OutDType, type OutOptions, type ImresizeOptions, type WaldSet,
   type DegradeInput, type WaldDatasetOptions, type WaldDataset,
 } from './protocol/index.js';
+export {
+  simulateMhif, spectralProject, gaussianKernel, cutMhifPatches, mhifToHost, disposeMhif,
+  type MhifSet, type MhifSimulationOptions, type MhifPatchOptions, type MhifPatches, type Window,
+} from './protocol/hyperspectral.js';
+export { NIKON_D700, SRF_WAVELENGTHS, spectralResponse, spectralResponseTensor, type SrfOptions } from './protocol/srf.js';
 export * as baselines from './baselines/index.js';
 export { runBaseline, type BaselineName, type BaselineInput } from './baselines/index.js';
 export * from './metrics/index.js';

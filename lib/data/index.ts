@@ -21,3 +21,4 @@ export {
 } from './preview.js';
 export { parseSensor, sensorBands, sensorFromPath, sensorRgbBands, sensorScale, type Sensor } from './sensors.js';
 export { loadPansharpeningInput, sniffFormat, type LoadOptions, type PansharpeningInput, type TiffPaths } from './load.js';
+export { listBandFiles, readBandStack, readHyperspectralCube, readMatCube, type HyperspectralCube, type ReadCubeOptions } from './hyperspectral.js';

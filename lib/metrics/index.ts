@@ -31,3 +31,4 @@ export {
 } from './full.js';
 export { summarize, formatSummary, type MetricSummary, type Summary, type SummarizeOptions } from './summary.js';
 export { TOOLBOX_REFERENCE } from './common.js';
+export { HYPERSPECTRAL_METRICS, hyperspectralMetricsBatch, meanMetrics, type HyperspectralMetricName, type HyperspectralMetrics } from './hyperspectral.js';

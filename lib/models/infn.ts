@@ -35,6 +35,11 @@ export interface InfnOptions {
   temperature: number;
   /** Q8: LR neighbours outside the image are zeros (JIIF's grid_sample) or clamped to the border ('clamp', LIIF). */
   border: 'zeros' | 'clamp';
+  /**
+   * The MLP's last layer starts at zero, so the untrained model outputs exactly HSI_up (the residual
+   * base) and training refines it; false: PyTorch's default Linear init (inf.md gives none).
+   */
+  zeroHead: boolean;
   /** Queries per MLP pass: bounds the 4·chunk·(3·feats+2) buffer on large images (not a model choice). */
   chunk: number;
 }
@@ -47,7 +52,7 @@ export interface InfnConfig extends Partial<InfnOptions> {
 /** inf.md §3 recommended defaults (Q1–Q8): 128 features, 4 res-blocks, MLP [256, 128], no PE, zero padding. */
 const CAVE: InfnOptions = {
   bands: 31, msiBands: 3, ratio: 4, feats: 128, blocks: 4, mlpHidden: [256, 128], spatialInput: 'cat', hfMsi: false,
-  weighting: 'softmax', temperature: 1, border: 'zeros', chunk: 30720,
+  weighting: 'softmax', temperature: 1, border: 'zeros', zeroHead: true, chunk: 30720,
 };
 
 /** `cave` and `harvard` (31 bands, 3-band RGB MSI; the same network), and `tiny` for CPU tests. */
@@ -76,6 +81,7 @@ export function resolveInfnOptions(config: InfnConfig): InfnOptions {
     hfMsi: bool(config, 'hfMsi', base.hfMsi),
     weighting: oneOf(config, 'weighting', ['softmax', 'cosine'] as const, base.weighting),
     border: oneOf(config, 'border', ['zeros', 'clamp'] as const, base.border),
+    zeroHead: bool(config, 'zeroHead', base.zeroHead),
     chunk: positiveInt(config, 'chunk', base.chunk, 1, 2 ** 31),
   };
   if (config.temperature !== undefined) {

@@ -72,6 +72,7 @@ InfnOptions infn_options(const Config& c) {
   o.blocks = c.get_int("blocks", o.blocks);
   if (c.has("mlpHidden")) o.mlp_hidden = parse_widths(c.get_string("mlpHidden", ""));
   o.hf_msi = c.get_bool("hfMsi", o.hf_msi);
+  o.zero_head = c.get_bool("zeroHead", o.zero_head);
   o.temperature = c.get_double("temperature", o.temperature);
   o.chunk = c.get_int("chunk", o.chunk);
 
@@ -113,7 +114,16 @@ InfnImpl::InfnImpl(const InfnOptions& o) : options(o) {
     imnet->push_back(torch::nn::ReLU());
     width = hidden;
   }
-  imnet->push_back(torch::nn::Linear(width, o.bands));
+  torch::nn::Linear last(width, o.bands);
+  if (o.zero_head) {
+    // The MLP predicts a residual on Y_up: starting it at zero makes the untrained model the bicubic
+    // baseline, so early training refines rather than first unlearns random residuals (inf.md gives
+    // no initialisation; zeroHead: false keeps PyTorch's default Linear init).
+    torch::NoGradGuard no_grad;
+    last->weight.zero_();
+    last->bias.zero_();
+  }
+  imnet->push_back(last);
   // FeINFN's high-pass [[0,-1,0],[-1,1,-1],[0,-1,0]] (inf.md §2.3), one copy per channel for a
   // depth-wise conv. A buffer: it moves and casts with the module but is never trained.
   auto k = torch::tensor({0.f, -1.f, 0.f, -1.f, 1.f, -1.f, 0.f, -1.f, 0.f}).view({1, 1, 3, 3});

@@ -39,6 +39,7 @@ struct InfnOptions {
   bool softmax_weights = true;  // INR-CS: softmax of cosines vs normalised non-negative cosines (Q2)
   double temperature = 1.0;     // tau of the softmax
   bool clamp_border = false;    // neighbours outside the LR image: zeros (JIIF, grid_sample) vs clamped (LIIF) (Q8)
+  bool zero_head = true;        // the last Linear starts at zero: the untrained model outputs exactly Y_up
   int64_t chunk = 30720;        // queries per MLP pass (JIIF's eval chunk); bounds the 4 x chunk x D buffer
 
   int64_t spa_in() const { return msi_bands + (spatial_cat ? bands : 0); }
