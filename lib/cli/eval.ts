@@ -15,6 +15,7 @@ import {
   type PansharpeningInput, type RgbaImage,
 } from '../data/index.js';
 import { intOption, parse, UsageError } from './args.js';
+import { infnEval, wantsInfn } from './infn.js';
 import { FULL_COLUMNS, REDUCED_COLUMNS, formatTable, meanAndSpread, stripConventions } from './metrics.js';
 
 export const evalHelp = `specfuse eval --model NAME --weights FILE --data FILE [options]
@@ -36,7 +37,8 @@ else from the MS and PAN (full resolution: D_lambda, D_s, QNR, D_lambda_K, HQNR)
   --device   cpu (default) or cuda
   --out      folder for <model>_preview.png (PAN, EXP, the model[, GT] of the first image, one
              colour stretch), <model>_fused.mat (variable sr, H×W×C or N×H×W×C, DN) and metrics.json
-  --json     machine-readable output instead of the table`;
+  --json     machine-readable output instead of the table
+INFN (MS/HS fusion, scored against bicubic): see 'specfuse eval --model infn --help'.`;
 
 const RATIO = 4; // the released models were trained at ratio 4 (PanNet's deconv is stride 4)
 
@@ -82,6 +84,7 @@ function loadSummary(r: DlpanLoadReport) {
 }
 
 export async function evaluate(argv: string[]): Promise<void> {
+  if (wantsInfn(argv)) return infnEval(argv);
   const { values } = parse(argv, {
     model: { type: 'string' }, weights: { type: 'string' }, data: { type: 'string' },
     pan: { type: 'string' }, ms: { type: 'string' }, lms: { type: 'string' }, gt: { type: 'string' },

@@ -5,6 +5,7 @@ import { train, PanCollectionDataset } from '../train/index.js';
 import { loadWeights, saveWeights, loadPanAdapterPretrained } from '../weights.js';
 import { intOption, parse, UsageError } from './args.js';
 import { formatSeconds, ProgressBar } from './progress.js';
+import { infnTrain, wantsInfn } from './infn.js';
 
 export const trainHelp = `specfuse train --model NAME --data TRAIN.h5 --stage S [options]
 
@@ -22,7 +23,8 @@ loaded whole), with validation, atomic checkpoints, exact resume and a JSONL log
   --ipt, --edsr  PanAdapter's pre-trained IPT_pretrain.pt and edsr_baseline_x2 checkpoints
   --out          run folder (default ./specfuse-run): checkpoints/, train.jsonl, final.safetensors
   --resume       continue from the run folder's latest checkpoint
-  --device       cpu (default) or cuda;  --bf16  autocast in bfloat16;  --seed  default 0`;
+  --device       cpu (default) or cuda;  --bf16  autocast in bfloat16;  --seed  default 0
+INFN (MS/HS fusion from a hyperspectral cube): see 'specfuse train --model infn --help'.`;
 
 class ScaledDataset {
   constructor(private readonly inner: PanCollectionDataset, private readonly scale: number) {}
@@ -39,6 +41,7 @@ class ScaledDataset {
 }
 
 export async function trainCommand(argv: string[]): Promise<void> {
+  if (wantsInfn(argv)) return infnTrain(argv);
   const { values: v } = parse(argv, {
     model: { type: 'string' }, preset: { type: 'string' }, bands: { type: 'string' }, stage: { type: 'string' },
     data: { type: 'string' }, valid: { type: 'string' }, scale: { type: 'string' }, epochs: { type: 'string' }, steps: { type: 'string' },

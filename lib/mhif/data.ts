@@ -3,11 +3,12 @@
  * (lib/data/hyperspectral.ts), simulate MSI / LR-HSI / bicubic (lib/protocol/hyperspectral.ts), cut.
  * Shared by `specfuse train|eval --model infn` and the tests.
  */
+import type { HostArray } from '../host.js';
 import { readHyperspectralCube, type ReadCubeOptions } from '../data/hyperspectral.js';
 import { fromHost } from '../tensor.js';
 import { ArrayDataset } from '../train/dataset.js';
 import {
-  cutMhifPatches, disposeMhif, mhifToHost, simulateMhif, type MhifPatches, type MhifSimulationOptions, type Window,
+  cutMhifPatches, disposeMhif, mhifToHost, simulateMhif, type MhifPatches, type MhifSet, type MhifSimulationOptions, type Window,
 } from '../protocol/hyperspectral.js';
 
 export interface MhifDataOptions extends MhifSimulationOptions, Pick<ReadCubeOptions, 'normalize' | 'key' | 'bands'> {
@@ -23,9 +24,13 @@ export interface MhifDataOptions extends MhifSimulationOptions, Pick<ReadCubeOpt
    * (rounded down to whole crops), i.e. a vertical strip no training patch touches.
    */
   testRegion?: Window | null;
+  /** Band centres from the band count, when `wavelengths` is not given (default 400 + 10·i nm). */
+  wavelengthsFor?: (bands: number) => number[];
 }
 
 export interface MhifData extends MhifPatches {
+  /** The whole simulated image (N = 1), for evaluation with context around the test windows. */
+  image: MhifSet<HostArray>;
   /** Bands, height and width of the (cropped) reference cube. */
   bands: number;
   height: number;
@@ -51,7 +56,8 @@ export async function prepareMhifData(path: string, opts: MhifDataOptions): Prom
     host = { dtype: 'float32', shape: [c, h, w], data: out };
   }
   const x = fromHost(host);
-  const sim = await simulateMhif(x, opts).finally(() => x.dispose());
+  const wavelengths = opts.wavelengths ?? (opts.wavelengthsFor ?? ((n: number) => Array.from({ length: n }, (_, i) => 400 + 10 * i)))(c);
+  const sim = await simulateMhif(x, { ...opts, wavelengths }).finally(() => x.dispose());
   let hostSet;
   try {
     hostSet = await mhifToHost(sim);
@@ -68,7 +74,7 @@ export async function prepareMhifData(path: string, opts: MhifDataOptions): Prom
   }
   const cut = cutMhifPatches(hostSet, { ratio: r, patch: opts.patch ?? 64, stride: opts.stride, testRegion: region, testCrop });
   return {
-    ...cut, bands: c, height: h, width: w, scale,
+    ...cut, image: hostSet, bands: c, height: h, width: w, scale,
     trainSet: new ArrayDataset(cut.train),
     ...(cut.test ? { testSet: new ArrayDataset(cut.test) } : {}),
   };
