@@ -96,13 +96,14 @@ function jsonConfig(s: string | undefined): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-async function loadData(v: Record<string, string | boolean | undefined>, extra: { patch?: number; stride?: number }): Promise<MhifData> {
+async function loadData(v: Record<string, string | boolean | undefined>, extra: { patch?: number; stride?: number; trainPatches?: boolean; noTestRegion?: boolean }): Promise<MhifData> {
   if (!v.data) throw new UsageError('--data is required (a folder of band PNGs or a .mat cube)');
   const ratio = intOption(v.ratio as string | undefined, 'ratio') ?? 4;
   return prepareMhifData(String(v.data), {
     ratio, key: v.key as string | undefined, wavelengthsFor: (bands) => wavelengths(v.wavelengths as string | undefined, bands),
     blurSize: intOption(v['blur-size'] as string | undefined, 'blur-size'), blurSigma: numberOption(v['blur-sigma'] as string | undefined, 'blur-sigma'),
-    testCrop: intOption(v['test-crop'] as string | undefined, 'test-crop'), patch: extra.patch, stride: extra.stride,
+    testCrop: intOption(v['test-crop'] as string | undefined, 'test-crop'), patch: extra.patch, stride: extra.stride, trainPatches: extra.trainPatches,
+    ...(extra.noTestRegion ? { testRegion: null } : {}),
   });
 }
 
@@ -124,12 +125,12 @@ export async function infnTrain(argv: string[]): Promise<void> {
     if (v.device && v.device !== 'cpu') await model.to(v.device);
     const out = resolve(v.out ?? 'specfuse-run');
     const c = model.parameterCounts();
-    console.log(`• infn (${config.preset}): ${c.total.toLocaleString('en-US')} parameters; ${data.bands} bands ${data.height}×${data.width}, ×${resolved.ratio}; ${data.trainSet.length} training patches, ${data.testWindows.length} held-out crops`);
+    console.log(`• infn (${config.preset}): ${c.total.toLocaleString('en-US')} parameters; ${data.bands} bands ${data.height}×${data.width}, ×${resolved.ratio}; ${data.trainSet!.length} training patches, ${data.testWindows.length} held-out crops`);
     const bar = new ProgressBar('infn');
     const ac = new AbortController();
     process.once('SIGINT', () => { console.error('\n• stopping after this step (a checkpoint will be written)'); ac.abort(); });
     const r = await train(model, {
-      data: data.trainSet, steps: intOption(v.steps, 'steps'), epochs: intOption(v.epochs, 'epochs'), batchSize: intOption(v['batch-size'], 'batch-size') ?? 8,
+      data: data.trainSet!, steps: intOption(v.steps, 'steps'), epochs: intOption(v.epochs, 'epochs'), batchSize: intOption(v['batch-size'], 'batch-size') ?? 8,
       lr: numberOption(v.lr, 'lr') ?? 1e-4, loss, schedule: v.schedule ? { kind: v.schedule as 'constant' } : undefined, seed: intOption(v.seed, 'seed') ?? 0,
       checkpointDir: join(out, 'checkpoints'), checkpointEvery: 500, resume: v.resume ?? false, logFile: join(out, 'train.jsonl'), signal: ac.signal, device: v.device,
       onProgress: (p) => bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} patches/s eta ${formatSeconds(p.etaSeconds)}`),
@@ -157,10 +158,11 @@ export async function infnEval(argv: string[]): Promise<void> {
   const { values: v } = parse(argv, { ...COMMON, weights: { type: 'string' }, whole: { type: 'boolean' }, context: { type: 'string' }, json: { type: 'boolean' } });
   if (v.help) { console.log(infnEvalHelp); return; }
   if (!v.weights) throw new UsageError('--weights is required');
-  const data = await loadData(v, {});
-  const config = storedConfig(v.weights) ?? ({ model: 'infn', preset: (v.preset ?? 'cave') as InfnPreset, ...jsonConfig(v.config), bands: data.bands, ratio: intOption(v.ratio, 'ratio') ?? 4 } as InfnConfig);
   const ratio = intOption(v.ratio, 'ratio') ?? 4;
-  if ((config.ratio ?? 4) !== ratio) throw new UsageError(`--ratio: the weights were trained at ×${config.ratio}, got --ratio ${ratio}`);
+  const stored = storedConfig(v.weights);
+  if (stored && (stored.ratio ?? 4) !== ratio) throw new UsageError(`--ratio: the weights were trained at ×${stored.ratio}, got --ratio ${ratio}`);
+  const data = await loadData(v, { trainPatches: false, noTestRegion: !!v.whole });
+  const config = stored ?? ({ model: 'infn', preset: (v.preset ?? 'cave') as InfnPreset, ...jsonConfig(v.config), bands: data.bands, ratio } as InfnConfig);
   if (config.bands !== undefined && config.bands !== data.bands) throw new UsageError(`--data: the weights are for ${config.bands} bands, the cube has ${data.bands}`);
   let model: Module | undefined;
   try {

@@ -8,7 +8,7 @@ import { readHyperspectralCube, type ReadCubeOptions } from '../data/hyperspectr
 import { fromHost } from '../tensor.js';
 import { ArrayDataset } from '../train/dataset.js';
 import {
-  cutMhifPatches, disposeMhif, mhifToHost, simulateMhif, type MhifPatches, type MhifSet, type MhifSimulationOptions, type Window,
+  cutMhifPatches, disposeMhif, tileRegion, mhifToHost, simulateMhif, type MhifPatches, type MhifSet, type MhifSimulationOptions, type Window,
 } from '../protocol/hyperspectral.js';
 
 export interface MhifDataOptions extends MhifSimulationOptions, Pick<ReadCubeOptions, 'normalize' | 'key' | 'bands'> {
@@ -24,11 +24,15 @@ export interface MhifDataOptions extends MhifSimulationOptions, Pick<ReadCubeOpt
    * (rounded down to whole crops), i.e. a vertical strip no training patch touches.
    */
   testRegion?: Window | null;
+  /** Cut training patches (default true); false: only the simulated image and the test windows (evaluation). */
+  trainPatches?: boolean;
   /** Band centres from the band count, when `wavelengths` is not given (default 400 + 10·i nm). */
   wavelengthsFor?: (bands: number) => number[];
 }
 
-export interface MhifData extends MhifPatches {
+export interface MhifData extends Omit<MhifPatches, 'train'> {
+  /** Training patches (absent with trainPatches: false). */
+  train?: MhifPatches['train'];
   /** The whole simulated image (N = 1), for evaluation with context around the test windows. */
   image: MhifSet<HostArray>;
   /** Bands, height and width of the (cropped) reference cube. */
@@ -37,7 +41,7 @@ export interface MhifData extends MhifPatches {
   width: number;
   /** The cube's normalisation divisor. */
   scale: number;
-  trainSet: ArrayDataset;
+  trainSet?: ArrayDataset;
   testSet?: ArrayDataset;
 }
 
@@ -71,6 +75,10 @@ export async function prepareMhifData(path: string, opts: MhifDataOptions): Prom
     region = { y: 0, x: w - testCrop, height: rows, width: testCrop };
   } else if (opts.testRegion !== null) {
     region = opts.testRegion;
+  }
+  if (opts.trainPatches === false) {
+    const testWindows = region ? tileRegion(region, testCrop) : [];
+    return { image: hostSet, bands: c, height: h, width: w, scale, trainWindows: [], testWindows };
   }
   const cut = cutMhifPatches(hostSet, { ratio: r, patch: opts.patch ?? 64, stride: opts.stride, testRegion: region, testCrop });
   return {

@@ -151,6 +151,16 @@ export interface MhifPatches {
 const overlaps = (a: Window, b: Window, m: number) =>
   a.y < b.y + b.height + m && b.y - m < a.y + a.height && a.x < b.x + b.width + m && b.x - m < a.x + a.width;
 
+/** Square crops of side `crop` tiling `region` row by row (what does not fill a whole crop is left out). */
+export function tileRegion(region: Window, crop: number): Window[] {
+  const out: Window[] = [];
+  for (let y = region.y; y + crop <= region.y + region.height; y += crop) {
+    for (let x = region.x; x + crop <= region.x + region.width; x += crop) out.push({ y, x, height: crop, width: crop });
+  }
+  if (out.length === 0) throw new RangeError(`testCrop: ${crop} does not fit in the test region ${region.height}x${region.width}`);
+  return out;
+}
+
 /** Cuts windows (HR coordinates; divided by `div` for LR arrays) out of [N, C, H, W] host arrays. */
 function cut(a: HostArray, windows: readonly Window[], div: number): HostArray {
   const [n, c, H, W] = a.shape as [number, number, number, number];
@@ -201,11 +211,7 @@ export function cutMhifPatches(set: MhifSet<HostArray>, opts: MhifPatchOptions):
     mult(region.height, 'testRegion.height');
     mult(region.width, 'testRegion.width');
     if (region.y + region.height > H || region.x + region.width > W) throw new RangeError(`testRegion: exceeds the image (${H}x${W})`);
-    const crop = mult(opts.testCrop ?? (region.height === region.width ? region.height : NaN), 'testCrop');
-    for (let y = region.y; y + crop <= region.y + region.height; y += crop) {
-      for (let x = region.x; x + crop <= region.x + region.width; x += crop) testWindows.push({ y, x, height: crop, width: crop });
-    }
-    if (testWindows.length === 0) throw new RangeError(`testCrop: ${crop} does not fit in the test region ${region.height}x${region.width}`);
+    testWindows.push(...tileRegion(region, mult(opts.testCrop ?? (region.height === region.width ? region.height : NaN), 'testCrop')));
   }
   const trainWindows: Window[] = [];
   for (let y = 0; y + p <= H; y += stride) {

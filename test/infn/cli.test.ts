@@ -1,0 +1,61 @@
+// `specfuse train|eval|info --model infn` end to end on a small synthetic .mat cube (the CLI path is
+// the same for the CAVE folder; the real-data training is test/infn/cave-train.test.ts).
+import t from 'tap';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeMatFile } from '../../lib/data/index.js';
+
+const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const cli = join(root, 'bin', 'specfuse.js');
+const tmp = mkdtempSync(join(tmpdir(), 'specfuse-infn-cli-'));
+t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+const run = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { cwd: tmp, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+// 20 bands (400–590 nm), 64×80, smooth blobs with band-dependent weights, uint16.
+const H = 64, W = 80, C = 20;
+const cube = new Uint16Array(H * W * C);
+for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let b = 0; b < C; b++) {
+  const v = 0.5 + 0.25 * Math.sin(x / 5 + b / 7) * Math.cos(y / 6 - b / 9) + 0.2 * ((x >> 3) % 2);
+  cube[(y * W + x) * C + b] = Math.round(65535 * Math.min(1, Math.max(0, v)));
+}
+const mat = join(tmp, 'scene.mat');
+function writeMat() { writeMatFile(mat, { data: { dtype: 'uint16', shape: [H, W, C], data: cube } }); }
+writeMat();
+
+t.test('info: the INFN presets', async (t) => {
+  const j = JSON.parse(run('info', '--model', 'infn', '--preset', 'cave', '--json'));
+  t.equal(j.total, 2_867_615);
+  t.same(Object.keys(j.modules), ['spa_encoder', 'spe_encoder', 'imnet']);
+  const tiny = JSON.parse(run('info', '--model', 'infn', '--preset', 'tiny', '--bands', '20', '--json'));
+  t.equal(tiny.total, tiny.trainable);
+  t.match(run('info', '--help'), /infn: cave, harvard or tiny/);
+});
+
+t.test('train then eval: weights carry the config, metrics against bicubic', async (t) => {
+  const out = join(tmp, 'run');
+  const text = run('train', '--model', 'infn', '--preset', 'tiny', '--data', mat, '--steps', '3', '--patch', '16', '--test-crop', '32', '--batch-size', '2', '--out', out);
+  t.match(text, /20 bands 64×80, ×4; \d+ training patches, 2 held-out crops/);
+  t.match(text, /infn +PSNR +[\d.]+ dB +SAM +[\d.]+° +ERGAS +[\d.]+ +SSIM +[\d.]+/);
+  t.match(text, /bicubic +PSNR/);
+  for (const f of ['final.safetensors', 'metrics.json', 'train.jsonl']) t.ok(existsSync(join(out, f)), f);
+  const m = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8'));
+  t.equal(m.steps, 3);
+  t.equal(m.crops, 2);
+  t.ok(m.model.PSNR > 10 && m.bicubic.SAM >= 0);
+  const ev = JSON.parse(run('eval', '--model', 'infn', '--weights', join(out, 'final.safetensors'), '--data', mat, '--test-crop', '32', '--json'));
+  t.same(ev.bicubic, m.bicubic, 'eval reproduces the bicubic figures of training');
+  t.ok(Math.abs(ev.model.PSNR - m.model.PSNR) < 1e-6, 'and the model figures (config read from the weights)');
+  const whole = JSON.parse(run('eval', '--model', 'infn', '--weights', join(out, 'final.safetensors'), '--data', mat, '--whole', '--json'));
+  t.equal(whole.crops, 1);
+  // usage errors
+  const bad = spawnSync(process.execPath, [cli, 'eval', '--model', 'infn', '--weights', join(out, 'final.safetensors'), '--data', mat, '--ratio', '8'], { encoding: 'utf8' });
+  t.equal(bad.status, 2);
+  t.match(bad.stderr, /trained at ×4/);
+  const noSteps = spawnSync(process.execPath, [cli, 'train', '--model', 'infn', '--data', mat], { encoding: 'utf8' });
+  t.equal(noSteps.status, 2);
+  t.match(noSteps.stderr, /exactly one of --epochs and --steps/);
+  t.match(run('train', '--model', 'infn', '--help'), /--test-crop/);
+});
