@@ -59,7 +59,7 @@ const CAVE: InfnOptions = {
 export const INFN_PRESETS: Record<InfnPreset, InfnOptions> = {
   cave: CAVE,
   harvard: { ...CAVE },
-  tiny: { ...CAVE, feats: 24, blocks: 1, mlpHidden: [64, 64] },
+  tiny: { ...CAVE, feats: 24, blocks: 1, mlpHidden: [32, 32] },
 };
 
 /** One stage; every parameter is trained (the high-pass kernel is a buffer, never trained). */
