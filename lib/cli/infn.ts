@@ -7,6 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createModel } from '../models/index.js';
+import { manualSeed } from '../tensor.js';
 import { resolveInfnOptions, type InfnConfig, type InfnPreset } from '../models/infn.js';
 import type { Module } from '../module.js';
 import { readSafetensors } from '../io/safetensors.js';
@@ -44,7 +45,7 @@ ${DATA_OPTIONS}
   --schedule     constant (default) | cosine | step
   --out          run folder (default ./specfuse-run): checkpoints/, train.jsonl, final.safetensors, metrics.json
   --resume       continue from the run folder's latest checkpoint
-  --device       cpu (default) or cuda;  --seed  default 0`;
+  --device       cpu (default) or cuda;  --seed  initial weights and batch order (default 0)`;
 
 export const infnEvalHelp = `specfuse eval --model infn --weights FILE --data CUBE [options]
 
@@ -120,6 +121,8 @@ export async function infnTrain(argv: string[]): Promise<void> {
   const data = await loadData(v, { patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride') });
   const config = { model: 'infn', preset: (v.preset ?? 'cave') as InfnPreset, ...jsonConfig(v.config), bands: data.bands, ratio: intOption(v.ratio, 'ratio') ?? 4 } as InfnConfig;
   const resolved = resolveInfnOptions(config);
+  const seed = intOption(v.seed, 'seed') ?? 0;
+  manualSeed(seed); // the initial weights too, not only the batch order, follow --seed
   const model = createModel(config);
   try {
     if (v.device && v.device !== 'cpu') await model.to(v.device);
@@ -131,7 +134,7 @@ export async function infnTrain(argv: string[]): Promise<void> {
     process.once('SIGINT', () => { console.error('\n• stopping after this step (a checkpoint will be written)'); ac.abort(); });
     const r = await train(model, {
       data: data.trainSet!, steps: intOption(v.steps, 'steps'), epochs: intOption(v.epochs, 'epochs'), batchSize: intOption(v['batch-size'], 'batch-size') ?? 8,
-      lr: numberOption(v.lr, 'lr') ?? 1e-4, loss, schedule: v.schedule ? { kind: v.schedule as 'constant' } : undefined, seed: intOption(v.seed, 'seed') ?? 0,
+      lr: numberOption(v.lr, 'lr') ?? 1e-4, loss, schedule: v.schedule ? { kind: v.schedule as 'constant' } : undefined, seed,
       checkpointDir: join(out, 'checkpoints'), checkpointEvery: 500, resume: v.resume ?? false, logFile: join(out, 'train.jsonl'), signal: ac.signal, device: v.device,
       onProgress: (p) => bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} patches/s eta ${formatSeconds(p.etaSeconds)}`),
     });
