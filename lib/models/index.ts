@@ -1,14 +1,16 @@
 /** The model registry: typed configs in, Modules out. */
 import type { Module } from '../module.js';
 import { createCnn, type CnnConfig } from './cnn.js';
+import { createCrossDiff, type CrossDiffConfig } from './crossdiff.js';
 import { createMlp, type MlpConfig } from './mlp.js';
 import { createPanAdapter, type PanAdapterConfig } from './panadapter.js';
 
-export type ModelConfig = MlpConfig | PanAdapterConfig | CnnConfig;
+export type ModelConfig = MlpConfig | PanAdapterConfig | CnnConfig | CrossDiffConfig;
 
 const builders: Record<string, (c: never) => Module> = {
   mlp: createMlp,
   panadapter: createPanAdapter,
+  crossdiff: createCrossDiff,
   pnn: createCnn,
   pannet: createCnn,
   dicnn: createCnn,
@@ -26,7 +28,10 @@ export function createModel(config: ModelConfig): Module {
   return build(config as never);
 }
 
-export type { MlpConfig, PanAdapterConfig, CnnConfig };
+export type { MlpConfig, PanAdapterConfig, CnnConfig, CrossDiffConfig };
+export {
+  CROSSDIFF_PRESETS, crossDiffSpec, resolveCrossDiffOptions, type CrossDiffOptions, type CrossDiffPreset, type CrossDiffSampleOptions,
+} from './crossdiff.js';
 export { PANADAPTER_PRESETS, panAdapterSpec, resolvePanAdapterOptions, type PanAdapterOptions, type PanAdapterPreset } from './panadapter.js';
 export {
   CNN_MODELS, DLPAN_FILE_NAMES, cnnSpecs, createCnn, describeDlpanCheckpoint, dlpanMapping, isCnnModel, loadDlpanStateDict, loadDlpanWeights,

@@ -2,6 +2,7 @@
 
 #include "core/errors.h"
 #include "models/cnn.h"
+#include "models/crossdiff.h"
 #include "models/mlp.h"
 #include "models/panadapter.h"
 
@@ -13,6 +14,8 @@ std::shared_ptr<FusionModel> create_model(const std::string& name, const Config&
     m = std::make_shared<MlpImpl>(mlp_options(config));
   } else if (name == "panadapter") {
     m = std::make_shared<PanAdapterImpl>(panadapter_options(config));
+  } else if (name == "crossdiff") {
+    m = std::make_shared<CrossDiffImpl>(crossdiff_options(config));
   } else if (is_cnn_name(name)) {
     m = create_cnn(name, config);  // pnn, pannet, dicnn, fusionnet (models/cnn.h)
   } else {
@@ -24,6 +27,6 @@ std::shared_ptr<FusionModel> create_model(const std::string& name, const Config&
   return m;
 }
 
-std::vector<std::string> model_names() { return {"mlp", "panadapter", "pnn", "pannet", "dicnn", "fusionnet"}; }
+std::vector<std::string> model_names() { return {"mlp", "panadapter", "crossdiff", "pnn", "pannet", "dicnn", "fusionnet"}; }
 
 }  // namespace specfuse
