@@ -20,6 +20,8 @@ export interface ModelSpec {
   stages: Record<number, readonly string[]>;
   /** Input names the forward takes. */
   inputs: readonly string[];
+  /** The reference's training recipe per stage, used where a caller (the CLI) does not say. */
+  trainingDefaults?: Record<number, { loss?: 'mse' | 'l1' | 'qnr'; optimizer?: 'adam' | 'adamw' | 'sgd'; lr?: number; batchSize?: number }>;
 }
 
 export class Module implements Disposable {

@@ -32,6 +32,8 @@ export interface CrossDiffOptions {
   condDropout: number;
   /** Feed the head's finest-scale block to its output convs (the released code computes and drops it). */
   useFinest: boolean;
+  /** The head's last conv: 'orthogonal' (the reference) or 'zero' (stage 2 starts from LMS = EXP). */
+  residualInit: 'orthogonal' | 'zero';
 }
 
 export interface CrossDiffConfig extends Partial<CrossDiffOptions> {
@@ -41,7 +43,7 @@ export interface CrossDiffConfig extends Partial<CrossDiffOptions> {
 
 const FULL: CrossDiffOptions = {
   bands: 4, width: 32, embedDim: 256, timeDim: 32, headInner: 32, diffusionSteps: 1000, featureStep: 50,
-  featureNoise: 'random', condDropout: 0.1, useFinest: true,
+  featureNoise: 'random', condDropout: 0.1, useFinest: true, residualInit: 'orthogonal',
 };
 
 /** The reference sizes per sensor, and `tiny`/`tiny8` (width 8, embedDim 64) for CPU tests and the demo. */
@@ -61,6 +63,8 @@ export const crossDiffSpec: ModelSpec = {
   family: 'crossdiff',
   stages: { 1: ['p2m', 'm2p'], 2: ['head'] },
   inputs: ['lms', 'pan', 'ms'],
+  // AdamW 3e-4 in both stages; ε-MSE in stage 1, L1 to gt in stage 2 (the no-reference 'qnr' at full resolution).
+  trainingDefaults: { 1: { loss: 'mse', optimizer: 'adamw', lr: 3e-4 }, 2: { loss: 'l1', optimizer: 'adamw', lr: 3e-4 } },
 };
 
 const KEYS = ['model', 'preset', ...Object.keys(FULL)] as const;
@@ -79,6 +83,7 @@ export function resolveCrossDiffOptions(config: CrossDiffConfig): CrossDiffOptio
   o.featureStep = positiveInt(config, 'featureStep', base.featureStep, 0, o.diffusionSteps);
   o.featureNoise = oneOf(config, 'featureNoise', ['random', 'zero'] as const, base.featureNoise);
   o.useFinest = bool(config, 'useFinest', base.useFinest);
+  o.residualInit = oneOf(config, 'residualInit', ['orthogonal', 'zero'] as const, base.residualInit);
   const p = (config as { condDropout?: unknown }).condDropout;
   if (p !== undefined && (typeof p !== 'number' || !(p >= 0 && p <= 1))) throw new RangeError(`config.condDropout: expected a probability in [0, 1], got ${String(p)}`);
   o.condDropout = (p as number | undefined) ?? base.condDropout;

@@ -62,6 +62,9 @@ CrossDiffOptions crossdiff_options(const Config& c) {
   o.feature_noise = c.get_string("featureNoise", o.feature_noise);
   o.cond_dropout = c.get_double("condDropout", o.cond_dropout);
   o.use_finest = c.get_bool("useFinest", o.use_finest);
+  o.residual_init = c.get_string("residualInit", o.residual_init);
+  if (o.residual_init != "orthogonal" && o.residual_init != "zero")
+    throw range_error("config.residualInit: expected 'orthogonal' or 'zero', got '" + o.residual_init + "'");
   if (o.bands < 1 || o.bands > 1024) throw range_error("config.bands: must be in [1, 1024], got " + std::to_string(o.bands));
   if (o.width < 1 || o.width > 4096) throw range_error("config.width: must be in [1, 4096]");
   if (o.head_inner < 1) throw range_error("config.headInner: must be >= 1");
@@ -87,7 +90,7 @@ torch::Tensor ChannelSpatialSEImpl::forward(const torch::Tensor& x) {
   return x * g.unsqueeze(-1).unsqueeze(-1) + x * s;
 }
 
-CrossDiffHeadImpl::CrossDiffHeadImpl(int64_t bands, int64_t width, int64_t inner, bool finest) : use_finest(finest) {
+CrossDiffHeadImpl::CrossDiffHeadImpl(int64_t bands, int64_t width, int64_t inner, bool finest, bool zero_residual) : use_finest(finest) {
   decoder = register_module("decoder", torch::nn::ModuleList());
   // dims 16w, 8w, 4w, 2w: the two encoders' level widths concatenated, coarsest first
   for (int level = 0; level < 4; ++level) {
@@ -98,6 +101,12 @@ CrossDiffHeadImpl::CrossDiffHeadImpl(int64_t bands, int64_t width, int64_t inner
   final = register_module("final", conv3(2 * width, inner));
   final2 = register_module("final2", conv3(inner, bands));
   orthogonal_init(*this);
+  // A zero last layer makes the untrained head output exactly LMS (EXP): training then only adds
+  // detail, instead of first undoing a random residual (gradients reach final2 from step 1).
+  if (zero_residual) {
+    torch::NoGradGuard no_grad;
+    final2->weight.zero_();
+  }
 }
 
 torch::Tensor CrossDiffHeadImpl::forward(const nn::UNetFeatures& a, const nn::UNetFeatures& b, NamedTensors* taps) {
@@ -121,7 +130,7 @@ CrossDiffImpl::CrossDiffImpl(const CrossDiffOptions& o) : options(o), schedule(o
   // Construction order = the reference's (P2M, M2P, then the head) for seeded parity.
   p2m = register_module("p2m", nn::DiffusionUNet(nn::DiffusionUNetOptions(o.bands, 1).width(o.width).embed_dim(o.embed_dim).time_dim(o.time_dim)));
   m2p = register_module("m2p", nn::DiffusionUNet(nn::DiffusionUNetOptions(1, o.bands).width(o.width).embed_dim(o.embed_dim).time_dim(o.time_dim)));
-  head = register_module("head", CrossDiffHead(o.bands, o.width, o.head_inner, o.use_finest));
+  head = register_module("head", CrossDiffHead(o.bands, o.width, o.head_inner, o.use_finest, o.residual_init == "zero"));
 }
 
 std::vector<std::string> CrossDiffImpl::required_inputs(const ForwardOptions&) const { return {"lms", "pan"}; }
@@ -204,11 +213,18 @@ FusionModel::TrainingPair CrossDiffImpl::training_pair(const NamedTensors& input
 
 std::vector<std::string> CrossDiffImpl::call_inputs(const std::string& method) const {
   if (method == "sample") return {"lms", "pan"};
+  if (method == "schedule") return {};
   return FusionModel::call_inputs(method);
 }
 
 torch::Tensor CrossDiffImpl::call(const std::string& method, const NamedTensors& inputs, const Config& c) {
   call_inputs(method);
+  if (method == "schedule") {  // ᾱ_t for t = 0..T (float64), the table both stages noise with
+    c.check_all_used("options");
+    auto out = torch::empty({schedule.steps() + 1}, torch::kFloat64);
+    for (int64_t t = 0; t <= schedule.steps(); ++t) out[t] = schedule.alpha_bar(t);
+    return out;
+  }
   SamplerOptions so;
   const std::string net = c.get_string("net", "p2m");
   so.sampler = c.get_string("sampler", so.sampler);

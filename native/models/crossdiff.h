@@ -26,6 +26,7 @@ struct CrossDiffOptions {
   std::string feature_noise = "random";  // random (the reference) | zero (deterministic features)
   double cond_dropout = 0.1;         // stage 1: probability, per batch, of a zeroed condition
   bool use_finest = true;            // feed the finest-scale block d3 to the output convs (the released code drops it)
+  std::string residual_init = "orthogonal";  // head.final2: orthogonal (the reference) | zero (stage 2 starts from LMS)
 };
 
 CrossDiffOptions crossdiff_options(const Config& c);
@@ -43,7 +44,7 @@ TORCH_MODULE(ChannelSpatialSE);
 
 class CrossDiffHeadImpl : public torch::nn::Module {
  public:
-  CrossDiffHeadImpl(int64_t bands, int64_t width, int64_t inner, bool use_finest);
+  CrossDiffHeadImpl(int64_t bands, int64_t width, int64_t inner, bool use_finest, bool zero_residual);
   // A, B: the P2M and M2P encoder features (finest first). Returns the residual added to LMS, and
   // fills `taps` (d0..d3) when given.
   torch::Tensor forward(const nn::UNetFeatures& a, const nn::UNetFeatures& b, NamedTensors* taps = nullptr);
@@ -65,10 +66,11 @@ class CrossDiffImpl : public FusionModel {
   // Stage 1: both UNets' ε-prediction on their own noised targets (target not used).
   TrainingPair training_pair(const NamedTensors& inputs, const torch::Tensor& target, const ForwardOptions& opts) override;
   bool needs_target(const ForwardOptions& opts) const override;
-  // "sample": draws the P2M (MS given PAN) or M2P (PAN given MS) image, in [0, 1].
+  // "sample": draws the P2M (MS given PAN) or M2P (PAN given MS) image, in [0, 1];
+  // "schedule": ᾱ_t for t = 0..T.
   torch::Tensor call(const std::string& method, const NamedTensors& inputs, const Config& options) override;
   std::vector<std::string> call_inputs(const std::string& method) const override;
-  std::vector<std::string> methods() const override { return {"sample"}; }
+  std::vector<std::string> methods() const override { return {"sample", "schedule"}; }
 
   CrossDiffOptions options;
   CosineSchedule schedule;
