@@ -214,6 +214,7 @@ FusionModel::TrainingPair CrossDiffImpl::training_pair(const NamedTensors& input
 std::vector<std::string> CrossDiffImpl::call_inputs(const std::string& method) const {
   if (method == "sample") return {"lms", "pan"};
   if (method == "schedule") return {};
+  if (method == "denoise") return {"x_t", "cond"};
   return FusionModel::call_inputs(method);
 }
 
@@ -225,14 +226,22 @@ torch::Tensor CrossDiffImpl::call(const std::string& method, const NamedTensors&
     for (int64_t t = 0; t <= schedule.steps(); ++t) out[t] = schedule.alpha_bar(t);
     return out;
   }
-  SamplerOptions so;
   const std::string net = c.get_string("net", "p2m");
+  if (net != "p2m" && net != "m2p") throw range_error("options.net: expected 'p2m' (MS given PAN) or 'm2p' (PAN given MS), got '" + net + "'");
+  if (method == "denoise") {  // one ε̂(x_t, t, cond) evaluation in the diffusion range [-1, 1], for custom samplers
+    const int64_t t = c.get_int("t", options.feature_step);
+    c.check_all_used("options");
+    if (t < 0 || t > options.diffusion_steps) throw range_error("options.t: must be in [0, " + std::to_string(options.diffusion_steps) + "]");
+    const auto& x = input(inputs, "x_t");
+    auto unet = net == "p2m" ? p2m : m2p;
+    return unet(x, torch::full({x.dim() > 0 ? x.size(0) : 0}, t, x.options().dtype(torch::kLong)), input(inputs, "cond"));
+  }
+  SamplerOptions so;
   so.sampler = c.get_string("sampler", so.sampler);
   so.steps = c.get_int("steps", so.steps);
   so.guidance = c.get_double("guidance", so.guidance);
   const int64_t seed = c.get_int("seed", 0);
   c.check_all_used("options");
-  if (net != "p2m" && net != "m2p") throw range_error("options.net: expected 'p2m' (MS given PAN) or 'm2p' (PAN given MS), got '" + net + "'");
   if (seed < 0) throw range_error("options.seed: must be >= 0");
   so.seed = uint64_t(seed);
   auto [ms, pan] = diffusion_inputs(inputs);

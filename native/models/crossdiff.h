@@ -67,10 +67,10 @@ class CrossDiffImpl : public FusionModel {
   TrainingPair training_pair(const NamedTensors& inputs, const torch::Tensor& target, const ForwardOptions& opts) override;
   bool needs_target(const ForwardOptions& opts) const override;
   // "sample": draws the P2M (MS given PAN) or M2P (PAN given MS) image, in [0, 1];
-  // "schedule": ᾱ_t for t = 0..T.
+  // "schedule": ᾱ_t for t = 0..T; "denoise": one ε̂(x_t, t, cond) of either UNet, in [-1, 1].
   torch::Tensor call(const std::string& method, const NamedTensors& inputs, const Config& options) override;
   std::vector<std::string> call_inputs(const std::string& method) const override;
-  std::vector<std::string> methods() const override { return {"sample", "schedule"}; }
+  std::vector<std::string> methods() const override { return {"denoise", "sample", "schedule"}; }
 
   CrossDiffOptions options;
   CosineSchedule schedule;

@@ -152,8 +152,8 @@ t.test('samplers: DDIM and DDPM draw in [0, 1], reproducibly per seed', async (t
   await t.rejects(async () => m.call('sample', { lms, pan }, { net: 'x' }), /options.net/);
   await t.rejects(async () => m.call('sample', { lms, pan }, { sampler: 'ddim', steps: 0 }), /DDIM steps/);
   await t.rejects(async () => m.call('sample', { lms, pan }, { bogus: 1 }), /bogus/);
-  await t.rejects(async () => m.call('nope', { lms, pan }), /no method 'nope' \(it has: sample, schedule\)/);
-  t.same(m.methods(), ['sample', 'schedule']);
+  await t.rejects(async () => m.call('nope', { lms, pan }), /no method 'nope' \(it has: denoise, sample, schedule\)/);
+  t.same(m.methods(), ['denoise', 'sample', 'schedule']);
   for (const x of [s1, s2, s3, p, lms, pan]) x.dispose();
   m.dispose();
 });
