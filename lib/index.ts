@@ -13,9 +13,9 @@ export * from './train/index.js';
 export { loadWeights, loadStateDict, saveWeights, planLoad, iptToPanAdapter, edsrToPanAdapter, loadPanAdapterPretrained, WeightsError, type LoadReport, type LoadOptions, type NameMapping } from './weights.js';
 export {
   mtfGains, mtfKernel, mtfKernels, lpGaussKernel, mtfFilter, filterReplicate, decimate, imresize, bicubicDownsample,
-  interp23tap, lpFilterPlusDec, degrade, makeWaldDataset, toPanSamples, disposeSet, resolveSensor,
+  interp23tap, lpFilterPlusDec, degrade, makeWaldDataset, toPanSamples, disposeSet, resolveSensor, fullResolutionTiles, reducedResolutionTiles,
   type MtfGains, type ProtocolSensor, type OutDType, type OutOptions, type ImresizeOptions, type WaldSet,
-  type DegradeInput, type WaldDatasetOptions, type WaldDataset,
+  type DegradeInput, type WaldDatasetOptions, type WaldDataset, type SceneTileOptions, type SceneTiles, type TileSet,
 } from './protocol/index.js';
 export {
   simulateMhif, spectralProject, gaussianKernel, cutMhifPatches, mhifToHost, disposeMhif,

@@ -20,6 +20,8 @@ export interface ModelSpec {
   stages: Record<number, readonly string[]>;
   /** Input names the forward takes. */
   inputs: readonly string[];
+  /** The reference's training recipe per stage, used where a caller (the CLI) does not say. */
+  trainingDefaults?: Record<number, { loss?: 'mse' | 'l1' | 'qnr'; optimizer?: 'adam' | 'adamw' | 'sgd'; lr?: number; batchSize?: number }>;
 }
 
 export class Module implements Disposable {
@@ -110,6 +112,24 @@ export class Module implements Disposable {
     for (const [k, v] of Object.entries(await this.native.forwardTaps(raw, { stage: options.stage ?? this.#stage ?? undefined }))) out[k] = new Tensor(v);
     return out;
   }
+
+  /**
+   * A model-specific operation beyond the forward, off the JS thread and without gradients; e.g.
+   * CrossDiff's `call('sample', { lms, pan }, { net: 'p2m', sampler: 'ddim', steps: 50 })`.
+   * `methods()` lists what the model offers.
+   */
+  async call(method: string, inputs: Record<string, Tensor>, options: Record<string, ConfigValue> = {}): Promise<Tensor> {
+    if (typeof method !== 'string') throw new TypeError('method: expected a string');
+    if (inputs === null || typeof inputs !== 'object') throw new TypeError('inputs: expected an object of named Tensors');
+    const raw: Record<string, import('./native.js').NativeTensor> = {};
+    for (const [k, v] of Object.entries(inputs)) {
+      if (v === undefined) continue;
+      if (!(v instanceof Tensor)) throw new TypeError(`inputs.${k}: expected a Tensor`);
+      raw[k] = v.native;
+    }
+    return new Tensor(await this.native.call(method, raw, options));
+  }
+  methods(): string[] { return this.native.methods(); }
 
   /** Detached copies of every parameter and buffer, by reference name. */
   stateDict(): Record<string, Tensor> {

@@ -75,6 +75,8 @@ export interface NativeModule {
   to(device: string, dtype?: DType): Promise<void>;
   forward(inputs: Record<string, NativeTensor>, options?: { stage?: number; grad?: boolean; autocast?: 'none' | 'bf16' }): Promise<NativeTensor>;
   forwardTaps(inputs: Record<string, NativeTensor>, options?: { stage?: number }): Promise<Record<string, NativeTensor>>;
+  call(method: string, inputs: Record<string, NativeTensor>, options?: Record<string, ConfigValue>): Promise<NativeTensor>;
+  methods(): string[];
   getTensor(name: string): NativeTensor;
   stateDict(): Record<string, NativeTensor>;
   loadTensors(tensors: Record<string, NativeTensor>): number;
@@ -85,8 +87,10 @@ export interface NativeModule {
 }
 
 export interface NativeTrainer {
-  step(inputs: Record<string, NativeTensor>, target: NativeTensor): Promise<{ loss: number; gradNorm: number; skipped: boolean }>;
-  evaluate(inputs: Record<string, NativeTensor>, target: NativeTensor, keepOutput?: boolean): Promise<{ loss: number; output?: NativeTensor }>;
+  step(inputs: Record<string, NativeTensor>, target?: NativeTensor): Promise<{ loss: number; gradNorm: number; skipped: boolean }>;
+  evaluate(inputs: Record<string, NativeTensor>, target?: NativeTensor, keepOutput?: boolean): Promise<{ loss: number; output?: NativeTensor }>;
+  /** False for self-supervised stages and no-reference losses. */
+  readonly needsTarget: boolean;
   setLr(lr: number): void;
   readonly lr: number;
   readonly steps: number;

@@ -6,8 +6,10 @@ export const infoHelp = `specfuse info --model NAME [--preset P] [--bands N] [--
 
 Builds the model (no weights are loaded) and prints its parameter counts: total, trainable in
 the given stage (all parameters without --stage), and per top-level module.
-  --model    panadapter | pnn | pannet | dicnn | fusionnet | infn | mlp
-  --preset   panadapter: wv3, wv2, qb, gf2, ikonos (full size) or tiny; infn: cave, harvard or tiny
+  --model    panadapter | crossdiff | pnn | pannet | dicnn | fusionnet | infn | mlp
+  --preset   panadapter: wv3, wv2, qb, gf2, ikonos (full size) or tiny;
+             crossdiff: qb, wv4, ikonos, gf2 (4 bands), wv2, wv3 (8 bands), tiny, tiny8;
+             infn: cave, harvard or tiny
   --bands    override the preset's band count (4 or 8; infn: the hyperspectral bands)
   --stage    1 or 2: count what that stage trains
   --json     machine-readable output: {"total":…,"trainable":…,"modules":{…}}

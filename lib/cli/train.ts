@@ -1,24 +1,61 @@
 /** `specfuse train`: one stage of a model on PanCollection .h5 data, with checkpoints and a progress bar. */
+import { writeFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { createModel, type ModelConfig } from '../models/index.js';
 import { train, PanCollectionDataset } from '../train/index.js';
 import { loadWeights, saveWeights, loadPanAdapterPretrained } from '../weights.js';
 import { intOption, parse, UsageError } from './args.js';
 import { formatSeconds, ProgressBar } from './progress.js';
+import { heldOutReport, sampleReport, sceneData, type Resolution, type SceneData } from './scene.js';
 import { infnTrain, wantsInfn } from './infn.js';
 
-export const trainHelp = `specfuse train --model NAME --data TRAIN.h5 --stage S [options]
+function oneOfOption<T extends string>(v: string | undefined, name: string, values: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (!values.includes(v as T)) throw new UsageError(`--${name}: expected ${values.join(' | ')}, got '${v}'`);
+  return v as T;
+}
+
+/** Scores the held-out part of a --scene run and writes heldout.json next to the weights. */
+async function reportHeldOut(model: ReturnType<typeof createModel>, stage: number, scene: SceneData, resolution: Resolution, out: string): Promise<void> {
+  const set = scene.heldOut!;
+  const selfSupervised = model.methods().includes('sample') && stage === 1;
+  const report = selfSupervised
+    ? { stage, samples: await sampleReport(model, set) }
+    : { stage, ...(await heldOutReport(model, stage, set, resolution, scene.sensor, scene.scale)) };
+  writeFileSync(join(out, 'heldout.json'), JSON.stringify(report, null, 2) + '\n');
+  if ('samples' in report && report.samples) {
+    console.log(`• held-out tiles, DDIM samples (20 steps): ${Object.entries(report.samples).map(([k, x]) => `${k} ${x.toFixed(2)}`).join(', ')}`);
+  } else if ('methods' in report) {
+    for (const [name, m] of Object.entries(report.methods)) {
+      console.log(`• held-out ${resolution} (${report.tiles} tiles) ${name.padEnd(10)} ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join('  ')}`);
+    }
+  }
+}
+
+export const trainHelp = `specfuse train --model NAME (--data TRAIN.h5 | --scene SCENE) --stage S [options]
 
 Trains one stage of a model on a PanCollection .h5 file (gt, lms, ms, pan; read by sample, never
-loaded whole), with validation, atomic checkpoints, exact resume and a JSONL log.
-  --model        panadapter | pnn | pannet | dicnn | fusionnet
-  --preset       panadapter: wv3, wv2, qb, gf2, ikonos or tiny
+loaded whole), or on tiles of one original scene, with validation, atomic checkpoints, exact resume
+and a JSONL log.
+  --model        panadapter | crossdiff | pnn | pannet | dicnn | fusionnet
+  --preset       panadapter: wv3, wv2, qb, gf2, ikonos or tiny; crossdiff: qb, wv4, ikonos, gf2,
+                 wv2, wv3, tiny or tiny8
   --bands        band count (default: the preset's, or 8)
-  --stage        1 or 2 (PanAdapter: stage 2 starts from stage 1's weights, see --init)
+  --stage        1 or 2 (PanAdapter and CrossDiff: stage 2 starts from stage 1's weights, see --init;
+                 CrossDiff stage 1 is self-supervised: no gt needed)
   --data         training .h5;  --valid  validation .h5
+  --scene        instead of --data: one original MS + PAN pair (.mat with I_MS/I_PAN, ...), cut into
+                 tiles; the right --holdout fraction of the scene (default 0.25) is never trained on
+                 and is scored at the end against EXP (reduced: SAM, ERGAS, Q2n, PSNR; full: D_lambda,
+                 D_s, QNR, HQNR; CrossDiff stage 1: PSNR of DDIM samples of each denoiser)
+  --resolution   with --scene: reduced (Wald's protocol, gt = the original MS; default) or full
+  --patch        with --scene: tile side on the PAN grid (default 64);  --stride  default patch/2
+  --sensor       with --scene, when the file does not say
+  --loss         mse | l1 | qnr (no-reference, full resolution) (default: the model's recipe, else mse)
+  --optimizer    adam | adamw | sgd (default: the model's recipe, else adam);  --weight-decay
   --scale        divide the data by this (default: by sensor from the file name, 2047 or 1023 for GF2)
   --epochs N | --steps N
-  --batch-size   default 4;  --lr  default 1e-4;  --schedule constant|cosine|step
+  --batch-size   default 4;  --lr  default: the model's recipe, else 1e-4;  --schedule constant|cosine|step
   --init         weights to start from (.safetensors or a torch.save file), loaded strictly
   --ipt, --edsr  PanAdapter's pre-trained IPT_pretrain.pt and edsr_baseline_x2 checkpoints
   --out          run folder (default ./specfuse-run): checkpoints/, train.jsonl, final.safetensors
@@ -48,10 +85,13 @@ export async function trainCommand(argv: string[]): Promise<void> {
     'batch-size': { type: 'string' }, lr: { type: 'string' }, schedule: { type: 'string' }, init: { type: 'string' },
     ipt: { type: 'string' }, edsr: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
     device: { type: 'string' }, bf16: { type: 'boolean' }, seed: { type: 'string' },
+    scene: { type: 'string' }, resolution: { type: 'string' }, patch: { type: 'string' }, stride: { type: 'string' },
+    holdout: { type: 'string' }, sensor: { type: 'string' }, loss: { type: 'string' }, optimizer: { type: 'string' },
+    'weight-decay': { type: 'string' },
   });
   if (v.help) { console.log(trainHelp); return; }
   if (!v.model) throw new UsageError('--model is required');
-  if (!v.data) throw new UsageError('--data is required');
+  if (!v.data === !v.scene) throw new UsageError('give one of --data (a PanCollection .h5) and --scene (an original MS + PAN pair)');
   if ((v.epochs === undefined) === (v.steps === undefined)) throw new UsageError('give exactly one of --epochs and --steps');
   const config: Record<string, unknown> = { model: v.model };
   if (v.preset) config.preset = v.preset;
@@ -59,10 +99,15 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (bands !== undefined) config.bands = bands;
   const model = createModel(config as unknown as ModelConfig);
   const out = resolve(v.out ?? 'specfuse-run');
-  const data = await PanCollectionDataset.open(v.data);
+  const resolution = oneOfOption(v.resolution, 'resolution', ['reduced', 'full'] as const) ?? 'reduced';
+  const scene = v.scene ? await sceneData(v.scene, {
+    resolution, patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride'),
+    holdout: v.holdout !== undefined ? Number(v.holdout) : 0.25, sensor: v.sensor, scale: v.scale ? Number(v.scale) : undefined,
+  }) : undefined;
+  const data = scene ? undefined : await PanCollectionDataset.open(v.data!);
   const valid = v.valid ? await PanCollectionDataset.open(v.valid) : undefined;
   try {
-    const scale = v.scale ? Number(v.scale) : (await import('../data/index.js')).sensorScale(String((await import('../data/index.js')).sensorFromPath(v.data) ?? 'wv3'));
+    const scale = scene ? 1 : v.scale ? Number(v.scale) : (await import('../data/index.js')).sensorScale(String((await import('../data/index.js')).sensorFromPath(v.data!) ?? 'wv3'));
     if (!(scale > 0)) throw new UsageError('--scale: expected a positive number');
     if (v.ipt || v.edsr) {
       const r = await loadPanAdapterPretrained(model, { ipt: v.ipt, edsr: v.edsr });
@@ -74,24 +119,30 @@ export async function trainCommand(argv: string[]): Promise<void> {
     }
     if (v.device && v.device !== 'cpu') await model.to(v.device);
     const stage = intOption(v.stage, 'stage') ?? Number(Object.keys(model.spec.stages)[0]);
+    const recipe = model.spec.trainingDefaults?.[stage] ?? {};
+    const loss = oneOfOption(v.loss, 'loss', ['mse', 'l1', 'qnr'] as const) ?? (resolution === 'full' && stage > 1 && recipe.loss ? 'qnr' : recipe.loss);
+    const optimizer = oneOfOption(v.optimizer, 'optimizer', ['adam', 'adamw', 'sgd'] as const) ?? recipe.optimizer;
+    const trainData = scene ? scene.train : new ScaledDataset(data!, scale);
     const schedule = v.schedule ? { kind: v.schedule as 'constant' | 'cosine' } : undefined;
     const bar = new ProgressBar(`stage ${stage}`);
     model.setStage(stage);
     const c = model.parameterCounts();
-    console.log(`• ${v.model}${v.preset ? ` (${v.preset})` : ''}, stage ${stage}: ${c.trainable.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} parameters trainable; ${data.length} samples`);
+    console.log(`• ${v.model}${v.preset ? ` (${v.preset})` : ''}, stage ${stage}: ${c.trainable.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} parameters trainable; ${trainData.length} samples${scene ? ` (${resolution}-resolution tiles of ${v.scene}, ${scene.heldOut?.lms.shape[0] ?? 0} held out)` : ''}`);
     const ac = new AbortController();
     process.once('SIGINT', () => { console.error('\n• stopping after this step (a checkpoint will be written)'); ac.abort(); });
     const r = await train(model, {
-      stage, data: new ScaledDataset(data, scale), valid: valid ? new ScaledDataset(valid, scale) : undefined,
-      epochs: intOption(v.epochs, 'epochs'), steps: intOption(v.steps, 'steps'), batchSize: intOption(v['batch-size'], 'batch-size') ?? 4,
-      lr: v.lr ? Number(v.lr) : 1e-4, schedule, seed: intOption(v.seed, 'seed') ?? 0, autocast: v.bf16 ? 'bf16' : 'none',
+      stage, data: trainData, valid: valid ? new ScaledDataset(valid, scale) : undefined,
+      epochs: intOption(v.epochs, 'epochs'), steps: intOption(v.steps, 'steps'), batchSize: intOption(v['batch-size'], 'batch-size') ?? recipe.batchSize ?? 4,
+      lr: v.lr ? Number(v.lr) : recipe.lr ?? 1e-4, schedule, loss, optimizer,
+      weightDecay: v['weight-decay'] !== undefined ? Number(v['weight-decay']) : undefined, seed: intOption(v.seed, 'seed') ?? 0, autocast: v.bf16 ? 'bf16' : 'none',
       checkpointDir: join(out, 'checkpoints'), checkpointEvery: 200, resume: v.resume ?? false, logFile: join(out, 'train.jsonl'),
       signal: ac.signal, device: v.device,
       onProgress: (p) => bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} samples/s eta ${formatSeconds(p.etaSeconds)}`),
     });
     await saveWeights(model, join(out, 'final.safetensors'), { stage: String(stage) });
     console.log(`• ${r.stopped} after ${r.steps} steps in ${formatSeconds(r.seconds)}; best validation loss ${r.bestValid ?? '-'}; weights ${join(out, 'final.safetensors')}`);
+    if (scene?.heldOut) await reportHeldOut(model, stage, scene, resolution, out);
   } finally {
-    data.close(); valid?.close(); model.dispose();
+    data?.close(); valid?.close(); model.dispose();
   }
 }

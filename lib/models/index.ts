@@ -1,15 +1,17 @@
 /** The model registry: typed configs in, Modules out. */
 import type { Module } from '../module.js';
 import { createCnn, type CnnConfig } from './cnn.js';
+import { createCrossDiff, type CrossDiffConfig } from './crossdiff.js';
 import { createInfn, type InfnConfig } from './infn.js';
 import { createMlp, type MlpConfig } from './mlp.js';
 import { createPanAdapter, type PanAdapterConfig } from './panadapter.js';
 
-export type ModelConfig = MlpConfig | PanAdapterConfig | CnnConfig | InfnConfig;
+export type ModelConfig = MlpConfig | PanAdapterConfig | CnnConfig | CrossDiffConfig | InfnConfig;
 
 const builders: Record<string, (c: never) => Module> = {
   mlp: createMlp,
   panadapter: createPanAdapter,
+  crossdiff: createCrossDiff,
   pnn: createCnn,
   pannet: createCnn,
   dicnn: createCnn,
@@ -28,7 +30,10 @@ export function createModel(config: ModelConfig): Module {
   return build(config as never);
 }
 
-export type { MlpConfig, PanAdapterConfig, CnnConfig, InfnConfig };
+export type { MlpConfig, PanAdapterConfig, CnnConfig, CrossDiffConfig, InfnConfig };
+export {
+  CROSSDIFF_PRESETS, crossDiffSpec, resolveCrossDiffOptions, type CrossDiffOptions, type CrossDiffPreset, type CrossDiffSampleOptions,
+} from './crossdiff.js';
 export { INFN_PRESETS, infnMlpInput, infnSpec, resolveInfnOptions, type InfnOptions, type InfnPreset } from './infn.js';
 export { PANADAPTER_PRESETS, panAdapterSpec, resolvePanAdapterOptions, type PanAdapterOptions, type PanAdapterPreset } from './panadapter.js';
 export {

@@ -305,3 +305,5 @@ export async function toPanSamples(set: WaldSet): Promise<PanSamples> {
   const [gt, lms, ms, pan] = await Promise.all([set.gt.toHost(), set.lms.toHost(), set.ms.toHost(), set.pan.toHost()]);
   return { gt: gt!, lms: lms!, ms: ms!, pan: pan! };
 }
+
+export { fullResolutionTiles, reducedResolutionTiles, type SceneTileOptions, type SceneTiles, type TileSet } from './tiles.js';

@@ -95,7 +95,6 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
   const seed = o.seed ?? 0;
   const stage = o.stage ?? model.stage ?? Number(Object.keys(model.spec.stages).at(-1));
   const targetKey = o.target ?? 'gt';
-  check(o.data.keys.includes(targetKey), RangeError, `options.data: no '${targetKey}' (the target) in the dataset (keys: ${o.data.keys.join(', ')})`);
   const inputKeys = model.spec.inputs.filter((k) => o.data.keys.includes(k));
   const device = o.device ?? model.device;
   if (o.checkpointEvery !== undefined) check(!!o.checkpointDir, TypeError, 'options.checkpointEvery needs options.checkpointDir');
@@ -106,6 +105,12 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
     momentum: o.momentum, clipGradNorm: o.clipGradNorm, autocast: o.autocast, nanPolicy: o.nanPolicy, stage,
   };
   const trainer = new Trainer(model, trainerOpts);
+  // Self-supervised stages and no-reference losses train on the inputs alone.
+  const needsTarget = trainer.needsTarget;
+  if (needsTarget && !o.data.keys.includes(targetKey)) {
+    trainer.dispose();
+    throw new RangeError(`options.data: no '${targetKey}' (the target) in the dataset (keys: ${o.data.keys.join(', ')})`);
+  }
   const loopState: LoopState = {
     version: 1, family: model.spec.family, stage, step: 0, batches: 0, epoch: 0, position: 0, skipped: 0,
     bestValid: null, evalsWithoutImprovement: 0, config: { ...model.config },
@@ -195,7 +200,7 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
   const split = (batch: Record<string, Tensor>) => {
     const inputs: Record<string, Tensor> = {};
     for (const k of inputKeys) inputs[k] = batch[k]!;
-    return { inputs, target: batch[targetKey]! };
+    return { inputs, target: needsTarget ? batch[targetKey]! : undefined };
   };
 
   const validate = async (): Promise<number> => {
@@ -207,7 +212,7 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
       try {
         const { inputs, target } = split(batch);
         const r = await trainer.evaluate(inputs, target);
-        const m = target.shape[0]!;
+        const m = Object.values(inputs)[0]!.shape[0]!;
         sum += r.loss * m;
         count += m;
       } finally {

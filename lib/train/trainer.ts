@@ -4,7 +4,8 @@ import type { Module } from '../module.js';
 import { Tensor } from '../tensor.js';
 
 export interface TrainerOptions {
-  loss?: 'mse' | 'l1';
+  /** 'qnr': the no-reference loss (1 − QNR + spectral consistency terms) for full-resolution training; needs pan, ms and lms, no target. */
+  loss?: 'mse' | 'l1' | 'qnr';
   optimizer?: 'adam' | 'adamw' | 'sgd';
   lr?: number;
   beta1?: number;
@@ -48,17 +49,27 @@ export class Trainer implements Disposable {
     this.native = new native.NativeTrainer(model.native, opts);
   }
 
+  /**
+   * Whether steps need a target: false for self-supervised stages (CrossDiff's diffusion
+   * pre-training) and the no-reference 'qnr' loss.
+   */
+  get needsTarget(): boolean { return this.native.needsTarget; }
+
   /** One optimizer step on a batch, off the JS thread. */
-  step(inputs: Record<string, Tensor>, target: Tensor): Promise<StepResult> {
-    if (!(target instanceof Tensor)) throw new TypeError('target: expected a Tensor');
-    return this.native.step(rawInputs(inputs), target.native);
+  step(inputs: Record<string, Tensor>, target?: Tensor): Promise<StepResult> {
+    return this.native.step(rawInputs(inputs), this.#target(target));
   }
 
-  /** Loss without gradients (and the output when asked for). */
-  async evaluate(inputs: Record<string, Tensor>, target: Tensor, keepOutput = false): Promise<{ loss: number; output?: Tensor }> {
-    if (!(target instanceof Tensor)) throw new TypeError('target: expected a Tensor');
-    const r = await this.native.evaluate(rawInputs(inputs), target.native, keepOutput);
+  /** Loss without gradients (and the output when asked for: for a self-supervised stage, its prediction). */
+  async evaluate(inputs: Record<string, Tensor>, target?: Tensor, keepOutput = false): Promise<{ loss: number; output?: Tensor }> {
+    const r = await this.native.evaluate(rawInputs(inputs), this.#target(target), keepOutput);
     return r.output ? { loss: r.loss, output: new Tensor(r.output) } : { loss: r.loss };
+  }
+
+  #target(target: Tensor | undefined) {
+    if (target === undefined && !this.needsTarget) return undefined;
+    if (!(target instanceof Tensor)) throw new TypeError('target: expected a Tensor');
+    return target.native;
   }
 
   get lr(): number { return this.native.lr; }

@@ -42,6 +42,8 @@ Napi::Function ModuleWrap::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&ModuleWrap::To>("to"),
       InstanceMethod<&ModuleWrap::Forward>("forward"),
       InstanceMethod<&ModuleWrap::ForwardTaps>("forwardTaps"),
+      InstanceMethod<&ModuleWrap::Call>("call"),
+      InstanceMethod<&ModuleWrap::Methods>("methods"),
       InstanceMethod<&ModuleWrap::GetTensor>("getTensor"),
       InstanceMethod<&ModuleWrap::StateDict>("stateDict"),
       InstanceMethod<&ModuleWrap::LoadTensors>("loadTensors"),
@@ -83,10 +85,15 @@ FusionModel& ModuleWrap::model(const char* what) const {
 
 NamedTensors ModuleWrap::collect_inputs(const Napi::Value& in, const ForwardOptions& opts,
                                         std::vector<std::pair<Napi::Object, Pinnable*>>& pinned) const {
+  return collect_inputs(in, model("inputs").required_inputs(opts), pinned);
+}
+
+NamedTensors ModuleWrap::collect_inputs(const Napi::Value& in, const std::vector<std::string>& names,
+                                        std::vector<std::pair<Napi::Object, Pinnable*>>& pinned) const {
   if (!in.IsObject() || in.IsArray() || TensorWrap::Is(in)) throw_type("inputs: expected an object of named Tensors");
   NamedTensors inputs;
   auto obj = in.As<Napi::Object>();
-  for (const auto& name : model("inputs").required_inputs(opts)) {
+  for (const auto& name : names) {
     if (!obj.Has(name) || obj.Get(name).IsUndefined()) throw_type("inputs." + name + ": missing");
     auto* w = TensorWrap::From(obj.Get(name), ("inputs." + name).c_str());
     inputs[name] = w->tensor();
@@ -243,6 +250,37 @@ Napi::Value ModuleWrap::ForwardTaps(const Napi::CallbackInfo& info) {
           for (auto& [k, t] : *out) o.Set(k, TensorWrap::Wrap(env, t.contiguous()));
           return o;
         });
+  });
+}
+
+// call(method, inputs, options?) -> Promise<Tensor>: a model-specific operation (a sampler, say),
+// run off the JS thread without gradients.
+Napi::Value ModuleWrap::Call(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    auto m = shared();
+    model("call");
+    const std::string method = read_string(arg_or_undefined(info, 0), "method");
+    const auto names = m->call_inputs(method);  // unknown method: RangeError before any work
+    auto cfg = std::make_shared<Config>(read_config(arg_or_undefined(info, 2), "options"));
+    std::vector<std::pair<Napi::Object, Pinnable*>> pinned{{info.This().As<Napi::Object>(), this}};
+    NamedTensors inputs = collect_inputs(arg_or_undefined(info, 1), names, pinned);
+    auto out = std::make_shared<torch::Tensor>();
+    return PromiseWorker::Run(
+        info.Env(), std::move(pinned),
+        [m, method, inputs, cfg, out]() {
+          c10::InferenceMode inference;
+          *out = m->call(method, m->prepare_inputs(inputs), *cfg).contiguous();
+        },
+        [out](Napi::Env env, const std::vector<Napi::Object>&) -> Napi::Value { return TensorWrap::Wrap(env, *out); });
+  });
+}
+
+Napi::Value ModuleWrap::Methods(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    const auto ms = model("methods").methods();
+    auto arr = Napi::Array::New(info.Env(), ms.size());
+    for (uint32_t i = 0; i < ms.size(); ++i) arr.Set(i, ms[i]);
+    return arr;
   });
 }
 

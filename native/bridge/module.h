@@ -24,6 +24,8 @@ class ModuleWrap : public Napi::ObjectWrap<ModuleWrap>, public Pinnable {
   // `pinned` so pending work keeps it alive. Errors name the missing or mistyped input.
   NamedTensors collect_inputs(const Napi::Value& in, const ForwardOptions& opts,
                               std::vector<std::pair<Napi::Object, Pinnable*>>& pinned) const;
+  NamedTensors collect_inputs(const Napi::Value& in, const std::vector<std::string>& names,
+                              std::vector<std::pair<Napi::Object, Pinnable*>>& pinned) const;
 
  private:
   Napi::Value NamedParameters(const Napi::CallbackInfo& info);
@@ -35,6 +37,8 @@ class ModuleWrap : public Napi::ObjectWrap<ModuleWrap>, public Pinnable {
   Napi::Value To(const Napi::CallbackInfo& info);
   Napi::Value Forward(const Napi::CallbackInfo& info);
   Napi::Value ForwardTaps(const Napi::CallbackInfo& info);
+  Napi::Value Call(const Napi::CallbackInfo& info);
+  Napi::Value Methods(const Napi::CallbackInfo& info);
   Napi::Value GetTensor(const Napi::CallbackInfo& info);
   Napi::Value StateDict(const Napi::CallbackInfo& info);
   Napi::Value LoadTensors(const Napi::CallbackInfo& info);

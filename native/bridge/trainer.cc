@@ -30,6 +30,7 @@ void TrainerWrap::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&TrainerWrap::SetLr>("setLr"),
       InstanceAccessor<&TrainerWrap::Lr>("lr"),
       InstanceAccessor<&TrainerWrap::Steps>("steps"),
+      InstanceAccessor<&TrainerWrap::NeedsTarget>("needsTarget"),
       InstanceAccessor<&TrainerWrap::Skipped>("skipped"),
       InstanceMethod<&TrainerWrap::SetCounters>("setCounters"),
       InstanceAccessor<&TrainerWrap::TrainableTensors>("trainableTensors"),
@@ -62,10 +63,14 @@ TrainerWrap::Batch TrainerWrap::read_batch(const Napi::CallbackInfo& info) {
   auto* m = Napi::ObjectWrap<ModuleWrap>::Unwrap(module_.Value());
   m->model("step");  // the module must still exist
   if (busy()) throw RuntimeError("step: the previous step of this trainer has not finished; await it first");
-  b.inputs = m->collect_inputs(arg_or_undefined(info, 0), ForwardOptions{}, b.pinned);
-  auto* t = TensorWrap::From(arg_or_undefined(info, 1), "target");
-  b.target = t->tensor();
-  b.pinned.emplace_back(info[1].As<Napi::Object>(), t);
+  b.inputs = m->collect_inputs(arg_or_undefined(info, 0), step("step").required_inputs(), b.pinned);
+  const auto tv = arg_or_undefined(info, 1);
+  // Self-supervised stages and no-reference losses train without a target; others need one.
+  if (!(tv.IsUndefined() || tv.IsNull()) || step("step").needs_target()) {
+    auto* t = TensorWrap::From(tv, "target");
+    b.target = t->tensor();
+    b.pinned.emplace_back(tv.As<Napi::Object>(), t);
+  }
   b.pinned.emplace_back(module_.Value(), m);
   b.pinned.emplace_back(info.This().As<Napi::Object>(), this);
   return b;
@@ -124,6 +129,10 @@ Napi::Value TrainerWrap::SetLr(const Napi::CallbackInfo& info) {
 Napi::Value TrainerWrap::Lr(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), step("lr").lr()); });
 }
+Napi::Value TrainerWrap::NeedsTarget(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), step("needsTarget").needs_target()); });
+}
+
 Napi::Value TrainerWrap::Steps(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), double(step("steps").steps())); });
 }

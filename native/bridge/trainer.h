@@ -21,6 +21,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap>, public Pinnable {
   Napi::Value SetLr(const Napi::CallbackInfo& info);
   Napi::Value Lr(const Napi::CallbackInfo& info);
   Napi::Value Steps(const Napi::CallbackInfo& info);
+  Napi::Value NeedsTarget(const Napi::CallbackInfo& info);
   Napi::Value Skipped(const Napi::CallbackInfo& info);
   Napi::Value SetCounters(const Napi::CallbackInfo& info);
   Napi::Value TrainableTensors(const Napi::CallbackInfo& info);

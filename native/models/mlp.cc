@@ -4,31 +4,6 @@
 
 namespace specfuse {
 
-void FusionModel::set_channels_last(bool on) {
-  torch::NoGradGuard no_grad;
-  const auto format = on ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-  for (auto& p : parameters(true))
-    if (p.dim() == 4) p.set_data(p.data().contiguous(format));
-  channels_last = on;
-}
-
-NamedTensors FusionModel::forward_taps(const NamedTensors& inputs, const ForwardOptions& opts) {
-  return {{"out", forward_named(inputs, opts)}};
-}
-
-NamedTensors FusionModel::prepare_inputs(const NamedTensors& in) const {
-  if (!channels_last) return in;
-  NamedTensors out;
-  for (const auto& [k, v] : in) out[k] = v.dim() == 4 ? v.contiguous(at::MemoryFormat::ChannelsLast) : v;
-  return out;
-}
-
-const torch::Tensor& input(const NamedTensors& in, const std::string& name) {
-  auto it = in.find(name);
-  if (it == in.end()) throw type_error("inputs." + name + ": missing");
-  return it->second;
-}
-
 MlpImpl::MlpImpl(const MlpOptions& o) {
   net = torch::nn::Sequential();
   int64_t width = o.in_features;

@@ -29,6 +29,21 @@ class FusionModel : public torch::nn::Module {
   virtual std::vector<std::string> required_inputs(const ForwardOptions& opts) const = 0;
   // The forward's named intermediates (for per-submodule parity checks); "out" is the output.
   virtual NamedTensors forward_taps(const NamedTensors& inputs, const ForwardOptions& opts);
+
+  // What one training step compares: by default the forward against the supervised target.
+  // Self-supervised stages (diffusion pre-training) build their own prediction/target pair from the
+  // inputs and say so through needs_target, so the training step serves them without special cases.
+  struct TrainingPair {
+    torch::Tensor prediction, target;
+  };
+  virtual TrainingPair training_pair(const NamedTensors& inputs, const torch::Tensor& target, const ForwardOptions& opts);
+  virtual bool needs_target(const ForwardOptions& opts) const;
+
+  // Model-specific operations beyond the forward (a diffusion model's sampler, say), by name, with a
+  // flat option set; the inputs they read are listed by call_inputs (unknown method: RangeError).
+  virtual torch::Tensor call(const std::string& method, const NamedTensors& inputs, const Config& options);
+  virtual std::vector<std::string> call_inputs(const std::string& method) const;
+  virtual std::vector<std::string> methods() const { return {}; }
 };
 
 // Looks up an input, with an error naming it when missing.

@@ -2,6 +2,7 @@
 
 #include "core/errors.h"
 #include "models/cnn.h"
+#include "models/crossdiff.h"
 #include "models/infn.h"
 #include "models/mlp.h"
 #include "models/panadapter.h"
@@ -14,6 +15,8 @@ std::shared_ptr<FusionModel> create_model(const std::string& name, const Config&
     m = std::make_shared<MlpImpl>(mlp_options(config));
   } else if (name == "panadapter") {
     m = std::make_shared<PanAdapterImpl>(panadapter_options(config));
+  } else if (name == "crossdiff") {
+    m = std::make_shared<CrossDiffImpl>(crossdiff_options(config));
   } else if (name == "infn") {
     m = std::make_shared<InfnImpl>(infn_options(config));
   } else if (is_cnn_name(name)) {
@@ -27,6 +30,6 @@ std::shared_ptr<FusionModel> create_model(const std::string& name, const Config&
   return m;
 }
 
-std::vector<std::string> model_names() { return {"mlp", "panadapter", "pnn", "pannet", "dicnn", "fusionnet", "infn"}; }
+std::vector<std::string> model_names() { return {"mlp", "panadapter", "crossdiff", "pnn", "pannet", "dicnn", "fusionnet", "infn"}; }
 
 }  // namespace specfuse

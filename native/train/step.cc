@@ -3,10 +3,12 @@
 #include <ATen/autocast_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/errors.h"
 #include "train/autocast.h"
+#include "train/losses.h"
 
 namespace specfuse {
 
@@ -24,7 +26,8 @@ TrainStepOptions train_step_options(const Config& c) {
   o.autocast = c.get_string("autocast", o.autocast);
   o.nan_policy = c.get_string("nanPolicy", o.nan_policy);
   o.stage = int(c.get_int("stage", o.stage));
-  if (o.loss != "mse" && o.loss != "l1") throw range_error("options.loss: expected 'mse' or 'l1', got '" + o.loss + "'");
+  if (o.loss != "mse" && o.loss != "l1" && o.loss != "qnr")
+    throw range_error("options.loss: expected 'mse', 'l1' or 'qnr', got '" + o.loss + "'");
   if (o.optimizer != "adam" && o.optimizer != "adamw" && o.optimizer != "sgd")
     throw range_error("options.optimizer: expected 'adam', 'adamw' or 'sgd', got '" + o.optimizer + "'");
   if (o.autocast != "none" && o.autocast != "bf16") throw range_error("options.autocast: expected 'none' or 'bf16'");
@@ -34,6 +37,14 @@ TrainStepOptions train_step_options(const Config& c) {
   c.check_all_used("options");
   return o;
 }
+
+namespace {
+// Where the batch lives (autocast is per device type).
+c10::DeviceType device_type(const NamedTensors& inputs, const torch::Tensor& target) {
+  if (target.defined()) return target.device().type();
+  return inputs.empty() ? c10::DeviceType::CPU : inputs.begin()->second.device().type();
+}
+}  // namespace
 
 TrainStep::TrainStep(std::shared_ptr<FusionModel> model, const TrainStepOptions& opts) : model_(std::move(model)), opts_(opts) {
   for (const auto& p : model_->named_parameters(true)) {
@@ -81,7 +92,25 @@ void TrainStep::fused_adam_step() {
   }
 }
 
-torch::Tensor TrainStep::compute_loss(const torch::Tensor& out, const torch::Tensor& target) const {
+ForwardOptions TrainStep::forward_options() const {
+  ForwardOptions fo;
+  fo.stage = opts_.stage;
+  return fo;
+}
+
+std::vector<std::string> TrainStep::required_inputs() const {
+  auto names = model_->required_inputs(forward_options());
+  if (opts_.loss == "qnr")
+    for (const char* k : {"pan", "ms", "lms"})
+      if (std::find(names.begin(), names.end(), k) == names.end()) names.emplace_back(k);
+  return names;
+}
+
+bool TrainStep::needs_target() const { return opts_.loss != "qnr" && model_->needs_target(forward_options()); }
+
+torch::Tensor TrainStep::compute_loss(const torch::Tensor& out, const torch::Tensor& target, const NamedTensors& inputs) const {
+  if (opts_.loss == "qnr") return no_reference_loss(out, inputs);
+  if (!target.defined()) throw type_error("target: missing (this stage and loss train against a target)");
   if (out.sizes() != target.sizes()) {
     std::ostringstream s;
     s << "target: shape " << target.sizes() << " does not match the model output " << out.sizes();
@@ -100,11 +129,10 @@ StepResult TrainStep::step(const NamedTensors& inputs, const torch::Tensor& targ
   for (auto& p : params_) p.mutable_grad().reset();
   torch::Tensor loss;
   {
-    AutocastScope ac(opts_.autocast == "bf16", target.device().type());
-    ForwardOptions fo;
-    fo.stage = opts_.stage;
-    auto out = model_->forward_named(model_->prepare_inputs(inputs), fo);
-    loss = compute_loss(out, target);
+    AutocastScope ac(opts_.autocast == "bf16", device_type(inputs, target));
+    const auto in = model_->prepare_inputs(inputs);
+    auto pair = model_->training_pair(in, target, forward_options());
+    loss = compute_loss(pair.prediction, pair.target, in);
   }
   r.loss = loss.item<double>();
   const bool finite_loss = std::isfinite(r.loss);
@@ -143,12 +171,11 @@ StepResult TrainStep::step(const NamedTensors& inputs, const torch::Tensor& targ
 double TrainStep::evaluate(const NamedTensors& inputs, const torch::Tensor& target, torch::Tensor* output) {
   model_->train(false);
   c10::InferenceMode guard;
-  AutocastScope ac(opts_.autocast == "bf16", target.device().type());
-  ForwardOptions fo;
-  fo.stage = opts_.stage;
-  auto out = model_->forward_named(model_->prepare_inputs(inputs), fo);
-  const double loss = compute_loss(out, target).item<double>();
-  if (output) *output = out.to(torch::kFloat32).contiguous();
+  AutocastScope ac(opts_.autocast == "bf16", device_type(inputs, target));
+  const auto in = model_->prepare_inputs(inputs);
+  auto pair = model_->training_pair(in, target, forward_options());
+  const double loss = compute_loss(pair.prediction, pair.target, in).item<double>();
+  if (output) *output = pair.prediction.to(torch::kFloat32).contiguous();
   return loss;
 }
 

@@ -10,7 +10,7 @@
 namespace specfuse {
 
 struct TrainStepOptions {
-  std::string loss = "mse";        // mse | l1
+  std::string loss = "mse";        // mse | l1 | qnr (no-reference, full resolution: train/losses.h)
   std::string optimizer = "adam";  // adam | adamw | sgd
   double lr = 1e-4;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
@@ -33,9 +33,14 @@ class TrainStep {
   // The optimizer covers the parameters that require grad now; freezing later does not change it.
   TrainStep(std::shared_ptr<FusionModel> model, const TrainStepOptions& opts);
 
+  // `target` may be undefined when needs_target() is false (self-supervised stages, the qnr loss).
   StepResult step(const NamedTensors& inputs, const torch::Tensor& target);
   // Forward without gradients; returns the loss and keeps the output in `output`.
   double evaluate(const NamedTensors& inputs, const torch::Tensor& target, torch::Tensor* output);
+
+  // The batch inputs the model's stage and the loss read, and whether a target is needed.
+  std::vector<std::string> required_inputs() const;
+  bool needs_target() const;
 
   void set_lr(double lr);
   double lr() const { return opts_.lr; }
@@ -49,7 +54,8 @@ class TrainStep {
   void set_counters(int64_t steps, int64_t skipped) { steps_ = steps; skipped_ = skipped; }
 
  private:
-  torch::Tensor compute_loss(const torch::Tensor& out, const torch::Tensor& target) const;
+  torch::Tensor compute_loss(const torch::Tensor& out, const torch::Tensor& target, const NamedTensors& inputs) const;
+  ForwardOptions forward_options() const;
 
   std::shared_ptr<FusionModel> model_;
   TrainStepOptions opts_;

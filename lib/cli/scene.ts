@@ -1,0 +1,120 @@
+/**
+ * Training straight from one original scene (an MS + PAN pair in a .mat or GeoTIFFs): tiles with a
+ * spatial hold-out (lib/protocol/tiles.ts), at full resolution (no ground truth: self-supervised
+ * stages, no-reference losses) or at reduced resolution (Wald's protocol: gt = the original MS), and
+ * the held-out report that follows training: the model against EXP with the toolbox metrics, and for
+ * models that can sample (CrossDiff stage 1) how well each denoiser predicts the other modality.
+ */
+import { fromHost, type Tensor } from '../tensor.js';
+import type { Module } from '../module.js';
+import { ArrayDataset } from '../train/index.js';
+import { fullResolutionTiles, reducedResolutionTiles, type SceneTiles, type TileSet } from '../protocol/index.js';
+import { fullResolutionMetricsBatch, reducedResolutionMetricsBatch } from '../metrics/index.js';
+import { loadPansharpeningInput, sensorScale } from '../data/index.js';
+import { UsageError } from './args.js';
+
+export type Resolution = 'reduced' | 'full';
+
+export interface SceneOptions {
+  resolution: Resolution;
+  patch: number;
+  stride?: number;
+  holdout: number;
+  heldOutPatch?: number;
+  sensor?: string;
+  scale?: number;
+}
+
+export interface SceneData {
+  train: ArrayDataset;
+  heldOut?: TileSet;
+  sensor: string;
+  scale: number;
+  tiles: SceneTiles;
+}
+
+export async function sceneData(path: string, o: SceneOptions): Promise<SceneData> {
+  const input = await loadPansharpeningInput(path, { dtype: 'float32' });
+  if (!input.ms || input.layout !== 'CHW') throw new UsageError(`--scene: ${path} must hold one original MS + PAN pair (got ${input.layout}${input.ms ? '' : ' without ms'})`);
+  const sensor = o.sensor ?? input.sensor;
+  if (!sensor) throw new UsageError('--sensor is required: the file does not say which sensor it is');
+  const scale = o.scale ?? sensorScale(sensor);
+  const ms = fromHost(input.ms), pan = fromHost(input.pan);
+  try {
+    const opts = { patch: o.patch, stride: o.stride, holdout: o.holdout, heldOutPatch: o.heldOutPatch, ratio: input.ratio ?? 4, scale };
+    const tiles = o.resolution === 'full'
+      ? await fullResolutionTiles({ ms, pan }, opts)
+      : await reducedResolutionTiles({ ms, pan, sensor }, opts);
+    const t = tiles.train;
+    return { train: new ArrayDataset({ ...t } as Record<string, typeof t.lms>), heldOut: tiles.heldOut, sensor, scale, tiles };
+  } finally {
+    ms.dispose(); pan.dispose();
+  }
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+export interface HeldOutReport {
+  resolution: Resolution;
+  tiles: number;
+  /** method -> metric -> mean over the held-out tiles */
+  methods: Record<string, Record<string, number>>;
+}
+
+/** The model's stage-`stage` output on the held-out tiles against EXP (the interp23tap LMS). */
+export async function heldOutReport(model: Module, stage: number, set: TileSet, resolution: Resolution, sensor: string, scale: number): Promise<HeldOutReport> {
+  const owned: Tensor[] = [];
+  const t = (h: TileSet[keyof TileSet]) => { const x = fromHost(h!); owned.push(x); return x; };
+  try {
+    const lms = t(set.lms), pan = t(set.pan), ms = t(set.ms);
+    const inputs: Record<string, Tensor> = { lms, pan, ms };
+    const out = await model.forward(Object.fromEntries(model.spec.inputs.filter((k) => k in inputs).map((k) => [k, inputs[k]!])), { stage });
+    owned.push(out);
+    const methods: HeldOutReport['methods'] = {};
+    for (const [name, img] of [[model.spec.family, out], ['EXP', lms]] as const) {
+      if (resolution === 'reduced') {
+        const metrics = ['SAM', 'ERGAS', 'Q2n', 'PSNR'] as const;
+        const r = await reducedResolutionMetricsBatch(img, t(set.gt), { scale, ratio: 4, metrics });
+        methods[name] = Object.fromEntries(metrics.map((k) => [k, mean(r.map((x) => x[k]))]));
+      } else {
+        const metrics = ['D_lambda', 'D_s', 'QNR', 'HQNR'] as const;
+        const r = await fullResolutionMetricsBatch(img, { lms, pan, sensor, scale, ratio: 4, metrics });
+        methods[name] = Object.fromEntries(metrics.map((k) => [k, mean(r.map((x) => x[k]))]));
+      }
+    }
+    return { resolution, tiles: set.lms.shape[0]!, methods };
+  } finally {
+    for (const x of owned) x.dispose();
+  }
+}
+
+/** PSNR (peak 1) of x against y, both in [0, 1]. */
+async function psnr(x: Tensor, y: Tensor): Promise<number> {
+  const [a, b] = await Promise.all([x.data(), y.data()]) as [Float32Array, Float32Array];
+  let se = 0;
+  for (let i = 0; i < a.length; i++) { const d = a[i]! - b[i]!; se += d * d; }
+  return 10 * Math.log10(1 / (se / a.length));
+}
+
+/**
+ * Stage-1 validation of a cross-predictive diffusion model: DDIM samples of each denoiser on up to
+ * `count` held-out tiles (P2M draws the MS given PAN, M2P draws PAN given the MS), PSNR against the real ones.
+ */
+export async function sampleReport(model: Module, set: TileSet, count = 4, steps = 20): Promise<Record<string, number>> {
+  const n = Math.min(count, set.lms.shape[0]!);
+  const take = (h: TileSet['lms']) => {
+    const per = h.data.length / h.shape[0]!;
+    return fromHost({ ...h, shape: [n, ...h.shape.slice(1)], data: (h.data as Float32Array).slice(0, n * per) });
+  };
+  const lms = take(set.lms), pan = take(set.pan);
+  try {
+    const out: Record<string, number> = {};
+    for (const [net, real] of [['p2m', lms], ['m2p', pan]] as const) {
+      const s = await model.call('sample', { lms, pan }, { net, sampler: 'ddim', steps, seed: 0 });
+      try { out[`${net} PSNR (dB)`] = await psnr(s, real); } finally { s.dispose(); }
+    }
+    return out;
+  } finally {
+    lms.dispose(); pan.dispose();
+  }
+}

@@ -1,0 +1,51 @@
+// The FusionModel defaults every model inherits.
+#include "models/model.h"
+
+#include "core/errors.h"
+
+namespace specfuse {
+
+void FusionModel::set_channels_last(bool on) {
+  torch::NoGradGuard no_grad;
+  const auto format = on ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  for (auto& p : parameters(true))
+    if (p.dim() == 4) p.set_data(p.data().contiguous(format));
+  channels_last = on;
+}
+
+NamedTensors FusionModel::forward_taps(const NamedTensors& inputs, const ForwardOptions& opts) {
+  return {{"out", forward_named(inputs, opts)}};
+}
+
+NamedTensors FusionModel::prepare_inputs(const NamedTensors& in) const {
+  if (!channels_last) return in;
+  NamedTensors out;
+  for (const auto& [k, v] : in) out[k] = v.dim() == 4 ? v.contiguous(at::MemoryFormat::ChannelsLast) : v;
+  return out;
+}
+
+const torch::Tensor& input(const NamedTensors& in, const std::string& name) {
+  auto it = in.find(name);
+  if (it == in.end()) throw type_error("inputs." + name + ": missing");
+  return it->second;
+}
+
+FusionModel::TrainingPair FusionModel::training_pair(const NamedTensors& inputs, const torch::Tensor& target,
+                                                     const ForwardOptions& opts) {
+  return {forward_named(inputs, opts), target};
+}
+
+bool FusionModel::needs_target(const ForwardOptions&) const { return true; }
+
+torch::Tensor FusionModel::call(const std::string& method, const NamedTensors&, const Config&) {
+  call_inputs(method);  // throws the error naming the methods there are
+  throw range_error("call: method '" + method + "' is listed but not implemented");
+}
+
+std::vector<std::string> FusionModel::call_inputs(const std::string& method) const {
+  std::string known;
+  for (const auto& m : methods()) known += (known.empty() ? "" : ", ") + m;
+  throw range_error("call: this model has no method '" + method + "'" + (known.empty() ? " (it has none)" : " (it has: " + known + ")"));
+}
+
+}  // namespace specfuse
