@@ -173,7 +173,6 @@ torch::Tensor InfnImpl::forward_named(const NamedTensors& inputs, const ForwardO
   if (opts.stage != 0 && opts.stage != 1)
     throw range_error("options.stage: infn has one stage (1; 0 = 1), got " + std::to_string(opts.stage));
   check_inputs(inputs);
-  // The query/neighbour arithmetic below wants plain NCHW (channels-last inputs are fine for the convs).
   return fuse(input(inputs, "lrhsi"), input(inputs, "msi"), input(inputs, "hsi_up"));
 }
 
