@@ -1,5 +1,7 @@
 #include "bridge/async.h"
 
+#include <ATen/Parallel.h>
+
 namespace specfuse {
 
 PromiseWorker::PromiseWorker(Napi::Env env, Work work, Settle settle)
@@ -23,6 +25,11 @@ Napi::Promise PromiseWorker::Run(Napi::Env env, std::vector<std::pair<Napi::Obje
 
 void PromiseWorker::Execute() {
   try {
+    // Intra-op thread settings are per thread (OpenMP's nthreads ICV, MKL's thread-local count):
+    // setNumThreads on the JS thread never reached the libuv workers, whose MKL calls (every
+    // matmul, conv and linear) then ran on one thread, and lazy initialisation only happens on
+    // ATen's own parallel_for path. Apply the process-wide setting on this worker before each task.
+    at::init_num_threads();
     work_();
   } catch (...) {
     error_ = classify_current_exception();
