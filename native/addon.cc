@@ -2,6 +2,8 @@
 // main thread and in any number of worker_threads.
 #include <napi.h>
 
+#include <atomic>
+
 #include <ATen/DeviceAccelerator.h>
 
 
@@ -54,16 +56,40 @@ Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// The intra-op thread count set by setNumThreads, applied on the compute thread (bridge/async.cc).
+std::atomic<int> g_intra_op_threads{0};
+
+// Synchronous tensor ops on a JS thread run on one thread. A parallel region there would give that
+// thread an OpenMP team of its own next to the compute thread's; with more OpenMP threads than
+// cores libgomp switches every team to throttled spinning (100 spins), so the compute thread's
+// workers fall asleep between the hundreds of small parallel regions of a forward and each region
+// pays a futex wake-up (a tiny PanAdapter forward on 2 cores: 49 ms, 74 ms once one synchronous
+// matmul had run on the JS thread). The symbols are weak: builds without MKL or OpenMP skip them.
+extern "C" __attribute__((weak)) void omp_set_num_threads(int);
+// MKL's C entry point (mkl.h maps mkl_set_num_threads_local to it; the lower-case symbol is the
+// Fortran one, which takes a pointer).
+extern "C" __attribute__((weak)) int MKL_Set_Num_Threads_Local(int);
+void serial_on_js_thread() {
+  (void)at::get_num_threads();  // ATen's lazy per-thread initialisation first, so it cannot undo this later
+  if (omp_set_num_threads) omp_set_num_threads(1);
+  if (MKL_Set_Num_Threads_Local) MKL_Set_Num_Threads_Local(1);
+}
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     const int64_t n = read_int(arg_or_undefined(info, 0), "threads");
     if (n < 1 || n > 1024) throw_range("threads: must be in [1, 1024]");
-    at::set_num_threads(int(n));
+    at::set_num_threads(int(n));  // the process-wide count the compute thread applies before each task
+    g_intra_op_threads = int(n);
+    serial_on_js_thread();        // at::set_num_threads also set this thread's own count
     return info.Env().Undefined();
   });
 }
 
-Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), at::get_num_threads()); }
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
+  const int n = g_intra_op_threads.load();
+  return Napi::Number::New(info.Env(), n > 0 ? n : at::get_num_threads());
+}
 
 // Peak/current memory of a CUDA device's caching allocator (through libtorch's device-generic
 // accelerator API, so no CUDA headers are needed at build time).
@@ -98,6 +124,8 @@ Napi::Value ModelNames(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  if (g_intra_op_threads.load() == 0) g_intra_op_threads = at::get_num_threads();
+  serial_on_js_thread();
   install_host_allocator();
   env.SetInstanceData(new AddonData());
   TensorWrap::Init(env, exports);
