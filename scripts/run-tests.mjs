@@ -9,7 +9,11 @@ const require = createRequire(import.meta.url);
 const tapBin = join(dirname(require.resolve('tap/package.json')), 'dist', 'esm', 'run.mjs');
 const args = process.argv.slice(2);
 ensureTestOracles();
-const child = spawn(process.execPath, [tapBin, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+// tap runs one test file per core at once; each process would start one intra-op thread per core, and
+// OpenMP teams whose threads outnumber the cores spin-wait on descheduled peers (one run on 2 cores:
+// 20 s alone, over 10 minutes next to another). One intra-op thread per test process, unless set.
+const env = { ...process.env, SPECFUSE_NUM_THREADS: process.env.SPECFUSE_NUM_THREADS ?? '1' };
+const child = spawn(process.execPath, [tapBin, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
 
 let tail = '';
 child.stdout.on('data', (chunk) => {

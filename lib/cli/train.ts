@@ -6,6 +6,7 @@ import { train, PanCollectionDataset } from '../train/index.js';
 import { loadWeights, saveWeights, loadPanAdapterPretrained } from '../weights.js';
 import { intOption, parse, UsageError } from './args.js';
 import { formatSeconds, ProgressBar } from './progress.js';
+import { manualSeed } from '../tensor.js';
 import { heldOutReport, sampleReport, sceneData, type Resolution, type SceneData } from './scene.js';
 import { infnTrain, wantsInfn } from './infn.js';
 
@@ -97,6 +98,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   if (v.preset) config.preset = v.preset;
   const bands = intOption(v.bands, 'bands');
   if (bands !== undefined) config.bands = bands;
+  manualSeed(intOption(v.seed, 'seed') ?? 0);  // the initial weights follow --seed too
   const model = createModel(config as unknown as ModelConfig);
   const out = resolve(v.out ?? 'specfuse-run');
   const resolution = oneOfOption(v.resolution, 'resolution', ['reduced', 'full'] as const) ?? 'reduced';

@@ -7,7 +7,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Module } from '../module.js';
-import { fromHost, type Tensor } from '../tensor.js';
+import { fromHost, manualSeed, type Tensor } from '../tensor.js';
 import { loadStateDict } from '../weights.js';
 import { Trainer, rngState, setRngState, type TrainerOptions } from './trainer.js';
 import type { FusionDataset } from './dataset.js';
@@ -47,6 +47,7 @@ export interface TrainOptions extends Omit<TrainerOptions, 'stage'> {
   keepCheckpoints?: number;
   /** Continue from checkpointDir's latest checkpoint (true) or from a given checkpoint folder. */
   resume?: boolean | string;
+  /** Seeds the data order, the flips and libtorch's generator (draws inside the steps) unless resumed. Default 0. */
   seed?: number;
   shuffle?: boolean;
   /** Random horizontal/vertical flips, one draw per batch. */
@@ -125,6 +126,7 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
 
   // ---- resume -----------------------------------------------------------------------------------
   const resumeFrom = o.resume === true ? o.checkpointDir : typeof o.resume === 'string' ? o.resume : undefined;
+  let resumed = false;
   if (o.resume === true) check(!!o.checkpointDir, TypeError, 'options.resume: true needs options.checkpointDir');
   if (resumeFrom) {
     const ck = readCheckpoint(resumeFrom);
@@ -147,9 +149,15 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
         rng?.dispose();
       }
       Object.assign(loopState, { ...ck.state, options: loopState.options });
+      resumed = true;
       log({ event: 'resume', from: ck.dir, step: ck.state.step });
     }
   }
+
+  // libtorch's generator starts from a random seed in every process: seed it, so that the draws
+  // inside the steps (diffusion time steps and noise, dropout) repeat with the run's seed. A resumed
+  // run has restored the generator's state instead.
+  if (!resumed) manualSeed(seed);
 
   let lastCheckpoint: string | null = null;
   const saveCheckpoint = async () => {
