@@ -2,7 +2,7 @@
  * Module: a model built in C++ (names = the reference state-dict keys), driven from TypeScript.
  * Freezing, stages and parameter counts live here; forward passes run off the JS thread.
  */
-import { native, type NativeModule, type TensorDescription, type ConfigValue } from './native.js';
+import { native, type NativeModule, type NativeTensor, type TensorDescription, type ConfigValue } from './native.js';
 import { Tensor } from './tensor.js';
 import { selectNames } from './freeze.js';
 import type { DType } from './host.js';
@@ -22,6 +22,18 @@ export interface ModelSpec {
   inputs: readonly string[];
   /** The reference's training recipe per stage, used where a caller (the CLI) does not say. */
   trainingDefaults?: Record<number, { loss?: 'mse' | 'l1' | 'qnr'; optimizer?: 'adam' | 'adamw' | 'sgd'; lr?: number; batchSize?: number }>;
+}
+
+/** Named Tensors as the addon takes them (undefined entries skipped); a TypeError names a non-Tensor. */
+export function nativeInputs(inputs: Record<string, Tensor | undefined>, what = 'inputs'): Record<string, NativeTensor> {
+  if (inputs === null || typeof inputs !== 'object') throw new TypeError(`${what}: expected an object of named Tensors`);
+  const raw: Record<string, NativeTensor> = {};
+  for (const [k, v] of Object.entries(inputs)) {
+    if (v === undefined) continue;
+    if (!(v instanceof Tensor)) throw new TypeError(`${what}.${k}: expected a Tensor`);
+    raw[k] = v.native;
+  }
+  return raw;
 }
 
 export class Module implements Disposable {
@@ -86,13 +98,7 @@ export class Module implements Disposable {
 
   /** Runs the model on named inputs, off the JS thread. Gradients are off unless `grad: true`. */
   async forward(inputs: Record<string, Tensor>, options: { stage?: number; grad?: boolean; autocast?: 'none' | 'bf16' } = {}): Promise<Tensor> {
-    if (inputs === null || typeof inputs !== 'object') throw new TypeError('inputs: expected an object of named Tensors');
-    const raw: Record<string, import('./native.js').NativeTensor> = {};
-    for (const [k, v] of Object.entries(inputs)) {
-      if (v === undefined) continue;
-      if (!(v instanceof Tensor)) throw new TypeError(`inputs.${k}: expected a Tensor`);
-      raw[k] = v.native;
-    }
+    const raw = nativeInputs(inputs);
     const stage = options.stage ?? this.#stage ?? undefined;
     return new Tensor(await this.native.forward(raw, { stage, grad: options.grad, autocast: options.autocast }));
   }
@@ -102,12 +108,7 @@ export class Module implements Disposable {
    * input and outputs, the ViT output when the tail uses it, and 'out'), for per-submodule checks.
    */
   async forwardTaps(inputs: Record<string, Tensor>, options: { stage?: number } = {}): Promise<Record<string, Tensor>> {
-    const raw: Record<string, import('./native.js').NativeTensor> = {};
-    for (const [k, v] of Object.entries(inputs)) {
-      if (v === undefined) continue;
-      if (!(v instanceof Tensor)) throw new TypeError(`inputs.${k}: expected a Tensor`);
-      raw[k] = v.native;
-    }
+    const raw = nativeInputs(inputs);
     const out: Record<string, Tensor> = {};
     for (const [k, v] of Object.entries(await this.native.forwardTaps(raw, { stage: options.stage ?? this.#stage ?? undefined }))) out[k] = new Tensor(v);
     return out;
@@ -120,13 +121,7 @@ export class Module implements Disposable {
    */
   async call(method: string, inputs: Record<string, Tensor>, options: Record<string, ConfigValue> = {}): Promise<Tensor> {
     if (typeof method !== 'string') throw new TypeError('method: expected a string');
-    if (inputs === null || typeof inputs !== 'object') throw new TypeError('inputs: expected an object of named Tensors');
-    const raw: Record<string, import('./native.js').NativeTensor> = {};
-    for (const [k, v] of Object.entries(inputs)) {
-      if (v === undefined) continue;
-      if (!(v instanceof Tensor)) throw new TypeError(`inputs.${k}: expected a Tensor`);
-      raw[k] = v.native;
-    }
+    const raw = nativeInputs(inputs);
     return new Tensor(await this.native.call(method, raw, options));
   }
   methods(): string[] { return this.native.methods(); }

@@ -1,6 +1,6 @@
 /** Trainer: the native training step bound to a Module (forward, loss, backward, optimizer step). */
 import { native, type NativeTrainer, type NativeTensor } from '../native.js';
-import type { Module } from '../module.js';
+import { nativeInputs, type Module } from '../module.js';
 import { Tensor } from '../tensor.js';
 
 export interface TrainerOptions {
@@ -25,16 +25,6 @@ export interface TrainerOptions {
 
 export interface StepResult { loss: number; gradNorm: number; skipped: boolean }
 
-function rawInputs(inputs: Record<string, Tensor>): Record<string, NativeTensor> {
-  const raw: Record<string, NativeTensor> = {};
-  for (const [k, v] of Object.entries(inputs)) {
-    if (v === undefined) continue;
-    if (!(v instanceof Tensor)) throw new TypeError(`inputs.${k}: expected a Tensor`);
-    raw[k] = v.native;
-  }
-  return raw;
-}
-
 export class Trainer implements Disposable {
   /** @internal */
   readonly native: NativeTrainer;
@@ -57,12 +47,12 @@ export class Trainer implements Disposable {
 
   /** One optimizer step on a batch, off the JS thread. */
   step(inputs: Record<string, Tensor>, target?: Tensor): Promise<StepResult> {
-    return this.native.step(rawInputs(inputs), this.#target(target));
+    return this.native.step(nativeInputs(inputs), this.#target(target));
   }
 
   /** Loss without gradients (and the output when asked for: for a self-supervised stage, its prediction). */
   async evaluate(inputs: Record<string, Tensor>, target?: Tensor, keepOutput = false): Promise<{ loss: number; output?: Tensor }> {
-    const r = await this.native.evaluate(rawInputs(inputs), this.#target(target), keepOutput);
+    const r = await this.native.evaluate(nativeInputs(inputs), this.#target(target), keepOutput);
     return r.output ? { loss: r.loss, output: new Tensor(r.output) } : { loss: r.loss };
   }
 
@@ -85,7 +75,7 @@ export class Trainer implements Disposable {
     return out;
   }
   loadOptimizerState(state: Record<string, Tensor>, counters?: { steps: number; skipped: number }): void {
-    this.native.loadOptimizerState(rawInputs(state));
+    this.native.loadOptimizerState(nativeInputs(state));
     if (counters) this.native.setCounters(counters.steps, counters.skipped);
   }
 

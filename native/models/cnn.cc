@@ -5,6 +5,7 @@
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/errors.h"
+#include "core/shape.h"
 
 namespace specfuse {
 namespace {
@@ -13,14 +14,6 @@ namespace F = torch::nn::functional;
 constexpr int64_t kRatio = 4;      // PAN/MS ratio of the PanCollection data these models were trained on
 constexpr int64_t kResWidth = 32;  // PanNet / FusionNet feature width
 constexpr int64_t kPnnWidth = 64;  // PNN conv1 / DiCNN width
-
-std::string shape_str(c10::IntArrayRef s) {
-  std::ostringstream o;
-  o << '[';
-  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
-  o << ']';
-  return o.str();
-}
 
 torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t pad) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k).stride(1).padding(pad).bias(true));

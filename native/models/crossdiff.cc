@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "core/errors.h"
+#include "core/shape.h"
 
 namespace specfuse {
 namespace {
@@ -30,23 +31,6 @@ struct NamedHolderImpl : torch::nn::Module {
   torch::nn::Sequential seq;
 };
 TORCH_MODULE(NamedHolder);
-
-void orthogonal_init(torch::nn::Module& root) {
-  torch::NoGradGuard no_grad;
-  for (auto& m : root.modules(false)) {
-    if (!(m->as<torch::nn::Conv2d>() || m->as<torch::nn::Linear>())) continue;
-    for (auto& p : m->named_parameters(false)) {
-      if (p.key() == "weight") torch::nn::init::orthogonal_(p.value(), 1.0);
-      else if (p.key() == "bias") p.value().zero_();
-    }
-  }
-}
-
-std::string shape_str(c10::IntArrayRef s) {
-  std::ostringstream o;
-  o << s;
-  return o.str();
-}
 
 }  // namespace
 
@@ -100,7 +84,7 @@ CrossDiffHeadImpl::CrossDiffHeadImpl(int64_t bands, int64_t width, int64_t inner
   }
   final = register_module("final", conv3(2 * width, inner));
   final2 = register_module("final2", conv3(inner, bands));
-  orthogonal_init(*this);
+  nn::orthogonal_init(*this);
   // A zero last layer makes the untrained head output exactly LMS (EXP): training then only adds
   // detail, instead of first undoing a random residual (gradients reach final2 from step 1).
   if (zero_residual) {

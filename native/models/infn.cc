@@ -6,6 +6,7 @@
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/errors.h"
+#include "core/shape.h"
 
 namespace specfuse {
 namespace {
@@ -16,14 +17,6 @@ namespace F = torch::nn::functional;
 // sampling never meets a tie (the ±1/h offsets from pixel centres land exactly on them for even r).
 constexpr double kEpsShift = 1e-6;
 constexpr double kCosEps = 1e-8;
-
-std::string shape_str(c10::IntArrayRef s) {
-  std::ostringstream o;
-  o << '[';
-  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
-  o << ']';
-  return o.str();
-}
 
 void check_range(int64_t v, const char* key, int64_t lo, int64_t hi) {
   if (v < lo || v > hi)

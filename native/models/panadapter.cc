@@ -5,20 +5,13 @@
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/errors.h"
+#include "core/shape.h"
 
 namespace specfuse {
 namespace {
 
 namespace F = torch::nn::functional;
 constexpr int64_t kRatio = PanAdapterOptions::kRatio;
-
-std::string shape_str(c10::IntArrayRef s) {
-  std::ostringstream o;
-  o << '[';
-  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
-  o << ']';
-  return o.str();
-}
 
 void check_range(int64_t v, const char* key, int64_t lo, int64_t hi) {
   if (v < lo || v > hi)

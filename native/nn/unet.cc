@@ -67,9 +67,9 @@ DiffusionUNetImpl::DiffusionUNetImpl(const DiffusionUNetOptions& o) : options(o)
   reset_parameters();
 }
 
-void DiffusionUNetImpl::reset_parameters() {
+void orthogonal_init(torch::nn::Module& root) {
   torch::NoGradGuard no_grad;
-  for (auto& m : modules(/*include_self=*/false)) {
+  for (auto& m : root.modules(/*include_self=*/false)) {
     const bool weighted = m->as<torch::nn::Conv2d>() || m->as<torch::nn::ConvTranspose2d>() || m->as<torch::nn::Linear>();
     if (!weighted) continue;
     for (auto& p : m->named_parameters(false)) {
@@ -78,6 +78,8 @@ void DiffusionUNetImpl::reset_parameters() {
     }
   }
 }
+
+void DiffusionUNetImpl::reset_parameters() { orthogonal_init(*this); }
 
 torch::Tensor DiffusionUNetImpl::time_embedding(const torch::Tensor& t, const torch::TensorOptions& like) {
   const int64_t half = options.time_dim() / 2;

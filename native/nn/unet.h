@@ -21,6 +21,10 @@ struct DiffusionUNetOptions {
   TORCH_ARG(int64_t, time_dim) = 32;    // sinusoidal embedding width (inter_dim)
 };
 
+// Orthogonal weights (gain 1) and zero biases for every Conv2d, ConvTranspose2d and Linear below
+// `root`: CrossDiff's initialisation of both the UNets and the fusion head.
+void orthogonal_init(torch::nn::Module& root);
+
 // Encoder features of one pass: h1 (width, H), h2 (2·width, H/2), h3 (4·width, H/4), h4 (8·width, H/8).
 using UNetFeatures = std::array<torch::Tensor, 4>;
 

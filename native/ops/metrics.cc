@@ -8,6 +8,7 @@
 
 #include "core/errors.h"
 #include "ops/resample.h"
+#include "core/shape.h"
 
 namespace specfuse::metrics {
 
@@ -18,14 +19,6 @@ namespace {
 constexpr double kMatlabEps = std::numeric_limits<double>::epsilon();  // MATLAB eps = 2^-52
 
 // ---- argument checks ----------------------------------------------------------------------------
-
-std::string shape_str(c10::IntArrayRef s) {
-  std::ostringstream o;
-  o << '[';
-  for (size_t i = 0; i < s.size(); ++i) o << (i ? ", " : "") << s[i];
-  o << ']';
-  return o.str();
-}
 
 std::string hw_str(int64_t h, int64_t w) { return std::to_string(h) + "×" + std::to_string(w); }
 

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/errors.h"
+#include "core/shape.h"
 
 namespace specfuse::ops {
 namespace {
@@ -17,12 +18,6 @@ constexpr double kEps = std::numeric_limits<double>::epsilon();  // MATLAB eps
 
 torch::TensorOptions f64(const torch::Device& d = torch::kCPU) { return torch::TensorOptions().dtype(torch::kFloat64).device(d); }
 torch::TensorOptions i64(const torch::Device& d = torch::kCPU) { return torch::TensorOptions().dtype(torch::kLong).device(d); }
-
-std::string shape_str(c10::IntArrayRef s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
 
 // Index vector of length n + lo + hi extending [0, n) by `lo` samples before and `hi` after.
 enum class Border { Replicate, Circular, Symmetric };
