@@ -1,10 +1,11 @@
 # node-gyp build of the same addon as CMakeLists.txt (npm run build:gyp -> build-gyp/).
-# The libtorch folder and version come from scripts/libtorch.mjs, exactly as for cmake-js.
+# The libtorch folder and version come from scripts/libtorch.mjs, exactly as for cmake-js; the sources
+# are compiled as a few unity translation units (scripts/unity-sources.mjs), as CMakeLists.txt does.
 {
   "targets": [
     {
       "target_name": "specfuse",
-      "sources": ["<!@(node -e \"console.log(require('fs').readdirSync('native',{recursive:true}).filter(f=>f.endsWith('.cc')).map(f=>'native/'+f).join(' '))\")"],
+      "sources": ["<!@(node scripts/unity-sources.mjs unity)"],
       "include_dirs": [
         "native",
         "<!(node -p \"require('node-addon-api').include_dir\")",

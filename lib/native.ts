@@ -233,6 +233,8 @@ export function loadAddon(path: string, infoPath: string): NativeBinding {
   }
   if (existsSync(infoPath)) {
     const info = JSON.parse(readFileSync(infoPath, 'utf8')) as BuildInfo;
+    // A relative path (libtorch inside the project) is relative to the record: the project can move.
+    info.libtorch = resolve(dirname(infoPath), info.libtorch);
     const now = headerVersion(info.libtorch);
     if (now === null) {
       throw new Error(`specfuse: the libtorch this addon was built against (${info.libtorch}) is gone: run 'npm rebuild specfuse'`);

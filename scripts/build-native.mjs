@@ -2,14 +2,20 @@
 // libtorch it was (build/specfuse-build.json), so that a later load against another one fails clearly.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { projectRoot, resolveLibtorch } from './libtorch.mjs';
 
+/** libtorch's folder as recorded for the addon: relative to the record when both live in the project, so the project can move. */
+export function recordedLibtorch(outDir, libtorchDir) {
+  const inProject = (p) => { const r = relative(projectRoot, p); return r !== '' && !r.startsWith('..') && !isAbsolute(r); };
+  return inProject(libtorchDir) && inProject(outDir) ? relative(outDir, libtorchDir) : libtorchDir;
+}
+
 export function writeBuildInfo(outDir, lt, builder) {
   mkdirSync(outDir, { recursive: true });
-  const info = { libtorch: lt.dir, torchVersion: lt.version, source: lt.source, builder, builtAt: new Date().toISOString() };
+  const info = { libtorch: recordedLibtorch(outDir, lt.dir), torchVersion: lt.version, source: lt.source, builder, builtAt: new Date().toISOString() };
   writeFileSync(join(outDir, 'specfuse-build.json'), JSON.stringify(info, null, 2) + '\n');
 }
 
@@ -18,7 +24,7 @@ export function buildNative(lt = resolveLibtorch()) {
   const cmakeJs = join(require.resolve('cmake-js/package.json'), '..', 'bin', 'cmake-js');
   const jobs = String(Math.max(1, Math.min(cpus().length, Number(process.env.SPECFUSE_BUILD_JOBS) || cpus().length)));
   execFileSync(process.execPath, [cmakeJs, process.env.SPECFUSE_REBUILD ? 'rebuild' : 'build', '-O', 'build', '--parallel', jobs,
-    `--CDSPECFUSE_LIBTORCH=${lt.dir}`, `--CDSPECFUSE_TORCH_VERSION=${lt.version}`],
+    `--CDSPECFUSE_LIBTORCH=${lt.dir}`, `--CDSPECFUSE_TORCH_VERSION=${lt.version}`, `--CDSPECFUSE_UNITY_TUS=${jobs}`],
   { stdio: 'inherit', cwd: projectRoot });
   writeBuildInfo(join(projectRoot, 'build'), lt, 'cmake-js');
 }

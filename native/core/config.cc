@@ -50,3 +50,13 @@ void Config::check_all_used(const std::string& what) const {
 }
 
 }  // namespace specfuse
+
+namespace specfuse {
+
+void check_range(int64_t v, const char* key, int64_t lo, int64_t hi) {
+  if (v < lo || v > hi)
+    throw range_error(std::string("config.") + key + ": must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                      "], got " + std::to_string(v));
+}
+
+}  // namespace specfuse

@@ -31,4 +31,7 @@ class Config {
   mutable std::set<std::string> used_;
 };
 
+// Throws RangeError "config.<key>: must be in [lo, hi], got v".
+void check_range(int64_t v, const char* key, int64_t lo, int64_t hi);
+
 }  // namespace specfuse

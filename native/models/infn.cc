@@ -18,12 +18,6 @@ namespace F = torch::nn::functional;
 constexpr double kEpsShift = 1e-6;
 constexpr double kCosEps = 1e-8;
 
-void check_range(int64_t v, const char* key, int64_t lo, int64_t hi) {
-  if (v < lo || v > hi)
-    throw range_error(std::string("config.") + key + ": must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                      "], got " + std::to_string(v));
-}
-
 std::vector<int64_t> parse_widths(const std::string& s) {
   std::vector<int64_t> out;
   std::stringstream ss(s);

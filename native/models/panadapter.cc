@@ -13,12 +13,6 @@ namespace {
 namespace F = torch::nn::functional;
 constexpr int64_t kRatio = PanAdapterOptions::kRatio;
 
-void check_range(int64_t v, const char* key, int64_t lo, int64_t hi) {
-  if (v < lo || v > hi)
-    throw range_error(std::string("config.") + key + ": must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                      "], got " + std::to_string(v));
-}
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------

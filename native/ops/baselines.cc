@@ -10,7 +10,6 @@
 namespace specfuse::ops {
 namespace {
 
-constexpr double kEps = std::numeric_limits<double>::epsilon();  // MATLAB eps
 
 std::string hw(const torch::Tensor& x) { return std::to_string(x.size(2)) + "x" + std::to_string(x.size(3)); }
 
@@ -61,7 +60,7 @@ torch::Tensor brovey(const torch::Tensor& lms_in, const torch::Tensor& pan_in) {
     auto P = pan[n][0];
     auto I = ms.mean(0);
     auto Pe = (P - P.mean()) * (I.std() / P.std()) + I.mean();
-    out.push_back(ms * (Pe / (I + kEps)));
+    out.push_back(ms * (Pe / (I + kMatlabEps)));
   }
   return torch::stack(out);
 }
@@ -90,7 +89,7 @@ torch::Tensor bt_h(const torch::Tensor& lms_in, const torch::Tensor& pan_in, int
     auto I = ((ms - L) * w.view({C, 1, 1})).sum(0);
     auto Pe = (P - P_lp.mean()) * (I.std() / P_lp.std()) + I.mean();
     auto ms_l = (ms - L).clamp_min(0);
-    out.push_back(ms_l * (Pe / (I + kEps)) + L);
+    out.push_back(ms_l * (Pe / (I + kMatlabEps)) + L);
   }
   return torch::stack(out);
 }
@@ -151,7 +150,7 @@ torch::Tensor mtf_glp_hpm(const torch::Tensor& lms_in, const torch::Tensor& pan_
     auto mean_ms = ms.mean({1, 2}, true);
     auto Pe = (P - P.mean()).unsqueeze(0) * (std_ms / P_lp.std()) + mean_ms;  // [C, H, W]
     auto low = interp23tap(decimate_nearest(filter2_replicate(Pe.unsqueeze(0), kernels), ratio), ratio)[0];
-    out.push_back(ms * (Pe / (low + kEps)));
+    out.push_back(ms * (Pe / (low + kMatlabEps)));
   }
   return torch::stack(out);
 }

@@ -14,7 +14,6 @@ namespace {
 using torch::indexing::None;
 using torch::indexing::Slice;
 
-constexpr double kEps = std::numeric_limits<double>::epsilon();  // MATLAB eps
 
 torch::TensorOptions f64(const torch::Device& d = torch::kCPU) { return torch::TensorOptions().dtype(torch::kFloat64).device(d); }
 torch::TensorOptions i64(const torch::Device& d = torch::kCPU) { return torch::TensorOptions().dtype(torch::kLong).device(d); }
@@ -159,7 +158,7 @@ torch::Tensor gaussian_fir(double gnyq, int64_t ratio, int64_t taps, double span
     for (int64_t j = 0; j < n; ++j) {
       const double x = double(j - half), y = double(i - half);
       double v = std::exp(-(x * x + y * y) / (2 * sigma * sigma));
-      if (v < kEps) v = 0;  // max is exp(0) = 1
+      if (v < kMatlabEps) v = 0;  // max is exp(0) = 1
       a[i][j] = v;
       sum += v;
     }

@@ -16,6 +16,7 @@
 namespace specfuse::ops {
 
 constexpr int64_t kMtfTaps = 41;
+constexpr double kMatlabEps = 2.220446049250313e-16;  // MATLAB eps (std::numeric_limits<double>::epsilon())
 
 // ---- sensors -------------------------------------------------------------------------------------
 
