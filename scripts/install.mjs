@@ -1,12 +1,19 @@
 // `npm install` step: make sure exactly one libtorch is available, then build the addon.
 // With LIBTORCH set, that libtorch is used as is. Otherwise a project-local virtual environment
-// (.venv) gets torch==PINNED_TORCH from PyPI: pip picks the wheel for this machine (the CPU wheel
-// where a local cache has one, the CUDA build from PyPI elsewhere; both work, CUDA or not).
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+// (.venv) gets torch==PINNED_TORCH from PyPI, and only what this machine can use:
+//  - with an NVIDIA driver (or SPECFUSE_CUDA=1): the wheel with all its dependencies, CUDA included
+//    (about 2.8 GB of downloads);
+//  - without one: the wheel alone (--no-deps, 0.53 GB) plus the two small CUDA runtime libraries that
+//    libtorch_cpu.so links whether or not a GPU is used (libcudart, libcupti). PyPI's Linux torch is
+//    the CUDA build; its CPU half runs without the rest. `npm run cuda` adds the rest later.
+// The addon never imports Python; Python's own `import torch` (the test oracles) needs the full set.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PINNED_TORCH, projectRoot, resolveLibtorch, venvDir, venvTorchDir, libtorchVersion } from './libtorch.mjs';
 import { buildNative } from './build-native.mjs';
+
+const pipFlags = ['--disable-pip-version-check', '--progress-bar', 'off'];
 
 function run(cmd, args, opts = {}) {
   console.log(`specfuse install: ${cmd} ${args.join(' ')}`);
@@ -25,22 +32,106 @@ function findPython() {
   throw new Error('specfuse needs Python >= 3.10 to install libtorch (torch wheel) into .venv, or LIBTORCH set to an existing libtorch');
 }
 
-export function ensureLibtorch() {
+/** Whether the machine has an NVIDIA driver: its kernel module or its user-space library. */
+export function hasNvidiaDriver({ exists = existsSync, ldconfig = () => spawnSync('ldconfig', ['-p'], { encoding: 'utf8' }).stdout ?? '' } = {}) {
+  if (exists('/proc/driver/nvidia/version')) return true;
+  try {
+    return /\blibcuda\.so\.1\b/.test(ldconfig());
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether to install the CUDA libraries: SPECFUSE_CUDA=1 asks for them, SPECFUSE_CUDA=0 refuses them;
+ * otherwise they are installed exactly when the machine has an NVIDIA driver.
+ */
+export function wantCuda({ env = process.env, driver = hasNvidiaDriver } = {}) {
+  const v = env.SPECFUSE_CUDA;
+  if (v === '1' || v === 'true') return true;
+  if (v === '0' || v === 'false') return false;
+  if (v !== undefined && v !== '') throw new Error(`SPECFUSE_CUDA=${v}: expected 1 (install the CUDA libraries) or 0 (CPU only)`);
+  return driver();
+}
+
+/**
+ * The CUDA runtime wheels that libtorch_cpu.so itself links, read from the installed wheel's
+ * requirements: torch 2.13 asks for cuda-toolkit[cudart,cupti,…]==V, so cuda-toolkit[cudart,cupti]==V
+ * brings exactly libcudart and libcupti. Older layouts named nvidia-cuda-runtime-cuXX directly.
+ */
+export function cpuRuntimeRequirements(metadataText) {
+  const reqs = metadataText.split('\n').filter((l) => l.startsWith('Requires-Dist:')).map((l) => l.slice(14).trim());
+  const toolkit = reqs.find((r) => /^cuda-toolkit\[/.test(r));
+  if (toolkit) {
+    const version = toolkit.match(/==\s*([\w.]+)/)?.[1];
+    if (!version) throw new Error(`cannot read the cuda-toolkit version from '${toolkit}'`);
+    return [`cuda-toolkit[cudart,cupti]==${version}`];
+  }
+  const direct = reqs.filter((r) => /^nvidia-cuda-(runtime|cupti)/.test(r)).map((r) => r.split(';')[0].replace(/\s+/g, ''));
+  return direct;
+}
+
+function torchMetadata(torchDir) {
+  const site = join(torchDir, '..');
+  const info = readdirSync(site).find((d) => d.startsWith(`torch-${PINNED_TORCH}`) && d.endsWith('.dist-info'));
+  if (!info) throw new Error(`no torch-${PINNED_TORCH} .dist-info in ${site}`);
+  return readFileSync(join(site, info, 'METADATA'), 'utf8');
+}
+
+/** Libraries one of libtorch's libraries needs that the dynamic linker cannot find (ldd's "not found" lines). */
+export function missingLibraries(torchDir, lib = 'libtorch_cpu.so') {
+  const file = join(torchDir, 'lib', lib);
+  if (!existsSync(file)) return [lib];
+  const r = spawnSync('ldd', [file], { encoding: 'utf8' });
+  if (r.status !== 0) return [];
+  return r.stdout.split('\n').filter((l) => /not found/.test(l)).map((l) => l.trim().split(/\s+/)[0]);
+}
+
+function venvPython() {
+  if (!existsSync(join(venvDir, 'bin', 'python'))) run(findPython(), ['-m', 'venv', venvDir]);
+  return join(venvDir, 'bin', 'python');
+}
+
+/** The complete PyTorch (all CUDA libraries): for GPUs, and for Python's `import torch` in the test oracles. */
+export function installFullTorch() {
+  run(venvPython(), ['-m', 'pip', 'install', ...pipFlags, `torch==${PINNED_TORCH}`]);
+}
+
+function installCpuTorch() {
+  const py = venvPython();
+  run(py, ['-m', 'pip', 'install', ...pipFlags, '--no-deps', `torch==${PINNED_TORCH}`]);
+  const dir = venvTorchDir();
+  const reqs = cpuRuntimeRequirements(torchMetadata(dir));
+  if (reqs.length) run(py, ['-m', 'pip', 'install', ...pipFlags, ...reqs]);
+  const missing = missingLibraries(dir);
+  if (missing.length) {
+    throw new Error(`libtorch_cpu.so still misses ${missing.join(', ')} after the CPU install; 'SPECFUSE_CUDA=1 npm install' installs every CUDA library`);
+  }
+}
+
+export function ensureLibtorch({ cuda = wantCuda() } = {}) {
   if (process.env.LIBTORCH) return resolveLibtorch();
   const have = venvTorchDir();
-  if (have && libtorchVersion(have) === PINNED_TORCH) return resolveLibtorch();
-  if (!existsSync(join(venvDir, 'bin', 'python'))) run(findPython(), ['-m', 'venv', venvDir]);
-  // numpy and safetensors are for the test and benchmark oracles (never the product's run path).
-  run(join(venvDir, 'bin', 'python'), ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'off',
-    `torch==${PINNED_TORCH}`, 'numpy', 'safetensors']);
+  const ready = have && libtorchVersion(have) === PINNED_TORCH && missingLibraries(have).length === 0;
+  if (cuda) {
+    // pip adds only what is missing when torch is already there (the CPU install): no re-download of torch.
+    if (!ready || missingLibraries(have, 'libtorch_cuda.so').length > 0) installFullTorch();
+  } else if (!ready) {
+    installCpuTorch();
+  }
   return resolveLibtorch();
 }
 
+// `node scripts/install.mjs [--cuda]`: the npm install hook; `--cuda` (npm run cuda) adds the CUDA
+// libraries to an existing CPU install (the addon loads them on first use; no rebuild needed).
 if (process.argv[1] && process.argv[1].endsWith('install.mjs')) {
   try {
-    const lt = ensureLibtorch();
+    const cudaOnly = process.argv.includes('--cuda');
+    const cuda = cudaOnly || wantCuda();
+    console.log(`specfuse install: ${cuda ? 'CUDA' : 'CPU-only'} libtorch (${cudaOnly ? '--cuda' : process.env.SPECFUSE_CUDA ? `SPECFUSE_CUDA=${process.env.SPECFUSE_CUDA}` : hasNvidiaDriver() ? 'NVIDIA driver found' : 'no NVIDIA driver; SPECFUSE_CUDA=1 to override'})`);
+    const lt = ensureLibtorch({ cuda });
     console.log(`specfuse install: libtorch ${lt.version} from ${lt.source} at ${lt.dir}`);
-    buildNative(lt);
+    if (!cudaOnly || !existsSync(join(projectRoot, 'build', 'Release', 'specfuse.node'))) buildNative(lt);
   } catch (err) {
     console.error(`specfuse install failed: ${err.message}`);
     process.exit(1);
