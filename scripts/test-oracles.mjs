@@ -1,12 +1,12 @@
 // Test oracles: Python packages the tests compare against (scipy for .mat, h5py for .h5,
-// tifffile/imagecodecs for GeoTIFF, safetensors and numpy). Installed into the project's .venv on
+// tifffile/imagecodecs for GeoTIFF, safetensors and numpy, tensorboard for event files). Installed into the project's .venv on
 // first `npm test` so CI exercises them; the product itself never imports Python.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { venvDir } from './libtorch.mjs';
 
-const modules = { scipy: 'scipy', h5py: 'h5py', tifffile: 'tifffile', imagecodecs: 'imagecodecs', safetensors: 'safetensors', numpy: 'numpy' };
+const modules = { scipy: 'scipy', h5py: 'h5py', tifffile: 'tifffile', imagecodecs: 'imagecodecs', safetensors: 'safetensors', numpy: 'numpy', tensorboard: 'tensorboard' };
 
 export function ensureTestOracles() {
   const py = join(venvDir, 'bin', 'python');
