@@ -172,7 +172,10 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
   const loopState: LoopState = {
     version: 1, family: model.spec.family, stage, step: 0, batches: 0, epoch: 0, position: 0, skipped: 0,
     bestValid: null, evalsWithoutImprovement: 0, config: { ...model.config },
-    options: { batchSize, lr: baseLr, schedule, seed, totalSteps, augment: !!o.augment, ...trainerOpts, paramGroups: groups, monitor },
+    options: {
+      batchSize, lr: baseLr, schedule, seed, totalSteps, augment: !!o.augment, ...trainerOpts, paramGroups: groups, monitor,
+      validation, evalEvery: o.evalEvery, earlyStopping: o.earlyStopping, saveTopK: topK, checkpointEvery: o.checkpointEvery,
+    },
     bestStep: null, topK: [],
   };
 
