@@ -93,6 +93,11 @@ export interface NativeTrainer {
   readonly needsTarget: boolean;
   setLr(lr: number): void;
   readonly lr: number;
+  /** Parameter groups: the group of each trainable tensor (paramNames order), each group's lr and weight decay. */
+  setParamGroups(groupOf: number[], lr: number[], weightDecay: number[]): void;
+  setGroupLrs(lrs: number[]): void;
+  readonly groupLrs: number[];
+  readonly paramNames: string[];
   readonly steps: number;
   readonly skipped: number;
   readonly trainableTensors: number;

@@ -1,5 +1,5 @@
 // Test oracles: Python packages the tests compare against (PyTorch itself for model parity and
-// checkpoints, scipy for .mat, h5py for .h5, tifffile/imagecodecs for GeoTIFF, safetensors and numpy).
+// checkpoints, scipy for .mat, h5py for .h5, tifffile/imagecodecs for GeoTIFF, safetensors and numpy, tensorboard for event files).
 // Installed into the project's .venv on first `npm test` so CI exercises them; the product itself never
 // imports Python. On a CPU-only install, Python's `import torch` needs the CUDA libraries the addon
 // does without (PyPI's Linux torch is the CUDA build): they are added here, for the tests only.
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { venvDir } from './libtorch.mjs';
 import { installFullTorch } from './install.mjs';
 
-const modules = { scipy: 'scipy', h5py: 'h5py', tifffile: 'tifffile', imagecodecs: 'imagecodecs', safetensors: 'safetensors', numpy: 'numpy' };
+const modules = { scipy: 'scipy', h5py: 'h5py', tifffile: 'tifffile', imagecodecs: 'imagecodecs', safetensors: 'safetensors', numpy: 'numpy', tensorboard: 'tensorboard' };
 
 export function ensureTestOracles() {
   const py = join(venvDir, 'bin', 'python');

@@ -1,4 +1,5 @@
 /** The `specfuse` command line. */
+import { readFileSync } from 'node:fs';
 import { UsageError } from './args.js';
 import { info, infoHelp } from './info.js';
 import { demo, demoHelp } from './demo.js';
@@ -28,10 +29,14 @@ const usage = `specfuse <command> [options]
 Commands:
 ${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${summary(c.help)}`).join('\n')}
 
-Run 'specfuse <command> --help' for the options of a command.`;
+Run 'specfuse <command> --help' for the options of a command; 'specfuse --version' for the version.`;
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v') {
+    console.log(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(usage);
     return name ? 0 : 1;

@@ -2,7 +2,8 @@
 import { writeFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { createModel, type ModelConfig } from '../models/index.js';
-import { train, PanCollectionDataset } from '../train/index.js';
+import { train, validateSchedule, PanCollectionDataset, createLoggers, parseLoggerKinds, parseGroupsOption, readCheckpoint, resolveMonitor, writeTorchOptimizer, type Schedule } from '../train/index.js';
+import { reducedMetricNames, type ReducedMetricName } from '../metrics/index.js';
 import { loadWeights, saveWeights, loadPanAdapterPretrained } from '../weights.js';
 import { intOption, parse, UsageError } from './args.js';
 import { formatSeconds, ProgressBar } from './progress.js';
@@ -56,13 +57,63 @@ and a JSONL log.
   --optimizer    adam | adamw | sgd (default: the model's recipe, else adam);  --weight-decay
   --scale        divide the data by this (default: by sensor from the file name, 2047 or 1023 for GF2)
   --epochs N | --steps N
-  --batch-size   default 4;  --lr  default: the model's recipe, else 1e-4;  --schedule constant|cosine|step
+  --batch-size   default 4;  --lr  default: the model's recipe, else 1e-4
+  --schedule     constant | cosine | step (default constant);  --warmup N  linear warm-up steps
+  --step-size N  with --schedule step: multiply the lr by --gamma (default 0.1) every N steps
+  --min-lr       with --schedule cosine: the floor (default 0)
+  --clip-grad-norm X   clip the global gradient norm at X;  --nan-policy error|skip
+  --groups       parameter groups: 'GLOB[,GLOB]:lr=X[:wd=Y];...' (e.g. 'head.**:lr=1e-3') or a
+                 JSON list of {params, lr, weightDecay}; the schedule applies to each group's lr
+  --no-decay     no weight decay on biases, norms, gates and tensors of rank < 2
+  --config       JSON of model options over the preset, for every model (e.g. '{"bands":4}')
+  --eval-every N validate every N steps (default: each epoch);  --metrics SAM,ERGAS,...  the
+                 toolbox metrics at validation, on DN (Q, SAM, ERGAS, SCC, Q2n, PSNR, SSIM)
+  --monitor      valid.loss (default) or valid.<metric>: early stopping and the best weights follow
+                 it;  --mode min|max (default by metric);  --save-top-k K (default 1)
+  --early-stopping N  stop after N validations without improvement;  --min-delta X
+  --checkpoint-every N  default 200;  --keep-checkpoints K  default 2
+  --log          tensorboard,csv,jsonl (default jsonl): tensorboard/ event files, metrics.csv, train.jsonl
   --init         weights to start from (.safetensors or a torch.save file), loaded strictly
   --ipt, --edsr  PanAdapter's pre-trained IPT_pretrain.pt and edsr_baseline_x2 checkpoints
-  --out          run folder (default ./specfuse-run): checkpoints/, train.jsonl, final.safetensors
+  --out          run folder (default ./specfuse-run): checkpoints/, logs, final.safetensors,
+                 best.safetensors (with validation), optimizer.torch.safetensors (torch.optim layout)
   --resume       continue from the run folder's latest checkpoint
   --device       cpu (default) or cuda;  --bf16  autocast in bfloat16;  --seed  default 0
 INFN (MS/HS fusion from a hyperspectral cube): see 'specfuse train --model infn --help'.`;
+
+/** Library option checks (RangeError, TypeError) raised while reading flags are usage errors. */
+function usage<T>(f: () => T): T {
+  try { return f(); } catch (e) { throw new UsageError((e as Error).message); }
+}
+
+function numberOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name}: expected a number, got '${value}'`);
+  return n;
+}
+
+function jsonObject(text: string | undefined, name: string): Record<string, unknown> {
+  if (text === undefined) return {};
+  let v: unknown;
+  try { v = JSON.parse(text); } catch (e) { throw new UsageError(`--${name}: not JSON (${(e as Error).message})`); }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`--${name}: expected a JSON object of model options`);
+  return v as Record<string, unknown>;
+}
+
+/** --schedule with --warmup, --step-size/--gamma and --min-lr; flags for another schedule are usage errors. */
+function scheduleOption(v: Record<string, string | boolean | undefined>): Schedule | undefined {
+  const kind = oneOfOption(v.schedule as string | undefined, 'schedule', ['constant', 'cosine', 'step'] as const) ?? 'constant';
+  const warmup = intOption(v.warmup as string | undefined, 'warmup');
+  if (kind !== 'step' && (v['step-size'] !== undefined || v.gamma !== undefined)) throw new UsageError('--step-size and --gamma go with --schedule step');
+  if (kind !== 'cosine' && v['min-lr'] !== undefined) throw new UsageError('--min-lr goes with --schedule cosine');
+  if (kind === 'step' && v['step-size'] === undefined) throw new UsageError('--schedule step needs --step-size N');
+  const s: Schedule = kind === 'step'
+    ? { kind, stepSize: intOption(v['step-size'] as string, 'step-size')!, gamma: numberOption(v.gamma as string | undefined, 'gamma'), warmup }
+    : kind === 'cosine' ? { kind, minLr: numberOption(v['min-lr'] as string | undefined, 'min-lr'), warmup } : { kind, warmup };
+  if (!v.schedule && warmup === undefined) return undefined;
+  return usage(() => validateSchedule(s));
+}
 
 class ScaledDataset {
   constructor(private readonly inner: PanCollectionDataset, private readonly scale: number) {}
@@ -88,13 +139,17 @@ export async function trainCommand(argv: string[]): Promise<void> {
     device: { type: 'string' }, bf16: { type: 'boolean' }, seed: { type: 'string' },
     scene: { type: 'string' }, resolution: { type: 'string' }, patch: { type: 'string' }, stride: { type: 'string' },
     holdout: { type: 'string' }, sensor: { type: 'string' }, loss: { type: 'string' }, optimizer: { type: 'string' },
-    'weight-decay': { type: 'string' },
+    'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'step-size': { type: 'string' }, gamma: { type: 'string' },
+    'min-lr': { type: 'string' }, 'clip-grad-norm': { type: 'string' }, 'nan-policy': { type: 'string' }, groups: { type: 'string' },
+    'no-decay': { type: 'boolean' }, config: { type: 'string' }, 'eval-every': { type: 'string' }, metrics: { type: 'string' },
+    monitor: { type: 'string' }, mode: { type: 'string' }, 'save-top-k': { type: 'string' }, 'early-stopping': { type: 'string' },
+    'min-delta': { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'keep-checkpoints': { type: 'string' }, log: { type: 'string' },
   });
   if (v.help) { console.log(trainHelp); return; }
   if (!v.model) throw new UsageError('--model is required');
   if (!v.data === !v.scene) throw new UsageError('give one of --data (a PanCollection .h5) and --scene (an original MS + PAN pair)');
   if ((v.epochs === undefined) === (v.steps === undefined)) throw new UsageError('give exactly one of --epochs and --steps');
-  const config: Record<string, unknown> = { model: v.model };
+  const config: Record<string, unknown> = { model: v.model, ...jsonObject(v.config, 'config') };
   if (v.preset) config.preset = v.preset;
   const bands = intOption(v.bands, 'bands');
   if (bands !== undefined) config.bands = bands;
@@ -125,7 +180,12 @@ export async function trainCommand(argv: string[]): Promise<void> {
     const loss = oneOfOption(v.loss, 'loss', ['mse', 'l1', 'qnr'] as const) ?? (resolution === 'full' && stage > 1 && recipe.loss ? 'qnr' : recipe.loss);
     const optimizer = oneOfOption(v.optimizer, 'optimizer', ['adam', 'adamw', 'sgd'] as const) ?? recipe.optimizer;
     const trainData = scene ? scene.train : new ScaledDataset(data!, scale);
-    const schedule = v.schedule ? { kind: v.schedule as 'constant' | 'cosine' } : undefined;
+    const schedule = scheduleOption(v);
+    const loggers = createLoggers(out, usage(() => parseLoggerKinds(v.log ?? 'jsonl')));
+    const metrics = v.metrics ? v.metrics.split(',').map((m) => m.trim()) : [];
+    for (const m of metrics) if (!reducedMetricNames.includes(m as ReducedMetricName)) throw new UsageError(`--metrics: unknown metric '${m}' (expected ${reducedMetricNames.join(', ')})`);
+    const patience = intOption(v['early-stopping'], 'early-stopping');
+    if (v.monitor) usage(() => resolveMonitor({ metric: v.monitor }, metrics));
     const bar = new ProgressBar(`stage ${stage}`);
     model.setStage(stage);
     const c = model.parameterCounts();
@@ -135,13 +195,23 @@ export async function trainCommand(argv: string[]): Promise<void> {
     const r = await train(model, {
       stage, data: trainData, valid: valid ? new ScaledDataset(valid, scale) : undefined,
       epochs: intOption(v.epochs, 'epochs'), steps: intOption(v.steps, 'steps'), batchSize: intOption(v['batch-size'], 'batch-size') ?? recipe.batchSize ?? 4,
-      lr: v.lr ? Number(v.lr) : recipe.lr ?? 1e-4, schedule, loss, optimizer,
-      weightDecay: v['weight-decay'] !== undefined ? Number(v['weight-decay']) : undefined, seed: intOption(v.seed, 'seed') ?? 0, autocast: v.bf16 ? 'bf16' : 'none',
-      checkpointDir: join(out, 'checkpoints'), checkpointEvery: 200, resume: v.resume ?? false, logFile: join(out, 'train.jsonl'),
+      lr: numberOption(v.lr, 'lr') ?? recipe.lr ?? 1e-4, schedule, loss, optimizer,
+      weightDecay: numberOption(v['weight-decay'], 'weight-decay'), seed: intOption(v.seed, 'seed') ?? 0, autocast: v.bf16 ? 'bf16' : 'none',
+      clipGradNorm: numberOption(v['clip-grad-norm'], 'clip-grad-norm'), nanPolicy: oneOfOption(v['nan-policy'], 'nan-policy', ['error', 'skip'] as const),
+      groups: v.groups ? usage(() => parseGroupsOption(v.groups!)) : undefined, noDecay: v['no-decay'] ?? false,
+      evalEvery: intOption(v['eval-every'], 'eval-every'),
+      validation: { metrics: metrics as ReducedMetricName[], scale: scene ? scene.scale : scale },
+      monitor: v.monitor || v.mode ? { metric: v.monitor, mode: oneOfOption(v.mode, 'mode', ['min', 'max'] as const) } : undefined,
+      earlyStopping: patience !== undefined ? { patience, minDelta: numberOption(v['min-delta'], 'min-delta') } : undefined,
+      saveTopK: intOption(v['save-top-k'], 'save-top-k'), bestWeights: valid ? join(out, 'best.safetensors') : undefined,
+      checkpointDir: join(out, 'checkpoints'), checkpointEvery: intOption(v['checkpoint-every'], 'checkpoint-every') ?? 200,
+      keepCheckpoints: intOption(v['keep-checkpoints'], 'keep-checkpoints'), resume: v.resume ?? false, loggers,
       signal: ac.signal, device: v.device,
       onProgress: (p) => bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} samples/s eta ${formatSeconds(p.etaSeconds)}`),
     });
     await saveWeights(model, join(out, 'final.safetensors'), { stage: String(stage) });
+    const ck = readCheckpoint(join(out, 'checkpoints'));
+    if (ck) writeTorchOptimizer(join(out, 'optimizer.torch.safetensors'), ck);
     console.log(`• ${r.stopped} after ${r.steps} steps in ${formatSeconds(r.seconds)}; best validation loss ${r.bestValid ?? '-'}; weights ${join(out, 'final.safetensors')}`);
     if (scene?.heldOut) await reportHeldOut(model, stage, scene, resolution, out);
   } finally {

@@ -23,7 +23,10 @@ export interface LoopState {
   /** batches consumed in the current epoch */
   position: number;
   skipped: number;
+  /** The best monitored validation value (options.monitor), the step it was reached at, the top-k weight files. */
   bestValid: number | null;
+  bestStep?: number | null;
+  topK?: Array<{ step: number; value: number; path: string }>;
   evalsWithoutImprovement: number;
   config: Record<string, unknown>;
   options: Record<string, unknown>;

@@ -1,11 +1,11 @@
 /**
  * The training loop: epochs or steps over a dataset, the next batch prepared while the current
- * step runs, flip augmentation, learning-rate schedules, validation with early stopping, atomic
- * checkpoints with exact resume, cancellation through an AbortSignal, progress callbacks and a
- * JSONL log. The step itself (forward, loss, backward, optimizer) runs in C++ off the JS thread.
+ * step runs, flip augmentation, parameter groups and learning-rate schedules, validation with the
+ * field's metrics, a monitored quantity for early stopping and the top-k best weights, atomic
+ * checkpoints with exact resume, cancellation through an AbortSignal, Lightning-style callbacks
+ * and loggers (TensorBoard, CSV, JSONL). The step itself (forward, loss, backward, optimizer) runs
+ * in C++ off the JS thread.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Module } from '../module.js';
 import { fromHost, manualSeed, type Tensor } from '../tensor.js';
 import { loadStateDict } from '../weights.js';
@@ -14,6 +14,11 @@ import type { FusionDataset } from './dataset.js';
 import { epochOrder, stepFlips } from './rng.js';
 import { learningRate, validateSchedule, type Schedule } from './schedule.js';
 import { readCheckpoint, writeCheckpoint, type LoopState } from './checkpoint.js';
+import { CallbackList, type Callback } from './callbacks.js';
+import { JsonlLogger, type Logger } from './loggers.js';
+import { resolveParamGroups, type ParamGroupSpec, type ResolvedGroup } from './groups.js';
+import { improves, keepBest, resolveMonitor, type BestEntry, type MonitorOptions } from './monitor.js';
+import { ValidationAccumulator, checkValidationOptions, type ValidationOptions } from './validation.js';
 
 export interface Progress {
   stage: number;
@@ -41,7 +46,23 @@ export interface TrainOptions extends Omit<TrainerOptions, 'stage'> {
   schedule?: Schedule;
   /** Validate every N steps (default: at the end of each epoch, when `valid` is given). */
   evalEvery?: number;
+  /** The field's metrics at validation (on DN: give the data's scale). */
+  validation?: ValidationOptions;
+  /** The validation quantity that early stopping and the best weights follow (default valid.loss, min). */
+  monitor?: MonitorOptions;
+  /** Stop after `patience` validations without an improvement of the monitored value by more than minDelta. */
   earlyStopping?: { patience: number; minDelta?: number };
+  /** Keep the k best weights (by the monitor) as checkpointDir/best-step-N.safetensors. Default 1 with checkpointDir. */
+  saveTopK?: number;
+  /** Also write the best weights here (e.g. best.safetensors beside final.safetensors). */
+  bestWeights?: string;
+  /**
+   * Parameter groups by glob, each with its own lr and weight decay; the schedule applies to each
+   * group's rate. Tensors no group matches train with options.lr / options.weightDecay.
+   */
+  groups?: ParamGroupSpec[];
+  /** No weight decay on biases, norms, gates and tensors of rank < 2 (the usual rule). Default false. */
+  noDecay?: boolean;
   checkpointDir?: string;
   checkpointEvery?: number;
   keepCheckpoints?: number;
@@ -56,22 +77,40 @@ export interface TrainOptions extends Omit<TrainerOptions, 'stage'> {
   device?: string;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
-  /** One JSON object per step and per validation. */
+  /** Hooks at step end, epoch end, validation end, checkpoint and train end; each may stop training. */
+  callbacks?: Callback[];
+  /** Where the scalars (losses, lr, gradient norm, validation metrics) and images go. */
+  loggers?: Logger[];
+  /** One JSON object per step and per validation (a JsonlLogger). */
   logFile?: string;
   /** The key of the training target in the dataset (default 'gt'). */
   target?: string;
 }
 
 export interface TrainResult {
-  stopped: 'done' | 'aborted' | 'early-stopping';
+  stopped: 'done' | 'aborted' | 'early-stopping' | 'callback';
+  /** Why a callback stopped training. */
+  stopReason?: string;
   steps: number;
   epochs: number;
   skipped: number;
   losses: Array<{ step: number; loss: number }>;
-  valid: Array<{ step: number; loss: number }>;
+  /** Each validation: the step, the loss and the metrics asked for. */
+  valid: Array<{ step: number; loss: number } & Record<string, number>>;
+  /** The best monitored value (options.monitor) and where it was reached. */
   bestValid: number | null;
+  best: { metric: string; step: number; value: number } | null;
+  /** The top-k best weight files, best first. */
+  topK: BestEntry[];
+  /** The parameter groups the optimizer ran with. */
+  groups: ResolvedGroup[];
   checkpoint: string | null;
   seconds: number;
+}
+
+/** A schedule for a group whose base rate is `ratio` times the run's: cosine's floor scales with it. */
+function scaledSchedule(s: Schedule, ratio: number): Schedule {
+  return s.kind === 'cosine' && s.minLr !== undefined ? { ...s, minLr: s.minLr * ratio } : s;
 }
 
 function check(cond: boolean, ErrorType: typeof TypeError | typeof RangeError, msg: string): void {
@@ -105,7 +144,25 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
     loss: o.loss, optimizer: o.optimizer, lr: baseLr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay,
     momentum: o.momentum, clipGradNorm: o.clipGradNorm, autocast: o.autocast, nanPolicy: o.nanPolicy, stage,
   };
+  const validation = checkValidationOptions(o.validation);
+  const monitor = resolveMonitor(o.monitor, validation.metrics);
+  const topK = o.saveTopK ?? (o.checkpointDir ? 1 : 0);
+  check(Number.isInteger(topK) && topK >= 0, RangeError, 'options.saveTopK: expected an integer >= 0');
+  if (o.earlyStopping) check(Number.isInteger(o.earlyStopping.patience) && o.earlyStopping.patience >= 1, RangeError, 'options.earlyStopping.patience: expected an integer >= 1');
+  const callbacks = new CallbackList(o.callbacks ?? []);
+  const loggers: Logger[] = [...(o.loggers ?? []), ...(o.logFile ? [new JsonlLogger(o.logFile)] : [])];
   const trainer = new Trainer(model, trainerOpts);
+  let groups: ResolvedGroup[];
+  try {
+    const shapes = new Map(model.namedParameters().map((p) => [p.name, p.shape]));
+    groups = resolveParamGroups(trainer.paramNames.map((name) => ({ name, shape: shapes.get(name)! })), o.groups,
+      { lr: baseLr, weightDecay: o.weightDecay ?? 0, noDecay: o.noDecay });
+    if (o.groups?.length || o.noDecay) trainer.setParamGroups(groups);
+  } catch (e) {
+    trainer.dispose();
+    throw e;
+  }
+  const groupLrs = (b: number) => groups.map((g) => learningRate(scaledSchedule(schedule, g.lr / baseLr), g.lr, b, totalSteps));
   // Self-supervised stages and no-reference losses train on the inputs alone.
   const needsTarget = trainer.needsTarget;
   if (needsTarget && !o.data.keys.includes(targetKey)) {
@@ -115,14 +172,14 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
   const loopState: LoopState = {
     version: 1, family: model.spec.family, stage, step: 0, batches: 0, epoch: 0, position: 0, skipped: 0,
     bestValid: null, evalsWithoutImprovement: 0, config: { ...model.config },
-    options: { batchSize, lr: baseLr, schedule, seed, totalSteps, augment: !!o.augment, ...trainerOpts },
+    options: {
+      batchSize, lr: baseLr, schedule, seed, totalSteps, augment: !!o.augment, ...trainerOpts, paramGroups: groups, monitor,
+      validation, evalEvery: o.evalEvery, earlyStopping: o.earlyStopping, saveTopK: topK, checkpointEvery: o.checkpointEvery,
+    },
+    bestStep: null, topK: [],
   };
 
-  const log = (obj: Record<string, unknown>) => {
-    if (!o.logFile) return;
-    mkdirSync(dirname(o.logFile), { recursive: true });
-    appendFileSync(o.logFile, JSON.stringify({ time: new Date().toISOString(), ...obj }) + '\n');
-  };
+  const log = (name: string, fields: Record<string, unknown>) => { for (const l of loggers) l.event?.(name, fields); };
 
   // ---- resume -----------------------------------------------------------------------------------
   const resumeFrom = o.resume === true ? o.checkpointDir : typeof o.resume === 'string' ? o.resume : undefined;
@@ -150,7 +207,7 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
       }
       Object.assign(loopState, { ...ck.state, options: loopState.options });
       resumed = true;
-      log({ event: 'resume', from: ck.dir, step: ck.state.step });
+      log('resume', { from: ck.dir, step: ck.state.step });
     }
   }
 
@@ -168,7 +225,8 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
     try {
       lastCheckpoint = await writeCheckpoint(o.checkpointDir, `step-${String(loopState.batches).padStart(8, '0')}`,
         { state: { ...loopState }, weights, optimizer: { ...optimizer, __rng__: rng } }, o.keepCheckpoints ?? 2);
-      log({ event: 'checkpoint', step: loopState.step, path: lastCheckpoint });
+      log('checkpoint', { step: loopState.step, path: lastCheckpoint });
+      await callbacks.call('onCheckpoint', { step: loopState.batches, kind: 'latest', path: lastCheckpoint });
     } finally {
       for (const t of [...Object.values(weights), ...Object.values(optimizer), rng]) t.dispose();
     }
@@ -211,27 +269,29 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
     return { inputs, target: needsTarget ? batch[targetKey]! : undefined };
   };
 
-  const validate = async (): Promise<number> => {
+  const validate = async (): Promise<ValidationAccumulator> => {
     const v = o.valid!;
-    let sum = 0;
-    let count = 0;
+    const acc = new ValidationAccumulator(validation);
     for (let b = 0; b * effBatch < v.length; b++) {
       const batch = await prepare(b, v, false);
+      let output: Tensor | undefined;
       try {
         const { inputs, target } = split(batch);
-        const r = await trainer.evaluate(inputs, target);
-        const m = Object.values(inputs)[0]!.shape[0]!;
-        sum += r.loss * m;
-        count += m;
+        const r = await trainer.evaluate(inputs, target, acc.wantsOutput && target !== undefined);
+        output = r.output;
+        await acc.add(r.loss, Object.values(inputs)[0]!.shape[0]!, output, target);
       } finally {
+        output?.dispose();
         dispose(batch);
       }
     }
-    return sum / count;
+    return acc;
   };
 
   // ---- the loop ---------------------------------------------------------------------------------
-  const result: TrainResult = { stopped: 'done', steps: 0, epochs: 0, skipped: 0, losses: [], valid: [], bestValid: null, checkpoint: null, seconds: 0 };
+  const result: TrainResult = {
+    stopped: 'done', steps: 0, epochs: 0, skipped: 0, losses: [], valid: [], bestValid: null, best: null, topK: [], groups, checkpoint: null, seconds: 0,
+  };
   const t0 = performance.now();
   let samplesDone = 0;
   const evalEvery = o.evalEvery ?? perEpoch;
@@ -243,8 +303,10 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
       const b = loopState.batches;
       // the next batch is read and uploaded while this step runs
       next = b + 1 < totalSteps ? prepare(b + 1, o.data, true) : null;
-      const lr = learningRate(schedule, baseLr, b, totalSteps);
-      trainer.lr = lr;
+      const lrs = groupLrs(b);
+      if (lrs.length === 1) trainer.lr = lrs[0]!;
+      else trainer.groupLrs = lrs;
+      const lr = lrs[0]!;
       let r;
       try {
         const { inputs, target } = split(batch);
@@ -259,20 +321,39 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
       loopState.position = loopState.batches % perEpoch;
       samplesDone += effBatch;
       result.losses.push({ step: loopState.batches, loss: r.loss });
-      log({ event: 'step', stage, step: loopState.batches, loss: r.loss, lr, gradNorm: r.gradNorm, skipped: r.skipped });
+      const scalars: Record<string, number> = { 'train.loss': r.loss, lr, grad_norm: r.gradNorm, skipped: r.skipped ? 1 : 0 };
+      if (groups.length > 1) groups.forEach((g, i) => { scalars[`lr/${g.name}`] = lrs[i]!; });
+      for (const l of loggers) l.scalars(loopState.batches, scalars, 'step');
+      await callbacks.call('onStepEnd', {
+        stage, step: loopState.batches, totalSteps, epoch: loopState.epoch, loss: r.loss, lrs, gradNorm: r.gradNorm, skipped: r.skipped,
+      });
 
       let validLoss: number | undefined;
       if (o.valid && (loopState.batches % evalEvery === 0 || loopState.batches === totalSteps)) {
-        validLoss = await validate();
-        result.valid.push({ step: loopState.batches, loss: validLoss });
-        log({ event: 'valid', stage, step: loopState.batches, loss: validLoss });
-        const minDelta = o.earlyStopping?.minDelta ?? 0;
-        if (loopState.bestValid === null || validLoss < loopState.bestValid - minDelta) {
-          loopState.bestValid = validLoss;
+        const acc = await validate();
+        const metrics = acc.means();
+        validLoss = metrics.loss!;
+        result.valid.push({ ...metrics, step: loopState.batches, loss: validLoss });
+        for (const l of loggers) {
+          l.scalars(loopState.batches, Object.fromEntries(Object.entries(metrics).map(([k, x]) => [`valid.${k}`, x])), 'valid');
+          if (acc.preview) l.image?.(loopState.batches, 'valid/preview (fused | reference)', acc.preview);
+        }
+        const value = metrics[monitor.key]!;
+        const improved = improves(monitor, value, loopState.bestValid, o.earlyStopping?.minDelta ?? 0);
+        if (improved) {
           loopState.evalsWithoutImprovement = 0;
         } else {
           loopState.evalsWithoutImprovement++;
         }
+        // the best weights follow every strict improvement (minDelta only paces early stopping)
+        if (improves(monitor, value, loopState.bestValid)) {
+          loopState.bestValid = value;
+          loopState.bestStep = loopState.batches;
+        }
+        const kept = await keepBest(model, monitor, loopState.topK ?? [], loopState.batches, value, { dir: o.checkpointDir, topK, bestPath: o.bestWeights });
+        loopState.topK = kept.entries;
+        for (const path of kept.written) await callbacks.call('onCheckpoint', { step: loopState.batches, kind: 'best', path });
+        await callbacks.call('onValidationEnd', { step: loopState.batches, metrics, monitored: value, improved });
       }
       const elapsed = (performance.now() - t0) / 1000;
       const sps = samplesDone / Math.max(elapsed, 1e-9);
@@ -280,8 +361,10 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
         stage, step: loopState.batches, totalSteps, epoch: loopState.epoch, loss: r.loss, lr, samplesPerSecond: sps,
         etaSeconds: ((totalSteps - loopState.batches) * effBatch) / Math.max(sps, 1e-9), skipped: loopState.skipped, valid: validLoss,
       });
+      if (loopState.position === 0) await callbacks.call('onEpochEnd', { epoch: loopState.epoch, step: loopState.batches });
       if (o.checkpointEvery && loopState.batches % o.checkpointEvery === 0) await saveCheckpoint();
       if (o.earlyStopping && loopState.evalsWithoutImprovement >= o.earlyStopping.patience) { result.stopped = 'early-stopping'; break; }
+      if (callbacks.stopped) { result.stopped = 'callback'; result.stopReason = callbacks.stopReason!; break; }
     }
   } finally {
     if (next) dispose(await next.catch(() => ({})));
@@ -291,7 +374,11 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
   Object.assign(result, {
     steps: loopState.batches, epochs: loopState.batches / perEpoch, skipped: loopState.skipped,
     bestValid: loopState.bestValid, checkpoint: lastCheckpoint, seconds: (performance.now() - t0) / 1000,
+    best: loopState.bestStep != null && loopState.bestValid !== null ? { metric: monitor.metric, step: loopState.bestStep, value: loopState.bestValid } : null,
+    topK: loopState.topK ?? [],
   });
-  log({ event: 'end', stopped: result.stopped, steps: result.steps, seconds: result.seconds });
+  log('end', { stopped: result.stopped, steps: result.steps, seconds: result.seconds, ...(result.stopReason ? { reason: result.stopReason } : {}) });
+  for (const l of loggers) l.close?.();
+  await callbacks.end({ stopped: result.stopped, steps: result.steps, reason: result.stopReason });
   return result;
 }

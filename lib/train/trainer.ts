@@ -62,8 +62,34 @@ export class Trainer implements Disposable {
     return target.native;
   }
 
+  /** The learning rate of the first group; setting it sets every group's. */
   get lr(): number { return this.native.lr; }
   set lr(v: number) { this.native.setLr(v); }
+  /** The trainable tensors in the optimizer's order (torch.optim's parameter indices). */
+  get paramNames(): string[] { return this.native.paramNames; }
+  /**
+   * Parameter groups (before the first step): each group's tensors by name, its lr and weight
+   * decay. Every trainable tensor must be in exactly one group.
+   */
+  setParamGroups(groups: ReadonlyArray<{ params: readonly string[]; lr: number; weightDecay: number }>): void {
+    const names = this.paramNames;
+    const groupOf = new Array<number>(names.length).fill(-1);
+    const index = new Map(names.map((n, i) => [n, i]));
+    groups.forEach((g, gi) => {
+      for (const p of g.params) {
+        const i = index.get(p);
+        if (i === undefined) throw new RangeError(`setParamGroups: '${p}' is not a trainable parameter`);
+        if (groupOf[i] !== -1) throw new RangeError(`setParamGroups: '${p}' is in two groups`);
+        groupOf[i] = gi;
+      }
+    });
+    const missing = names.filter((_, i) => groupOf[i] === -1);
+    if (missing.length) throw new RangeError(`setParamGroups: no group for ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}`);
+    this.native.setParamGroups(groupOf, groups.map((g) => g.lr), groups.map((g) => g.weightDecay));
+  }
+  /** Each group's current learning rate. */
+  get groupLrs(): number[] { return this.native.groupLrs; }
+  set groupLrs(lrs: number[]) { this.native.setGroupLrs(lrs); }
   get steps(): number { return this.native.steps; }
   get skipped(): number { return this.native.skipped; }
   get trainableTensors(): number { return this.native.trainableTensors; }

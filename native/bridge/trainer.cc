@@ -5,8 +5,18 @@
 #include "bridge/module.h"
 #include "bridge/tensor.h"
 
+#include <cmath>
+
 namespace specfuse {
 namespace {
+
+std::vector<double> read_number_list(const Napi::Value& v, const char* arg) {
+  if (!v.IsArray()) throw_type(std::string(arg) + ": expected an array of numbers");
+  auto a = v.As<Napi::Array>();
+  std::vector<double> out;
+  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(read_number(a.Get(i), arg));
+  return out;
+}
 
 Napi::Value rng_state(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value { return TensorWrap::Wrap(info.Env(), cpu_rng_state()); });
@@ -29,6 +39,10 @@ void TrainerWrap::Init(Napi::Env env, Napi::Object exports) {
       InstanceMethod<&TrainerWrap::Evaluate>("evaluate"),
       InstanceMethod<&TrainerWrap::SetLr>("setLr"),
       InstanceAccessor<&TrainerWrap::Lr>("lr"),
+      InstanceMethod<&TrainerWrap::SetParamGroups>("setParamGroups"),
+      InstanceMethod<&TrainerWrap::SetGroupLrs>("setGroupLrs"),
+      InstanceAccessor<&TrainerWrap::GroupLrs>("groupLrs"),
+      InstanceAccessor<&TrainerWrap::ParamNames>("paramNames"),
       InstanceAccessor<&TrainerWrap::Steps>("steps"),
       InstanceAccessor<&TrainerWrap::NeedsTarget>("needsTarget"),
       InstanceAccessor<&TrainerWrap::Skipped>("skipped"),
@@ -128,6 +142,44 @@ Napi::Value TrainerWrap::SetLr(const Napi::CallbackInfo& info) {
 }
 Napi::Value TrainerWrap::Lr(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), step("lr").lr()); });
+}
+// setParamGroups(groupOf: number[], lr: number[], weightDecay: number[])
+Napi::Value TrainerWrap::SetParamGroups(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    if (busy()) throw RuntimeError("setParamGroups: a step is running; await it first");
+    // read_int_list caps at 64 (it reads shapes); a model has hundreds of tensors
+    std::vector<int64_t> group_of;
+    for (double g : read_number_list(arg_or_undefined(info, 0), "groupOf")) {
+      if (g != std::floor(g)) throw_type("groupOf: expected integers");
+      group_of.push_back(int64_t(g));
+    }
+    step("setParamGroups").set_param_groups(group_of,
+                                            read_number_list(arg_or_undefined(info, 1), "lr"),
+                                            read_number_list(arg_or_undefined(info, 2), "weightDecay"));
+    return info.Env().Undefined();
+  });
+}
+Napi::Value TrainerWrap::SetGroupLrs(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    step("setGroupLrs").set_group_lrs(read_number_list(arg_or_undefined(info, 0), "lrs"));
+    return info.Env().Undefined();
+  });
+}
+Napi::Value TrainerWrap::GroupLrs(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    const auto& lrs = step("groupLrs").group_lrs();
+    auto a = Napi::Array::New(info.Env(), lrs.size());
+    for (uint32_t i = 0; i < lrs.size(); ++i) a.Set(i, lrs[i]);
+    return a;
+  });
+}
+Napi::Value TrainerWrap::ParamNames(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    const auto& names = step("paramNames").param_names();
+    auto a = Napi::Array::New(info.Env(), names.size());
+    for (uint32_t i = 0; i < names.size(); ++i) a.Set(i, names[i]);
+    return a;
+  });
 }
 Napi::Value TrainerWrap::NeedsTarget(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), step("needsTarget").needs_target()); });

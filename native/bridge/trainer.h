@@ -20,6 +20,10 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap>, public Pinnable {
   Napi::Value Evaluate(const Napi::CallbackInfo& info);
   Napi::Value SetLr(const Napi::CallbackInfo& info);
   Napi::Value Lr(const Napi::CallbackInfo& info);
+  Napi::Value SetParamGroups(const Napi::CallbackInfo& info);
+  Napi::Value SetGroupLrs(const Napi::CallbackInfo& info);
+  Napi::Value GroupLrs(const Napi::CallbackInfo& info);
+  Napi::Value ParamNames(const Napi::CallbackInfo& info);
   Napi::Value Steps(const Napi::CallbackInfo& info);
   Napi::Value NeedsTarget(const Napi::CallbackInfo& info);
   Napi::Value Skipped(const Napi::CallbackInfo& info);

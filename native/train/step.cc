@@ -53,42 +53,94 @@ TrainStep::TrainStep(std::shared_ptr<FusionModel> model, const TrainStepOptions&
     params_.push_back(p.value());
   }
   if (params_.empty()) throw RuntimeError("trainer: the model has no trainable parameters (everything is frozen)");
-  if (opts_.optimizer == "sgd") {
-    optim_ = std::make_unique<torch::optim::SGD>(
-        params_, torch::optim::SGDOptions(opts_.lr).momentum(opts_.momentum).weight_decay(opts_.weight_decay));
+  group_of_.assign(params_.size(), 0);
+  group_lr_ = {opts_.lr};
+  group_wd_ = {opts_.weight_decay};
+  if (opts_.optimizer == "sgd") build_sgd();
+}
+
+void TrainStep::build_sgd() {
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  for (size_t g = 0; g < group_lr_.size(); ++g) {
+    std::vector<torch::Tensor> ps;
+    for (size_t i = 0; i < params_.size(); ++i)
+      if (group_of_[i] == int64_t(g)) ps.push_back(params_[i]);
+    if (ps.empty()) continue;
+    groups.emplace_back(ps, std::make_unique<torch::optim::SGDOptions>(
+                                torch::optim::SGDOptions(group_lr_[g]).momentum(opts_.momentum).weight_decay(group_wd_[g])));
+  }
+  optim_ = std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(opts_.lr).momentum(opts_.momentum).weight_decay(opts_.weight_decay));
+}
+
+void TrainStep::set_param_groups(const std::vector<int64_t>& group_of, const std::vector<double>& lrs, const std::vector<double>& weight_decays) {
+  if (steps_ > 0 || (optim_ && !optim_->state().empty()))
+    throw RuntimeError("setParamGroups: the optimizer has already stepped; set the groups before the first step");
+  if (group_of.size() != params_.size())
+    throw range_error("setParamGroups: " + std::to_string(group_of.size()) + " group indices for " + std::to_string(params_.size()) + " trainable tensors");
+  if (lrs.empty() || lrs.size() != weight_decays.size()) throw range_error("setParamGroups: expected one lr and one weight decay per group");
+  for (auto g : group_of)
+    if (g < 0 || g >= int64_t(lrs.size())) throw range_error("setParamGroups: group index " + std::to_string(g) + " out of range");
+  for (size_t g = 0; g < lrs.size(); ++g) {
+    if (!(lrs[g] >= 0) || !std::isfinite(lrs[g])) throw range_error("setParamGroups: lr of group " + std::to_string(g) + " must be a finite number >= 0");
+    if (!(weight_decays[g] >= 0) || !std::isfinite(weight_decays[g])) throw range_error("setParamGroups: weight decay of group " + std::to_string(g) + " must be a finite number >= 0");
+  }
+  group_of_ = group_of;
+  group_lr_ = lrs;
+  group_wd_ = weight_decays;
+  if (optim_) build_sgd();
+}
+
+void TrainStep::set_group_lrs(const std::vector<double>& lrs) {
+  if (lrs.size() != group_lr_.size())
+    throw range_error("setGroupLrs: expected " + std::to_string(group_lr_.size()) + " learning rates, got " + std::to_string(lrs.size()));
+  for (double lr : lrs)
+    if (!(lr >= 0) || !std::isfinite(lr)) throw range_error("setGroupLrs: each lr must be a finite number >= 0");
+  group_lr_ = lrs;
+  opts_.lr = lrs[0];
+  if (optim_) {
+    // build_sgd skips empty groups: match torch's groups to ours by their first parameter
+    for (auto& pg : optim_->param_groups()) {
+      const auto* first = pg.params().front().unsafeGetTensorImpl();
+      for (size_t i = 0; i < params_.size(); ++i)
+        if (params_[i].unsafeGetTensorImpl() == first) { pg.options().set_lr(group_lr_[group_of_[i]]); break; }
+    }
   }
 }
 
 void TrainStep::fused_adam_step() {
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> ps, gs, ms, vs, ss;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const auto& g = params_[i].grad();
-    if (!g.defined()) continue;  // a parameter the loss did not reach this step
-    if (exp_avg_.size() != params_.size()) {
-      exp_avg_.assign(params_.size(), torch::Tensor());
-      exp_avg_sq_.assign(params_.size(), torch::Tensor());
-      step_t_.assign(params_.size(), torch::Tensor());
-    }
-    if (!exp_avg_[i].defined()) {
-      exp_avg_[i] = torch::zeros_like(params_[i]);
-      exp_avg_sq_[i] = torch::zeros_like(params_[i]);
-      step_t_[i] = torch::zeros({}, params_[i].options().dtype(torch::kFloat32));
-    }
-    ps.push_back(params_[i]);
-    gs.push_back(g);
-    ms.push_back(exp_avg_[i]);
-    vs.push_back(exp_avg_sq_[i]);
-    ss.push_back(step_t_[i]);
+  if (exp_avg_.size() != params_.size()) {
+    exp_avg_.assign(params_.size(), torch::Tensor());
+    exp_avg_sq_.assign(params_.size(), torch::Tensor());
+    step_t_.assign(params_.size(), torch::Tensor());
   }
-  if (ps.empty()) return;
-  // The fused kernels read state_steps but do not advance them (torch.optim does this before the
-  // call): without it step 1 has bias correction 1 - beta^0 = 0 and writes NaN into every weight.
-  at::_foreach_add_(ss, 1);
-  if (opts_.optimizer == "adamw") {
-    at::_fused_adamw_(ps, gs, ms, vs, {}, ss, opts_.lr, opts_.beta1, opts_.beta2, opts_.weight_decay, opts_.eps, false, false);
-  } else {
-    at::_fused_adam_(ps, gs, ms, vs, {}, ss, opts_.lr, opts_.beta1, opts_.beta2, opts_.weight_decay, opts_.eps, false, false);
+  // one fused launch per parameter group (each has its own lr and weight decay)
+  for (size_t grp = 0; grp < group_lr_.size(); ++grp) {
+    std::vector<torch::Tensor> ps, gs, ms, vs, ss;
+    for (size_t i = 0; i < params_.size(); ++i) {
+      if (group_of_[i] != int64_t(grp)) continue;
+      const auto& g = params_[i].grad();
+      if (!g.defined()) continue;  // a parameter the loss did not reach this step
+      if (!exp_avg_[i].defined()) {
+        exp_avg_[i] = torch::zeros_like(params_[i]);
+        exp_avg_sq_[i] = torch::zeros_like(params_[i]);
+        step_t_[i] = torch::zeros({}, params_[i].options().dtype(torch::kFloat32));
+      }
+      ps.push_back(params_[i]);
+      gs.push_back(g);
+      ms.push_back(exp_avg_[i]);
+      vs.push_back(exp_avg_sq_[i]);
+      ss.push_back(step_t_[i]);
+    }
+    if (ps.empty()) continue;
+    // The fused kernels read state_steps but do not advance them (torch.optim does this before the
+    // call): without it step 1 has bias correction 1 - beta^0 = 0 and writes NaN into every weight.
+    at::_foreach_add_(ss, 1);
+    if (opts_.optimizer == "adamw") {
+      at::_fused_adamw_(ps, gs, ms, vs, {}, ss, group_lr_[grp], opts_.beta1, opts_.beta2, group_wd_[grp], opts_.eps, false, false);
+    } else {
+      at::_fused_adam_(ps, gs, ms, vs, {}, ss, group_lr_[grp], opts_.beta1, opts_.beta2, group_wd_[grp], opts_.eps, false, false);
+    }
   }
 }
 
@@ -182,6 +234,7 @@ double TrainStep::evaluate(const NamedTensors& inputs, const torch::Tensor& targ
 void TrainStep::set_lr(double lr) {
   if (!(lr >= 0) || !std::isfinite(lr)) throw range_error("lr: must be a finite number >= 0");
   opts_.lr = lr;
+  for (auto& g : group_lr_) g = lr;
   if (optim_)
     for (auto& g : optim_->param_groups()) g.options().set_lr(lr);
 }

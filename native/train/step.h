@@ -42,8 +42,17 @@ class TrainStep {
   std::vector<std::string> required_inputs() const;
   bool needs_target() const;
 
+  // Sets every group's learning rate (one group unless set_param_groups split them).
   void set_lr(double lr);
   double lr() const { return opts_.lr; }
+  // Parameter groups (torch.optim's param_groups): group_of[i] is the group of trainable tensor i
+  // (in param_names() order), each group with its own lr and weight decay. Only before the first
+  // step: the state of a stepped optimizer stays tied to the groups it was stepped with.
+  void set_param_groups(const std::vector<int64_t>& group_of, const std::vector<double>& lrs, const std::vector<double>& weight_decays);
+  // One learning rate per group (schedules apply per group).
+  void set_group_lrs(const std::vector<double>& lrs);
+  const std::vector<double>& group_lrs() const { return group_lr_; }
+  const std::vector<std::string>& param_names() const { return names_; }
   int64_t steps() const { return steps_; }
   int64_t skipped() const { return skipped_; }
   int64_t trainable_tensors() const { return int64_t(params_.size()); }
@@ -67,6 +76,10 @@ class TrainStep {
   // one launch for all parameters instead of ~10 per parameter), with the state kept here.
   std::unique_ptr<torch::optim::Optimizer> optim_;
   std::vector<torch::Tensor> exp_avg_, exp_avg_sq_, step_t_;
+  // Parameter groups: group of each trainable tensor, and each group's lr and weight decay.
+  std::vector<int64_t> group_of_;
+  std::vector<double> group_lr_, group_wd_;
+  void build_sgd();
   int64_t steps_ = 0;
   int64_t skipped_ = 0;
 };

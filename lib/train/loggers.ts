@@ -1,0 +1,93 @@
+/**
+ * Training loggers: one interface, three formats. Every logger receives the same records (a step,
+ * a flat set of named numbers such as 'train.loss', 'lr', 'grad_norm', 'valid.SAM') and may also
+ * receive images (a preview of validation tiles, as PNG); each writes as the records come, so a run
+ * killed midway leaves a readable log.
+ *
+ *  - JSONL: one object per record ({time, event: 'step' | 'valid', step, ...values}), plus the
+ *    run's other events (resume, checkpoint, end).
+ *  - CSV: one row per step, one column per name seen so far (the header grows by rewriting the
+ *    file when a new name appears, e.g. at the first validation).
+ *  - TensorBoard: an event file (tfevents.ts) that TensorBoard itself reads: scalars and images.
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileVersionEvent, summaryEvent, tfRecord, type SummaryValue } from './tfevents.js';
+
+export interface LogImage { width: number; height: number; png: Uint8Array }
+
+export interface Logger {
+  /** Named numbers at a step ('train.loss', 'lr', 'valid.SAM', ...); `phase` says which event they belong to. */
+  scalars(step: number, values: Record<string, number>, phase: 'step' | 'valid'): void;
+  /** An RGBA PNG at a step. */
+  image?(step: number, tag: string, image: LogImage): void;
+  /** Anything else worth a line (resume, checkpoint, end); only text logs keep it. */
+  event?(name: string, fields: Record<string, unknown>): void;
+  close?(): void;
+}
+
+export type LoggerKind = 'tensorboard' | 'csv' | 'jsonl';
+export const LOGGER_KINDS: readonly LoggerKind[] = ['tensorboard', 'csv', 'jsonl'];
+
+export class JsonlLogger implements Logger {
+  constructor(readonly file: string) { mkdirSync(dirname(file), { recursive: true }); }
+  #line(obj: Record<string, unknown>) { appendFileSync(this.file, JSON.stringify({ time: new Date().toISOString(), ...obj }) + '\n'); }
+  scalars(step: number, values: Record<string, number>, phase: 'step' | 'valid'): void { this.#line({ event: phase, step, ...values }); }
+  event(name: string, fields: Record<string, unknown>): void { this.#line({ event: name, ...fields }); }
+}
+
+export class CsvLogger implements Logger {
+  readonly #columns: string[] = ['step'];
+  readonly #rows: Array<Record<string, number>> = [];
+  constructor(readonly file: string) { mkdirSync(dirname(file), { recursive: true }); }
+  scalars(step: number, values: Record<string, number>): void {
+    const fresh = Object.keys(values).filter((k) => !this.#columns.includes(k));
+    this.#columns.push(...fresh);
+    const last = this.#rows.at(-1);
+    // one row per step: a validation at a step fills its columns in that step's row (a rewrite,
+    // as is a new column; validations are rare next to steps, which append)
+    if (last?.step === step || fresh.length) {
+      if (last?.step === step) Object.assign(last, values);
+      else this.#rows.push({ step, ...values });
+      writeFileSync(this.file, this.#columns.map(csvField).join(',') + '\n' + this.#rows.map((r) => this.#format(r)).join(''));
+    } else {
+      const row = { step, ...values };
+      this.#rows.push(row);
+      appendFileSync(this.file, this.#format(row));
+    }
+  }
+  #format(r: Record<string, number>): string { return this.#columns.map((c) => (r[c] === undefined ? '' : String(r[c]))).join(',') + '\n'; }
+}
+
+function csvField(s: string): string { return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; }
+
+export class TensorBoardLogger implements Logger {
+  readonly file: string;
+  constructor(dir: string) {
+    mkdirSync(dir, { recursive: true });
+    // TensorBoard finds event files by this name pattern
+    this.file = join(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}.${process.pid}`);
+    writeFileSync(this.file, tfRecord(fileVersionEvent()));
+  }
+  scalars(step: number, values: Record<string, number>): void {
+    const vs: SummaryValue[] = Object.entries(values).filter(([, v]) => Number.isFinite(v)).map(([tag, scalar]) => ({ tag, scalar }));
+    if (vs.length) appendFileSync(this.file, tfRecord(summaryEvent(step, vs)));
+  }
+  image(step: number, tag: string, image: LogImage): void {
+    appendFileSync(this.file, tfRecord(summaryEvent(step, [{ tag, image: { ...image, channels: 4 } }])));
+  }
+}
+
+/** Parses '--log tensorboard,csv,jsonl' style lists. */
+export function parseLoggerKinds(spec: string): LoggerKind[] {
+  const kinds = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const k of kinds) if (!LOGGER_KINDS.includes(k as LoggerKind)) throw new RangeError(`log: expected a list of ${LOGGER_KINDS.join(', ')}, got '${k}'`);
+  return [...new Set(kinds)] as LoggerKind[];
+}
+
+/** The loggers of a run folder: tensorboard/ (event file), metrics.csv, train.jsonl. */
+export function createLoggers(dir: string, kinds: readonly LoggerKind[]): Logger[] {
+  return kinds.map((k) => (k === 'tensorboard' ? new TensorBoardLogger(join(dir, 'tensorboard'))
+    : k === 'csv' ? new CsvLogger(join(dir, 'metrics.csv')) : new JsonlLogger(join(dir, 'train.jsonl'))));
+}
