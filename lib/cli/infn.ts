@@ -4,7 +4,8 @@
  * (lib/protocol/hyperspectral.ts), training patches avoid a held-out region whose crops are scored
  * against bicubic upsampling with PSNR/SAM/ERGAS/SSIM. train.ts and eval.ts only dispatch here.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic.js';
 import { join, resolve } from 'node:path';
 import { createModel } from '../models/index.js';
 import { manualSeed } from '../tensor.js';
@@ -144,7 +145,7 @@ export async function infnTrain(argv: string[]): Promise<void> {
     const scores = await evaluateMhif(model, data.image, data.testWindows, { ratio: resolved.ratio, device: v.device });
     console.log(formatMhifScores(scores));
     mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, 'metrics.json'), JSON.stringify({ steps: r.steps, seconds: r.seconds, windows: data.testWindows, ...scores }, null, 2));
+    writeFileAtomic(join(out, 'metrics.json'), JSON.stringify({ steps: r.steps, seconds: r.seconds, windows: data.testWindows, ...scores }, null, 2));
   } finally {
     model.dispose();
   }

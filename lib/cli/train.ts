@@ -1,10 +1,12 @@
 /** `specfuse train`: one stage of a model on PanCollection .h5 data, with checkpoints and a progress bar. */
-import { writeFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { createModel, type ModelConfig } from '../models/index.js';
 import { train, PanCollectionDataset } from '../train/index.js';
-import { loadWeights, saveWeights, loadPanAdapterPretrained } from '../weights.js';
-import { intOption, parse, UsageError } from './args.js';
+import { saveWeights, loadPanAdapterPretrained } from '../weights.js';
+import { checkRecordedPreset, loadWeightsExplained } from './weights-hints.js';
+import { writeFileAtomic } from '../atomic.js';
+import { checkInputFiles, countOption, intOption, parse, UsageError } from './args.js';
+import { openRunFolder, stopOnSignals } from './run-folder.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 import { manualSeed } from '../tensor.js';
 import { heldOutReport, sampleReport, sceneData, type Resolution, type SceneData } from './scene.js';
@@ -23,7 +25,7 @@ async function reportHeldOut(model: ReturnType<typeof createModel>, stage: numbe
   const report = selfSupervised
     ? { stage, samples: await sampleReport(model, set) }
     : { stage, ...(await heldOutReport(model, stage, set, resolution, scene.sensor, scene.scale)) };
-  writeFileSync(join(out, 'heldout.json'), JSON.stringify(report, null, 2) + '\n');
+  writeFileAtomic(join(out, 'heldout.json'), JSON.stringify(report, null, 2) + '\n');
   if ('samples' in report && report.samples) {
     console.log(`• held-out tiles, DDIM samples (20 steps): ${Object.entries(report.samples).map(([k, x]) => `${k} ${x.toFixed(2)}`).join(', ')}`);
   } else if ('methods' in report) {
@@ -60,7 +62,13 @@ and a JSONL log.
   --init         weights to start from (.safetensors or a torch.save file), loaded strictly
   --ipt, --edsr  PanAdapter's pre-trained IPT_pretrain.pt and edsr_baseline_x2 checkpoints
   --out          run folder (default ./specfuse-run): checkpoints/, train.jsonl, final.safetensors
-  --resume       continue from the run folder's latest checkpoint
+                 (aborted.safetensors when stopped by a signal); one run at a time per folder
+  --resume       continue from the run folder's latest checkpoint (an error when there is none);
+                 the options must be the run's (--steps/--epochs may grow), unless --allow-changes
+  --fresh        start over in a folder that holds a run (deletes its checkpoints and log)
+  --checkpoint-every N   steps between checkpoints (default 200)
+  SIGINT/SIGTERM: the current step finishes, a checkpoint is written, exit 130/143 (resume with
+  --resume); a second signal exits at once.
   --device       cpu (default) or cuda;  --bf16  autocast in bfloat16;  --seed  default 0
 INFN (MS/HS fusion from a hyperspectral cube): see 'specfuse train --model infn --help'.`;
 
@@ -78,7 +86,7 @@ class ScaledDataset {
   }
 }
 
-export async function trainCommand(argv: string[]): Promise<void> {
+export async function trainCommand(argv: string[]): Promise<void | number> {
   if (wantsInfn(argv)) return infnTrain(argv);
   const { values: v } = parse(argv, {
     model: { type: 'string' }, preset: { type: 'string' }, bands: { type: 'string' }, stage: { type: 'string' },
@@ -88,27 +96,40 @@ export async function trainCommand(argv: string[]): Promise<void> {
     device: { type: 'string' }, bf16: { type: 'boolean' }, seed: { type: 'string' },
     scene: { type: 'string' }, resolution: { type: 'string' }, patch: { type: 'string' }, stride: { type: 'string' },
     holdout: { type: 'string' }, sensor: { type: 'string' }, loss: { type: 'string' }, optimizer: { type: 'string' },
-    'weight-decay': { type: 'string' },
+    'weight-decay': { type: 'string' }, fresh: { type: 'boolean' }, 'allow-changes': { type: 'boolean' }, 'checkpoint-every': { type: 'string' },
   });
   if (v.help) { console.log(trainHelp); return; }
   if (!v.model) throw new UsageError('--model is required');
   if (!v.data === !v.scene) throw new UsageError('give one of --data (a PanCollection .h5) and --scene (an original MS + PAN pair)');
   if ((v.epochs === undefined) === (v.steps === undefined)) throw new UsageError('give exactly one of --epochs and --steps');
+  checkInputFiles({ data: v.data, valid: v.valid, scene: v.scene, init: v.init, ipt: v.ipt, edsr: v.edsr });
+  const batchSizeArg = countOption(v['batch-size'], 'batch-size');
+  const checkpointEvery = countOption(v['checkpoint-every'], 'checkpoint-every') ?? 200;
+  countOption(v.steps, 'steps'); countOption(v.epochs, 'epochs');
   const config: Record<string, unknown> = { model: v.model };
   if (v.preset) config.preset = v.preset;
   const bands = intOption(v.bands, 'bands');
   if (bands !== undefined) config.bands = bands;
   manualSeed(intOption(v.seed, 'seed') ?? 0);  // the initial weights follow --seed too
-  const model = createModel(config as unknown as ModelConfig);
+  if (v.init) checkRecordedPreset(v.init, v.preset, '--init');
   const out = resolve(v.out ?? 'specfuse-run');
-  const resolution = oneOfOption(v.resolution, 'resolution', ['reduced', 'full'] as const) ?? 'reduced';
-  const scene = v.scene ? await sceneData(v.scene, {
-    resolution, patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride'),
-    holdout: v.holdout !== undefined ? Number(v.holdout) : 0.25, sensor: v.sensor, scale: v.scale ? Number(v.scale) : undefined,
-  }) : undefined;
-  const data = scene ? undefined : await PanCollectionDataset.open(v.data!);
-  const valid = v.valid ? await PanCollectionDataset.open(v.valid) : undefined;
+  // the run folder is checked and locked before anything expensive happens
+  const folder = openRunFolder(out, { resume: v.resume, fresh: v.fresh });
+  const stop = stopOnSignals(
+    (name) => console.error(`\n• ${name}: stopping after this step and writing a checkpoint (a second ${name} exits at once)`),
+    () => { console.error('• second signal: exiting now (the last checkpoint stays)'); folder.release(); },
+  );
+  let model: ReturnType<typeof createModel> | undefined;
+  let data: PanCollectionDataset | undefined, valid: PanCollectionDataset | undefined;
   try {
+    model = createModel(config as unknown as ModelConfig);
+    const resolution = oneOfOption(v.resolution, 'resolution', ['reduced', 'full'] as const) ?? 'reduced';
+    const scene = v.scene ? await sceneData(v.scene, {
+      resolution, patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride'),
+      holdout: v.holdout !== undefined ? Number(v.holdout) : 0.25, sensor: v.sensor, scale: v.scale ? Number(v.scale) : undefined,
+    }) : undefined;
+    data = scene ? undefined : await PanCollectionDataset.open(v.data!);
+    valid = v.valid ? await PanCollectionDataset.open(v.valid) : undefined;
     const scale = scene ? 1 : v.scale ? Number(v.scale) : (await import('../data/index.js')).sensorScale(String((await import('../data/index.js')).sensorFromPath(v.data!) ?? 'wv3'));
     if (!(scale > 0)) throw new UsageError('--scale: expected a positive number');
     if (v.ipt || v.edsr) {
@@ -116,7 +137,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
       for (const [k, rep] of Object.entries(r)) console.log(`• ${k}: loaded ${rep!.loaded.length} tensors, ignored ${rep!.ignored.length}`);
     }
     if (v.init) {
-      const r = await loadWeights(model, v.init);
+      const r = await loadWeightsExplained(model, v.init, '--init', v.preset);
       console.log(`• init: loaded ${r.loaded.length} tensors from ${v.init}`);
     }
     if (v.device && v.device !== 'cpu') await model.to(v.device);
@@ -130,21 +151,29 @@ export async function trainCommand(argv: string[]): Promise<void> {
     model.setStage(stage);
     const c = model.parameterCounts();
     console.log(`• ${v.model}${v.preset ? ` (${v.preset})` : ''}, stage ${stage}: ${c.trainable.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} parameters trainable; ${trainData.length} samples${scene ? ` (${resolution}-resolution tiles of ${v.scene}, ${scene.heldOut?.lms.shape[0] ?? 0} held out)` : ''}`);
-    const ac = new AbortController();
-    process.once('SIGINT', () => { console.error('\n• stopping after this step (a checkpoint will be written)'); ac.abort(); });
     const r = await train(model, {
       stage, data: trainData, valid: valid ? new ScaledDataset(valid, scale) : undefined,
-      epochs: intOption(v.epochs, 'epochs'), steps: intOption(v.steps, 'steps'), batchSize: intOption(v['batch-size'], 'batch-size') ?? recipe.batchSize ?? 4,
+      epochs: intOption(v.epochs, 'epochs'), steps: intOption(v.steps, 'steps'), batchSize: batchSizeArg ?? recipe.batchSize ?? 4,
       lr: v.lr ? Number(v.lr) : recipe.lr ?? 1e-4, schedule, loss, optimizer,
       weightDecay: v['weight-decay'] !== undefined ? Number(v['weight-decay']) : undefined, seed: intOption(v.seed, 'seed') ?? 0, autocast: v.bf16 ? 'bf16' : 'none',
-      checkpointDir: join(out, 'checkpoints'), checkpointEvery: 200, resume: v.resume ?? false, logFile: join(out, 'train.jsonl'),
-      signal: ac.signal, device: v.device,
+      checkpointDir: folder.checkpoints, checkpointEvery, resume: folder.resume, allowOptionChanges: !!v['allow-changes'], logFile: folder.log,
+      signal: stop.signal, device: v.device,
       onProgress: (p) => bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} samples/s eta ${formatSeconds(p.etaSeconds)}`),
     });
-    await saveWeights(model, join(out, 'final.safetensors'), { stage: String(stage) });
-    console.log(`• ${r.stopped} after ${r.steps} steps in ${formatSeconds(r.seconds)}; best validation loss ${r.bestValid ?? '-'}; weights ${join(out, 'final.safetensors')}`);
+    // weights of a run stopped by a signal are not the run's result: never named 'final'
+    const stopped = stop.received();
+    const weights = join(out, stopped ? 'aborted.safetensors' : 'final.safetensors');
+    const metadata: Record<string, string> = { stage: String(stage), ...(v.preset ? { preset: v.preset } : {}), bands: String(model.config.bands ?? '') };
+    await saveWeights(model, weights, metadata);
+    if (stopped) {
+      console.error(`• ${stopped} after ${r.steps} steps: checkpoint ${r.checkpoint}; weights so far ${weights}; continue with --resume`);
+      return stop.exitCode();
+    }
+    console.log(`• ${r.stopped} after ${r.steps} steps in ${formatSeconds(r.seconds)}; best validation loss ${r.bestValid ?? '-'}; weights ${weights}`);
     if (scene?.heldOut) await reportHeldOut(model, stage, scene, resolution, out);
   } finally {
-    data?.close(); valid?.close(); model.dispose();
+    stop.dispose();
+    data?.close(); valid?.close(); model?.dispose();
+    folder.release();
   }
 }
