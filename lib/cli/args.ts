@@ -33,8 +33,8 @@ export function countOption(value: string | undefined, name: string, min = 1): n
 export function checkInputFiles(files: Record<string, string | boolean | undefined>): void {
   for (const [flag, path] of Object.entries(files)) {
     if (typeof path !== 'string') continue;
-    if (!existsSync(path)) throw new UsageError(`--${flag}: ${path} does not exist`);
-    if (statSync(path).isDirectory()) throw new UsageError(`--${flag}: ${path} is a folder, not a file: give the file in it (e.g. ${path.replace(/\/$/, '')}/final.safetensors for weights)`);
+    if (!existsSync(path)) throw new Error(`--${flag}: ${path} does not exist`);
+    if (statSync(path).isDirectory()) throw new Error(`--${flag}: ${path} is a folder, not a file: give the file in it (e.g. ${path.replace(/\/$/, '')}/final.safetensors for weights)`);
   }
 }
 

@@ -69,10 +69,15 @@ export async function writeCheckpoint(root: string, name: string, parts: {
   const tmp = join(root, `.tmp-${name}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
-  writeFileAtomic(join(tmp, 'model.safetensors'), weights);
-  writeFileAtomic(join(tmp, 'optimizer.safetensors'), optimizer);
-  writeFileAtomic(join(tmp, 'state.json'), new TextEncoder().encode(JSON.stringify(parts.state, null, 2)));
-  fsyncPath(tmp);
+  try {
+    writeFileAtomic(join(tmp, 'model.safetensors'), weights);
+    writeFileAtomic(join(tmp, 'optimizer.safetensors'), optimizer);
+    writeFileAtomic(join(tmp, 'state.json'), new TextEncoder().encode(JSON.stringify(parts.state, null, 2)));
+    fsyncPath(tmp);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true }); // a failed write (full disk) leaves nothing behind
+    throw e;
+  }
   const final = join(root, name);
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
