@@ -41,12 +41,13 @@ export function explainMismatch(model: Module, report: LoadReport, path: string,
   const bands = Number(model.config.bands);
   const m = report.shapeMismatch;
   if (Number.isInteger(bands) && m.length) {
-    // every mismatch differs only where the model expects `bands`: weights for another band count
+    // every mismatch differs only where the model expects `bands` (or bands + 1: MS and PAN
+    // stacked), by one offset: weights for another band count
     const other = new Set<number>();
     const bandsOnly = m.every((x) => x.got.length === x.expected.length && x.got.every((d, i) => {
       if (d === x.expected[i]) return true;
-      if (x.expected[i] !== bands) return false;
-      other.add(d);
+      if (x.expected[i] !== bands && x.expected[i] !== bands + 1) return false;
+      other.add(bands + d - x.expected[i]!);
       return true;
     }));
     if (bandsOnly && other.size === 1) {

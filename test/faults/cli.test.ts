@@ -1,0 +1,171 @@
+// The CLI under faults: SIGTERM/SIGINT during `specfuse train` (checkpoint, exit 143/130, resume
+// byte-identical), a second run on a busy folder, --resume with nothing to resume; `infer` with
+// NaN/Inf inputs, corrupt weights, unknown output extensions, a GeoTIFF as --input, a folder as
+// weights, 8-band weights on 4-band data; a Worker without workerData.
+import t from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { createModel, manualSeed, saveWeights } from '../../lib/index.js';
+import { readMat, writeMatFile, writePanCollection, writeGeoTiff } from '../../lib/data/index.js';
+import { generator } from '../../lib/train/rng.js';
+import { REPO, ZPNN, dataUnavailable } from '../cnn/fixtures/helpers.js';
+
+const CLI = join(REPO, 'bin/specfuse.js');
+const skip = dataUnavailable() || (existsSync(join(REPO, 'dist/cli/main.js')) ? false : 'dist/ is not built (npx tsc -p tsconfig.json)');
+const tmp = mkdtempSync(join(tmpdir(), 'specfuse-clifaults-'));
+t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+const cli = (...a: string[]) => spawnSync(process.execPath, [CLI, ...a], { encoding: 'utf8', cwd: tmp });
+
+const data = join(tmp, 'train_wv3.h5');
+const rand = generator(5, 0, 0);
+const arr = (c: number, s: number) => ({ dtype: 'float32' as const, shape: [16, c, s, s], data: new Float32Array(16 * c * s * s).map(() => rand() * 2047) });
+const trainArgs = (out: string, steps: number) => ['train', '--model', 'pnn', '--data', data, '--steps', String(steps), '--batch-size', '2', '--out', out];
+
+/** Starts a training run, waits for `steps` logged steps, sends `signals` (ms apart); resolves the exit. */
+function interrupt(out: string, signals: NodeJS.Signals[], during?: () => void): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...trainArgs(out, 100000)], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    p.stderr.on('data', (d) => { stderr += d; });
+    const poll = setInterval(() => {
+      const log = join(out, 'train.jsonl');
+      if (!existsSync(log) || readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"step"')).length < 3) return;
+      clearInterval(poll);
+      during?.();
+      signals.forEach((s, i) => setTimeout(() => p.kill(s), i * 5));
+    }, 20);
+    p.once('exit', (code) => { clearInterval(poll); resolve({ code, stderr }); });
+  });
+}
+
+t.test('training', { skip }, async (t) => {
+  await writePanCollection(data, { ms: arr(8, 8), lms: arr(8, 32), pan: arr(1, 32), gt: arr(8, 32) }, { dtype: 'float32' });
+
+  t.test('SIGTERM: a checkpoint, exit 143, weights not named final, and the resume is byte-identical', async (t) => {
+    const out = join(tmp, 'term');
+    const r = await interrupt(out, ['SIGTERM']);
+    t.equal(r.code, 143, 'exit 143');
+    t.match(r.stderr, /SIGTERM after \d+ steps: checkpoint/);
+    t.ok(existsSync(join(out, 'aborted.safetensors')) && !existsSync(join(out, 'final.safetensors')), 'aborted.safetensors, no final.safetensors');
+    const stopped = JSON.parse(readFileSync(join(out, 'checkpoints', readFileSync(join(out, 'checkpoints', 'latest'), 'utf8').trim(), 'state.json'), 'utf8')).batches as number;
+    t.ok(stopped >= 3, `checkpoint at step ${stopped}`);
+    const total = stopped + 5;
+    const resumed = cli(...trainArgs(out, total), '--resume');
+    t.equal(resumed.status, 0, resumed.stderr);
+    const ref = join(tmp, 'ref');
+    t.equal(cli(...trainArgs(ref, total)).status, 0);
+    t.same(readFileSync(join(out, 'final.safetensors')), readFileSync(join(ref, 'final.safetensors')), `resumed ${stopped} → ${total}: final weights byte-identical to an uninterrupted run`);
+    const steps = readFileSync(join(out, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'step').map((e) => e.step);
+    t.same(steps, Array.from({ length: total }, (_, i) => i + 1), 'the log holds every step once');
+  });
+
+  t.test('SIGINT: exit 130 and a checkpoint; a second run on the busy folder is refused', async (t) => {
+    const out = join(tmp, 'int');
+    let second: ReturnType<typeof cli> | undefined;
+    const r = await interrupt(out, ['SIGINT'], () => { second = cli(...trainArgs(out, 5), '--resume'); });
+    t.equal(r.code, 130, 'exit 130');
+    t.ok(existsSync(join(out, 'checkpoints', 'latest')), 'a checkpoint');
+    t.equal(second!.status, 1, 'the second run exits 1');
+    t.match(second!.stderr, /is in use by another run \(process \d+\)/);
+  });
+
+  t.test('a second signal exits at once', async (t) => {
+    const r = await interrupt(join(tmp, 'twice'), ['SIGTERM', 'SIGTERM']);
+    t.equal(r.code, 143);
+  });
+
+  t.test('--resume with nothing to resume from; an existing run without --resume/--fresh', async (t) => {
+    const r = cli(...trainArgs(join(tmp, 'nothing'), 3), '--resume');
+    t.equal(r.status, 2);
+    t.match(r.stderr, /--resume: nothing to resume from/);
+    const again = cli(...trainArgs(join(tmp, 'term'), 3));
+    t.equal(again.status, 2);
+    t.match(again.stderr, /already holds a run .*pass --resume to continue it, --fresh to start over/);
+    t.match(cli(...trainArgs(join(tmp, 'term'), 3), '--fresh').stdout, /done after 3 steps/, '--fresh starts over');
+    const zero = cli(...trainArgs(join(tmp, 'zero'), 3), '--batch-size', '0');
+    t.equal(zero.status, 2);
+    t.match(zero.stderr, /--batch-size: expected an integer >= 1, got 0/);
+  });
+});
+
+t.test('infer', { skip }, async (t) => {
+  manualSeed(1);
+  const w8 = join(tmp, 'pnn8.safetensors'), w4 = join(tmp, 'pnn4.safetensors');
+  await saveWeights(createModel({ model: 'pnn', bands: 8 } as never), w8);
+  await saveWeights(createModel({ model: 'pnn', bands: 4 } as never), w4);
+  const infer = (weights: string, ...a: string[]) => cli('infer', '--model', 'pnn', '--weights', weights, '--sensor', 'WV3', ...a);
+  const scene = readMat(ZPNN);
+  const withBad = (name: string, key: string, count: number, value: number) => {
+    // the example is uint16: as float64, so that it can hold NaN/Inf
+    const vars = Object.fromEntries([...scene].map(([k, v]) => [k, { ...v, dtype: 'float64' as const, data: Float64Array.from(v.data as Uint16Array) }]));
+    const d = vars[key]!.data as Float64Array;
+    for (let i = 0; i < count; i++) d[(i * 7919) % d.length] = value;
+    const p = join(tmp, name);
+    writeMatFile(p, vars);
+    return p;
+  };
+  const msKey = [...scene.keys()].find((k) => /ms/i.test(k) && !/lms|lr/i.test(k)) ?? [...scene.keys()].find((k) => /ms/i.test(k))!;
+  const panKey = [...scene.keys()].find((k) => /pan/i.test(k))!;
+
+  const nan = infer(w8, '--input', withBad('nan.mat', msKey, 50, NaN), '--out', join(tmp, 'o.tif'));
+  t.equal(nan.status, 1, 'NaN MS pixels: exit 1');
+  t.match(nan.stderr, /has 50 non-finite values \(50 NaN; .*the first at band \d+, row \d+, column \d+.*--fill-non-finite/);
+  t.notOk(existsSync(join(tmp, 'o.tif')), 'nothing written');
+  const inf = infer(w8, '--input', withBad('inf.mat', panKey, 20, Infinity), '--out', join(tmp, 'o.tif'));
+  t.equal(inf.status, 1, '+Inf PAN pixels: exit 1');
+  t.match(inf.stderr, /PAN of .* has 20 non-finite values \(20 ±Inf/);
+  const filled = infer(w8, '--input', withBad('nan.mat', msKey, 50, NaN), '--out', join(tmp, 'filled.tif'), '--fill-non-finite', '0');
+  t.equal(filled.status, 0, '--fill-non-finite: exit 0');
+  t.match(filled.stderr, /warning: .*50 non-finite.*replaced by 0/);
+
+  // every float's exponent set to all ones: the weights become ±Inf/NaN
+  const bytes = readFileSync(w8);
+  const headerLen = Number(bytes.readBigUInt64LE(0));
+  for (let i = 8 + headerLen + 3; i < bytes.length; i += 4) { bytes[i] = bytes[i]! | 0x7f; bytes[i - 1] = bytes[i - 1]! | 0x80; }
+  const corrupt = join(tmp, 'corrupt.safetensors');
+  writeFileSync(corrupt, bytes);
+  const bad = infer(corrupt, '--input', ZPNN, '--out', join(tmp, 'o.h5'));
+  t.equal(bad.status, 1, 'corrupt weights: exit 1');
+  t.match(bad.stderr, /the fused image has \d+ non-finite values .*weights .*corrupt/);
+
+  const jpg = infer(w8, '--input', ZPNN, '--out', join(tmp, 'o.jpg'));
+  t.equal(jpg.status, 2);
+  t.match(jpg.stderr, /--out: no writer for '\.jpg': give a \.tif, \.tiff, \.h5 or \.mat file name/);
+  const pan = join(tmp, 'pan.tif');
+  writeGeoTiff(pan, { ...scene.get(panKey)!, shape: [1, ...scene.get(panKey)!.shape.slice(0, 2)] });
+  const tifInput = infer(w8, '--input', pan, '--out', join(tmp, 'o.tif'));
+  t.equal(tifInput.status, 2);
+  t.match(tifInput.stderr, /--input: .*pan\.tif is a GeoTIFF, which holds one image: pass GeoTIFF input as --pan PAN\.tif --ms MS\.tif/);
+  const dir = infer(tmp, '--input', ZPNN, '--out', join(tmp, 'o.tif'));
+  t.equal(dir.status, 1);
+  t.match(dir.stderr, new RegExp(`--weights: ${tmp} is a folder, not a file`));
+  const outDir = infer(w8, '--input', ZPNN, '--out', tmp);
+  t.not(outDir.status, 0, 'a folder as --out is refused');
+  const bands = infer(w4, '--input', ZPNN, '--out', join(tmp, 'o.tif'));
+  t.equal(bands.status, 1);
+  t.match(bands.stderr, /holds 4-band weights but the input has 8 bands/);
+  const noFolder = infer(w8, '--input', ZPNN, '--out', join(pan, 'x', 'o.tif'));
+  t.equal(noFolder.status, 1, 'an output folder that cannot exist is refused before the work');
+  t.notMatch(noFolder.stdout + noFolder.stderr, /tiles/);
+});
+
+t.test('the library imports and runs a forward in a Worker without workerData', async (t) => {
+  const code = `
+    import { parentPort } from 'node:worker_threads';
+    const m = await import(${JSON.stringify(pathToFileURL(join(REPO, 'dist', 'index.js')).href)});
+    const model = m.createModel({ model: 'mlp', inFeatures: 4, hidden: 8, outFeatures: 2 });
+    const y = await model.forward({ x: m.randn([3, 4]) });
+    parentPort.postMessage(y.shape);`;
+  for (const workerData of [undefined, { mod: 'not-a-module' }, 42]) {
+    const shape = await new Promise((resolve, reject) => {
+      const w = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), workerData === undefined ? {} : { workerData });
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    t.same(shape, [3, 2], `workerData ${JSON.stringify(workerData)}`);
+  }
+});
