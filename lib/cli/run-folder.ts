@@ -7,9 +7,12 @@
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkWritableFolder } from '../atomic.js';
-import { readCheckpoint } from '../train/index.js';
+import { readCheckpoint, type TrainResult } from '../train/index.js';
 import { acquireLock, type Lock } from '../train/lock.js';
 import { UsageError } from './args.js';
+
+/** What a training run writes into its folder (`--fresh` removes all of it). */
+const RUN_OUTPUTS = ['checkpoints', 'train.jsonl', 'final.safetensors', 'aborted.safetensors', 'metrics.json', 'heldout.json'];
 
 export interface RunFolder {
   out: string;
@@ -36,11 +39,12 @@ export function openRunFolder(out: string, flags: { resume?: boolean; fresh?: bo
     }
     if (!flags.resume && ck) {
       if (!flags.fresh) {
-        throw new UsageError(`--out: ${out} already holds a run (checkpoint at step ${ck.state.batches}): pass --resume to continue it, --fresh to start over (deletes its checkpoints and log), or choose another --out`);
+        throw new UsageError(`--out: ${out} already holds a run (checkpoint at step ${ck.state.batches}): pass --resume to continue it, --fresh to start over (deletes its checkpoints, log and results), or choose another --out`);
       }
     }
     if (flags.fresh) {
-      for (const p of [checkpoints, log, join(out, 'final.safetensors'), join(out, 'aborted.safetensors')]) rmSync(p, { recursive: true, force: true });
+      // everything a run leaves, so that nothing of the old run sits beside the new one's results
+      for (const name of RUN_OUTPUTS) rmSync(join(out, name), { recursive: true, force: true });
     }
     return { out, checkpoints, log, resume: !!ck && !!flags.resume, release: () => lock.release() };
   } catch (e) {
@@ -87,6 +91,70 @@ export function stopOnSignals(onFirst: (name: string) => void, onSecond?: () => 
     dispose() {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
+    },
+  };
+}
+
+/**
+ * A `specfuse train` run as every training command runs it (the main trainer and INFN's): the
+ * folder opened and locked (openRunFolder), SIGINT/SIGTERM turned into a stop after the current
+ * step, and the weights of a stopped run named `aborted`, never `final`.
+ */
+export interface TrainingRun {
+  folder: RunFolder;
+  stop: StopSignals;
+  /** train() options that come from the run folder and the signals. */
+  trainOptions: { checkpointDir: string; logFile: string; resume: boolean; signal: AbortSignal };
+  /**
+   * Saves train()'s result with `save(path)` as aborted.safetensors when a signal cut the loop
+   * short, else as final.safetensors (then an aborted.safetensors of the run, superseded, is
+   * removed); returns the path.
+   */
+  saveWeights(r: Pick<TrainResult, 'stopped'>, save: (path: string) => Promise<void>): Promise<string>;
+  /**
+   * After the weights are saved: when a signal came (during the loop or after it), says so and
+   * returns the exit code (130/143), and the caller skips the rest (scoring); else undefined.
+   */
+  stopped(r: Pick<TrainResult, 'stopped' | 'steps' | 'checkpoint'>, weights: string): number | undefined;
+  /** Removes the signal handlers and releases the lock (call in `finally`). */
+  close(): void;
+}
+
+/** Opens `out` for a training run (see openRunFolder) and installs the signal handlers. */
+export function startTrainingRun(out: string, flags: { resume?: boolean; fresh?: boolean }): TrainingRun {
+  const folder = openRunFolder(out, flags);
+  const stop = stopOnSignals(
+    (name) => console.error(`\n• ${name}: stopping after this step and writing a checkpoint (a second ${name} exits at once)`),
+    // process.exit skips `finally`: the lock goes now (the last checkpoint stays)
+    () => { console.error('• second signal: exiting now (the last checkpoint stays)'); folder.release(); },
+  );
+  return {
+    folder,
+    stop,
+    trainOptions: { checkpointDir: folder.checkpoints, logFile: folder.log, resume: folder.resume, signal: stop.signal },
+    // decided by the loop's result, not by stop.received(): a signal after the last step does not
+    // make complete weights 'aborted', and one during the loop always does
+    async saveWeights(r, save) {
+      const aborted = join(out, 'aborted.safetensors'), final = join(out, 'final.safetensors');
+      if (r.stopped === 'aborted') {
+        await save(aborted);
+        return aborted;
+      }
+      await save(final);
+      rmSync(aborted, { force: true });
+      return final;
+    },
+    stopped(r, weights) {
+      const name = stop.received();
+      if (!name) return undefined;
+      console.error(r.stopped === 'aborted'
+        ? `• ${name} after ${r.steps} steps: checkpoint ${r.checkpoint}; weights so far ${weights}; continue with --resume`
+        : `• ${name} after the last step (${r.steps} steps): weights ${weights}; the rest (scoring) is skipped`);
+      return stop.exitCode();
+    },
+    close() {
+      stop.dispose();
+      folder.release();
     },
   };
 }

@@ -6,7 +6,7 @@ import { saveWeights, loadPanAdapterPretrained } from '../weights.js';
 import { checkRecordedPreset, loadWeightsExplained } from './weights-hints.js';
 import { writeFileAtomic } from '../atomic.js';
 import { checkInputFiles, countOption, intOption, parse, UsageError } from './args.js';
-import { openRunFolder, stopOnSignals } from './run-folder.js';
+import { startTrainingRun } from './run-folder.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 import { manualSeed } from '../tensor.js';
 import { heldOutReport, sampleReport, sceneData, type Resolution, type SceneData } from './scene.js';
@@ -65,7 +65,7 @@ and a JSONL log.
                  (aborted.safetensors when stopped by a signal); one run at a time per folder
   --resume       continue from the run folder's latest checkpoint (an error when there is none);
                  the options must be the run's (--steps/--epochs may grow), unless --allow-changes
-  --fresh        start over in a folder that holds a run (deletes its checkpoints and log)
+  --fresh        start over in a folder that holds a run (deletes its checkpoints, log and results)
   --checkpoint-every N   steps between checkpoints (default 200)
   SIGINT/SIGTERM: the current step finishes, a checkpoint is written, exit 130/143 (resume with
   --resume); a second signal exits at once.
@@ -114,11 +114,7 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   if (v.init) checkRecordedPreset(v.init, v.preset, '--init');
   const out = resolve(v.out ?? 'specfuse-run');
   // the run folder is checked and locked before anything expensive happens
-  const folder = openRunFolder(out, { resume: v.resume, fresh: v.fresh });
-  const stop = stopOnSignals(
-    (name) => console.error(`\n• ${name}: stopping after this step and writing a checkpoint (a second ${name} exits at once)`),
-    () => { console.error('• second signal: exiting now (the last checkpoint stays)'); folder.release(); },
-  );
+  const run = startTrainingRun(out, { resume: v.resume, fresh: v.fresh });
   let model: ReturnType<typeof createModel> | undefined;
   let data: PanCollectionDataset | undefined, valid: PanCollectionDataset | undefined;
   try {
@@ -156,24 +152,17 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
       epochs: intOption(v.epochs, 'epochs'), steps: intOption(v.steps, 'steps'), batchSize: batchSizeArg ?? recipe.batchSize ?? 4,
       lr: v.lr ? Number(v.lr) : recipe.lr ?? 1e-4, schedule, loss, optimizer,
       weightDecay: v['weight-decay'] !== undefined ? Number(v['weight-decay']) : undefined, seed: intOption(v.seed, 'seed') ?? 0, autocast: v.bf16 ? 'bf16' : 'none',
-      checkpointDir: folder.checkpoints, checkpointEvery, resume: folder.resume, allowOptionChanges: !!v['allow-changes'], logFile: folder.log,
-      signal: stop.signal, device: v.device,
+      ...run.trainOptions, checkpointEvery, allowOptionChanges: !!v['allow-changes'], device: v.device,
       onProgress: (p) => bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} samples/s eta ${formatSeconds(p.etaSeconds)}`),
     });
-    // weights of a run stopped by a signal are not the run's result: never named 'final'
-    const stopped = stop.received();
-    const weights = join(out, stopped ? 'aborted.safetensors' : 'final.safetensors');
     const metadata: Record<string, string> = { stage: String(stage), ...(v.preset ? { preset: v.preset } : {}), bands: String(model.config.bands ?? '') };
-    await saveWeights(model, weights, metadata);
-    if (stopped) {
-      console.error(`• ${stopped} after ${r.steps} steps: checkpoint ${r.checkpoint}; weights so far ${weights}; continue with --resume`);
-      return stop.exitCode();
-    }
+    const weights = await run.saveWeights(r, (path) => saveWeights(model!, path, metadata));
+    const code = run.stopped(r, weights);
+    if (code !== undefined) return code;
     console.log(`• ${r.stopped} after ${r.steps} steps in ${formatSeconds(r.seconds)}; best validation loss ${r.bestValid ?? '-'}; weights ${weights}`);
     if (scene?.heldOut) await reportHeldOut(model, stage, scene, resolution, out);
   } finally {
-    stop.dispose();
     data?.close(); valid?.close(); model?.dispose();
-    folder.release();
+    run.close();
   }
 }
