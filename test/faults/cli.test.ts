@@ -1,10 +1,11 @@
 // The CLI under faults: SIGTERM/SIGINT during `specfuse train` (checkpoint, exit 143/130, resume
 // byte-identical), a second run on a busy folder, --resume with nothing to resume; `infer` with
 // NaN/Inf inputs, corrupt weights, unknown output extensions, a GeoTIFF as --input, a folder as
-// weights, 8-band weights on 4-band data; a Worker without workerData.
+// weights, 8-band weights on 4-band data, a full disk; `eval` with NaN/Inf inputs, corrupt weights,
+// an --out that cannot be written and a full disk; a Worker without workerData.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,13 +13,24 @@ import { Worker } from 'node:worker_threads';
 import { createModel, manualSeed, saveWeights } from '../../lib/index.js';
 import { readMat, writeMatFile, writePanCollection, writeGeoTiff } from '../../lib/data/index.js';
 import { generator } from '../../lib/train/rng.js';
-import { REPO, ZPNN, dataUnavailable } from '../cnn/fixtures/helpers.js';
+import { PATCH, REPO, ZPNN, checkpoint, dataUnavailable } from '../cnn/fixtures/helpers.js';
+import { loadCheckpointFileSync, writeSafetensors } from '../../lib/io/index.js';
 
 const CLI = join(REPO, 'bin/specfuse.js');
 const skip = dataUnavailable() || (existsSync(join(REPO, 'dist/cli/main.js')) ? false : 'dist/ is not built (npx tsc -p tsconfig.json)');
 const tmp = mkdtempSync(join(tmpdir(), 'specfuse-clifaults-'));
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 const cli = (...a: string[]) => spawnSync(process.execPath, [CLI, ...a], { encoding: 'utf8', cwd: tmp });
+
+/** `path` with `count` values of variable `key` set to `value` (as float64, so that it holds NaN/Inf), written to tmp/name. */
+function withBad(path: string, name: string, key: string, count: number, value: number): string {
+  const vars = Object.fromEntries([...readMat(path)].map(([k, v]) => [k, { ...v, dtype: 'float64' as const, data: Float64Array.from(v.data as ArrayLike<number>) }]));
+  const d = vars[key]!.data;
+  for (let i = 0; i < count; i++) d[(i * 7919) % d.length] = value;
+  const p = join(tmp, name);
+  writeMatFile(p, vars);
+  return p;
+}
 
 const data = join(tmp, 'train_wv3.h5');
 const rand = generator(5, 0, 0);
@@ -99,26 +111,17 @@ t.test('infer', { skip }, async (t) => {
   await saveWeights(createModel({ model: 'pnn', bands: 4 } as never), w4);
   const infer = (weights: string, ...a: string[]) => cli('infer', '--model', 'pnn', '--weights', weights, '--sensor', 'WV3', ...a);
   const scene = readMat(ZPNN);
-  const withBad = (name: string, key: string, count: number, value: number) => {
-    // the example is uint16: as float64, so that it can hold NaN/Inf
-    const vars = Object.fromEntries([...scene].map(([k, v]) => [k, { ...v, dtype: 'float64' as const, data: Float64Array.from(v.data as Uint16Array) }]));
-    const d = vars[key]!.data as Float64Array;
-    for (let i = 0; i < count; i++) d[(i * 7919) % d.length] = value;
-    const p = join(tmp, name);
-    writeMatFile(p, vars);
-    return p;
-  };
   const msKey = [...scene.keys()].find((k) => /ms/i.test(k) && !/lms|lr/i.test(k)) ?? [...scene.keys()].find((k) => /ms/i.test(k))!;
   const panKey = [...scene.keys()].find((k) => /pan/i.test(k))!;
 
-  const nan = infer(w8, '--input', withBad('nan.mat', msKey, 50, NaN), '--out', join(tmp, 'o.tif'));
+  const nan = infer(w8, '--input', withBad(ZPNN, 'nan.mat', msKey, 50, NaN), '--out', join(tmp, 'o.tif'));
   t.equal(nan.status, 1, 'NaN MS pixels: exit 1');
   t.match(nan.stderr, /has 50 non-finite values \(50 NaN; .*the first at band \d+, row \d+, column \d+.*--fill-non-finite/);
   t.notOk(existsSync(join(tmp, 'o.tif')), 'nothing written');
-  const inf = infer(w8, '--input', withBad('inf.mat', panKey, 20, Infinity), '--out', join(tmp, 'o.tif'));
+  const inf = infer(w8, '--input', withBad(ZPNN, 'inf.mat', panKey, 20, Infinity), '--out', join(tmp, 'o.tif'));
   t.equal(inf.status, 1, '+Inf PAN pixels: exit 1');
   t.match(inf.stderr, /PAN of .* has 20 non-finite values \(20 ±Inf/);
-  const filled = infer(w8, '--input', withBad('nan.mat', msKey, 50, NaN), '--out', join(tmp, 'filled.tif'), '--fill-non-finite', '0');
+  const filled = infer(w8, '--input', withBad(ZPNN, 'nan.mat', msKey, 50, NaN), '--out', join(tmp, 'filled.tif'), '--fill-non-finite', '0');
   t.equal(filled.status, 0, '--fill-non-finite: exit 0');
   t.match(filled.stderr, /warning: .*50 non-finite.*replaced by 0/);
 
@@ -151,6 +154,73 @@ t.test('infer', { skip }, async (t) => {
   const noFolder = infer(w8, '--input', ZPNN, '--out', join(pan, 'x', 'o.tif'));
   t.equal(noFolder.status, 1, 'an output folder that cannot exist is refused before the work');
   t.notMatch(noFolder.stdout + noFolder.stderr, /tiles/);
+
+  // a full disk at CLI level: the GeoTIFF (512 KB) cannot be written under a 16 KB limit
+  const fused = join(tmp, 'full', 'fused.tif'), preview = join(tmp, 'full', 'fused.png');
+  t.equal(infer(w8, '--input', ZPNN, '--out', fused).status, 0, 'a first infer writes fused.tif');
+  const before = [readFileSync(fused), readFileSync(preview)];
+  const full = spawnSync('bash', ['-c', `ulimit -f 16; exec "${process.execPath}" "$@"`, 'bash', CLI, 'infer', '--model', 'pnn', '--weights', w8, '--sensor', 'WV3', '--input', ZPNN, '--out', fused], { encoding: 'utf8', cwd: tmp });
+  t.equal(full.status, 1, `full disk: exit 1 (status ${full.status}, signal ${full.signal})`);
+  t.match(full.stderr, /could not write .*fused\.tif.*(EFBIG|larger than allowed)/);
+  t.notMatch(full.stdout, /fused .*→/, 'no success line');
+  t.same(readFileSync(fused), before[0], 'the previous fused.tif survives byte for byte');
+  t.same(readFileSync(preview), before[1], 'and its preview');
+  t.same(readdirSync(join(tmp, 'full')).filter((n) => n.includes('.tmp-')), [], 'no temporary file left');
+});
+
+t.test('eval', { skip }, async (t) => {
+  const pth = checkpoint('WV3', 'pnn');
+  const evalArgs = (data: string, ...a: string[]) => ['eval', '--model', 'pnn', '--weights', pth, '--data', data, '--sample', '0', ...a];
+  const out = join(tmp, 'eval-out');
+
+  t.test('NaN/Inf inputs: exit 1 naming how many and where, nothing written; --fill-non-finite', async (t) => {
+    const nan = cli(...evalArgs(withBad(PATCH, 'patch-nan.mat', 'ms', 50, NaN), '--out', out));
+    t.equal(nan.status, 1, 'NaN MS pixels: exit 1');
+    t.match(nan.stderr, /the MS of .*patch-nan\.mat has 50 non-finite values \(50 NaN; .*the first at .*--fill-non-finite/);
+    t.notMatch(nan.stdout, /inference/, 'no result printed');
+    t.notOk(existsSync(out) && readdirSync(out).length, 'nothing written to --out');
+    const inf = cli(...evalArgs(withBad(PATCH, 'patch-inf.mat', 'pan', 20, -Infinity)));
+    t.equal(inf.status, 1, '-Inf PAN pixels: exit 1');
+    t.match(inf.stderr, /the PAN of .* has 20 non-finite values \(20 ±Inf/);
+    const filled = cli(...evalArgs(join(tmp, 'patch-nan.mat'), '--json', '--fill-non-finite', '0'));
+    t.equal(filled.status, 0, '--fill-non-finite 0: exit 0');
+    t.match(filled.stderr, /warning: .*50 non-finite.*replaced by 0/);
+    t.ok(Number.isFinite(JSON.parse(filled.stdout).metrics.pnn.SAM), 'finite metrics');
+  });
+
+  t.test('weights that make the output non-finite: exit 1, the weights named', async (t) => {
+    const state = loadCheckpointFileSync(pth);
+    for (const a of state.values()) if (a.data instanceof Float32Array) a.data.fill(NaN);
+    const bad = join(tmp, 'pnn-nan.safetensors');
+    writeFileSync(bad, writeSafetensors(state));
+    const r = cli('eval', '--model', 'pnn', '--weights', bad, '--data', PATCH, '--sample', '0');
+    t.equal(r.status, 1);
+    t.match(r.stderr, /pnn's output has \d+ non-finite values .*the weights .*pnn-nan\.safetensors are the likely cause/);
+  });
+
+  t.test('an --out that cannot be written is refused before the work', async (t) => {
+    const file = join(tmp, 'a-file');
+    writeFileSync(file, 'x');
+    // with NaN input too: the --out error coming first shows that it is checked before the data is read
+    const r = cli(...evalArgs(join(tmp, 'patch-nan.mat'), '--out', join(file, 'sub')));
+    t.equal(r.status, 1);
+    t.match(r.stderr, /--out: .*a-file is a file, not a folder, so .*sub cannot be created/);
+    t.notMatch(r.stderr, /non-finite/, 'refused before the data was read');
+  });
+
+  t.test('a full disk: exit non-zero, the previous outputs survive byte for byte', async (t) => {
+    const ok = cli(...evalArgs(PATCH, '--out', out));
+    t.equal(ok.status, 0, 'a first eval writes the outputs');
+    const names = ['pnn_preview.png', 'pnn_fused.mat', 'metrics.json'];
+    const before = names.map((n) => readFileSync(join(out, n)));
+    // 4 KB allowed: the preview (written first) and the .mat are larger
+    const r = spawnSync('bash', ['-c', `ulimit -f 4; exec "${process.execPath}" "$@"`, 'bash', CLI, ...evalArgs(PATCH, '--out', out)], { encoding: 'utf8', cwd: tmp });
+    t.equal(r.status, 1, `exit 1 (status ${r.status}, signal ${r.signal})`);
+    t.match(r.stderr, /could not write .*pnn_preview\.png.*(EFBIG|larger than allowed)/);
+    t.notMatch(r.stdout, /pnn_fused\.mat|metrics\.json/, 'no output listed as written');
+    names.forEach((n, i) => t.same(readFileSync(join(out, n)), before[i], `${n} intact`));
+    t.same(readdirSync(out).filter((n) => n.includes('.tmp-')), [], 'no temporary file left');
+  });
 });
 
 t.test('the library imports and runs a forward in a Worker without workerData', async (t) => {
