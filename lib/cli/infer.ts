@@ -8,7 +8,7 @@ import { interp23tap } from '../protocol/index.js';
 import { loadPansharpeningInput, sensorScale, sniffFormat, writeGeoTiff, writeH5Array, writeMatFile, writePreviewPng } from '../data/index.js';
 import { checkInputFiles, countOption, parse, UsageError } from './args.js';
 import { finitePolicy, warnIfReflectance } from './finite.js';
-import { checkRecordedPreset, loadWeightsExplained } from './weights-hints.js';
+import { checkPreset, loadWeightsExplained } from './weights-hints.js';
 import { ProgressBar } from './progress.js';
 
 export const inferHelp = `specfuse infer --model NAME --weights W (--input FILE | --pan PAN.tif --ms MS.tif) --out FUSED.tif|.h5|.mat [options]
@@ -63,7 +63,6 @@ export async function inferCommand(argv: string[]): Promise<void> {
     if (!(Number.isFinite(scaleArg) && scaleArg > 0)) throw new UsageError(`--scale: expected a positive number, got '${v.scale}'`);
   }
   const stride = countOption(v.stride, 'stride'), batchSize = countOption(v['batch-size'], 'batch-size');
-  checkRecordedPreset(v.weights!, v.preset, '--weights');
 
   const source = v.input ?? { pan: v.pan!, ...(v.ms ? { ms: v.ms } : {}), ...(v.lms ? { lms: v.lms } : {}) };
   const inputName = v.input ?? v.pan!;
@@ -79,6 +78,8 @@ export async function inferCommand(argv: string[]): Promise<void> {
   finitePolicy(`the PAN of ${inputName}`, panH, fill, fix);
   finitePolicy(`the LMS of ${inputName}`, lmsH, fill, fix);
   warnIfReflectance([msH, panH], scale, scaleArg !== undefined);
+  // before the model is built: a full PanAdapter is 160 M parameters
+  checkPreset(v.weights!, v.model!, v.preset, '--weights', msH.shape[0]);
   const config: Record<string, unknown> = { model: v.model, bands: msH.shape[0] };
   if (v.preset) config.preset = v.preset;
   const model = createModel(config as unknown as ModelConfig);

@@ -3,7 +3,7 @@ import { resolve, join } from 'node:path';
 import { createModel, type ModelConfig } from '../models/index.js';
 import { train, PanCollectionDataset } from '../train/index.js';
 import { saveWeights, loadPanAdapterPretrained } from '../weights.js';
-import { checkRecordedPreset, loadWeightsExplained } from './weights-hints.js';
+import { checkPreset, loadWeightsExplained } from './weights-hints.js';
 import { writeFileAtomic } from '../atomic.js';
 import { checkInputFiles, countOption, intOption, parse, UsageError } from './args.js';
 import { startTrainingRun } from './run-folder.js';
@@ -111,7 +111,7 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   const bands = intOption(v.bands, 'bands');
   if (bands !== undefined) config.bands = bands;
   manualSeed(intOption(v.seed, 'seed') ?? 0);  // the initial weights follow --seed too
-  if (v.init) checkRecordedPreset(v.init, v.preset, '--init');
+  if (v.init) checkPreset(v.init, v.model, v.preset, '--init', bands);
   const out = resolve(v.out ?? 'specfuse-run');
   // the run folder is checked and locked before anything expensive happens
   const run = startTrainingRun(out, { resume: v.resume, fresh: v.fresh });

@@ -223,6 +223,40 @@ t.test('eval', { skip }, async (t) => {
   });
 });
 
+t.test('--preset hints from the weights, before the model is built', { skip }, async (t) => {
+  manualSeed(1);
+  // weights as older versions wrote them: no preset in the metadata, only the tensors
+  const tiny = join(tmp, 'pa-tiny.safetensors'), recorded = join(tmp, 'pa-tiny-recorded.safetensors');
+  const pa = createModel({ model: 'panadapter', preset: 'tiny' });
+  await saveWeights(pa, tiny);
+  await saveWeights(pa, recorded, { preset: 'tiny' });
+  pa.dispose();
+  // a full-size PanAdapter's header (its 160 M parameters are not needed to be told apart)
+  const full = join(tmp, 'pa-full.safetensors');
+  writeFileSync(full, writeSafetensors({ 'head.1.weight': { dtype: 'float32', shape: [576, 9, 3, 3], data: new Float32Array(576 * 81) } }));
+  const infer = (weights: string, ...a: string[]) => cli('infer', '--model', 'panadapter', '--weights', weights, '--input', ZPNN, '--sensor', 'WV3', '--out', join(tmp, 'hint.tif'), ...a);
+
+  const none = infer(tiny);
+  t.equal(none.status, 2);
+  t.match(none.stderr, /--weights: .*pa-tiny\.safetensors: these are tiny weights \(embedding width 48, not the 576 of the default preset\): add --preset tiny/);
+  const wrong = infer(tiny, '--preset', 'wv3');
+  t.match(wrong.stderr, /these are tiny weights \(embedding width 48, not the 576 of --preset wv3\): use --preset tiny/);
+  t.match(infer(recorded, '--preset', 'qb').stderr, /was trained with --preset tiny, not qb: pass --preset tiny/, 'the recorded preset comes first');
+  const big = infer(full, '--preset', 'tiny');
+  t.equal(big.status, 2);
+  t.match(big.stderr, /these are full-size weights \(embedding width 576, not the 48 of --preset tiny\): use --preset wv3 or --preset wv2/, 'the 8-band presets for 8-band input');
+  t.notOk(existsSync(join(tmp, 'hint.tif')));
+
+  // CrossDiff --init: the weights' own band count picks tiny8 among the tiny presets
+  const cd = createModel({ model: 'crossdiff', preset: 'tiny8' });
+  const cdTiny = join(tmp, 'cd-tiny8.safetensors');
+  await saveWeights(cd, cdTiny);
+  cd.dispose();
+  const init = cli('train', '--model', 'crossdiff', '--init', cdTiny, '--data', PATCH, '--steps', '1', '--out', join(tmp, 'cd-run'));
+  t.equal(init.status, 2);
+  t.match(init.stderr, /--init: .*these are tiny weights \(UNet width 8, embedding width 64, not the 32, 256 of the default preset\): add --preset tiny8/);
+});
+
 t.test('the library imports and runs a forward in a Worker without workerData', async (t) => {
   const code = `
     import { parentPort } from 'node:worker_threads';
