@@ -102,6 +102,10 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   if (!v.model) throw new UsageError('--model is required');
   if (!v.data === !v.scene) throw new UsageError('give one of --data (a PanCollection .h5) and --scene (an original MS + PAN pair)');
   if ((v.epochs === undefined) === (v.steps === undefined)) throw new UsageError('give exactly one of --epochs and --steps');
+  // option values first: a usage error is the most direct answer, before files are looked at
+  const resolution = oneOfOption(v.resolution, 'resolution', ['reduced', 'full'] as const) ?? 'reduced';
+  const lossArg = oneOfOption(v.loss, 'loss', ['mse', 'l1', 'qnr'] as const);
+  const optimizerArg = oneOfOption(v.optimizer, 'optimizer', ['adam', 'adamw', 'sgd'] as const);
   checkInputFiles({ data: v.data, valid: v.valid, scene: v.scene, init: v.init, ipt: v.ipt, edsr: v.edsr });
   const batchSizeArg = countOption(v['batch-size'], 'batch-size');
   const checkpointEvery = countOption(v['checkpoint-every'], 'checkpoint-every') ?? 200;
@@ -119,7 +123,6 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   let data: PanCollectionDataset | undefined, valid: PanCollectionDataset | undefined;
   try {
     model = createModel(config as unknown as ModelConfig);
-    const resolution = oneOfOption(v.resolution, 'resolution', ['reduced', 'full'] as const) ?? 'reduced';
     const scene = v.scene ? await sceneData(v.scene, {
       resolution, patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride'),
       holdout: v.holdout !== undefined ? Number(v.holdout) : 0.25, sensor: v.sensor, scale: v.scale ? Number(v.scale) : undefined,
@@ -139,8 +142,8 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
     if (v.device && v.device !== 'cpu') await model.to(v.device);
     const stage = intOption(v.stage, 'stage') ?? Number(Object.keys(model.spec.stages)[0]);
     const recipe = model.spec.trainingDefaults?.[stage] ?? {};
-    const loss = oneOfOption(v.loss, 'loss', ['mse', 'l1', 'qnr'] as const) ?? (resolution === 'full' && stage > 1 && recipe.loss ? 'qnr' : recipe.loss);
-    const optimizer = oneOfOption(v.optimizer, 'optimizer', ['adam', 'adamw', 'sgd'] as const) ?? recipe.optimizer;
+    const loss = lossArg ?? (resolution === 'full' && stage > 1 && recipe.loss ? 'qnr' : recipe.loss);
+    const optimizer = optimizerArg ?? recipe.optimizer;
     const trainData = scene ? scene.train : new ScaledDataset(data!, scale);
     const schedule = v.schedule ? { kind: v.schedule as 'constant' | 'cosine' } : undefined;
     const bar = new ProgressBar(`stage ${stage}`);
