@@ -5,8 +5,7 @@
  * everything before writing anything: missing, unexpected and shape-mismatched tensors make it fail
  * unless an allow-list says which may be skipped. The report says exactly what happened.
  */
-import { mkdirSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { writeFileAtomic } from './atomic.js';
 import type { Module } from './module.js';
 import { fromHost, type Tensor } from './tensor.js';
 import { compilePattern } from './freeze.js';
@@ -111,24 +110,7 @@ export async function loadWeights(model: Module, path: string, options: LoadOpti
   return loadStateDict(model, await loadCheckpointFile(path), options);
 }
 
-/** Writes bytes to `path` atomically: a temporary file, fsync, then rename over the target. */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      writeFileSync(fd, bytes);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
-}
+export { writeFileAtomic } from './atomic.js';
 
 /** Every parameter and buffer as safetensors, written atomically. */
 export async function saveWeights(model: Module, path: string, metadata: Record<string, string> = {}): Promise<void> {

@@ -13,6 +13,9 @@ ensureTestOracles();
 // OpenMP teams whose threads outnumber the cores spin-wait on descheduled peers (one run on 2 cores:
 // 20 s alone, over 10 minutes next to another). One intra-op thread per test process, unless set.
 const env = { ...process.env, SPECFUSE_NUM_THREADS: process.env.SPECFUSE_NUM_THREADS ?? '1' };
+// Test processes run with --unhandled-rejections=strict (package.json, tap.node-arg): a rejection
+// nobody handles fails its test file even where tap or a library installs an unhandledRejection
+// listener (which would turn Node's default 'throw' into a silent warning).
 const child = spawn(process.execPath, [tapBin, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
 
 let tail = '';

@@ -1,4 +1,5 @@
 /** Small helpers shared by the CLI commands: typed option parsing with clear errors. */
+import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
@@ -18,6 +19,22 @@ export function parse<O extends OptionSpec>(argv: string[], options: O): { value
     return { values: r.values as Values<O> };
   } catch (e) {
     throw new UsageError((e as Error).message);
+  }
+}
+
+/** An integer option that must be at least `min` (sizes and counts: 0 makes no sense). */
+export function countOption(value: string | undefined, name: string, min = 1): number | undefined {
+  const n = intOption(value, name);
+  if (n !== undefined && n < min) throw new UsageError(`--${name}: expected an integer >= ${min}, got ${n}`);
+  return n;
+}
+
+/** Checks that the files given to flags exist and are files (a folder would fail later as a bare EISDIR). */
+export function checkInputFiles(files: Record<string, string | boolean | undefined>): void {
+  for (const [flag, path] of Object.entries(files)) {
+    if (typeof path !== 'string') continue;
+    if (!existsSync(path)) throw new Error(`--${flag}: ${path} does not exist`);
+    if (statSync(path).isDirectory()) throw new Error(`--${flag}: ${path} is a folder, not a file: give the file in it (e.g. ${path.replace(/\/$/, '')}/final.safetensors for weights)`);
   }
 }
 

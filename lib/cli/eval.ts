@@ -1,5 +1,7 @@
 /** `specfuse eval`: a pre-trained pansharpening CNN on a file, scored against EXP with the toolbox metrics. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { checkWritableFolder, writeFileAtomic } from '../atomic.js';
+import { countNonFinite, finitePolicy } from './finite.js';
 import { basename, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { HostArray } from '../host.js';
@@ -14,7 +16,7 @@ import {
   encodePng, loadPansharpeningInput, openPanCollection, panel, parseSensor, renderGray, renderRgb, resizeNearest, sensorScale, sniffFormat, writeMatFile,
   type PansharpeningInput, type RgbaImage,
 } from '../data/index.js';
-import { intOption, parse, UsageError } from './args.js';
+import { checkInputFiles, intOption, parse, UsageError } from './args.js';
 import { infnEval, wantsInfn } from './infn.js';
 import { FULL_COLUMNS, REDUCED_COLUMNS, formatTable, meanAndSpread, stripConventions } from './metrics.js';
 
@@ -38,6 +40,8 @@ else from the MS and PAN (full resolution: D_lambda, D_s, QNR, D_lambda_K, HQNR)
   --out      folder for <model>_preview.png (PAN, EXP, the model[, GT] of the first image, one
              colour stretch), <model>_fused.mat (variable sr, H×W×C or N×H×W×C, DN) and metrics.json
   --json     machine-readable output instead of the table
+  --fill-non-finite V   replace NaN/±Inf input pixels and outputs by V (default: an error that says
+             how many and where)
 INFN (MS/HS fusion, scored against bicubic): see 'specfuse eval --model infn --help'.`;
 
 const RATIO = 4; // the released models were trained at ratio 4 (PanNet's deconv is stride 4)
@@ -89,12 +93,13 @@ export async function evaluate(argv: string[]): Promise<void> {
     model: { type: 'string' }, weights: { type: 'string' }, data: { type: 'string' },
     pan: { type: 'string' }, ms: { type: 'string' }, lms: { type: 'string' }, gt: { type: 'string' },
     sensor: { type: 'string' }, sample: { type: 'string' }, scale: { type: 'string' }, bits: { type: 'string' }, cut: { type: 'string' },
-    device: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' },
+    device: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, 'fill-non-finite': { type: 'string' },
   });
   if (values.help) { console.log(evalHelp); return; }
   if (!values.model) throw new UsageError('--model is required');
   if (!isCnnModel(values.model)) throw new UsageError(`--model: expected one of ${CNN_MODELS.join(', ')}, got '${values.model}'`);
   if (!values.weights) throw new UsageError('--weights is required');
+  checkInputFiles({ weights: values.weights, data: values.data, pan: values.pan, ms: values.ms, lms: values.lms, gt: values.gt });
   const modelName = values.model;
   const sample = intOption(values.sample, 'sample');
   const cut = intOption(values.cut, 'cut') ?? 0;
@@ -105,11 +110,19 @@ export async function evaluate(argv: string[]): Promise<void> {
     if (!Number.isFinite(scaleArg) || scaleArg <= 0) throw new UsageError(`--scale: expected a positive number, got '${values.scale}'`);
   }
   const device = values.device ?? 'cpu';
+  let fill: number | undefined;
+  if (values['fill-non-finite'] !== undefined) {
+    fill = Number(values['fill-non-finite']);
+    if (!Number.isFinite(fill)) throw new UsageError(`--fill-non-finite: expected a finite number, got '${values['fill-non-finite']}'`);
+  }
+  // the output folder is checked before the work, not after it
+  if (values.out) checkWritableFolder(resolve(values.out), '--out');
   const t0 = performance.now();
 
   // ---- data, sensor, conventions --------------------------------------------------------------------
   const { input, count, offset } = await readSource(values, sample);
   const dataName = values.data ?? values.pan!;
+  for (const k of ['ms', 'lms', 'pan', 'gt'] as const) finitePolicy(`the ${k.toUpperCase()} of ${dataName}`, input[k], fill, 'fix the data (e.g. fill or mask the bad pixels)');
   let sensor: string | undefined;
   if (values.sensor !== undefined) {
     sensor = parseSensor(values.sensor);
@@ -167,7 +180,14 @@ export async function evaluate(argv: string[]): Promise<void> {
     const inferSeconds = (performance.now() - inferStart) / 1000;
     const stackAll = (list: Tensor[]) => keep(list.length === 1 ? list[0]! : cat(list, 0));
     const f64 = (t: Tensor) => keep(t.to('float64'));
-    const fused = stackAll(fusedList), expo = stackAll(expList);
+    let fused = stackAll(fusedList);
+    const expo = stackAll(expList);
+    {
+      const host = await fused.toHost();
+      const bad = countNonFinite(host);
+      finitePolicy(`${modelName}'s output`, host, fill, `the input is finite, so the weights ${values.weights} are the likely cause (corrupt, or trained on other data)`);
+      if (bad) fused = keep(fromHost(host)); // filled: the metrics and files see the filled values
+    }
     const methods: [string, Tensor][] = [['EXP', expo], [modelName, fused]];
 
     // ---- metrics on DN -------------------------------------------------------------------------------
@@ -210,7 +230,7 @@ export async function evaluate(argv: string[]): Promise<void> {
     if (values.out) {
       const out = resolve(values.out);
       mkdirSync(out, { recursive: true });
-      const write = (name: string, data: Uint8Array | string) => { const p = join(out, name); writeFileSync(p, data); files.push(p); };
+      const write = (name: string, data: Uint8Array | string) => { const p = join(out, name); writeFileAtomic(p, data); files.push(p); };
       // one mosaic (EXP | model | GT) so that every method shares one colour stretch
       const first = (t: Tensor) => keep(t.select(0, 0));
       const mosaic = keep(cat([first(expo), first(fused), ...(gtList.length ? [first(gtList[0]!)] : [])], 2));

@@ -4,7 +4,8 @@
  * (lib/protocol/hyperspectral.ts), training patches avoid a held-out region whose crops are scored
  * against bicubic upsampling with PSNR/SAM/ERGAS/SSIM. train.ts and eval.ts only dispatch here.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic.js';
 import { join, resolve } from 'node:path';
 import { createModel } from '../models/index.js';
 import { manualSeed } from '../tensor.js';
@@ -15,7 +16,8 @@ import { train } from '../train/loop.js';
 import { loadWeights, saveWeights } from '../weights.js';
 import { prepareMhifData, type MhifData } from '../mhif/data.js';
 import { evaluateMhif, formatMhifScores } from '../mhif/evaluate.js';
-import { intOption, parse, UsageError } from './args.js';
+import { countOption, intOption, parse, UsageError } from './args.js';
+import { startTrainingRun } from './run-folder.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 
 /** True when the command line asks for --model infn (the INF commands take other options). */
@@ -43,8 +45,14 @@ ${DATA_OPTIONS}
   --patch        HR training patch side (default 64);  --stride  default patch/2
   --steps N | --epochs N;  --batch-size  default 8;  --lr  default 1e-4 (Adam);  --loss l1 (default) | mse
   --schedule     constant (default) | cosine | step
-  --out          run folder (default ./specfuse-run): checkpoints/, train.jsonl, final.safetensors, metrics.json
-  --resume       continue from the run folder's latest checkpoint
+  --out          run folder (default ./specfuse-run): checkpoints/, train.jsonl, final.safetensors
+                 (aborted.safetensors when stopped by a signal), metrics.json; one run at a time per folder
+  --resume       continue from the run folder's latest checkpoint (an error when there is none);
+                 the options must be the run's (--steps/--epochs may grow), unless --allow-changes
+  --fresh        start over in a folder that holds a run (deletes its checkpoints, log and results)
+  --checkpoint-every N   steps between checkpoints (default 500)
+  SIGINT/SIGTERM: the current step finishes, a checkpoint is written, exit 130/143 (resume with
+  --resume); a second signal exits at once.
   --device       cpu (default) or cuda;  --seed  initial weights and batch order (default 0)`;
 
 export const infnEvalHelp = `specfuse eval --model infn --weights FILE --data CUBE [options]
@@ -108,45 +116,52 @@ async function loadData(v: Record<string, string | boolean | undefined>, extra: 
   });
 }
 
-export async function infnTrain(argv: string[]): Promise<void> {
+export async function infnTrain(argv: string[]): Promise<void | number> {
   const { values: v } = parse(argv, {
     ...COMMON, patch: { type: 'string' }, stride: { type: 'string' }, steps: { type: 'string' }, epochs: { type: 'string' },
     'batch-size': { type: 'string' }, lr: { type: 'string' }, loss: { type: 'string' }, schedule: { type: 'string' },
-    out: { type: 'string' }, resume: { type: 'boolean' }, seed: { type: 'string' },
+    out: { type: 'string' }, resume: { type: 'boolean' }, fresh: { type: 'boolean' }, 'allow-changes': { type: 'boolean' },
+    'checkpoint-every': { type: 'string' }, seed: { type: 'string' },
   });
   if (v.help) { console.log(infnTrainHelp); return; }
   if ((v.epochs === undefined) === (v.steps === undefined)) throw new UsageError('give exactly one of --epochs and --steps');
+  countOption(v.steps, 'steps'); countOption(v.epochs, 'epochs');
+  const batchSize = countOption(v['batch-size'], 'batch-size') ?? 8;
+  const checkpointEvery = countOption(v['checkpoint-every'], 'checkpoint-every') ?? 500;
   const loss = v.loss ?? 'l1';
   if (loss !== 'l1' && loss !== 'mse') throw new UsageError(`--loss: expected l1 or mse, got '${loss}'`);
-  const data = await loadData(v, { patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride') });
-  const config = { model: 'infn', preset: (v.preset ?? 'cave') as InfnPreset, ...jsonConfig(v.config), bands: data.bands, ratio: intOption(v.ratio, 'ratio') ?? 4 } as InfnConfig;
-  const resolved = resolveInfnOptions(config);
-  const seed = intOption(v.seed, 'seed') ?? 0;
-  manualSeed(seed); // the initial weights too, not only the batch order, follow --seed
-  const model = createModel(config);
+  // the run folder is checked and locked before the cube is read and simulated
+  const out = resolve(v.out ?? 'specfuse-run');
+  const run = startTrainingRun(out, { resume: v.resume, fresh: v.fresh });
+  let model: Module | undefined;
   try {
+    const data = await loadData(v, { patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride') });
+    const config = { model: 'infn', preset: (v.preset ?? 'cave') as InfnPreset, ...jsonConfig(v.config), bands: data.bands, ratio: intOption(v.ratio, 'ratio') ?? 4 } as InfnConfig;
+    const resolved = resolveInfnOptions(config);
+    const seed = intOption(v.seed, 'seed') ?? 0;
+    manualSeed(seed); // the initial weights too, not only the batch order, follow --seed
+    model = createModel(config);
     if (v.device && v.device !== 'cpu') await model.to(v.device);
-    const out = resolve(v.out ?? 'specfuse-run');
     const c = model.parameterCounts();
     console.log(`• infn (${config.preset}): ${c.total.toLocaleString('en-US')} parameters; ${data.bands} bands ${data.height}×${data.width}, ×${resolved.ratio}; ${data.trainSet!.length} training patches, ${data.testWindows.length} held-out crops`);
     const bar = new ProgressBar('infn');
-    const ac = new AbortController();
-    process.once('SIGINT', () => { console.error('\n• stopping after this step (a checkpoint will be written)'); ac.abort(); });
     const r = await train(model, {
-      data: data.trainSet!, steps: intOption(v.steps, 'steps'), epochs: intOption(v.epochs, 'epochs'), batchSize: intOption(v['batch-size'], 'batch-size') ?? 8,
+      data: data.trainSet!, steps: intOption(v.steps, 'steps'), epochs: intOption(v.epochs, 'epochs'), batchSize,
       lr: numberOption(v.lr, 'lr') ?? 1e-4, loss, schedule: v.schedule ? { kind: v.schedule as 'constant' } : undefined, seed,
-      checkpointDir: join(out, 'checkpoints'), checkpointEvery: 500, resume: v.resume ?? false, logFile: join(out, 'train.jsonl'), signal: ac.signal, device: v.device,
+      ...run.trainOptions, checkpointEvery, allowOptionChanges: !!v['allow-changes'], device: v.device,
       onProgress: (p) => bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} patches/s eta ${formatSeconds(p.etaSeconds)}`),
     });
-    const weights = join(out, 'final.safetensors');
-    await saveWeights(model, weights, { config: JSON.stringify({ ...resolved, model: 'infn' }) });
+    const metadata = { config: JSON.stringify({ ...resolved, model: 'infn' }) };
+    const weights = await run.saveWeights(r, (path) => saveWeights(model!, path, metadata));
+    const code = run.stopped(r, weights);
+    if (code !== undefined) return code;
     console.log(`• ${r.stopped} after ${r.steps} steps in ${formatSeconds(r.seconds)}; weights ${weights}`);
     const scores = await evaluateMhif(model, data.image, data.testWindows, { ratio: resolved.ratio, device: v.device });
     console.log(formatMhifScores(scores));
-    mkdirSync(out, { recursive: true });
-    writeFileSync(join(out, 'metrics.json'), JSON.stringify({ steps: r.steps, seconds: r.seconds, windows: data.testWindows, ...scores }, null, 2));
+    writeFileAtomic(join(out, 'metrics.json'), JSON.stringify({ steps: r.steps, seconds: r.seconds, windows: data.testWindows, ...scores }, null, 2));
   } finally {
-    model.dispose();
+    model?.dispose();
+    run.close();
   }
 }
 

@@ -7,8 +7,10 @@ import { trainCommand, trainHelp } from './train.js';
 import { inferCommand, inferHelp } from './infer.js';
 import { evaluate, evalHelp } from './eval.js';
 import { metrics, metricsHelp } from './metrics.js';
+import { infnEvalHelp, infnTrainHelp, wantsInfn } from './infn.js';
 
-const commands: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
+// run() resolves to the exit code when it is not 0 (e.g. 130/143: training stopped by a signal)
+const commands: Record<string, { run: (argv: string[]) => Promise<void | number>; help: string }> = {
   demo: { run: demo, help: demoHelp },
   info: { run: info, help: infoHelp },
   train: { run: trainCommand, help: trainHelp },
@@ -47,11 +49,12 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await cmd.run(rest);
-    return 0;
+    return (await cmd.run(rest)) ?? 0;
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`specfuse ${name}: ${e.message}\n\n${cmd.help}`);
+      // `train|eval --model infn` take other options: show the help of what was run
+      const infn = wantsInfn(rest) && { train: infnTrainHelp, eval: infnEvalHelp }[name];
+      console.error(`specfuse ${name}: ${e.message}\n\n${infn || cmd.help}`);
       return 2;
     }
     console.error(`specfuse ${name}: ${(e as Error).message}`);

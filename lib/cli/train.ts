@@ -1,11 +1,13 @@
 /** `specfuse train`: one stage of a model on PanCollection .h5 data, with checkpoints and a progress bar. */
-import { writeFileSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { createModel, type ModelConfig } from '../models/index.js';
 import { train, validateSchedule, PanCollectionDataset, createLoggers, parseLoggerKinds, parseGroupsOption, readCheckpoint, resolveMonitor, writeTorchOptimizer, type Schedule } from '../train/index.js';
 import { reducedMetricNames, type ReducedMetricName } from '../metrics/index.js';
-import { loadWeights, saveWeights, loadPanAdapterPretrained } from '../weights.js';
-import { intOption, parse, UsageError } from './args.js';
+import { saveWeights, loadPanAdapterPretrained } from '../weights.js';
+import { checkPreset, loadWeightsExplained } from './weights-hints.js';
+import { writeFileAtomic } from '../atomic.js';
+import { checkInputFiles, countOption, intOption, parse, UsageError } from './args.js';
+import { startTrainingRun } from './run-folder.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 import { manualSeed } from '../tensor.js';
 import { heldOutReport, sampleReport, sceneData, type Resolution, type SceneData } from './scene.js';
@@ -24,7 +26,7 @@ async function reportHeldOut(model: ReturnType<typeof createModel>, stage: numbe
   const report = selfSupervised
     ? { stage, samples: await sampleReport(model, set) }
     : { stage, ...(await heldOutReport(model, stage, set, resolution, scene.sensor, scene.scale)) };
-  writeFileSync(join(out, 'heldout.json'), JSON.stringify(report, null, 2) + '\n');
+  writeFileAtomic(join(out, 'heldout.json'), JSON.stringify(report, null, 2) + '\n');
   if ('samples' in report && report.samples) {
     console.log(`• held-out tiles, DDIM samples (20 steps): ${Object.entries(report.samples).map(([k, x]) => `${k} ${x.toFixed(2)}`).join(', ')}`);
   } else if ('methods' in report) {
@@ -75,9 +77,14 @@ and a JSONL log.
   --log          tensorboard,csv,jsonl (default jsonl): tensorboard/ event files, metrics.csv, train.jsonl
   --init         weights to start from (.safetensors or a torch.save file), loaded strictly
   --ipt, --edsr  PanAdapter's pre-trained IPT_pretrain.pt and edsr_baseline_x2 checkpoints
-  --out          run folder (default ./specfuse-run): checkpoints/, logs, final.safetensors,
-                 best.safetensors (with validation), optimizer.torch.safetensors (torch.optim layout)
-  --resume       continue from the run folder's latest checkpoint
+  --out          run folder (default ./specfuse-run): checkpoints/, logs, final.safetensors
+                 (aborted.safetensors when stopped by a signal), best.safetensors (with validation),
+                 optimizer.torch.safetensors (torch.optim layout); one run at a time per folder
+  --resume       continue from the run folder's latest checkpoint (an error when there is none);
+                 the options must be the run's (--steps/--epochs may grow), unless --allow-changes
+  --fresh        start over in a folder that holds a run (deletes its checkpoints, logs and results)
+  SIGINT/SIGTERM: the current step finishes, a checkpoint is written, exit 130/143 (resume with
+  --resume); a second signal exits at once.
   --device       cpu (default) or cuda;  --bf16  autocast in bfloat16;  --seed  default 0
 INFN (MS/HS fusion from a hyperspectral cube): see 'specfuse train --model infn --help'.`;
 
@@ -129,7 +136,7 @@ class ScaledDataset {
   }
 }
 
-export async function trainCommand(argv: string[]): Promise<void> {
+export async function trainCommand(argv: string[]): Promise<void | number> {
   if (wantsInfn(argv)) return infnTrain(argv);
   const { values: v } = parse(argv, {
     model: { type: 'string' }, preset: { type: 'string' }, bands: { type: 'string' }, stage: { type: 'string' },
@@ -144,26 +151,40 @@ export async function trainCommand(argv: string[]): Promise<void> {
     'no-decay': { type: 'boolean' }, config: { type: 'string' }, 'eval-every': { type: 'string' }, metrics: { type: 'string' },
     monitor: { type: 'string' }, mode: { type: 'string' }, 'save-top-k': { type: 'string' }, 'early-stopping': { type: 'string' },
     'min-delta': { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'keep-checkpoints': { type: 'string' }, log: { type: 'string' },
+    fresh: { type: 'boolean' }, 'allow-changes': { type: 'boolean' },
   });
   if (v.help) { console.log(trainHelp); return; }
   if (!v.model) throw new UsageError('--model is required');
   if (!v.data === !v.scene) throw new UsageError('give one of --data (a PanCollection .h5) and --scene (an original MS + PAN pair)');
   if ((v.epochs === undefined) === (v.steps === undefined)) throw new UsageError('give exactly one of --epochs and --steps');
+  // option values first: a usage error is the most direct answer, before files are looked at
+  const resolution = oneOfOption(v.resolution, 'resolution', ['reduced', 'full'] as const) ?? 'reduced';
+  const lossArg = oneOfOption(v.loss, 'loss', ['mse', 'l1', 'qnr'] as const);
+  const optimizerArg = oneOfOption(v.optimizer, 'optimizer', ['adam', 'adamw', 'sgd'] as const);
+  const logKinds = usage(() => parseLoggerKinds(v.log ?? 'jsonl'));
+  checkInputFiles({ data: v.data, valid: v.valid, scene: v.scene, init: v.init, ipt: v.ipt, edsr: v.edsr });
+  const batchSizeArg = countOption(v['batch-size'], 'batch-size');
+  const checkpointEvery = countOption(v['checkpoint-every'], 'checkpoint-every') ?? 200;
+  countOption(v.steps, 'steps'); countOption(v.epochs, 'epochs');
   const config: Record<string, unknown> = { model: v.model, ...jsonObject(v.config, 'config') };
   if (v.preset) config.preset = v.preset;
   const bands = intOption(v.bands, 'bands');
   if (bands !== undefined) config.bands = bands;
   manualSeed(intOption(v.seed, 'seed') ?? 0);  // the initial weights follow --seed too
-  const model = createModel(config as unknown as ModelConfig);
+  if (v.init) checkPreset(v.init, v.model, v.preset, '--init', bands);
   const out = resolve(v.out ?? 'specfuse-run');
-  const resolution = oneOfOption(v.resolution, 'resolution', ['reduced', 'full'] as const) ?? 'reduced';
-  const scene = v.scene ? await sceneData(v.scene, {
-    resolution, patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride'),
-    holdout: v.holdout !== undefined ? Number(v.holdout) : 0.25, sensor: v.sensor, scale: v.scale ? Number(v.scale) : undefined,
-  }) : undefined;
-  const data = scene ? undefined : await PanCollectionDataset.open(v.data!);
-  const valid = v.valid ? await PanCollectionDataset.open(v.valid) : undefined;
+  // the run folder is checked and locked before anything expensive happens
+  const run = startTrainingRun(out, { resume: v.resume, fresh: v.fresh });
+  let model: ReturnType<typeof createModel> | undefined;
+  let data: PanCollectionDataset | undefined, valid: PanCollectionDataset | undefined;
   try {
+    model = createModel(config as unknown as ModelConfig);
+    const scene = v.scene ? await sceneData(v.scene, {
+      resolution, patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride'),
+      holdout: v.holdout !== undefined ? Number(v.holdout) : 0.25, sensor: v.sensor, scale: v.scale ? Number(v.scale) : undefined,
+    }) : undefined;
+    data = scene ? undefined : await PanCollectionDataset.open(v.data!);
+    valid = v.valid ? await PanCollectionDataset.open(v.valid) : undefined;
     const scale = scene ? 1 : v.scale ? Number(v.scale) : (await import('../data/index.js')).sensorScale(String((await import('../data/index.js')).sensorFromPath(v.data!) ?? 'wv3'));
     if (!(scale > 0)) throw new UsageError('--scale: expected a positive number');
     if (v.ipt || v.edsr) {
@@ -171,17 +192,18 @@ export async function trainCommand(argv: string[]): Promise<void> {
       for (const [k, rep] of Object.entries(r)) console.log(`• ${k}: loaded ${rep!.loaded.length} tensors, ignored ${rep!.ignored.length}`);
     }
     if (v.init) {
-      const r = await loadWeights(model, v.init);
+      const r = await loadWeightsExplained(model, v.init, '--init', v.preset);
       console.log(`• init: loaded ${r.loaded.length} tensors from ${v.init}`);
     }
     if (v.device && v.device !== 'cpu') await model.to(v.device);
     const stage = intOption(v.stage, 'stage') ?? Number(Object.keys(model.spec.stages)[0]);
     const recipe = model.spec.trainingDefaults?.[stage] ?? {};
-    const loss = oneOfOption(v.loss, 'loss', ['mse', 'l1', 'qnr'] as const) ?? (resolution === 'full' && stage > 1 && recipe.loss ? 'qnr' : recipe.loss);
-    const optimizer = oneOfOption(v.optimizer, 'optimizer', ['adam', 'adamw', 'sgd'] as const) ?? recipe.optimizer;
+    const loss = lossArg ?? (resolution === 'full' && stage > 1 && recipe.loss ? 'qnr' : recipe.loss);
+    const optimizer = optimizerArg ?? recipe.optimizer;
     const trainData = scene ? scene.train : new ScaledDataset(data!, scale);
     const schedule = scheduleOption(v);
-    const loggers = createLoggers(out, usage(() => parseLoggerKinds(v.log ?? 'jsonl')));
+    // train.jsonl is the loop's own log (logFile), which a resume trims to the resumed step
+    const loggers = createLoggers(out, logKinds.filter((k) => k !== 'jsonl'));
     const metrics = v.metrics ? v.metrics.split(',').map((m) => m.trim()) : [];
     for (const m of metrics) if (!reducedMetricNames.includes(m as ReducedMetricName)) throw new UsageError(`--metrics: unknown metric '${m}' (expected ${reducedMetricNames.join(', ')})`);
     const patience = intOption(v['early-stopping'], 'early-stopping');
@@ -190,11 +212,9 @@ export async function trainCommand(argv: string[]): Promise<void> {
     model.setStage(stage);
     const c = model.parameterCounts();
     console.log(`• ${v.model}${v.preset ? ` (${v.preset})` : ''}, stage ${stage}: ${c.trainable.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} parameters trainable; ${trainData.length} samples${scene ? ` (${resolution}-resolution tiles of ${v.scene}, ${scene.heldOut?.lms.shape[0] ?? 0} held out)` : ''}`);
-    const ac = new AbortController();
-    process.once('SIGINT', () => { console.error('\n• stopping after this step (a checkpoint will be written)'); ac.abort(); });
     const r = await train(model, {
       stage, data: trainData, valid: valid ? new ScaledDataset(valid, scale) : undefined,
-      epochs: intOption(v.epochs, 'epochs'), steps: intOption(v.steps, 'steps'), batchSize: intOption(v['batch-size'], 'batch-size') ?? recipe.batchSize ?? 4,
+      epochs: intOption(v.epochs, 'epochs'), steps: intOption(v.steps, 'steps'), batchSize: batchSizeArg ?? recipe.batchSize ?? 4,
       lr: numberOption(v.lr, 'lr') ?? recipe.lr ?? 1e-4, schedule, loss, optimizer,
       weightDecay: numberOption(v['weight-decay'], 'weight-decay'), seed: intOption(v.seed, 'seed') ?? 0, autocast: v.bf16 ? 'bf16' : 'none',
       clipGradNorm: numberOption(v['clip-grad-norm'], 'clip-grad-norm'), nanPolicy: oneOfOption(v['nan-policy'], 'nan-policy', ['error', 'skip'] as const),
@@ -204,17 +224,23 @@ export async function trainCommand(argv: string[]): Promise<void> {
       monitor: v.monitor || v.mode ? { metric: v.monitor, mode: oneOfOption(v.mode, 'mode', ['min', 'max'] as const) } : undefined,
       earlyStopping: patience !== undefined ? { patience, minDelta: numberOption(v['min-delta'], 'min-delta') } : undefined,
       saveTopK: intOption(v['save-top-k'], 'save-top-k'), bestWeights: valid ? join(out, 'best.safetensors') : undefined,
-      checkpointDir: join(out, 'checkpoints'), checkpointEvery: intOption(v['checkpoint-every'], 'checkpoint-every') ?? 200,
-      keepCheckpoints: intOption(v['keep-checkpoints'], 'keep-checkpoints'), resume: v.resume ?? false, loggers,
-      signal: ac.signal, device: v.device,
+      keepCheckpoints: intOption(v['keep-checkpoints'], 'keep-checkpoints'), loggers,
+      // the run folder's checkpoints, lock-guarded resume and signal; its train.jsonl only when asked for
+      ...run.trainOptions, logFile: logKinds.includes('jsonl') ? run.trainOptions.logFile : undefined,
+      checkpointEvery, allowOptionChanges: !!v['allow-changes'], device: v.device,
       onProgress: (p) => bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} samples/s eta ${formatSeconds(p.etaSeconds)}`),
     });
-    await saveWeights(model, join(out, 'final.safetensors'), { stage: String(stage) });
+    const metadata: Record<string, string> = { stage: String(stage), ...(v.preset ? { preset: v.preset } : {}), bands: String(model.config.bands ?? '') };
+    const weights = await run.saveWeights(r, (path) => saveWeights(model!, path, metadata));
+    // the optimizer state in torch.optim's layout, from the checkpoint just written (stopped runs too)
     const ck = readCheckpoint(join(out, 'checkpoints'));
     if (ck) writeTorchOptimizer(join(out, 'optimizer.torch.safetensors'), ck);
-    console.log(`• ${r.stopped} after ${r.steps} steps in ${formatSeconds(r.seconds)}; best validation loss ${r.bestValid ?? '-'}; weights ${join(out, 'final.safetensors')}`);
+    const code = run.stopped(r, weights);
+    if (code !== undefined) return code;
+    console.log(`• ${r.stopped} after ${r.steps} steps in ${formatSeconds(r.seconds)}; best validation loss ${r.bestValid ?? '-'}; weights ${weights}`);
     if (scene?.heldOut) await reportHeldOut(model, stage, scene, resolution, out);
   } finally {
-    data?.close(); valid?.close(); model.dispose();
+    data?.close(); valid?.close(); model?.dispose();
+    run.close();
   }
 }

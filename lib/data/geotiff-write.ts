@@ -12,6 +12,7 @@
  */
 import fs from 'node:fs';
 import zlib from 'node:zlib';
+import { writeAtomically } from '../atomic.js';
 import { BYTES_PER_ELEMENT, type DType, type HostArray } from '../host.js';
 import { checkHostArray, quantize } from './arrays.js';
 import { DataFormatError } from './errors.js';
@@ -213,15 +214,21 @@ export function encodeGeoTiff(image: HostArray, opts: WriteGeoTiffOptions = {}):
   return sink.bytes();
 }
 
-/** Writes a GeoTIFF to a file, streaming strips (a partial file is removed on failure). */
+/**
+ * Writes a GeoTIFF to a file, streaming strips into a temporary file that replaces `path` only
+ * once complete and synced (a failed or killed write leaves the previous file, if any).
+ */
 export function writeGeoTiff(path: string, image: HostArray, opts: WriteGeoTiffOptions = {}): void {
-  const fd = fs.openSync(path, 'w');
-  let ok = false;
-  try {
-    encode(fileSink(fd), image, opts);
-    ok = true;
-  } finally {
-    fs.closeSync(fd);
-    if (!ok) fs.rmSync(path, { force: true });
-  }
+  writeAtomically(path, (tmp) => {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      const sink = fileSink(fd);
+      encode(sink, image, opts);
+      fs.fsyncSync(fd);
+      const size = fs.fstatSync(fd).size;
+      if (size !== sink.pos) throw new Error(`${path}: wrote ${size} of ${sink.pos} bytes`);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
 }

@@ -9,7 +9,8 @@
  * Before any pixel is decoded the structure is checked against the file size (tiff-ifd.ts),
  * so a cut or corrupt file fails with DataFormatError instead of garbage or a huge allocation.
  */
-import { fromArrayBuffer, fromFile, type GeoTIFF } from 'geotiff';
+import threads from 'node:worker_threads';
+import type { GeoTIFF } from 'geotiff';
 import { BYTES_PER_ELEMENT, type DType, type HostArray } from '../host.js';
 import { allocate } from './arrays.js';
 import { type ByteSource, bufferSource, fileSource } from './bytesource.js';
@@ -133,6 +134,24 @@ function georefOf(ifd: Ifd, geoKeys: Record<string, unknown> | null): GeoReferen
 }
 
 /** Reads the first image of a (Geo)TIFF from a path or bytes. */
+let geotiffModule: Promise<typeof import('geotiff')> | undefined;
+
+/**
+ * geotiff.js, loaded on first use rather than when specfuse is imported: its dependency web-worker
+ * reads `workerData.mod` as it loads, which throws in a worker_threads Worker started without
+ * workerData and takes the thread over when the user's workerData has a `mod`. In a Worker it is
+ * loaded while workerData is a copy without `mod` (restored right after).
+ */
+function geotiff(): Promise<typeof import('geotiff')> {
+  if (geotiffModule) return geotiffModule;
+  if (threads.isMainThread) return (geotiffModule = import('geotiff'));
+  const box = threads as { workerData: unknown };
+  const original = box.workerData;
+  box.workerData = original !== null && typeof original === 'object' ? { ...original, mod: undefined } : {};
+  geotiffModule = import('geotiff').finally(() => { box.workerData = original; });
+  return geotiffModule;
+}
+
 export async function readGeoTiff(source: string | Uint8Array, opts: ReadGeoTiffOptions = {}): Promise<GeoTiffRead> {
   const src = typeof source === 'string' ? fileSource(source) : bufferSource(source);
   let layout: Layout, ifd: Ifd;
@@ -143,6 +162,7 @@ export async function readGeoTiff(source: string | Uint8Array, opts: ReadGeoTiff
     src.close();
   }
   let tiff: GeoTIFF | undefined;
+  const { fromArrayBuffer, fromFile } = await geotiff();
   try {
     if (typeof source === 'string') {
       tiff = await fromFile(source);

@@ -83,6 +83,29 @@ export function h5call<T>(what: string, file: string, fn: () => T, key?: string)
   throw new DataFormatError(reason ? classify(reason) : 'corrupt', `HDF5 could not ${what}: ${reason || msg}`, details);
 }
 
+/**
+ * h5call for writes (failures are I/O errors, not format errors, so a plain Error): HDF5 reports many write failures (a full disk, EFBIG under `ulimit -f`) only
+ * as diagnostics on stderr while h5wasm returns normally, so any diagnostic counts as a failure.
+ */
+export function h5write<T>(what: string, file: string, fn: () => T, key?: string): T {
+  const r = captured(fn);
+  if (r.error === undefined && !/HDF5-DIAG|error/i.test(r.stderr)) return r.value as T;
+  if (r.error instanceof DataFormatError) throw r.error;
+  const reason = hdf5Reason(r.stderr) || (r.error instanceof Error ? r.error.message : String(r.error ?? r.stderr.trim()));
+  throw new Error(`${file}: HDF5 could not ${what}${key !== undefined ? ` '${key}'` : ''}: ${reason} (disk full or file size limit?)`, { cause: r.error });
+}
+
+/** Flushes and closes a file being written, checking HDF5's close status as well as its diagnostics. */
+export function h5closeWritten(file: H5File, path: string): void {
+  const status = h5write('write and close the file', path, () => {
+    file.flush();
+    return file.close() as unknown;
+  });
+  if (typeof status === 'number' && status < 0) {
+    throw new Error(`${path}: HDF5 could not close the file (status ${status}): it is incomplete (disk full or file size limit?)`);
+  }
+}
+
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
 /** True when an HDF5 superblock signature sits at one of the offsets HDF5 searches (0, 512, 1024, ...). */

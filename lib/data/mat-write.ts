@@ -7,8 +7,8 @@
  * dtypes: each maps to its MATLAB class; bool → logical; float16/bfloat16 are not accepted
  * (convert to float32 first). Uncompressed by default; `compress: true` deflates each variable.
  */
-import fs from 'node:fs';
 import zlib from 'node:zlib';
+import { writeFileAtomic } from '../atomic.js';
 import type { DType, HostArray } from '../host.js';
 import { checkHostArray, permute } from './arrays.js';
 import { DataFormatError } from './errors.js';
@@ -49,9 +49,9 @@ export function writeMat(vars: Map<string, MatValue> | Record<string, MatValue>,
   return concat(parts);
 }
 
-/** writeMat straight to a file. */
+/** writeMat straight to a file, atomically (a failed write leaves the previous file, if any). */
 export function writeMatFile(path: string, vars: Map<string, MatValue> | Record<string, MatValue>, opts: WriteMatOptions = {}): void {
-  fs.writeFileSync(path, writeMat(vars, opts));
+  writeFileAtomic(path, writeMat(vars, opts));
 }
 
 function header(text?: string): Uint8Array {

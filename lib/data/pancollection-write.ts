@@ -5,12 +5,18 @@
  * Datasets are chunked along N and extendible, so a large training set can be produced
  * incrementally: `append` adds samples and writes them straight to disk; memory holds one
  * batch at a time. The first `append` fixes the keys and the per-sample shapes.
+ *
+ * The file is written under a temporary name in the target folder and renamed into place by
+ * close() once HDF5 closed it without error: a failed or killed write never leaves a partial file
+ * under the final name (an existing file there survives until then).
  */
 import fs from 'node:fs';
+import { dirname } from 'node:path';
 import type { HostArray } from '../host.js';
 import { checkHostArray, quantize } from './arrays.js';
 import { DataFormatError } from './errors.js';
-import { type H5Dataset, type H5File, h5call, h5wasm } from './hdf5.js';
+import { type H5Dataset, type H5File, h5call, h5closeWritten, h5write, h5wasm } from './hdf5.js';
+import { commit, removeStaleTemporaries, tempPathFor } from '../atomic.js';
 import { PANCOLLECTION_KEYS, type PanKey } from './pancollection.js';
 
 export type PanSamples = { gt?: HostArray; lms?: HostArray; ms: HostArray; pan: HostArray };
@@ -32,9 +38,10 @@ export class PanCollectionWriter {
   private readonly datasets = new Map<PanKey, { ds: H5Dataset; sample: number[] }>();
   private n = 0;
   private closed = false;
+  private failed = false;
 
   /** Use PanCollectionWriter.create(). */
-  private constructor(private readonly file: H5File, readonly path: string, private readonly opts: PanWriterOptions) {}
+  private constructor(private readonly file: H5File, readonly path: string, private readonly tmp: string, private readonly opts: PanWriterOptions) {}
 
   static async create(path: string, opts: PanWriterOptions = {}): Promise<PanCollectionWriter> {
     if (opts.chunkSamples !== undefined && (!Number.isSafeInteger(opts.chunkSamples) || opts.chunkSamples < 1)) {
@@ -46,12 +53,15 @@ export class PanCollectionWriter {
     if (opts.dtype !== undefined && !(opts.dtype in H5_DTYPE)) throw new DataFormatError('bad-argument', `dtype must be float64, float32 or uint16, got ${opts.dtype}`);
     if (!opts.overwrite && fs.existsSync(path)) throw new DataFormatError('bad-argument', 'file exists (pass overwrite: true to replace it)', { file: path });
     const h5 = await h5wasm();
+    fs.mkdirSync(dirname(path), { recursive: true });
+    removeStaleTemporaries(path);
+    const tmp = tempPathFor(path);
     const file = h5call('create the file', path, () => {
-      const f = new h5.File(path, 'w');
+      const f = new h5.File(tmp, 'w');
       if (f.file_id < 0n) throw new Error('create failed');
       return f;
     });
-    return new PanCollectionWriter(file, path, opts);
+    return new PanCollectionWriter(file, path, tmp, opts);
   }
 
   /** Samples written so far. */
@@ -64,34 +74,53 @@ export class PanCollectionWriter {
     if (this.closed) throw new DataFormatError('bad-argument', 'writer is closed', { file: this.path });
     const keys = PANCOLLECTION_KEYS.filter((k) => batch[k] !== undefined);
     const n = checkBatch(batch, keys);
-    if (this.datasets.size === 0) this.createDatasets(batch, keys);
-    const have = [...this.datasets.keys()];
-    if (keys.length !== have.length || keys.some((k) => !this.datasets.has(k))) {
-      throw new DataFormatError('shape', `batch has keys ${keys.join(', ')} but the file was started with ${have.join(', ')}`, { file: this.path });
+    if (this.datasets.size > 0) {
+      const have = [...this.datasets.keys()];
+      if (keys.length !== have.length || keys.some((k) => !this.datasets.has(k))) {
+        throw new DataFormatError('shape', `batch has keys ${keys.join(', ')} but the file was started with ${have.join(', ')}`, { file: this.path });
+      }
+      for (const k of keys) {
+        const sample = this.datasets.get(k)!.sample, got = batch[k]!.shape.slice(1);
+        if (got.join() !== sample.join()) {
+          throw new DataFormatError('shape', `'${k}' samples are [${got}] but earlier ones were [${sample}]`, { file: this.path, key: k });
+        }
+      }
     }
     const dtype = this.opts.dtype ?? 'float64';
+    // from here until every key is written, a failure leaves a half-appended batch: never committed
+    this.failed = true;
+    if (this.datasets.size === 0) this.createDatasets(batch, keys);
     for (const k of keys) {
       const d = this.datasets.get(k)!;
-      const a = batch[k]!;
-      if (a.shape.slice(1).join() !== d.sample.join()) {
-        throw new DataFormatError('shape', `'${k}' samples are [${a.shape.slice(1)}] but earlier ones were [${d.sample}]`, { file: this.path, key: k });
-      }
       // float → uint16 rounds and clamps; everything else converts exactly or by plain cast
-      const data = quantize(a, dtype).data;
-      h5call(`extend '${k}'`, this.path, () => d.ds.resize([this.n + n, ...d.sample]), k);
-      if (n > 0) h5call(`write '${k}'`, this.path, () => d.ds.write_slice([[this.n, this.n + n]], data), k);
+      const data = quantize(batch[k]!, dtype).data;
+      h5write('extend', this.path, () => d.ds.resize([this.n + n, ...d.sample]), k);
+      if (n > 0) h5write('write', this.path, () => d.ds.write_slice([[this.n, this.n + n]], data), k);
     }
+    this.failed = false;
     this.n += n;
   }
 
-  /** Flushes and closes the file. A writer that wrote no sample leaves an empty (but valid) file. */
+  /**
+   * Flushes and closes the file, checks that HDF5 wrote it all, and renames it into place. After a
+   * failed append it only discards the temporary file (the append's error is the one that counts).
+   * A writer that wrote no sample leaves an empty (but valid) file.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    h5call('close the file', this.path, () => {
-      this.file.flush();
-      this.file.close();
-    });
+    try {
+      if (this.failed) {
+        try { h5write('close the file', this.path, () => this.file.close()); } catch { /* already failed */ }
+        fs.rmSync(this.tmp, { force: true });
+        return;
+      }
+      h5closeWritten(this.file, this.path);
+      commit(this.tmp, this.path);
+    } catch (e) {
+      fs.rmSync(this.tmp, { force: true });
+      throw e;
+    }
   }
 
   private createDatasets(batch: PanSamples, keys: PanKey[]): void {
@@ -108,7 +137,7 @@ export class PanCollectionWriter {
         dtype: H5_DTYPE[dtype],
       };
       if (this.opts.gzip) { args.compression = 'gzip'; args.compression_opts = this.opts.gzip; }
-      const ds = h5call(`create dataset '${k}'`, this.path, () => this.file.create_dataset(args), k);
+      const ds = h5write('create dataset', this.path, () => this.file.create_dataset(args), k);
       this.datasets.set(k, { ds, sample });
     }
   }

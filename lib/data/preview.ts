@@ -6,8 +6,8 @@
  * each between its 2nd and 98th percentile (configurable, or one stretch for all three bands
  * to keep colour balance), and map NaN / nodata to transparent pixels.
  */
-import fs from 'node:fs';
 import pngjs from 'pngjs';
+import { writeFileAtomic } from '../atomic.js';
 import type { HostArray } from '../host.js';
 import { checkHostArray } from './arrays.js';
 import { DataFormatError } from './errors.js';
@@ -197,8 +197,8 @@ export function encodePng(img: RgbaImage): Uint8Array {
   return new Uint8Array(pngjs.PNG.sync.write(png));
 }
 
-/** Renders (gray for 1 band, else colour) and writes a PNG file. */
+/** Renders (gray for 1 band, else colour) and writes a PNG file, atomically. */
 export function writePreviewPng(path: string, image: HostArray | RgbaImage, opts: RenderOptions = {}): void {
   const img = 'shape' in image ? renderPreview(image, opts) : image;
-  fs.writeFileSync(path, encodePng(img));
+  writeFileAtomic(path, encodePng(img));
 }

@@ -10,7 +10,8 @@
  * 4. Evaluation on held-out 64×64 tiles against EXP, BT-H and GSA with the toolbox metrics,
  *    and a report: metrics table (Markdown and JSON), loss curves and before/after previews (PNG).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic.js';
 import { join } from 'node:path';
 import type { HostArray } from '../host.js';
 import { cat, fromHost, stack, zeros, type Tensor, manualSeed } from '../tensor.js';
@@ -234,7 +235,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   // ---- 5. report files ----------------------------------------------------------------------------------
   const files: string[] = [];
-  const write = (name: string, data: Uint8Array | string) => { const p = join(out, name); writeFileSync(p, data); files.push(p); };
+  const write = (name: string, data: Uint8Array | string) => { const p = join(out, name); writeFileAtomic(p, data); files.push(p); };
   const curve = (r: TrainResult, offset: number) => r.losses.map((l) => [l.step + offset, l.loss] as [number, number]);
   const validCurve = (r: TrainResult, offset: number) => r.valid.map((l) => [l.step + offset, l.loss] as [number, number]);
   write('loss-curves.png', encodePng(lineChart([

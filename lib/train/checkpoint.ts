@@ -5,11 +5,11 @@
  * folder, fsynced and renamed into place, and only then does `latest` (itself replaced atomically)
  * point at it: a crash at any moment leaves the previous checkpoint intact and loadable.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostArray } from '../host.js';
 import { readSafetensors, writeSafetensors } from '../io/index.js';
-import { writeFileAtomic } from '../weights.js';
+import { fsyncPath, writeFileAtomic } from '../atomic.js';
 import type { Tensor } from '../tensor.js';
 
 export interface LoopState {
@@ -45,9 +45,15 @@ async function toHost(tensors: Record<string, Tensor>): Promise<Map<string, Host
   return out;
 }
 
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+/** The PID a temporary name ends with ('.tmp-step-00000200-<pid>', 'latest.tmp-<pid>-<n>'). */
+function ownerPid(name: string): number | undefined {
+  const m = name.match(/^\.tmp-.*-(\d+)$/) ?? name.match(/^latest\.tmp-(\d+)-\d+$/);
+  return m ? Number(m[1]) : undefined;
+}
+
+function running(pid: number): boolean {
+  if (pid === process.pid) return false; // our own leftovers are from an earlier, failed write
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
 /** Writes checkpoint `name` under `root` and points `latest` at it. Keeps the newest `keep`. */
@@ -55,21 +61,30 @@ export async function writeCheckpoint(root: string, name: string, parts: {
   state: LoopState; weights: Record<string, Tensor>; optimizer: Record<string, Tensor>;
 }, keep = 2): Promise<string> {
   mkdirSync(root, { recursive: true });
-  // leftovers of writes killed midway (a folder or a 'latest' being replaced): never read, safe to drop
-  for (const d of readdirSync(root)) if (d.startsWith('.tmp-') || d.startsWith('latest.tmp-')) rmSync(join(root, d), { recursive: true, force: true });
+  // leftovers of writes killed midway (a folder or a 'latest' being replaced): never read, safe to
+  // drop, but only when the process that made them is gone (never another live run's write)
+  for (const d of readdirSync(root)) {
+    const pid = ownerPid(d);
+    if (pid !== undefined && !running(pid)) rmSync(join(root, d), { recursive: true, force: true });
+  }
   const weights = writeSafetensors(await toHost(parts.weights), { family: parts.state.family });
   const optimizer = writeSafetensors(await toHost(parts.optimizer));
   const tmp = join(root, `.tmp-${name}-${process.pid}`);
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp);
-  writeFileAtomic(join(tmp, 'model.safetensors'), weights);
-  writeFileAtomic(join(tmp, 'optimizer.safetensors'), optimizer);
-  writeFileAtomic(join(tmp, 'state.json'), new TextEncoder().encode(JSON.stringify(parts.state, null, 2)));
-  fsyncDir(tmp);
+  try {
+    writeFileAtomic(join(tmp, 'model.safetensors'), weights);
+    writeFileAtomic(join(tmp, 'optimizer.safetensors'), optimizer);
+    writeFileAtomic(join(tmp, 'state.json'), new TextEncoder().encode(JSON.stringify(parts.state, null, 2)));
+    fsyncPath(tmp);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true }); // a failed write (full disk) leaves nothing behind
+    throw e;
+  }
   const final = join(root, name);
   rmSync(final, { recursive: true, force: true });
   renameSync(tmp, final);
-  fsyncDir(root);
+  fsyncPath(root);
   writeFileAtomic(join(root, 'latest'), new TextEncoder().encode(name + '\n'));
   // prune older checkpoints (never the one just written)
   const all = readdirSync(root).filter((d) => d.startsWith('step-') && d !== name).sort();

@@ -11,6 +11,7 @@
  *  - TensorBoard: an event file (tfevents.ts) that TensorBoard itself reads: scalars and images.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic.js';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileVersionEvent, summaryEvent, tfRecord, type SummaryValue } from './tfevents.js';
@@ -50,7 +51,8 @@ export class CsvLogger implements Logger {
     if (last?.step === step || fresh.length) {
       if (last?.step === step) Object.assign(last, values);
       else this.#rows.push({ step, ...values });
-      writeFileSync(this.file, this.#columns.map(csvField).join(',') + '\n' + this.#rows.map((r) => this.#format(r)).join(''));
+      // a rewrite replaces the file whole (atomic), never leaves it half-written
+      writeFileAtomic(this.file, this.#columns.map(csvField).join(',') + '\n' + this.#rows.map((r) => this.#format(r)).join(''));
     } else {
       const row = { step, ...values };
       this.#rows.push(row);

@@ -6,6 +6,9 @@
  * and loggers (TensorBoard, CSV, JSONL). The step itself (forward, loss, backward, optimizer) runs
  * in C++ off the JS thread.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../atomic.js';
+import { acquireLock, type Lock } from './lock.js';
 import type { Module } from '../module.js';
 import { fromHost, manualSeed, type Tensor } from '../tensor.js';
 import { loadStateDict } from '../weights.js';
@@ -66,8 +69,18 @@ export interface TrainOptions extends Omit<TrainerOptions, 'stage'> {
   checkpointDir?: string;
   checkpointEvery?: number;
   keepCheckpoints?: number;
-  /** Continue from checkpointDir's latest checkpoint (true) or from a given checkpoint folder. */
-  resume?: boolean | string;
+  /**
+   * Continue from checkpointDir's latest checkpoint (true) or from a given checkpoint folder; either
+   * is an error when there is no checkpoint. 'if-present': resume when checkpointDir has one, else
+   * start from step 0.
+   */
+  resume?: boolean | string | 'if-present';
+  /**
+   * A resumed run refuses options that differ from the checkpoint's (batch size, learning rate,
+   * schedule, seed, optimizer, loss, ...): they would silently change the run. true accepts them.
+   * Steps/epochs may always change (to extend a run).
+   */
+  allowOptionChanges?: boolean;
   /** Seeds the data order, the flips and libtorch's generator (draws inside the steps) unless resumed. Default 0. */
   seed?: number;
   shuffle?: boolean;
@@ -181,204 +194,290 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
 
   const log = (name: string, fields: Record<string, unknown>) => { for (const l of loggers) l.event?.(name, fields); };
 
-  // ---- resume -----------------------------------------------------------------------------------
-  const resumeFrom = o.resume === true ? o.checkpointDir : typeof o.resume === 'string' ? o.resume : undefined;
-  let resumed = false;
-  if (o.resume === true) check(!!o.checkpointDir, TypeError, 'options.resume: true needs options.checkpointDir');
-  if (resumeFrom) {
-    const ck = readCheckpoint(resumeFrom);
-    if (ck) {
-      if (ck.state.family !== model.spec.family || ck.state.stage !== stage) {
-        throw new RangeError(`options.resume: the checkpoint is ${ck.state.family} stage ${ck.state.stage}, this run is ${model.spec.family} stage ${stage}`);
-      }
-      loadStateDict(model, ck.weights);
-      const opt: Record<string, Tensor> = {};
-      let rng: Tensor | null = null;
-      try {
-        for (const [k, v] of ck.optimizer) {
-          if (k === '__rng__') rng = fromHost(v);
-          else opt[k] = fromHost(v);
-        }
-        trainer.loadOptimizerState(opt, { steps: ck.state.step, skipped: ck.state.skipped });
-        if (rng) setRngState(rng);
-      } finally {
-        for (const t of Object.values(opt)) t.dispose();
-        rng?.dispose();
-      }
-      Object.assign(loopState, { ...ck.state, options: loopState.options });
-      resumed = true;
-      log('resume', { from: ck.dir, step: ck.state.step });
-    }
-  }
-
-  // libtorch's generator starts from a random seed in every process: seed it, so that the draws
-  // inside the steps (diffusion time steps and noise, dropout) repeat with the run's seed. A resumed
-  // run has restored the generator's state instead.
-  if (!resumed) manualSeed(seed);
-
-  let lastCheckpoint: string | null = null;
-  const saveCheckpoint = async () => {
-    if (!o.checkpointDir) return;
-    const weights = model.stateDict();
-    const optimizer = trainer.optimizerState();
-    const rng = rngState();
-    try {
-      lastCheckpoint = await writeCheckpoint(o.checkpointDir, `step-${String(loopState.batches).padStart(8, '0')}`,
-        { state: { ...loopState }, weights, optimizer: { ...optimizer, __rng__: rng } }, o.keepCheckpoints ?? 2);
-      log('checkpoint', { step: loopState.step, path: lastCheckpoint });
-      await callbacks.call('onCheckpoint', { step: loopState.batches, kind: 'latest', path: lastCheckpoint });
-    } finally {
-      for (const t of [...Object.values(weights), ...Object.values(optimizer), rng]) t.dispose();
-    }
-  };
-
-  // ---- batches ----------------------------------------------------------------------------------
-  const orders = new Map<number, number[]>();
-  const prepare = async (b: number, data: FusionDataset, train: boolean): Promise<Record<string, Tensor>> => {
-    let indices: number[];
-    if (train) {
-      const epoch = Math.floor(b / perEpoch);
-      if (!orders.has(epoch)) { orders.clear(); orders.set(epoch, epochOrder(n, seed, epoch, o.shuffle ?? true)); }
-      const pos = b % perEpoch;
-      indices = orders.get(epoch)!.slice(pos * effBatch, (pos + 1) * effBatch);
-    } else {
-      indices = Array.from({ length: Math.min(effBatch, data.length - b * effBatch) }, (_, i) => b * effBatch + i);
-    }
-    const host = await data.batch(indices);
-    const [flipW, flipH] = train && o.augment ? stepFlips(seed, b) : [false, false];
-    const out: Record<string, Tensor> = {};
-    try {
-      for (const [k, h] of Object.entries(host)) {
-        let t = fromHost(h);
-        if (h.dtype !== 'float32') { const f = t.to('float32'); t.dispose(); t = f; }
-        if (device !== 'cpu') { const d = t.to(device); t.dispose(); t = d; }
-        const dims = [...(flipH ? [2] : []), ...(flipW ? [3] : [])];
-        if (dims.length) { const f = t.flip(dims); t.dispose(); t = f; }
-        out[k] = t;
-      }
-    } catch (e) {
-      for (const t of Object.values(out)) t.dispose();
-      throw e;
-    }
-    return out;
-  };
-  const dispose = (batch: Record<string, Tensor>) => { for (const t of Object.values(batch)) t.dispose(); };
-  const split = (batch: Record<string, Tensor>) => {
-    const inputs: Record<string, Tensor> = {};
-    for (const k of inputKeys) inputs[k] = batch[k]!;
-    return { inputs, target: needsTarget ? batch[targetKey]! : undefined };
-  };
-
-  const validate = async (): Promise<ValidationAccumulator> => {
-    const v = o.valid!;
-    const acc = new ValidationAccumulator(validation);
-    for (let b = 0; b * effBatch < v.length; b++) {
-      const batch = await prepare(b, v, false);
-      let output: Tensor | undefined;
-      try {
-        const { inputs, target } = split(batch);
-        const r = await trainer.evaluate(inputs, target, acc.wantsOutput && target !== undefined);
-        output = r.output;
-        await acc.add(r.loss, Object.values(inputs)[0]!.shape[0]!, output, target);
-      } finally {
-        output?.dispose();
-        dispose(batch);
-      }
-    }
-    return acc;
-  };
-
-  // ---- the loop ---------------------------------------------------------------------------------
-  const result: TrainResult = {
-    stopped: 'done', steps: 0, epochs: 0, skipped: 0, losses: [], valid: [], bestValid: null, best: null, topK: [], groups, checkpoint: null, seconds: 0,
-  };
-  const t0 = performance.now();
-  let samplesDone = 0;
-  const evalEvery = o.evalEvery ?? perEpoch;
-  let next: Promise<Record<string, Tensor>> | null = loopState.batches < totalSteps ? prepare(loopState.batches, o.data, true) : null;
+  // One run at a time per checkpoint folder: a second one would interleave and prune the first's checkpoints.
+  let lock: Lock | undefined;
   try {
-    while (loopState.batches < totalSteps) {
-      if (o.signal?.aborted) { result.stopped = 'aborted'; break; }
-      const batch = await next!;
-      const b = loopState.batches;
-      // the next batch is read and uploaded while this step runs
-      next = b + 1 < totalSteps ? prepare(b + 1, o.data, true) : null;
-      const lrs = groupLrs(b);
-      if (lrs.length === 1) trainer.lr = lrs[0]!;
-      else trainer.groupLrs = lrs;
-      const lr = lrs[0]!;
-      let r;
-      try {
-        const { inputs, target } = split(batch);
-        r = await trainer.step(inputs, target);
-      } finally {
-        dispose(batch);
-      }
-      loopState.batches = b + 1;
-      loopState.step = trainer.steps;
-      loopState.skipped = trainer.skipped;
-      loopState.epoch = Math.floor(loopState.batches / perEpoch);
-      loopState.position = loopState.batches % perEpoch;
-      samplesDone += effBatch;
-      result.losses.push({ step: loopState.batches, loss: r.loss });
-      const scalars: Record<string, number> = { 'train.loss': r.loss, lr, grad_norm: r.gradNorm, skipped: r.skipped ? 1 : 0 };
-      if (groups.length > 1) groups.forEach((g, i) => { scalars[`lr/${g.name}`] = lrs[i]!; });
-      for (const l of loggers) l.scalars(loopState.batches, scalars, 'step');
-      await callbacks.call('onStepEnd', {
-        stage, step: loopState.batches, totalSteps, epoch: loopState.epoch, loss: r.loss, lrs, gradNorm: r.gradNorm, skipped: r.skipped,
-      });
-
-      let validLoss: number | undefined;
-      if (o.valid && (loopState.batches % evalEvery === 0 || loopState.batches === totalSteps)) {
-        const acc = await validate();
-        const metrics = acc.means();
-        validLoss = metrics.loss!;
-        result.valid.push({ ...metrics, step: loopState.batches, loss: validLoss });
-        for (const l of loggers) {
-          l.scalars(loopState.batches, Object.fromEntries(Object.entries(metrics).map(([k, x]) => [`valid.${k}`, x])), 'valid');
-          if (acc.preview) l.image?.(loopState.batches, 'valid/preview (fused | reference)', acc.preview);
-        }
-        const value = metrics[monitor.key]!;
-        const improved = improves(monitor, value, loopState.bestValid, o.earlyStopping?.minDelta ?? 0);
-        if (improved) {
-          loopState.evalsWithoutImprovement = 0;
-        } else {
-          loopState.evalsWithoutImprovement++;
-        }
-        // the best weights follow every strict improvement (minDelta only paces early stopping)
-        if (improves(monitor, value, loopState.bestValid)) {
-          loopState.bestValid = value;
-          loopState.bestStep = loopState.batches;
-        }
-        const kept = await keepBest(model, monitor, loopState.topK ?? [], loopState.batches, value, { dir: o.checkpointDir, topK, bestPath: o.bestWeights });
-        loopState.topK = kept.entries;
-        for (const path of kept.written) await callbacks.call('onCheckpoint', { step: loopState.batches, kind: 'best', path });
-        await callbacks.call('onValidationEnd', { step: loopState.batches, metrics, monitored: value, improved });
-      }
-      const elapsed = (performance.now() - t0) / 1000;
-      const sps = samplesDone / Math.max(elapsed, 1e-9);
-      o.onProgress?.({
-        stage, step: loopState.batches, totalSteps, epoch: loopState.epoch, loss: r.loss, lr, samplesPerSecond: sps,
-        etaSeconds: ((totalSteps - loopState.batches) * effBatch) / Math.max(sps, 1e-9), skipped: loopState.skipped, valid: validLoss,
-      });
-      if (loopState.position === 0) await callbacks.call('onEpochEnd', { epoch: loopState.epoch, step: loopState.batches });
-      if (o.checkpointEvery && loopState.batches % o.checkpointEvery === 0) await saveCheckpoint();
-      if (o.earlyStopping && loopState.evalsWithoutImprovement >= o.earlyStopping.patience) { result.stopped = 'early-stopping'; break; }
-      if (callbacks.stopped) { result.stopped = 'callback'; result.stopReason = callbacks.stopReason!; break; }
-    }
+    if (o.checkpointDir) lock = acquireLock(o.checkpointDir, 'options.checkpointDir');
+    return await run();
   } finally {
-    if (next) dispose(await next.catch(() => ({})));
+    trainer.dispose();
+    for (const l of loggers) l.close?.();
+    lock?.release();
   }
-  if (o.checkpointDir && (result.stopped !== 'done' || !o.checkpointEvery || loopState.batches % o.checkpointEvery !== 0)) await saveCheckpoint();
-  trainer.dispose();
-  Object.assign(result, {
-    steps: loopState.batches, epochs: loopState.batches / perEpoch, skipped: loopState.skipped,
-    bestValid: loopState.bestValid, checkpoint: lastCheckpoint, seconds: (performance.now() - t0) / 1000,
-    best: loopState.bestStep != null && loopState.bestValid !== null ? { metric: monitor.metric, step: loopState.bestStep, value: loopState.bestValid } : null,
-    topK: loopState.topK ?? [],
+
+  async function run(): Promise<TrainResult> {
+    // ---- resume -----------------------------------------------------------------------------------
+    const ifPresent = o.resume === 'if-present';
+    const resumeFrom = o.resume === true || ifPresent ? o.checkpointDir : typeof o.resume === 'string' ? o.resume : undefined;
+    let resumed = false;
+    if (o.resume === true || ifPresent) check(!!o.checkpointDir, TypeError, `options.resume: ${o.resume === true ? 'true' : "'if-present'"} needs options.checkpointDir`);
+    if (resumeFrom) {
+      const ck = readCheckpoint(resumeFrom);
+      if (!ck && !ifPresent) {
+        throw new Error(`options.resume: nothing to resume from: ${resumeFrom} holds no checkpoint (start without resume, or pass resume: 'if-present')`);
+      }
+      if (ck) {
+        if (ck.state.family !== model.spec.family || ck.state.stage !== stage) {
+          throw new RangeError(`options.resume: the checkpoint is ${ck.state.family} stage ${ck.state.stage}, this run is ${model.spec.family} stage ${stage}`);
+        }
+        const changed = changedOptions(ck.state.options, loopState.options);
+        if (changed.length && !o.allowOptionChanges) {
+          throw new RangeError(`options.resume: ${ck.dir} was trained with other options (${changed.join('; ')}); resume with the same ones, or pass allowOptionChanges: true to change them`);
+        }
+        loadStateDict(model, ck.weights);
+        const opt: Record<string, Tensor> = {};
+        let rng: Tensor | null = null;
+        try {
+          for (const [k, v] of ck.optimizer) {
+            if (k === '__rng__') rng = fromHost(v);
+            else opt[k] = fromHost(v);
+          }
+          trainer.loadOptimizerState(opt, { steps: ck.state.step, skipped: ck.state.skipped });
+          if (rng) setRngState(rng);
+        } finally {
+          for (const t of Object.values(opt)) t.dispose();
+          rng?.dispose();
+        }
+        Object.assign(loopState, { ...ck.state, options: loopState.options });
+        resumed = true;
+        // the log ran on past the checkpoint (until a crash or signal): those steps will be redone
+        if (o.logFile) trimLog(o.logFile, ck.state.batches);
+        log('resume', { from: ck.dir, step: ck.state.step, ...(changed.length ? { changed } : {}) });
+      }
+    }
+
+    // libtorch's generator starts from a random seed in every process: seed it, so that the draws
+    // inside the steps (diffusion time steps and noise, dropout) repeat with the run's seed. A resumed
+    // run has restored the generator's state instead.
+    if (!resumed) manualSeed(seed);
+
+    let lastCheckpoint: string | null = null;
+    const saveCheckpoint = async () => {
+      if (!o.checkpointDir) return;
+      const weights = model.stateDict();
+      const optimizer = trainer.optimizerState();
+      const rng = rngState();
+      try {
+        lastCheckpoint = await writeCheckpoint(o.checkpointDir, `step-${String(loopState.batches).padStart(8, '0')}`,
+          { state: { ...loopState }, weights, optimizer: { ...optimizer, __rng__: rng } }, o.keepCheckpoints ?? 2);
+        log('checkpoint', { step: loopState.step, path: lastCheckpoint });
+        await callbacks.call('onCheckpoint', { step: loopState.batches, kind: 'latest', path: lastCheckpoint });
+      } finally {
+        for (const t of [...Object.values(weights), ...Object.values(optimizer), rng]) t.dispose();
+      }
+    };
+
+    // ---- batches ----------------------------------------------------------------------------------
+    const orders = new Map<number, number[]>();
+    const prepare = async (b: number, data: FusionDataset, train: boolean): Promise<Record<string, Tensor>> => {
+      let indices: number[];
+      if (train) {
+        const epoch = Math.floor(b / perEpoch);
+        if (!orders.has(epoch)) { orders.clear(); orders.set(epoch, epochOrder(n, seed, epoch, o.shuffle ?? true)); }
+        const pos = b % perEpoch;
+        indices = orders.get(epoch)!.slice(pos * effBatch, (pos + 1) * effBatch);
+      } else {
+        indices = Array.from({ length: Math.min(effBatch, data.length - b * effBatch) }, (_, i) => b * effBatch + i);
+      }
+      const host = await data.batch(indices);
+      const [flipW, flipH] = train && o.augment ? stepFlips(seed, b) : [false, false];
+      const out: Record<string, Tensor> = {};
+      try {
+        for (const [k, h] of Object.entries(host)) {
+          let t = fromHost(h);
+          if (h.dtype !== 'float32') { const f = t.to('float32'); t.dispose(); t = f; }
+          if (device !== 'cpu') { const d = t.to(device); t.dispose(); t = d; }
+          const dims = [...(flipH ? [2] : []), ...(flipW ? [3] : [])];
+          if (dims.length) { const f = t.flip(dims); t.dispose(); t = f; }
+          out[k] = t;
+        }
+      } catch (e) {
+        for (const t of Object.values(out)) t.dispose();
+        throw e;
+      }
+      return out;
+    };
+    const dispose = (batch: Record<string, Tensor>) => { for (const t of Object.values(batch)) t.dispose(); };
+    const split = (batch: Record<string, Tensor>) => {
+      const inputs: Record<string, Tensor> = {};
+      for (const k of inputKeys) inputs[k] = batch[k]!;
+      return { inputs, target: needsTarget ? batch[targetKey]! : undefined };
+    };
+
+    const validate = async (): Promise<ValidationAccumulator> => {
+      const v = o.valid!;
+      const acc = new ValidationAccumulator(validation);
+      for (let b = 0; b * effBatch < v.length; b++) {
+        const batch = await prepare(b, v, false);
+        let output: Tensor | undefined;
+        try {
+          const { inputs, target } = split(batch);
+          const r = await trainer.evaluate(inputs, target, acc.wantsOutput && target !== undefined);
+          output = r.output;
+          await acc.add(r.loss, Object.values(inputs)[0]!.shape[0]!, output, target);
+        } finally {
+          output?.dispose();
+          dispose(batch);
+        }
+      }
+      return acc;
+    };
+
+    // ---- the loop ---------------------------------------------------------------------------------
+    const result: TrainResult = {
+      stopped: 'done', steps: 0, epochs: 0, skipped: 0, losses: [], valid: [], bestValid: null, best: null, topK: [], groups, checkpoint: null, seconds: 0,
+    };
+    const t0 = performance.now();
+    let samplesDone = 0;
+    const evalEvery = o.evalEvery ?? perEpoch;
+    // A batch is prepared while the previous step runs: its rejection is handled here at once (else
+    // an unhandled rejection kills the process mid-step) and surfaces when the loop awaits it.
+    const prefetch = (b: number) => {
+      const p = prepare(b, o.data, true);
+      p.catch(() => {});
+      return p;
+    };
+    let next: Promise<Record<string, Tensor>> | null = loopState.batches < totalSteps ? prefetch(loopState.batches) : null;
+    try {
+      while (loopState.batches < totalSteps) {
+        if (o.signal?.aborted) { result.stopped = 'aborted'; break; }
+        let batch: Record<string, Tensor>;
+        try {
+          batch = await next!;
+        } catch (e) {
+          next = null;
+          // the dataset failed: keep what was learned (a checkpoint of the last completed step), then
+          // reject with the dataset's own error
+          log('error', { step: loopState.batches, message: (e as Error)?.message ?? String(e) });
+          try {
+            await saveCheckpoint();
+          } catch (ce) {
+            if (e instanceof Error) e.message += ` (and the checkpoint of step ${loopState.batches} could not be written: ${(ce as Error).message})`;
+          }
+          throw e;
+        }
+        const b = loopState.batches;
+        // the next batch is read and uploaded while this step runs
+        next = b + 1 < totalSteps ? prefetch(b + 1) : null;
+        const lrs = groupLrs(b);
+        if (lrs.length === 1) trainer.lr = lrs[0]!;
+        else trainer.groupLrs = lrs;
+        const lr = lrs[0]!;
+        let r;
+        try {
+          const { inputs, target } = split(batch);
+          r = await trainer.step(inputs, target);
+        } finally {
+          dispose(batch);
+        }
+        loopState.batches = b + 1;
+        loopState.step = trainer.steps;
+        loopState.skipped = trainer.skipped;
+        loopState.epoch = Math.floor(loopState.batches / perEpoch);
+        loopState.position = loopState.batches % perEpoch;
+        samplesDone += effBatch;
+        result.losses.push({ step: loopState.batches, loss: r.loss });
+        const scalars: Record<string, number> = { 'train.loss': r.loss, lr, grad_norm: r.gradNorm, skipped: r.skipped ? 1 : 0 };
+        if (groups.length > 1) groups.forEach((g, i) => { scalars[`lr/${g.name}`] = lrs[i]!; });
+        for (const l of loggers) l.scalars(loopState.batches, scalars, 'step');
+        await callbacks.call('onStepEnd', {
+          stage, step: loopState.batches, totalSteps, epoch: loopState.epoch, loss: r.loss, lrs, gradNorm: r.gradNorm, skipped: r.skipped,
+        });
+
+        let validLoss: number | undefined;
+        if (o.valid && (loopState.batches % evalEvery === 0 || loopState.batches === totalSteps)) {
+          const acc = await validate();
+          const metrics = acc.means();
+          validLoss = metrics.loss!;
+          result.valid.push({ ...metrics, step: loopState.batches, loss: validLoss });
+          for (const l of loggers) {
+            l.scalars(loopState.batches, Object.fromEntries(Object.entries(metrics).map(([k, x]) => [`valid.${k}`, x])), 'valid');
+            if (acc.preview) l.image?.(loopState.batches, 'valid/preview (fused | reference)', acc.preview);
+          }
+          const value = metrics[monitor.key]!;
+          const improved = improves(monitor, value, loopState.bestValid, o.earlyStopping?.minDelta ?? 0);
+          if (improved) {
+            loopState.evalsWithoutImprovement = 0;
+          } else {
+            loopState.evalsWithoutImprovement++;
+          }
+          // the best weights follow every strict improvement (minDelta only paces early stopping)
+          if (improves(monitor, value, loopState.bestValid)) {
+            loopState.bestValid = value;
+            loopState.bestStep = loopState.batches;
+          }
+          const kept = await keepBest(model, monitor, loopState.topK ?? [], loopState.batches, value, { dir: o.checkpointDir, topK, bestPath: o.bestWeights });
+          loopState.topK = kept.entries;
+          for (const path of kept.written) await callbacks.call('onCheckpoint', { step: loopState.batches, kind: 'best', path });
+          await callbacks.call('onValidationEnd', { step: loopState.batches, metrics, monitored: value, improved });
+        }
+        const elapsed = (performance.now() - t0) / 1000;
+        const sps = samplesDone / Math.max(elapsed, 1e-9);
+        o.onProgress?.({
+          stage, step: loopState.batches, totalSteps, epoch: loopState.epoch, loss: r.loss, lr, samplesPerSecond: sps,
+          etaSeconds: ((totalSteps - loopState.batches) * effBatch) / Math.max(sps, 1e-9), skipped: loopState.skipped, valid: validLoss,
+        });
+        if (loopState.position === 0) await callbacks.call('onEpochEnd', { epoch: loopState.epoch, step: loopState.batches });
+        if (o.checkpointEvery && loopState.batches % o.checkpointEvery === 0) await saveCheckpoint();
+        if (o.earlyStopping && loopState.evalsWithoutImprovement >= o.earlyStopping.patience) { result.stopped = 'early-stopping'; break; }
+        if (callbacks.stopped) { result.stopped = 'callback'; result.stopReason = callbacks.stopReason!; break; }
+      }
+    } finally {
+      if (next) dispose(await next.catch(() => ({})));
+    }
+    if (o.checkpointDir && (result.stopped !== 'done' || !o.checkpointEvery || loopState.batches % o.checkpointEvery !== 0)) await saveCheckpoint();
+    Object.assign(result, {
+      steps: loopState.batches, epochs: loopState.batches / perEpoch, skipped: loopState.skipped,
+      bestValid: loopState.bestValid, checkpoint: lastCheckpoint, seconds: (performance.now() - t0) / 1000,
+      best: loopState.bestStep != null && loopState.bestValid !== null ? { metric: monitor.metric, step: loopState.bestStep, value: loopState.bestValid } : null,
+      topK: loopState.topK ?? [],
+    });
+    log('end', { stopped: result.stopped, steps: result.steps, seconds: result.seconds, ...(result.stopReason ? { reason: result.stopReason } : {}) });
+    await callbacks.end({ stopped: result.stopped, steps: result.steps, reason: result.stopReason });
+    return result;
+  }
+}
+
+/** Run bookkeeping that a resume may change: how long the run is and how often it is saved. */
+const RESUMABLE_OPTIONS = new Set(['totalSteps', 'checkpointEvery']);
+
+/**
+ * Options recorded in a checkpoint that differ from this run's ('lr: 0.001 → 0.002'). The resolved
+ * parameter groups follow the base lr and weight decay, so they are compared relative to those
+ * (a changed lr is reported once, as lr).
+ */
+function changedOptions(recorded: Record<string, unknown>, now: Record<string, unknown>): string[] {
+  const norm = (x: Record<string, unknown>) => JSON.parse(JSON.stringify(x)) as Record<string, unknown>;
+  const a = norm(recorded), b = norm(now);
+  const relativeGroups = (o: Record<string, unknown>) => {
+    const lr = Number(o.lr) || 0, wd = Number(o.weightDecay) || 0;
+    const rel = (v: number, base: number) => (base ? v / base : v);
+    return (o.paramGroups as ResolvedGroup[] | undefined)?.map((g) => ({ name: g.name, params: g.params, lr: rel(g.lr, lr), weightDecay: rel(g.weightDecay, wd) }));
+  };
+  const out: string[] = [];
+  for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (RESUMABLE_OPTIONS.has(k)) continue;
+    if (k === 'paramGroups') {
+      if (JSON.stringify(relativeGroups(a)) !== JSON.stringify(relativeGroups(b))) out.push('paramGroups: other groups');
+      continue;
+    }
+    const x = JSON.stringify(a[k]), y = JSON.stringify(b[k]);
+    if (x !== y) out.push(`${k}: ${x ?? 'unset'} → ${y ?? 'unset'}`);
+  }
+  return out;
+}
+
+/** Drops the log lines of steps after `step` (redone after a resume), atomically. */
+function trimLog(file: string, step: number): void {
+  if (!existsSync(file)) return;
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const keep = lines.filter((l) => {
+    try {
+      const e = JSON.parse(l) as { step?: unknown };
+      return typeof e.step !== 'number' || e.step <= step;
+    } catch {
+      return false; // a line cut short by a crash
+    }
   });
-  log('end', { stopped: result.stopped, steps: result.steps, seconds: result.seconds, ...(result.stopReason ? { reason: result.stopReason } : {}) });
-  for (const l of loggers) l.close?.();
-  await callbacks.end({ stopped: result.stopped, steps: result.steps, reason: result.stopReason });
-  return result;
+  if (keep.length !== lines.length) writeFileAtomic(file, keep.map((l) => l + '\n').join(''));
 }

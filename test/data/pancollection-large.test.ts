@@ -35,11 +35,22 @@ const skip = process.env.SPECFUSE_SKIP_SLOW === '1'
   ? 'SPECFUSE_SKIP_SLOW=1'
   : freeBytes(os.tmpdir()) < EXPECTED_BYTES * 1.2 ? `less than ${(EXPECTED_BYTES * 1.2 / 1e9).toFixed(1)} GB free in ${os.tmpdir()}` : false;
 
-/** lib/host.ts and lib/data/*.ts → plain ESM JS under dir/lib (no type check: tsc does that elsewhere). */
+/**
+ * lib/data/*.ts and every lib file they import (relative imports, followed: lib/host.ts,
+ * lib/atomic.ts, ...) → plain ESM JS under dir/lib (no type check: tsc does that elsewhere).
+ */
 function transpileLib(dir: string): void {
-  const files = ['lib/host.ts', ...fs.readdirSync(path.join(REPO, 'lib/data')).filter((f) => f.endsWith('.ts')).map((f) => `lib/data/${f}`)];
-  for (const f of files) {
-    const out = ts.transpileModule(fs.readFileSync(path.join(REPO, f), 'utf8'), {
+  const pending = fs.readdirSync(path.join(REPO, 'lib/data')).filter((f) => f.endsWith('.ts')).map((f) => `lib/data/${f}`);
+  const done = new Set<string>();
+  while (pending.length) {
+    const f = pending.pop()!;
+    if (done.has(f)) continue;
+    done.add(f);
+    const source = fs.readFileSync(path.join(REPO, f), 'utf8');
+    for (const m of source.matchAll(/(?:from|import)\s*\(?\s*'(\.\.?\/[^']+)\.js'/g)) {
+      pending.push(path.posix.join(path.posix.dirname(f), `${m[1]}.ts`));
+    }
+    const out = ts.transpileModule(source, {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
       fileName: f,
     });

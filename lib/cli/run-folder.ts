@@ -1,0 +1,161 @@
+/**
+ * What `specfuse train` does around the training loop so that a run folder is never corrupted:
+ * one run per folder (a lock), `--resume` only when there is something to resume and `--fresh`
+ * to start over explicitly, and SIGINT/SIGTERM ending the run with a checkpoint and the
+ * conventional exit code (130/143; a second signal exits at once).
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkWritableFolder } from '../atomic.js';
+import { readCheckpoint, type TrainResult } from '../train/index.js';
+import { acquireLock, type Lock } from '../train/lock.js';
+import { UsageError } from './args.js';
+
+/** What a training run writes into its folder (`--fresh` removes all of it). */
+const RUN_OUTPUTS = ['checkpoints', 'train.jsonl', 'final.safetensors', 'aborted.safetensors', 'metrics.json', 'heldout.json',
+  'best.safetensors', 'optimizer.torch.safetensors', 'metrics.csv', 'tensorboard'];
+
+export interface RunFolder {
+  out: string;
+  checkpoints: string;
+  log: string;
+  /** train()'s resume option: true (a checkpoint exists: checked) or false */
+  resume: boolean;
+  release(): void;
+}
+
+/**
+ * Locks `out` and checks it against the flags: `--resume` needs a checkpoint; a folder that holds
+ * a run needs `--resume` or `--fresh` (which removes its checkpoints, log and weights first).
+ */
+export function openRunFolder(out: string, flags: { resume?: boolean; fresh?: boolean }): RunFolder {
+  if (flags.resume && flags.fresh) throw new UsageError('give --resume or --fresh, not both');
+  checkWritableFolder(out, '--out');
+  const lock: Lock = acquireLock(out, '--out');
+  try {
+    const checkpoints = join(out, 'checkpoints'), log = join(out, 'train.jsonl');
+    const ck = existsSync(checkpoints) ? readCheckpoint(checkpoints) : null;
+    if (flags.resume && !ck) {
+      throw new UsageError(`--resume: nothing to resume from: ${checkpoints} holds no checkpoint (run without --resume to start a new run there, or pass --fresh)`);
+    }
+    if (!flags.resume && ck) {
+      if (!flags.fresh) {
+        throw new UsageError(`--out: ${out} already holds a run (checkpoint at step ${ck.state.batches}): pass --resume to continue it, --fresh to start over (deletes its checkpoints, log and results), or choose another --out`);
+      }
+    }
+    if (flags.fresh) {
+      // everything a run leaves, so that nothing of the old run sits beside the new one's results
+      for (const name of RUN_OUTPUTS) rmSync(join(out, name), { recursive: true, force: true });
+    }
+    return { out, checkpoints, log, resume: !!ck && !!flags.resume, release: () => lock.release() };
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
+}
+
+const CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
+export interface StopSignals {
+  /** Aborted by the first SIGINT or SIGTERM. */
+  signal: AbortSignal;
+  /** The signal received, if any. */
+  received(): keyof typeof CODES | undefined;
+  /** 130 after SIGINT, 143 after SIGTERM, else undefined. */
+  exitCode(): number | undefined;
+  dispose(): void;
+}
+
+/**
+ * The first SIGINT/SIGTERM asks the loop to stop after the current step (it then writes a
+ * checkpoint); a second one exits at once with the conventional code (the last checkpoint stays).
+ */
+export function stopOnSignals(onFirst: (name: string) => void, onSecond?: () => void): StopSignals {
+  const ac = new AbortController();
+  let got: keyof typeof CODES | undefined;
+  const handler = (name: keyof typeof CODES) => {
+    if (got) {
+      onSecond?.();
+      process.exit(CODES[name]);
+    }
+    got = name;
+    onFirst(name);
+    ac.abort();
+  };
+  const onInt = () => handler('SIGINT'), onTerm = () => handler('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  return {
+    signal: ac.signal,
+    received: () => got,
+    exitCode: () => (got ? CODES[got] : undefined),
+    dispose() {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    },
+  };
+}
+
+/**
+ * A `specfuse train` run as every training command runs it (the main trainer and INFN's): the
+ * folder opened and locked (openRunFolder), SIGINT/SIGTERM turned into a stop after the current
+ * step, and the weights of a stopped run named `aborted`, never `final`.
+ */
+export interface TrainingRun {
+  folder: RunFolder;
+  stop: StopSignals;
+  /** train() options that come from the run folder and the signals. */
+  trainOptions: { checkpointDir: string; logFile: string; resume: boolean; signal: AbortSignal };
+  /**
+   * Saves train()'s result with `save(path)` as aborted.safetensors when a signal cut the loop
+   * short, else as final.safetensors (then an aborted.safetensors of the run, superseded, is
+   * removed); returns the path.
+   */
+  saveWeights(r: Pick<TrainResult, 'stopped'>, save: (path: string) => Promise<void>): Promise<string>;
+  /**
+   * After the weights are saved: when a signal came (during the loop or after it), says so and
+   * returns the exit code (130/143), and the caller skips the rest (scoring); else undefined.
+   */
+  stopped(r: Pick<TrainResult, 'stopped' | 'steps' | 'checkpoint'>, weights: string): number | undefined;
+  /** Removes the signal handlers and releases the lock (call in `finally`). */
+  close(): void;
+}
+
+/** Opens `out` for a training run (see openRunFolder) and installs the signal handlers. */
+export function startTrainingRun(out: string, flags: { resume?: boolean; fresh?: boolean }): TrainingRun {
+  const folder = openRunFolder(out, flags);
+  const stop = stopOnSignals(
+    (name) => console.error(`\n• ${name}: stopping after this step and writing a checkpoint (a second ${name} exits at once)`),
+    // process.exit skips `finally`: the lock goes now (the last checkpoint stays)
+    () => { console.error('• second signal: exiting now (the last checkpoint stays)'); folder.release(); },
+  );
+  return {
+    folder,
+    stop,
+    trainOptions: { checkpointDir: folder.checkpoints, logFile: folder.log, resume: folder.resume, signal: stop.signal },
+    // decided by the loop's result, not by stop.received(): a signal after the last step does not
+    // make complete weights 'aborted', and one during the loop always does
+    async saveWeights(r, save) {
+      const aborted = join(out, 'aborted.safetensors'), final = join(out, 'final.safetensors');
+      if (r.stopped === 'aborted') {
+        await save(aborted);
+        return aborted;
+      }
+      await save(final);
+      rmSync(aborted, { force: true });
+      return final;
+    },
+    stopped(r, weights) {
+      const name = stop.received();
+      if (!name) return undefined;
+      console.error(r.stopped === 'aborted'
+        ? `• ${name} after ${r.steps} steps: checkpoint ${r.checkpoint}; weights so far ${weights}; continue with --resume`
+        : `• ${name} after the last step (${r.steps} steps): weights ${weights}; the rest (scoring) is skipped`);
+      return stop.exitCode();
+    },
+    close() {
+      stop.dispose();
+      folder.release();
+    },
+  };
+}
