@@ -50,7 +50,7 @@ function toDN(h: HostArray, scale: number): HostArray {
 
 /**
  * `model`'s stage-`stage` output on the held-out tiles, then `others`, then the classical baselines
- * (all given the same lms, the interp23tap of the scene that the models see).
+ * (all given the same lms, the interp23tap of the whole scene that the models see; EXP is that lms).
  */
 export async function heldOutReport(
   model: Module, stage: number, set: TileSet, resolution: Resolution, sensor: string, scale: number, others: ReportModel[] = [],
@@ -69,7 +69,10 @@ export async function heldOutReport(
       const y = own(await m.model.forward(Object.fromEntries(wanted.map((k) => [k, inputs[k]!])), { stage: m.stage }));
       outputs.push([m.name, own(y.mul(scale))]);
     }
-    for (const name of BASELINES) outputs.push([name, own(await baselines[name]({ ...dn, sensor, ratio: 4 }))]);
+    // EXP is the lms itself: baselines.exp would re-interpolate each small MS tile, with border
+    // artefacts the scene-level interp23tap (what the models and the other methods get) does not have.
+    outputs.push(['EXP', dn.lms]);
+    for (const name of BASELINES.filter((b) => b !== 'EXP')) outputs.push([name, own(await baselines[name]({ ...dn, sensor, ratio: 4 }))]);
     const tiles = set.lms.shape[0]!;
     if (resolution === 'full') {
       const methods: HeldOutReport['methods'] = {};
