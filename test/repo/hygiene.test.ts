@@ -71,6 +71,17 @@ t.test('no import cycles in lib/', async (t) => {
   t.same(found, [], 'no cycles');
 });
 
+t.test("package.json's scripts run files that exist", async (t) => {
+  const scripts = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const missing: string[] = [];
+  for (const [name, command] of Object.entries(scripts)) {
+    for (const m of command.matchAll(/\bnode\s+(\S+\.m?[jt]s)\b/g)) {
+      try { statSync(join(REPO, m[1]!)); } catch { missing.push(`${name}: ${m[1]}`); }
+    }
+  }
+  t.same(missing, [], 'every `node FILE` script points at a file');
+});
+
 t.test('no absolute machine paths in tracked files', async (t) => {
   const files = execFileSync('git', ['ls-files', '-z'], { cwd: REPO, encoding: 'utf8' }).split('\0').filter(Boolean);
   // a path rooted in a home, a work or a mount folder: '/work/…', '/home/…', '/Users/…', '/mnt/…', '/root/…'
