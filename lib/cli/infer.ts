@@ -8,7 +8,7 @@ import { interp23tap } from '../protocol/index.js';
 import { loadPansharpeningInput, sensorScale, sniffFormat, writeGeoTiff, writeH5Array, writeMatFile, writePreviewPng } from '../data/index.js';
 import { checkInputFiles, countOption, parse, UsageError } from './args.js';
 import { finitePolicy, warnIfReflectance } from './finite.js';
-import { checkPreset, chooseModel, loadWeightsExplained } from './weights-hints.js';
+import { bandsMismatch, checkPreset, chooseModel, loadWeightsExplained } from './weights-hints.js';
 import { recordedConfig } from '../model-file.js';
 import { ProgressBar } from './progress.js';
 
@@ -85,7 +85,7 @@ export async function inferCommand(argv: string[]): Promise<void> {
   checkPreset(v.weights!, modelName, v.preset, '--weights', msH.shape[0]);
   const bands = msH.shape[0]!;
   if (recorded && Number(recorded.config.bands) !== bands) {
-    throw new UsageError(`--weights: ${v.weights} holds ${String(recorded.config.bands)}-band weights but the input has ${bands} bands: use weights trained on ${bands}-band data`);
+    throw new Error(`--weights: ${bandsMismatch(v.weights!, Number(recorded.config.bands), bands)}`);
   }
   // the recorded config rebuilds the model exactly (--config overrides included); a --preset given says otherwise
   const config: Record<string, unknown> = recorded && !v.preset ? { ...recordedConfig(recorded) } : { model: modelName, bands, ...(v.preset ? { preset: v.preset } : {}) };

@@ -79,6 +79,11 @@ export function checkPreset(path: string, family: string, preset: string | undef
     `${preset ? 'use' : 'add'} --preset ${suggest.join(' or --preset ')}`);
 }
 
+/** Weights for another band count than the input's, said with what to use instead. */
+export function bandsMismatch(path: string, weightsBands: number, inputBands: number): string {
+  return `${path} holds ${weightsBands}-band weights but the input has ${inputBands} bands: use weights trained on ${inputBands}-band data (e.g. ${inputBands === 4 ? 'QB/IKONOS/GF2' : 'WV3/WV2'})`;
+}
+
 /** What a failed load most likely means, or undefined when nothing simpler than the report fits. */
 export function explainMismatch(model: Module, report: LoadReport, path: string, preset: string | undefined): string | undefined {
   const bands = Number(model.config.bands);
@@ -95,7 +100,7 @@ export function explainMismatch(model: Module, report: LoadReport, path: string,
     }));
     if (bandsOnly && other.size === 1) {
       const w = [...other][0]!;
-      return `${path} holds ${w}-band weights but the input has ${bands} bands: use weights trained on ${bands}-band data (e.g. ${bands === 4 ? 'QB/IKONOS/GF2' : 'WV3/WV2'})`;
+      return bandsMismatch(path, w, bands);
     }
   }
   const have = report.loaded.length + report.missing.length;
