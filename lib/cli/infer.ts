@@ -82,17 +82,21 @@ export async function inferCommand(argv: string[]): Promise<void> {
   warnIfReflectance([msH, panH], scale, scaleArg !== undefined);
   // before the model is built: a full PanAdapter is 160 M parameters
   const { model: modelName, recorded } = chooseModel(v.model, v.weights!, '--weights');
-  checkPreset(v.weights!, modelName, v.preset, '--weights', msH.shape[0]);
+  // the recorded preset stands in for --preset; a --preset that differs from it is refused by checkPreset
+  const preset = v.preset ?? recorded?.preset;
+  checkPreset(v.weights!, modelName, preset, '--weights', msH.shape[0]);
   const bands = msH.shape[0]!;
   if (recorded && Number(recorded.config.bands) !== bands) {
     throw new Error(`--weights: ${bandsMismatch(v.weights!, Number(recorded.config.bands), bands)}`);
   }
-  // the recorded config rebuilds the model exactly (--config overrides included); a --preset given says otherwise
-  const config: Record<string, unknown> = recorded && !v.preset ? { ...recordedConfig(recorded) } : { model: modelName, bands, ...(v.preset ? { preset: v.preset } : {}) };
+  // the recorded config rebuilds the model exactly (--config overrides included); a --preset the
+  // file does not record overrides it
+  const useRecord = recorded && (v.preset === undefined || v.preset === recorded.preset);
+  const config: Record<string, unknown> = useRecord ? { ...recordedConfig(recorded) } : { model: modelName, bands, ...(v.preset ? { preset: v.preset } : {}) };
   const model = createModel(config as unknown as ModelConfig);
   const made = [];
   try {
-    await loadWeightsExplained(model, v.weights!, '--weights', v.preset);
+    await loadWeightsExplained(model, v.weights!, '--weights', preset);
     if (v.device && v.device !== 'cpu') await model.to(v.device);
     model.eval();
     const ms = fromHost(msH); made.push(ms);
