@@ -3,7 +3,7 @@
 // that layout itself (safetensors, from a tiny CrossDiff) and loads them through loadWeights and
 // `specfuse train --init`: every tensor lands, the schedule buffers are ignored and reported.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,7 +12,7 @@ import { CROSSDIFF_SCHEDULE_BUFFERS, createModel, loadWeights, WeightsError, typ
 import { manualSeed } from '../../lib/tensor.js';
 import { writeSafetensors } from '../../lib/io/index.js';
 import type { HostArray } from '../../lib/host.js';
-import { DATA, dataUnavailable } from '../protocol/helpers.js';
+import { DATA, PYTHON, dataUnavailable, pythonUnavailable } from '../protocol/helpers.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const tmp = mkdtempSync(join(tmpdir(), 'specfuse-crossdiff-official-'));
@@ -64,6 +64,26 @@ t.test('the three official files load through loadWeights', async (t) => {
   t.same(r.ignored.filter((n) => n.startsWith(files.p2m)).map((n) => n.slice(files.p2m.length + 2)), [...CROSSDIFF_SCHEDULE_BUFFERS], 'reported by file and name');
   t.same((r as unknown as { files: object }).files, { head: files.head, m2p: files.m2p, p2m: files.p2m }, 'which file held which part');
   const got = await hostState(target);
+  t.ok([...want].every(([k, v]) => sameBits(v, got.get(k)!)), 'every tensor equals the source bit for bit');
+});
+
+t.test('the same files as torch.save writes them (.pth), via the Python oracle', { skip: pythonUnavailable() }, async (t) => {
+  manualSeed(5);
+  const source = createModel({ model: 'crossdiff', preset: 'tiny' });
+  manualSeed(6);
+  const target = createModel({ model: 'crossdiff', preset: 'tiny' });
+  t.teardown(() => { source.dispose(); target.dispose(); });
+  const dir = mkdtempSync(join(tmp, 'pth-'));
+  const files = await writeOfficial(source, dir);
+  // torch.save of an OrderedDict of tensors, as GaussianDiffusion.state_dict() gives it
+  const script = 'import sys, torch\nfrom safetensors.torch import load_file\nfor p in sys.argv[1:]:\n    torch.save(load_file(p), p.replace(".safetensors", ".pth"))';
+  const py = spawnSync(PYTHON, ['-c', script, files.p2m, files.m2p, files.head], { encoding: 'utf8' });
+  t.equal(py.status, 0, `torch.save wrote the .pth files${py.status ? `\n${py.stderr}` : ''}`);
+  const pth = [files.p2m, files.m2p, files.head].map((f) => f.replace('.safetensors', '.pth'));
+  const r = await loadWeights(target, pth);
+  t.equal(r.loaded.length, 140, 'all 140 tensors loaded');
+  t.equal(r.ignored.length, 24, 'the 24 schedule buffers ignored');
+  const [want, got] = [await hostState(source), await hostState(target)];
   t.ok([...want].every(([k, v]) => sameBits(v, got.get(k)!)), 'every tensor equals the source bit for bit');
 });
 
