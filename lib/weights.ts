@@ -155,7 +155,8 @@ export function renameState(state: Map<string, HostArray>, map: NameMapping, int
 
 /** Loads checkpoint files already read, through the model family's dialect. */
 export function loadCheckpointFiles(model: Module, files: readonly CheckpointFile[], options: LoadOptions = {}): LoadReport {
-  const p = options.map ? { state: files.length === 1 ? files[0]!.state : ownNames(model, files).state } : (model.spec.checkpoints ?? ownNames)(model, files);
+  // a caller's own mapping reads one file as it is; otherwise the family's dialect reads the files
+  const p: PreparedLoad = options.map ? ownNames(model, files) : (model.spec.checkpoints ?? ownNames)(model, files);
   const allowMissing = [...(p.allowMissing ?? []), ...(options.allowMissing ?? [])];
   try {
     const report = loadStateDict(model, p.state, { ...options, allowMissing });
