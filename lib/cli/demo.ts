@@ -10,7 +10,7 @@ Trains the tiny PanAdapter (stage 1, then stage 2) on the CPU in a few minutes a
 held-out tiles with EXP, BT-H and GSA using the toolbox metrics.
 Without --data it makes its own data: procedural WorldView-3-like scenes (land-cover regions with
 distinct 8-band spectra, textures, roads and buildings) observed through the sensor's MTF.
-  --out      report folder (default ./specfuse-demo): report.md, metrics.json, loss-curves.png,
+  --out      report folder (default ./specfuse-demo): report.md, metrics.json, loss-curves.svg,
              previews.png, scene.png, training logs and weights
   --data     a full-resolution MS + PAN file (.mat with I_MS/I_PAN, .h5, GeoTIFF) to use instead
   --sensor   its sensor when the file does not say (WV3, WV2, QB, GF2, IKONOS)

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { HostArray } from '../host.js';
 import { fromHost, type Tensor } from '../tensor.js';
 import { fullResolutionMetricsBatch, reducedResolutionMetricsBatch, summarize } from '../metrics/index.js';
-import { DataFormatError, convertDType, loadPansharpeningInput, openMat, permute, readGeoTiff, sensorFromPath, sniffFormat } from '../data/index.js';
+import { DataFormatError, convertDType, loadPansharpeningInput, openMatFile, permute, readGeoTiff, sensorFromPath, sniffFormat } from '../data/index.js';
 import { checkHdf5File, h5call, h5wasm } from '../data/hdf5.js';
 import { intOption, parse, UsageError } from './args.js';
 
@@ -50,7 +50,7 @@ export async function readImageRole(path: string, role: ImageRole): Promise<Host
     image = (await readGeoTiff(path)).image;
   } else {
     image = (role === 'fused' ? undefined : await fromPansharpeningFile(path, role)) ??
-      (format === 'mat' ? readMatRole(path, role) : await readH5Role(path, role));
+      (format === 'mat' ? await readMatRole(path, role) : await readH5Role(path, role));
   }
   const s = image.shape;
   const nchw: HostArray = s.length === 4 ? image : s.length === 3 ? { ...image, shape: [1, ...s] } : s.length === 2 ? { ...image, shape: [1, 1, ...s] } : image;
@@ -77,8 +77,8 @@ function pickName(names: string[], role: ImageRole, file: string, numeric: (n: s
   throw new DataFormatError('missing-key', `no ${role} image (looked for ${NAMES[role].join(', ')}, or a file with a single array; found: ${names.join(', ') || 'nothing'})`, { file });
 }
 
-function readMatRole(path: string, role: ImageRole): HostArray {
-  const f = openMat(path);
+async function readMatRole(path: string, role: ImageRole): Promise<HostArray> {
+  const f = await openMatFile(path);
   try {
     const name = pickName(f.names(), role, path, (n) => f.info(n).class !== 'char' && f.info(n).class !== 'struct' && f.info(n).class !== 'cell');
     const a = f.read(name);

@@ -2,18 +2,19 @@
  * Training straight from one original scene (an MS + PAN pair in a .mat or GeoTIFFs): tiles with a
  * spatial hold-out (lib/protocol/tiles.ts), at full resolution (no ground truth: self-supervised
  * stages, no-reference losses) or at reduced resolution (Wald's protocol: gt = the original MS), and
- * the held-out report that follows training: the model against EXP with the toolbox metrics, and for
- * models that can sample (CrossDiff stage 1) how well each denoiser predicts the other modality.
+ * the held-out report that follows training (heldout.ts: the model against the classical methods with
+ * the toolbox metrics), and for models that can sample (CrossDiff stage 1) how well each denoiser predicts the other modality.
  */
 import { fromHost, type Tensor } from '../tensor.js';
 import type { Module } from '../module.js';
 import { ArrayDataset } from '../train/index.js';
 import { fullResolutionTiles, reducedResolutionTiles, type SceneTiles, type TileSet } from '../protocol/index.js';
-import { fullResolutionMetricsBatch, reducedResolutionMetricsBatch } from '../metrics/index.js';
 import { loadPansharpeningInput, sensorScale } from '../data/index.js';
 import { UsageError } from './args.js';
 
-export type Resolution = 'reduced' | 'full';
+import type { Resolution } from './heldout.js';
+
+export { heldOutReport, type HeldOutReport, type Resolution } from './heldout.js';
 
 export interface SceneOptions {
   resolution: Resolution;
@@ -49,42 +50,6 @@ export async function sceneData(path: string, o: SceneOptions): Promise<SceneDat
     return { train: new ArrayDataset({ ...t } as Record<string, typeof t.lms>), heldOut: tiles.heldOut, sensor, scale, tiles };
   } finally {
     ms.dispose(); pan.dispose();
-  }
-}
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-export interface HeldOutReport {
-  resolution: Resolution;
-  tiles: number;
-  /** method -> metric -> mean over the held-out tiles */
-  methods: Record<string, Record<string, number>>;
-}
-
-/** The model's stage-`stage` output on the held-out tiles against EXP (the interp23tap LMS). */
-export async function heldOutReport(model: Module, stage: number, set: TileSet, resolution: Resolution, sensor: string, scale: number): Promise<HeldOutReport> {
-  const owned: Tensor[] = [];
-  const t = (h: TileSet[keyof TileSet]) => { const x = fromHost(h!); owned.push(x); return x; };
-  try {
-    const lms = t(set.lms), pan = t(set.pan), ms = t(set.ms);
-    const inputs: Record<string, Tensor> = { lms, pan, ms };
-    const out = await model.forward(Object.fromEntries(model.spec.inputs.filter((k) => k in inputs).map((k) => [k, inputs[k]!])), { stage });
-    owned.push(out);
-    const methods: HeldOutReport['methods'] = {};
-    for (const [name, img] of [[model.spec.family, out], ['EXP', lms]] as const) {
-      if (resolution === 'reduced') {
-        const metrics = ['SAM', 'ERGAS', 'Q2n', 'PSNR'] as const;
-        const r = await reducedResolutionMetricsBatch(img, t(set.gt), { scale, ratio: 4, metrics });
-        methods[name] = Object.fromEntries(metrics.map((k) => [k, mean(r.map((x) => x[k]))]));
-      } else {
-        const metrics = ['D_lambda', 'D_s', 'QNR', 'HQNR'] as const;
-        const r = await fullResolutionMetricsBatch(img, { lms, pan, sensor, scale, ratio: 4, metrics });
-        methods[name] = Object.fromEntries(metrics.map((k) => [k, mean(r.map((x) => x[k]))]));
-      }
-    }
-    return { resolution, tiles: set.lms.shape[0]!, methods };
-  } finally {
-    for (const x of owned) x.dispose();
   }
 }
 

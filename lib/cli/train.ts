@@ -32,7 +32,10 @@ async function reportHeldOut(model: ReturnType<typeof createModel>, stage: numbe
     console.log(`• held-out tiles, DDIM samples (20 steps): ${Object.entries(report.samples).map(([k, x]) => `${k} ${x.toFixed(2)}`).join(', ')}`);
   } else if ('methods' in report) {
     for (const [name, m] of Object.entries(report.methods)) {
-      console.log(`• held-out ${resolution} (${report.tiles} tiles) ${name.padEnd(10)} ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join('  ')}`);
+      console.log(`• held-out ${resolution} (${report.tiles} tiles) ${name.padEnd(11)} ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join('  ')}`);
+    }
+    for (const [name, m] of Object.entries(report.cut21 ?? {})) {
+      console.log(`• held-out ${resolution}, 21-pixel border cut ${name.padEnd(11)} ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join('  ')}`);
     }
   }
 }
@@ -55,12 +58,15 @@ and a JSONL log.
                  D_s, QNR, HQNR; CrossDiff stage 1: PSNR of DDIM samples of each denoiser)
   --resolution   with --scene: reduced (Wald's protocol, gt = the original MS; default) or full
   --patch        with --scene: tile side on the PAN grid (default 64);  --stride  default patch/2
+  --held-out-patch  with --scene: side of the held-out tiles (default --patch; the 21-pixel border
+                 cut of the second held-out table needs more than 42)
   --sensor       with --scene, when the file does not say
   --loss         mse | l1 | qnr (no-reference, full resolution) (default: the model's recipe, else mse)
   --optimizer    adam | adamw | sgd (default: the model's recipe, else adam);  --weight-decay
   --scale        divide the data by this (default: by sensor from the file name, 2047 or 1023 for GF2)
   --epochs N | --steps N
   --batch-size   default 4;  --lr  default: the model's recipe, else 1e-4
+  --flips        random horizontal/vertical flips of each batch (augmentation)
   --schedule     constant | cosine | step (default constant);  --warmup N  linear warm-up steps
   --step-size N  with --schedule step: multiply the lr by --gamma (default 0.1) every N steps
   --min-lr       with --schedule cosine: the floor (default 0)
@@ -76,8 +82,9 @@ and a JSONL log.
   --early-stopping N  stop after N validations without improvement;  --min-delta X
   --checkpoint-every N  default 200;  --keep-checkpoints K  default 2
   --log          tensorboard,csv,jsonl (default jsonl): tensorboard/ event files, metrics.csv, train.jsonl
-  --init         weights to start from (.safetensors or a torch.save file), loaded strictly; repeat
-                 it for checkpoints saved as several files (CrossDiff's official P2M, M2P, head)
+  --init         weights to start from (.safetensors or a torch.save file, e.g. a DLPan-Toolbox
+                 .pth for pnn/pannet/dicnn/fusionnet), loaded strictly through the model's loader;
+                 repeat it for checkpoints saved as several files (CrossDiff's official P2M, M2P, head)
   --ipt, --edsr  PanAdapter's pre-trained IPT_pretrain.pt and edsr_baseline_x2 checkpoints
   --out          run folder (default ./specfuse-run): checkpoints/, logs, final.safetensors
                  (aborted.safetensors when stopped by a signal), best.safetensors (with validation),
@@ -154,6 +161,7 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
     monitor: { type: 'string' }, mode: { type: 'string' }, 'save-top-k': { type: 'string' }, 'early-stopping': { type: 'string' },
     'min-delta': { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'keep-checkpoints': { type: 'string' }, log: { type: 'string' },
     fresh: { type: 'boolean' }, 'allow-changes': { type: 'boolean' },
+    flips: { type: 'boolean' }, 'held-out-patch': { type: 'string' },
   });
   if (v.help) { console.log(trainHelp); return; }
   if (!v.model) throw new UsageError('--model is required');
@@ -185,7 +193,8 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
     model = createModel(config as unknown as ModelConfig);
     const scene = v.scene ? await sceneData(v.scene, {
       resolution, patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride'),
-      holdout: v.holdout !== undefined ? Number(v.holdout) : 0.25, sensor: v.sensor, scale: v.scale ? Number(v.scale) : undefined,
+      holdout: v.holdout !== undefined ? Number(v.holdout) : 0.25, heldOutPatch: intOption(v['held-out-patch'], 'held-out-patch'),
+      sensor: v.sensor, scale: v.scale ? Number(v.scale) : undefined,
     }) : undefined;
     data = scene ? undefined : await PanCollectionDataset.open(v.data!);
     valid = v.valid ? await PanCollectionDataset.open(v.valid) : undefined;
@@ -232,7 +241,7 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
       keepCheckpoints: intOption(v['keep-checkpoints'], 'keep-checkpoints'), loggers,
       // the run folder's checkpoints, lock-guarded resume and signal; its train.jsonl only when asked for
       ...run.trainOptions, logFile: logKinds.includes('jsonl') ? run.trainOptions.logFile : undefined,
-      checkpointEvery, allowOptionChanges: !!v['allow-changes'], device: v.device,
+      checkpointEvery, allowOptionChanges: !!v['allow-changes'], device: v.device, augment: v.flips ?? false,
       onProgress: (p) => bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} samples/s eta ${formatSeconds(p.etaSeconds)}`),
     });
     const metadata: Record<string, string> = { stage: String(stage), ...(v.preset ? { preset: v.preset } : {}), bands: String(model.config.bands ?? '') };

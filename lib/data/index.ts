@@ -5,7 +5,8 @@
  */
 export { DataFormatError, type DataFormatErrorCode } from './errors.js';
 export { convertDType, permute, quantize } from './arrays.js';
-export { MatFile, openMat, readMat, type MatReadOptions, type MatVariableInfo, type ReadMatOptions } from './mat.js';
+export { MatFile, openMat, readMat, type MatReadOptions, type MatReader, type MatVariableInfo, type ReadMatOptions } from './mat.js';
+export { Mat73File, isMat73Header, openMat73, openMatFile, readMatFile } from './mat73.js';
 export { writeMat, writeMatFile, type MatValue, type WriteMatOptions } from './mat-write.js';
 export {
   MAX_READ_BYTES, PANCOLLECTION_KEYS, PanCollectionFile, openPanCollection,

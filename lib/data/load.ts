@@ -9,7 +9,7 @@
  * `ms` is the low-resolution MS, `lms` the MS resampled to the PAN grid, `gt` the reference.
  * Values keep their stored type and scale (DN) unless `dtype` asks for a conversion.
  *
- * .mat names accepted: gt/ms/lms/pan (PanCollection, N×H×W×C), I_GT, I_MS_LR, I_PAN, and I_MS,
+ * .mat (v5 or v7.3) names accepted: gt/ms/lms/pan (PanCollection, N×H×W×C), I_GT, I_MS_LR, I_PAN, and I_MS,
  * which the community uses for both the low-resolution MS (Vitale/Z-PNN examples) and the
  * upsampled one (Vivone's toolbox): it is taken as `lms` when it has the PAN's size, else `ms`.
  */
@@ -19,7 +19,7 @@ import { readHead } from './bytesource.js';
 import { DataFormatError } from './errors.js';
 import { type GeoReference, looksLikeTiff, readGeoTiff } from './geotiff.js';
 import { hasHdf5Signature } from './hdf5.js';
-import { openMat } from './mat.js';
+import { openMatFile } from './mat73.js';
 import { openPanCollection } from './pancollection.js';
 import { type Sensor, parseSensor, sensorFromPath } from './sensors.js';
 
@@ -56,7 +56,7 @@ export type TiffPaths = { pan: string; ms?: string; lms?: string; gt?: string };
 export function sniffFormat(path: string): 'mat' | 'h5' | 'tif' {
   const head = readHead(path, 1024 + 8);
   const text = new TextDecoder('latin1').decode(head.subarray(0, 20));
-  if (text.startsWith('MATLAB')) return 'mat'; // v7.3 too: the MAT reader explains it is HDF5-based
+  if (text.startsWith('MATLAB')) return 'mat'; // v7.3 too: HDF5 behind a MAT header, read by openMatFile
   if (hasHdf5Signature(head, 0) || hasHdf5Signature(head, 512) || hasHdf5Signature(head, 1024)) return 'h5';
   if (looksLikeTiff(head)) return 'tif';
   if (head.length === 0) throw new DataFormatError('truncated', 'file is empty', { file: path });
@@ -73,7 +73,7 @@ export async function loadPansharpeningInput(source: string | TiffPaths, opts: L
     if (format === 'tif') {
       throw new DataFormatError('bad-argument', 'a single GeoTIFF holds one image; pass { pan, ms } paths for a pansharpening input', { file: source });
     }
-    out = format === 'mat' ? loadMat(source) : await loadH5(source, opts.range);
+    out = format === 'mat' ? await loadMat(source) : await loadH5(source, opts.range);
     if (out.sensor === undefined) {
       const s = sensorFromPath(source);
       if (s) out.sensor = s;
@@ -97,8 +97,8 @@ const MAT_NAMES: Record<PanRole, string[]> = {
   ms: ['ms', 'I_MS_LR', 'MS'],
 };
 
-function loadMat(path: string): PansharpeningInput {
-  const f = openMat(path);
+async function loadMat(path: string): Promise<PansharpeningInput> {
+  const f = await openMatFile(path);
   try {
     const pick = (role: PanRole): HostArray | undefined => {
       const name = MAT_NAMES[role].find((n) => f.has(n));

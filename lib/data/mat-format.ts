@@ -69,7 +69,7 @@ export function parseHeader(h: Uint8Array, label: string): MatHeader {
   const dv = new DataView(h.buffer, h.byteOffset, h.byteLength);
   const version = dv.getUint16(124, littleEndian);
   if (version === 0x0200 || text.startsWith('MATLAB 7.3')) {
-    throw new DataFormatError('unsupported', 'MATLAB v7.3 MAT-file (HDF5-based); save it with -v7 or read it as HDF5', { file: label });
+    throw new DataFormatError('unsupported', 'MATLAB v7.3 MAT-file (HDF5-based): open it with openMatFile() or readMatFile(), which read v7.3 too', { file: label });
   }
   if (version !== 0x0100) throw new DataFormatError('unsupported', `MAT-file version 0x${version.toString(16)} (only v5 0x0100 is supported)`, { file: label, offset: 124 });
   const s0 = dv.getUint32(116, littleEndian), s1 = dv.getUint32(120, littleEndian);

@@ -51,7 +51,7 @@ export interface ReadMatOptions extends MatReadOptions {
   unsupported?: 'skip' | 'throw';
 }
 
-type Numeric = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+export type Numeric = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
 
 const classDType: Record<number, DType> = {
   [mx.DOUBLE]: 'float64', [mx.SINGLE]: 'float32', [mx.INT8]: 'int8', [mx.UINT8]: 'uint8', [mx.INT16]: 'int16', [mx.UINT16]: 'uint16',
@@ -65,6 +65,26 @@ const storedDType: Record<number, DType> = {
 /** Largest inflated variable we accept: beyond this a typed array could not hold it anyway. */
 const MAX_INFLATED = 2 ** 32;
 
+/**
+ * What both MAT readers offer (v5: MatFile, synchronous; v7.3: Mat73File from mat73.ts, HDF5-based).
+ * `openMatFile(path)` (mat73.ts) returns whichever the file needs.
+ */
+export interface MatReader {
+  readonly variables: MatVariableInfo[];
+  names(): string[];
+  has(name: string): boolean;
+  info(name: string): MatVariableInfo;
+  read(name: string, opts?: MatReadOptions): HostArray;
+  readString(name: string): string;
+  close(): void;
+}
+
+/** MATLAB class -> the dtype `read` returns (uint32 widens to int64: HostArray has no uint32). */
+export const MATLAB_CLASS_DTYPE: Record<string, DType> = {
+  double: 'float64', single: 'float32', int8: 'int8', uint8: 'uint8', int16: 'int16', uint16: 'uint16',
+  int32: 'int32', uint32: 'int64', int64: 'int64', uint64: 'int64', logical: 'bool',
+};
+
 interface Entry {
   info: MatVariableInfo;
   /** Payload of the top-level element (miMATRIX body or compressed stream). */
@@ -72,7 +92,7 @@ interface Entry {
   nbytes: number;
 }
 
-export class MatFile {
+export class MatFile implements MatReader {
   readonly header: MatHeader;
   private readonly entries: Entry[] = [];
 
@@ -309,7 +329,7 @@ function decodeNumbers(c: Cursor, pos: number, type: number, n: number): Numeric
 }
 
 /** Stored values as the output dtype; exact for every conversion MATLAB itself makes when saving. */
-function castNumbers(src: Numeric, dtype: DType, info: MatVariableInfo, label: string): HostData {
+export function castNumbers(src: Numeric, dtype: DType, info: MatVariableInfo, label: string): HostData {
   const n = src.length;
   const big = src instanceof BigInt64Array || src instanceof BigUint64Array;
   if (dtype === 'int64') {

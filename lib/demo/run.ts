@@ -8,7 +8,7 @@
  *    (64×64 patches, stride 32, flips) whose ground truth is the observed MS.
  * 3. Tiny PanAdapter: stage 1 (SSPEN, projections, INR tail), then stage 2 (adapters) from it.
  * 4. Evaluation on held-out 64×64 tiles against EXP, BT-H and GSA with the toolbox metrics,
- *    and a report: metrics table (Markdown and JSON), loss curves and before/after previews (PNG).
+ *    and a report: metrics table (Markdown and JSON), loss curves (SVG) and before/after previews (PNG).
  */
 import { mkdirSync } from 'node:fs';
 import { writeFileAtomic } from '../atomic.js';
@@ -23,7 +23,7 @@ import { decimate, degrade, disposeSet, makeWaldDataset, mtfFilter, type WaldSet
 import { btH, exp, gsa } from '../baselines/index.js';
 import { reducedResolutionMetricsBatch, summarize, type ReducedResolutionMetrics } from '../metrics/index.js';
 import { loadPansharpeningInput, panel, encodePng, renderRgb, renderGray, resizeNearest, sensorScale, type RgbaImage } from '../data/index.js';
-import { lineChart } from '../report/plot.js';
+import { lineChartSvg } from '../report/svg.js';
 import { fuseScene } from '../infer.js';
 import { makeScene } from './scene.js';
 
@@ -235,15 +235,16 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
   // ---- 5. report files ----------------------------------------------------------------------------------
   const files: string[] = [];
+  // atomic, like the weights: an interrupted demo never leaves a half-written report file
   const write = (name: string, data: Uint8Array | string) => { const p = join(out, name); writeFileAtomic(p, data); files.push(p); };
   const curve = (r: TrainResult, offset: number) => r.losses.map((l) => [l.step + offset, l.loss] as [number, number]);
   const validCurve = (r: TrainResult, offset: number) => r.valid.map((l) => [l.step + offset, l.loss] as [number, number]);
-  write('loss-curves.png', encodePng(lineChart([
-    { label: 'stage 1 train', points: curve(s1, 0), color: [31, 119, 180] },
-    { label: 'stage 1 valid', points: validCurve(s1, 0), color: [255, 127, 14] },
-    { label: 'stage 2 train', points: curve(s2, s1.steps), color: [44, 160, 44] },
-    { label: 'stage 2 valid', points: validCurve(s2, s1.steps), color: [214, 39, 40] },
-  ], { title: 'PANADAPTER TINY: MSE LOSS', xLabel: 'STEP', yLabel: 'LOSS (LOG)', logY: true })));
+  write('loss-curves.svg', lineChartSvg([
+    { label: 'stage 1 train', points: curve(s1, 0) },
+    { label: 'stage 1 validation', points: validCurve(s1, 0), markers: true },
+    { label: 'stage 2 train', points: curve(s2, s1.steps) },
+    { label: 'stage 2 validation', points: validCurve(s2, s1.steps), markers: true },
+  ], { title: 'PanAdapter tiny: MSE loss', xLabel: 'training step', yLabel: 'MSE loss (log scale)', logY: true }));
   // before/after: one row per held-out tile; PAN, then EXP | BT-H | GSA | PanAdapter | ground truth
   // rendered as one mosaic, so every method shares the same colour stretch
   const panTiles = tiles(test.pan);
@@ -280,9 +281,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     '',
     table,
     '',
+    '![Training and validation loss of both stages](loss-curves.svg)',
+    '',
     `Mean ± standard deviation over the held-out tiles. Conventions: ${JSON.stringify(conventions)}.`,
     '',
-    'Files: loss-curves.png, previews.png (rows: held-out tiles; columns: PAN, EXP, BT-H, GSA, PanAdapter, ground truth), scene.png (EXP, PanAdapter, ground truth over the whole held-out area),',
+    'Files: loss-curves.svg, previews.png (rows: held-out tiles; columns: PAN, EXP, BT-H, GSA, PanAdapter, ground truth), scene.png (EXP, PanAdapter, ground truth over the whole held-out area),',
     'train-stage{1,2}.jsonl, panadapter-tiny-stage{1,2}.safetensors, metrics.json.',
   ].join('\n');
   write('report.md', report + '\n');

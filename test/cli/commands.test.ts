@@ -21,7 +21,7 @@ t.test('demo: a short run writes the report, previews and weights', async (t) =>
   const text = run('demo', '--out', out, '--steps', '6');
   t.match(text, /\| EXP \|/);
   t.match(text, /\| PanAdapter stage 2 \|/);
-  for (const f of ['report.md', 'metrics.json', 'loss-curves.png', 'previews.png', 'scene.png', 'panadapter-tiny-stage2.safetensors']) {
+  for (const f of ['report.md', 'metrics.json', 'loss-curves.svg', 'previews.png', 'scene.png', 'panadapter-tiny-stage2.safetensors']) {
     t.ok(existsSync(join(out, f)), f);
   }
   const png = readFileSync(join(out, 'previews.png'));

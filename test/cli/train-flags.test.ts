@@ -29,7 +29,7 @@ t.test('every trainer flag round-trips into the run', async (t) => {
     '--lr', '2e-3', '--schedule', 'step', '--step-size', '2', '--gamma', '0.5', '--warmup', '1', '--clip-grad-norm', '0.05', '--nan-policy', 'skip',
     '--optimizer', 'adamw', '--weight-decay', '0.01', '--groups', 'conv3.*:lr=1e-3:wd=0.2', '--no-decay', '--eval-every', '2',
     '--metrics', 'SAM,ERGAS', '--monitor', 'valid.SAM', '--mode', 'min', '--save-top-k', '2', '--early-stopping', '50', '--min-delta', '0.001',
-    '--checkpoint-every', '3', '--keep-checkpoints', '3', '--log', 'tensorboard,csv,jsonl', '--out', out, '--seed', '4');
+    '--checkpoint-every', '3', '--keep-checkpoints', '3', '--log', 'tensorboard,csv,jsonl', '--out', out, '--seed', '4', '--flips');
   t.equal(r.status, 0, r.stderr);
   const ck = join(out, 'checkpoints');
   const state = JSON.parse(readFileSync(join(ck, readFileSync(join(ck, 'latest'), 'utf8').trim(), 'state.json'), 'utf8'));
@@ -43,6 +43,7 @@ t.test('every trainer flag round-trips into the run', async (t) => {
   t.same([o.evalEvery, o.validation.metrics, o.monitor.metric, o.monitor.mode, o.saveTopK], [2, ['SAM', 'ERGAS'], 'valid.SAM', 'min', 2], '--eval-every --metrics --monitor --mode --save-top-k');
   t.same(o.earlyStopping, { patience: 50, minDelta: 0.001 }, '--early-stopping --min-delta');
   t.equal(o.checkpointEvery, 3, '--checkpoint-every');
+  t.equal(o.augment, true, '--flips');
   t.same(readdirSync(ck).filter((d) => d.startsWith('step-')).sort(), ['step-00000003', 'step-00000006'], 'checkpoints every 3 steps, up to 3 kept');
   t.equal(readdirSync(ck).filter((d) => d.startsWith('best-step-')).length, 2, 'top-2 best weights');
   for (const f of ['final.safetensors', 'best.safetensors', 'optimizer.torch.safetensors', 'metrics.csv', 'train.jsonl']) t.ok(existsSync(join(out, f)), f);

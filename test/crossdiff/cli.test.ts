@@ -26,7 +26,8 @@ t.test('train stage 1 then stage 2 on a scene, with held-out reports', { skip: d
   t.match(s2, /stage 2: 301,519 of 442,669 parameters trainable/);
   t.match(s2, /held-out reduced \(20 tiles\) EXP +SAM 2\.6208/);
   const r2 = JSON.parse(readFileSync(join(tmp, 's2', 'heldout.json'), 'utf8'));
-  t.same(Object.keys(r2.methods), ['crossdiff', 'EXP']);
+  t.same(Object.keys(r2.methods), ['crossdiff', 'EXP', 'Brovey', 'BT-H', 'GSA', 'MTF-GLP-HPM'], 'the model and every classical method');
+  t.notOk(r2.cut21, '32-pixel held-out tiles are too small for the 21-pixel cut');
   t.ok(existsSync(join(tmp, 's2', 'final.safetensors')));
   const info = JSON.parse(run('info', '--model', 'crossdiff', '--preset', 'qb', '--stage', '2', '--json'));
   t.equal(info.total ?? info.counts?.total, 6_963_533);
