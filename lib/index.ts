@@ -10,7 +10,11 @@ export * from './models/index.js';
 export { compilePattern, selectNames } from './freeze.js';
 export type { DType, HostArray, HostData } from './host.js';
 export * from './train/index.js';
-export { loadWeights, loadStateDict, saveWeights, planLoad, iptToPanAdapter, edsrToPanAdapter, loadPanAdapterPretrained, WeightsError, type LoadReport, type LoadOptions, type NameMapping } from './weights.js';
+export {
+  loadWeights, loadCheckpointFiles, loadStateDict, saveWeights, modelMetadata, planLoad, renameState, ownNames, WeightsError,
+  type CheckpointDialect, type CheckpointFile, type LoadReport, type LoadOptions, type NameMapping, type PreparedLoad,
+} from './weights.js';
+export { loadModel, recordedModel, recordedConfig, type RecordedModel } from './model-file.js';
 export {
   mtfGains, mtfKernel, mtfKernels, lpGaussKernel, mtfFilter, filterReplicate, decimate, imresize, bicubicDownsample,
   interp23tap, lpFilterPlusDec, degrade, makeWaldDataset, toPanSamples, disposeSet, resolveSensor, fullResolutionTiles, reducedResolutionTiles,

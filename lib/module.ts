@@ -6,6 +6,7 @@ import { native, type NativeModule, type NativeTensor, type TensorDescription, t
 import { Tensor } from './tensor.js';
 import { selectNames } from './freeze.js';
 import type { DType } from './host.js';
+import type { CheckpointDialect } from './weights.js';
 
 export interface ParameterCounts {
   total: number;
@@ -22,7 +23,23 @@ export interface ModelSpec {
   inputs: readonly string[];
   /** The reference's training recipe per stage, used where a caller (the CLI) does not say. */
   trainingDefaults?: Record<number, { loss?: 'mse' | 'l1' | 'qnr'; optimizer?: 'adam' | 'adamw' | 'sgd'; lr?: number; batchSize?: number }>;
+  /** How the family reads published checkpoints (default: its own names, one file). */
+  checkpoints?: CheckpointDialect;
 }
+
+/**
+ * Refuses option keys a method does not take: a typo such as `{ stgae: 2 }` would otherwise be
+ * ignored silently and the forward run in another stage.
+ */
+export function checkOptionKeys(options: object, accepted: readonly string[], what: string): void {
+  if (options === null || typeof options !== 'object') throw new TypeError(`${what}: expected an object`);
+  for (const k of Object.keys(options)) {
+    if (!accepted.includes(k)) throw new RangeError(`${what}: unknown key '${k}' (accepted: ${accepted.join(', ')})`);
+  }
+}
+
+const FORWARD_KEYS = ['stage', 'grad', 'autocast'] as const;
+const TAPS_KEYS = ['stage'] as const;
 
 /** Named Tensors as the addon takes them (undefined entries skipped); a TypeError names a non-Tensor. */
 export function nativeInputs(inputs: Record<string, Tensor | undefined>, what = 'inputs'): Record<string, NativeTensor> {
@@ -98,6 +115,7 @@ export class Module implements Disposable {
 
   /** Runs the model on named inputs, off the JS thread. Gradients are off unless `grad: true`. */
   async forward(inputs: Record<string, Tensor>, options: { stage?: number; grad?: boolean; autocast?: 'none' | 'bf16' } = {}): Promise<Tensor> {
+    checkOptionKeys(options, FORWARD_KEYS, 'options');
     const raw = nativeInputs(inputs);
     const stage = options.stage ?? this.#stage ?? undefined;
     return new Tensor(await this.native.forward(raw, { stage, grad: options.grad, autocast: options.autocast }));
@@ -108,6 +126,7 @@ export class Module implements Disposable {
    * input and outputs, the ViT output when the tail uses it, and 'out'), for per-submodule checks.
    */
   async forwardTaps(inputs: Record<string, Tensor>, options: { stage?: number } = {}): Promise<Record<string, Tensor>> {
+    checkOptionKeys(options, TAPS_KEYS, 'options');
     const raw = nativeInputs(inputs);
     const out: Record<string, Tensor> = {};
     for (const [k, v] of Object.entries(await this.native.forwardTaps(raw, { stage: options.stage ?? this.#stage ?? undefined }))) out[k] = new Tensor(v);

@@ -105,59 +105,107 @@ export function loadStateDict(model: Module, state: Map<string, HostArray>, opti
   return report;
 }
 
-/** Reads safetensors, torch.save zip or legacy files (nothing in them is executed) and loads them. */
-export async function loadWeights(model: Module, path: string, options: LoadOptions = {}): Promise<LoadReport> {
-  return loadStateDict(model, await loadCheckpointFile(path), options);
+/** One checkpoint file as read: its tensors by the names it was saved with. */
+export interface CheckpointFile {
+  path: string;
+  state: Map<string, HostArray>;
+}
+
+/** A family's reading of its checkpoint files: one state dict in the module's own names. */
+export interface PreparedLoad {
+  state: Map<string, HostArray>;
+  /** checkpoint names set aside on purpose (they join the report's `ignored`) */
+  ignored?: string[];
+  /** module tensors the given files do not cover by design (patterns as in freeze()) */
+  allowMissing?: readonly string[];
+  /** fields added to the report (e.g. DLPan's aliases) */
+  notes?: Record<string, unknown>;
+  /** what a failed load most likely means in the family's terms (appended to the error) */
+  explain?: (report: LoadReport) => string | undefined;
+}
+
+/**
+ * How a model family reads published checkpoints (DLPan-Toolbox, IPT/EDSR, the official CrossDiff
+ * files): it lives beside the family (ModelSpec.checkpoints), as timm keeps a model's filter
+ * function with the model, so that one loader serves every command.
+ */
+export type CheckpointDialect = (model: Module, files: readonly CheckpointFile[]) => PreparedLoad;
+
+/** The dialect of specfuse's own files: one file, in the module's names. */
+export const ownNames: CheckpointDialect = (model, files) => {
+  if (files.length !== 1) throw new TypeError(`files: ${model.spec.family} weights come in one file, got ${files.length}`);
+  return { state: files[0]!.state };
+};
+
+/**
+ * A state dict renamed by a mapping into `into`: mapped names become module names, names the
+ * mapping ignores are returned, names with no rule stay as they are (the load reports them as
+ * unexpected).
+ */
+export function renameState(state: Map<string, HostArray>, map: NameMapping, into = new Map<string, HostArray>()): { state: Map<string, HostArray>; ignored: string[] } {
+  const ignored: string[] = [];
+  for (const [src, arr] of state) {
+    const dst = map(src);
+    if (dst === null) into.set(src, arr);
+    else if (dst.length === 0) ignored.push(src);
+    else for (const d of dst) into.set(d, arr);
+  }
+  return { state: into, ignored };
+}
+
+/** Loads checkpoint files already read, through the model family's dialect. */
+export function loadCheckpointFiles(model: Module, files: readonly CheckpointFile[], options: LoadOptions = {}): LoadReport {
+  // a caller's own mapping reads one file as it is; otherwise the family's dialect reads the files
+  const p: PreparedLoad = options.map ? ownNames(model, files) : (model.spec.checkpoints ?? ownNames)(model, files);
+  const allowMissing = [...(p.allowMissing ?? []), ...(options.allowMissing ?? [])];
+  try {
+    const report = loadStateDict(model, p.state, { ...options, allowMissing });
+    report.ignored.push(...(p.ignored ?? []));
+    return Object.assign(report, p.notes);
+  } catch (e) {
+    const why = e instanceof WeightsError ? p.explain?.(e.report) : undefined;
+    if (why) throw new WeightsError(`${(e as Error).message} (${why})`, (e as WeightsError).report);
+    throw e;
+  }
+}
+
+/**
+ * Reads safetensors, torch.save zip or legacy files (nothing in them is executed) and loads them
+ * strictly through the model family's dialect: specfuse's own files, and the family's published
+ * checkpoints (several files where the family saves several, e.g. CrossDiff's P2M, M2P and head).
+ * `options.map` bypasses the dialect.
+ */
+export async function loadWeights(model: Module, fileOrFiles: string | readonly string[], options: LoadOptions = {}): Promise<LoadReport> {
+  const paths = typeof fileOrFiles === 'string' ? [fileOrFiles] : [...fileOrFiles];
+  if (!paths.length) throw new TypeError('files: expected at least one weights file');
+  const files: CheckpointFile[] = [];
+  for (const path of paths) files.push({ path, state: await loadCheckpointFile(path) });
+  return loadCheckpointFiles(model, files, options);
 }
 
 export { writeFileAtomic } from './atomic.js';
 
-/** Every parameter and buffer as safetensors, written atomically. */
+/**
+ * What a weights file records about its model, so that loadModel(file) (and `specfuse infer/eval`
+ * without --model) can rebuild it: `family`, `config` (JSON of the resolved options), `stage` (when
+ * one is set) and, where the caller knows it, `preset`.
+ */
+export function modelMetadata(model: Module): Record<string, string> {
+  return {
+    family: model.spec.family,
+    config: JSON.stringify(model.config),
+    ...(model.stage !== null ? { stage: String(model.stage) } : {}),
+  };
+}
+
+/** Every parameter and buffer as safetensors, written atomically, with the model's config in the metadata. */
 export async function saveWeights(model: Module, path: string, metadata: Record<string, string> = {}): Promise<void> {
   const sd = model.stateDict();
   try {
     const host = new Map<string, HostArray>();
     for (const [k, t] of Object.entries(sd)) host.set(k, await t.toHost());
-    writeFileAtomic(path, writeSafetensors(host, { family: model.spec.family, ...metadata }));
+    writeFileAtomic(path, writeSafetensors(host, { ...modelMetadata(model), ...metadata }));
   } finally {
     for (const t of Object.values(sd)) t.dispose();
   }
-}
-
-// ---- PanAdapter's pretrained checkpoints (reference §6.3) ---------------------------------------
-
-/** IPT_pretrain.pt: its 297 `body.*` tensors go into the ViT (embeddings included); heads/tails/mean shifts are ignored. */
-export const iptToPanAdapter: NameMapping = (name) => {
-  if (!name.startsWith('body.')) return [];
-  const rest = name.slice(5);
-  if (rest.startsWith('query_embed.')) return [`vit._query_embed.${rest.slice(12)}`];
-  if (rest.startsWith('position_encoding.')) return [`vit._position_encoding.${rest.slice(18)}`];
-  return [`vit.${rest}`];
-};
-
-/** edsr_baseline_x2: body.0-15 into both EDSR bodies, body.16 into both single_layers; head/tail/mean shifts ignored. */
-export const edsrToPanAdapter: NameMapping = (name) => {
-  const m = name.match(/^body\.(\d+)\.(.*)$/);
-  if (!m) return [];
-  const r = Number(m[1]);
-  const rest = m[2]!;
-  const into = (suffix: string) => ['spe_edsr', 'spa_edsr'].map((e) => `sspen.${e}.${suffix}`);
-  if (r === 16) return into(`single_layer.${rest}`);
-  return into(`body.${r}.${rest}`);
-};
-
-/** Loads IPT and/or EDSR pretrained weights into a PanAdapter with the documented mappings and leftovers. */
-export async function loadPanAdapterPretrained(model: Module, files: { ipt?: string; edsr?: string }): Promise<{ ipt?: LoadReport; edsr?: LoadReport }> {
-  if (model.spec.family !== 'panadapter') throw new TypeError('model: expected a PanAdapter');
-  const out: { ipt?: LoadReport; edsr?: LoadReport } = {};
-  if (files.ipt) {
-    out.ipt = await loadWeights(model, files.ipt, { map: iptToPanAdapter, allowMissing: ['head', 'head_down', 'sspen', 'a_proj', 'b_proj', 'adapters', 'tail2'] });
-  }
-  if (files.edsr) {
-    out.edsr = await loadWeights(model, files.edsr, {
-      map: edsrToPanAdapter,
-      allowMissing: ['head', 'head_down', 'vit', 'sspen.*_edsr.head', 'sspen.*_lpes', 'sspen.*_proj', 'a_proj', 'b_proj', 'adapters', 'tail2'],
-    });
-  }
-  return out;
 }

@@ -3,8 +3,10 @@ import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
-/** Parsed values: strings for 'string' options, booleans for 'boolean' ones, undefined when absent. */
-export type Values<O extends OptionSpec> = { [K in keyof O]?: O[K]['type'] extends 'string' ? string : boolean } & { help?: boolean };
+/** Parsed values: strings for 'string' options (arrays for repeatable ones), booleans for 'boolean' ones, undefined when absent. */
+export type Values<O extends OptionSpec> = {
+  [K in keyof O]?: O[K]['type'] extends 'string' ? (O[K]['multiple'] extends true ? string[] : string) : boolean
+} & { help?: boolean };
 
 export class UsageError extends Error {
   constructor(message: string) {

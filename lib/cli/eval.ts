@@ -9,6 +9,7 @@ import { cat, fromHost, type Tensor } from '../tensor.js';
 import { createModel } from '../models/index.js';
 import { CNN_MODELS, cnnSpecs, describeDlpanCheckpoint, isCnnModel, loadDlpanStateDict, type DlpanLoadReport } from '../models/cnn.js';
 import { loadCheckpointFile } from '../io/index.js';
+import { chooseModel } from './weights-hints.js';
 import { exp } from '../baselines/index.js';
 import { interp23tap } from '../protocol/index.js';
 import { fullResolutionMetricsBatch, reducedResolutionMetricsBatch } from '../metrics/index.js';
@@ -20,13 +21,13 @@ import { checkInputFiles, intOption, parse, UsageError } from './args.js';
 import { infnEval, wantsInfn } from './infn.js';
 import { FULL_COLUMNS, REDUCED_COLUMNS, formatTable, meanAndSpread, stripConventions } from './metrics.js';
 
-export const evalHelp = `specfuse eval --model NAME --weights FILE --data FILE [options]
+export const evalHelp = `specfuse eval [--model NAME] --weights FILE --data FILE [options]
 
 Runs a pre-trained pansharpening CNN (a DLPan-Toolbox checkpoint, loaded strictly) on whole images
 and scores it and EXP (the MS upsampled by interp23tap) with the toolbox metrics, on DN: against
 the ground truth when the file has one (reduced resolution: SAM, ERGAS, Q2n, Q, SCC, PSNR, SSIM),
 else from the MS and PAN (full resolution: D_lambda, D_s, QNR, D_lambda_K, HQNR).
-  --model    pnn | pannet | dicnn | fusionnet
+  --model    pnn | pannet | dicnn | fusionnet (not needed for weights written by specfuse)
   --weights  the checkpoint (.pth: DLPan-Toolbox pretrained-model/{WV3,QB}/...; 8 or 4 bands)
   --data     .mat (PanCollection gt/lms/ms/pan, or I_GT/I_MS/I_MS_LR/I_PAN) or PanCollection .h5
   --pan, --ms, --lms, --gt   GeoTIFF input instead of --data (--pan and --ms or --lms needed)
@@ -96,11 +97,10 @@ export async function evaluate(argv: string[]): Promise<void> {
     device: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, 'fill-non-finite': { type: 'string' },
   });
   if (values.help) { console.log(evalHelp); return; }
-  if (!values.model) throw new UsageError('--model is required');
-  if (!isCnnModel(values.model)) throw new UsageError(`--model: expected one of ${CNN_MODELS.join(', ')}, got '${values.model}'`);
   if (!values.weights) throw new UsageError('--weights is required');
   checkInputFiles({ weights: values.weights, data: values.data, pan: values.pan, ms: values.ms, lms: values.lms, gt: values.gt });
-  const modelName = values.model;
+  const { model: modelName } = chooseModel(values.model, values.weights, '--weights');
+  if (!isCnnModel(modelName)) throw new UsageError(`--model: expected one of ${CNN_MODELS.join(', ')}, got '${modelName}'`);
   const sample = intOption(values.sample, 'sample');
   const cut = intOption(values.cut, 'cut') ?? 0;
   if (cut < 0) throw new UsageError(`--cut: expected 0 or more, got ${cut}`);

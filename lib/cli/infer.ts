@@ -8,14 +8,16 @@ import { interp23tap } from '../protocol/index.js';
 import { loadPansharpeningInput, sensorScale, sniffFormat, writeGeoTiff, writeH5Array, writeMatFile, writePreviewPng } from '../data/index.js';
 import { checkInputFiles, countOption, parse, UsageError } from './args.js';
 import { finitePolicy, warnIfReflectance } from './finite.js';
-import { checkPreset, loadWeightsExplained } from './weights-hints.js';
+import { bandsMismatch, checkPreset, chooseModel, loadWeightsExplained } from './weights-hints.js';
+import { recordedConfig } from '../model-file.js';
 import { ProgressBar } from './progress.js';
 
-export const inferHelp = `specfuse infer --model NAME --weights W (--input FILE | --pan PAN.tif --ms MS.tif) --out FUSED.tif|.h5|.mat [options]
+export const inferHelp = `specfuse infer [--model NAME] --weights W (--input FILE | --pan PAN.tif --ms MS.tif) --out FUSED.tif|.h5|.mat [options]
 
 Fuses a full scene (any size) with a trained model: overlapping 64×64 tiles, batched, averaged.
-  --model     panadapter | pnn | pannet | dicnn | fusionnet;  --preset (panadapter)
-  --weights   .safetensors or torch.save file (loaded strictly)
+  --model     panadapter | pnn | pannet | dicnn | fusionnet;  --preset (panadapter). Not needed
+              for weights written by specfuse, which record their model (flags override the record)
+  --weights   .safetensors or torch.save file (loaded strictly; DLPan-Toolbox .pth checkpoints too)
   --input     .mat (I_MS/I_PAN or ms/pan/lms) or .h5 (first sample)
   --pan, --ms GeoTIFF input instead of --input (--lms optional: else interp23tap of the MS)
   --sensor    when the file does not say (for the scale and preview bands)
@@ -37,7 +39,7 @@ export async function inferCommand(argv: string[]): Promise<void> {
     sensor: { type: 'string' }, out: { type: 'string' }, stride: { type: 'string' }, 'batch-size': { type: 'string' }, device: { type: 'string' },
   });
   if (v.help) { console.log(inferHelp); return; }
-  for (const k of ['model', 'weights', 'out'] as const) if (!v[k]) throw new UsageError(`--${k} is required`);
+  for (const k of ['weights', 'out'] as const) if (!v[k]) throw new UsageError(`--${k} is required`);
   checkInputFiles({ weights: v.weights, input: v.input, pan: v.pan, ms: v.ms, lms: v.lms });
   const tifs = (['pan', 'ms', 'lms'] as const).filter((k) => v[k] !== undefined);
   if (v.input !== undefined && tifs.length) throw new UsageError(`give --input, or GeoTIFFs with --${tifs.join('/--')}, not both`);
@@ -79,13 +81,22 @@ export async function inferCommand(argv: string[]): Promise<void> {
   finitePolicy(`the LMS of ${inputName}`, lmsH, fill, fix);
   warnIfReflectance([msH, panH], scale, scaleArg !== undefined);
   // before the model is built: a full PanAdapter is 160 M parameters
-  checkPreset(v.weights!, v.model!, v.preset, '--weights', msH.shape[0]);
-  const config: Record<string, unknown> = { model: v.model, bands: msH.shape[0] };
-  if (v.preset) config.preset = v.preset;
+  const { model: modelName, recorded } = chooseModel(v.model, v.weights!, '--weights');
+  // the recorded preset stands in for --preset; a --preset that differs from it is refused by checkPreset
+  const preset = v.preset ?? recorded?.preset;
+  checkPreset(v.weights!, modelName, preset, '--weights', msH.shape[0]);
+  const bands = msH.shape[0]!;
+  if (recorded && Number(recorded.config.bands) !== bands) {
+    throw new Error(`--weights: ${bandsMismatch(v.weights!, Number(recorded.config.bands), bands)}`);
+  }
+  // the recorded config rebuilds the model exactly (--config overrides included); a --preset the
+  // file does not record overrides it
+  const useRecord = recorded && (v.preset === undefined || v.preset === recorded.preset);
+  const config: Record<string, unknown> = useRecord ? { ...recordedConfig(recorded) } : { model: modelName, bands, ...(v.preset ? { preset: v.preset } : {}) };
   const model = createModel(config as unknown as ModelConfig);
   const made = [];
   try {
-    await loadWeightsExplained(model, v.weights!, '--weights', v.preset);
+    await loadWeightsExplained(model, v.weights!, '--weights', preset);
     if (v.device && v.device !== 'cpu') await model.to(v.device);
     model.eval();
     const ms = fromHost(msH); made.push(ms);

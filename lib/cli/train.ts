@@ -1,9 +1,10 @@
 /** `specfuse train`: one stage of a model on PanCollection .h5 data, with checkpoints and a progress bar. */
 import { resolve, join } from 'node:path';
-import { createModel, isCnnModel, loadDlpanWeights, type ModelConfig } from '../models/index.js';
+import { createModel, type ModelConfig } from '../models/index.js';
 import { train, validateSchedule, PanCollectionDataset, createLoggers, parseLoggerKinds, parseGroupsOption, readCheckpoint, resolveMonitor, writeTorchOptimizer, type Schedule } from '../train/index.js';
 import { reducedMetricNames, type ReducedMetricName } from '../metrics/index.js';
-import { saveWeights, loadPanAdapterPretrained } from '../weights.js';
+import { saveWeights } from '../weights.js';
+import { loadPanAdapterPretrained } from '../models/panadapter-checkpoints.js';
 import { checkPreset, loadWeightsExplained } from './weights-hints.js';
 import { writeFileAtomic } from '../atomic.js';
 import { checkInputFiles, countOption, intOption, parse, UsageError } from './args.js';
@@ -82,7 +83,8 @@ and a JSONL log.
   --checkpoint-every N  default 200;  --keep-checkpoints K  default 2
   --log          tensorboard,csv,jsonl (default jsonl): tensorboard/ event files, metrics.csv, train.jsonl
   --init         weights to start from (.safetensors or a torch.save file, e.g. a DLPan-Toolbox
-                 .pth for pnn/pannet/dicnn/fusionnet), loaded strictly
+                 .pth for pnn/pannet/dicnn/fusionnet), loaded strictly through the model's loader;
+                 repeat it for checkpoints saved as several files (CrossDiff's official P2M, M2P, head)
   --ipt, --edsr  PanAdapter's pre-trained IPT_pretrain.pt and edsr_baseline_x2 checkpoints
   --out          run folder (default ./specfuse-run): checkpoints/, logs, final.safetensors
                  (aborted.safetensors when stopped by a signal), best.safetensors (with validation),
@@ -116,7 +118,7 @@ function jsonObject(text: string | undefined, name: string): Record<string, unkn
 }
 
 /** --schedule with --warmup, --step-size/--gamma and --min-lr; flags for another schedule are usage errors. */
-function scheduleOption(v: Record<string, string | boolean | undefined>): Schedule | undefined {
+function scheduleOption(v: Record<string, string | string[] | boolean | undefined>): Schedule | undefined {
   const kind = oneOfOption(v.schedule as string | undefined, 'schedule', ['constant', 'cosine', 'step'] as const) ?? 'constant';
   const warmup = intOption(v.warmup as string | undefined, 'warmup');
   if (kind !== 'step' && (v['step-size'] !== undefined || v.gamma !== undefined)) throw new UsageError('--step-size and --gamma go with --schedule step');
@@ -148,7 +150,7 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   const { values: v } = parse(argv, {
     model: { type: 'string' }, preset: { type: 'string' }, bands: { type: 'string' }, stage: { type: 'string' },
     data: { type: 'string' }, valid: { type: 'string' }, scale: { type: 'string' }, epochs: { type: 'string' }, steps: { type: 'string' },
-    'batch-size': { type: 'string' }, lr: { type: 'string' }, schedule: { type: 'string' }, init: { type: 'string' },
+    'batch-size': { type: 'string' }, lr: { type: 'string' }, schedule: { type: 'string' }, init: { type: 'string', multiple: true },
     ipt: { type: 'string' }, edsr: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
     device: { type: 'string' }, bf16: { type: 'boolean' }, seed: { type: 'string' },
     scene: { type: 'string' }, resolution: { type: 'string' }, patch: { type: 'string' }, stride: { type: 'string' },
@@ -170,7 +172,9 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   const lossArg = oneOfOption(v.loss, 'loss', ['mse', 'l1', 'qnr'] as const);
   const optimizerArg = oneOfOption(v.optimizer, 'optimizer', ['adam', 'adamw', 'sgd'] as const);
   const logKinds = usage(() => parseLoggerKinds(v.log ?? 'jsonl'));
-  checkInputFiles({ data: v.data, valid: v.valid, scene: v.scene, init: v.init, ipt: v.ipt, edsr: v.edsr });
+  checkInputFiles({ data: v.data, valid: v.valid, scene: v.scene, ipt: v.ipt, edsr: v.edsr });
+  const inits = v.init ?? [];
+  for (const init of inits) checkInputFiles({ init });
   const batchSizeArg = countOption(v['batch-size'], 'batch-size');
   const checkpointEvery = countOption(v['checkpoint-every'], 'checkpoint-every') ?? 200;
   countOption(v.steps, 'steps'); countOption(v.epochs, 'epochs');
@@ -179,7 +183,7 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   const bands = intOption(v.bands, 'bands');
   if (bands !== undefined) config.bands = bands;
   manualSeed(intOption(v.seed, 'seed') ?? 0);  // the initial weights follow --seed too
-  if (v.init) checkPreset(v.init, v.model, v.preset, '--init', bands);
+  for (const init of inits) checkPreset(init, v.model, v.preset, '--init', bands);
   const out = resolve(v.out ?? 'specfuse-run');
   // the run folder is checked and locked before anything expensive happens
   const run = startTrainingRun(out, { resume: v.resume, fresh: v.fresh });
@@ -200,10 +204,10 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
       const r = await loadPanAdapterPretrained(model, { ipt: v.ipt, edsr: v.edsr });
       for (const [k, rep] of Object.entries(r)) console.log(`• ${k}: loaded ${rep!.loaded.length} tensors, ignored ${rep!.ignored.length}`);
     }
-    if (v.init) {
-      // DLPan-Toolbox checkpoints name some tensors differently (and PanNet's twice): their own loader
-      const r = isCnnModel(v.model) && !/\.safetensors$/i.test(v.init) ? await loadDlpanWeights(model, v.init) : await loadWeightsExplained(model, v.init, '--init', v.preset);
-      console.log(`• init: loaded ${r.loaded.length} tensors from ${v.init}`);
+    if (inits.length) {
+      const r = await loadWeightsExplained(model, inits, '--init', v.preset);
+      console.log(`• init: loaded ${r.loaded.length} tensors from ${inits.join(', ')}` +
+        (r.ignored.length ? `; ignored ${r.ignored.length}: ${r.ignored.slice(0, 3).join(', ')}${r.ignored.length > 3 ? ', ...' : ''}` : ''));
     }
     if (v.device && v.device !== 'cpu') await model.to(v.device);
     const stage = intOption(v.stage, 'stage') ?? Number(Object.keys(model.spec.stages)[0]);

@@ -4,34 +4,12 @@
  * mismatches. The preset (recorded by `specfuse train`, or told by tensor sizes in the header) is
  * checked before the model is even built.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
 import type { Module } from '../module.js';
 import { CROSSDIFF_PRESETS, PANADAPTER_PRESETS, resolveCrossDiffOptions, resolvePanAdapterOptions, type CrossDiffPreset, type PanAdapterPreset } from '../models/index.js';
 import { loadWeights, WeightsError, type LoadReport } from '../weights.js';
 import { UsageError } from './args.js';
-
-/** The header of a .safetensors file: tensor shapes and metadata, read without the tensors. */
-export function safetensorsHeader(path: string): { shapes: Map<string, number[]>; metadata?: Record<string, string> } | undefined {
-  if (!/\.safetensors$/i.test(path)) return undefined;
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    const head = Buffer.alloc(8);
-    if (readSync(fd, head, 0, 8, 0) !== 8) return undefined;
-    const len = Number(head.readBigUInt64LE(0));
-    if (!(len > 0 && len < 100 * 1024 * 1024)) return undefined;
-    const json = Buffer.alloc(len);
-    if (readSync(fd, json, 0, len, 8) !== len) return undefined;
-    const { __metadata__: metadata, ...tensors } = JSON.parse(json.toString('utf8')) as Record<string, { shape?: unknown }> & { __metadata__?: Record<string, string> };
-    const shapes = new Map<string, number[]>();
-    for (const [name, t] of Object.entries(tensors)) if (Array.isArray(t?.shape)) shapes.set(name, t.shape as number[]);
-    return { shapes, metadata };
-  } catch {
-    return undefined; // unreadable: the real load reports it precisely
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
+import { safetensorsHeader } from '../io/safetensors-header.js';
+import { recordedModel, type RecordedModel } from '../model-file.js';
 
 /**
  * Per family with presets: the tensors whose sizes tell the presets apart, and the option each
@@ -101,6 +79,11 @@ export function checkPreset(path: string, family: string, preset: string | undef
     `${preset ? 'use' : 'add'} --preset ${suggest.join(' or --preset ')}`);
 }
 
+/** Weights for another band count than the input's, said with what to use instead. */
+export function bandsMismatch(path: string, weightsBands: number, inputBands: number): string {
+  return `${path} holds ${weightsBands}-band weights but the input has ${inputBands} bands: use weights trained on ${inputBands}-band data (e.g. ${inputBands === 4 ? 'QB/IKONOS/GF2' : 'WV3/WV2'})`;
+}
+
 /** What a failed load most likely means, or undefined when nothing simpler than the report fits. */
 export function explainMismatch(model: Module, report: LoadReport, path: string, preset: string | undefined): string | undefined {
   const bands = Number(model.config.bands);
@@ -117,7 +100,7 @@ export function explainMismatch(model: Module, report: LoadReport, path: string,
     }));
     if (bandsOnly && other.size === 1) {
       const w = [...other][0]!;
-      return `${path} holds ${w}-band weights but the input has ${bands} bands: use weights trained on ${bands}-band data (e.g. ${bands === 4 ? 'QB/IKONOS/GF2' : 'WV3/WV2'})`;
+      return bandsMismatch(path, w, bands);
     }
   }
   const have = report.loaded.length + report.missing.length;
@@ -131,12 +114,28 @@ export function explainMismatch(model: Module, report: LoadReport, path: string,
 }
 
 /** loadWeights, with a failed load's error saying what to do (and naming the flag and file). */
-export async function loadWeightsExplained(model: Module, path: string, flag: string, preset: string | undefined): Promise<LoadReport> {
+export async function loadWeightsExplained(model: Module, paths: string | readonly string[], flag: string, preset: string | undefined): Promise<LoadReport> {
   try {
-    return await loadWeights(model, path);
+    return await loadWeights(model, paths);
   } catch (e) {
+    const path = typeof paths === 'string' ? paths : paths.join(', ');
+    if (e instanceof TypeError && e.message.startsWith('files: ')) throw new UsageError(`${flag}: ${e.message.slice(7)}`);
     if (!(e instanceof WeightsError)) throw e;
     const hint = explainMismatch(model, e.report, path, preset);
     throw new Error(`${flag}: ${hint ?? `${path}: ${e.message}`}`, { cause: e });
   }
+}
+
+/**
+ * The model to build: --model, else the one a specfuse weights file records. A --model that
+ * contradicts the record is refused here, before a model of the wrong kind is built.
+ */
+export function chooseModel(model: string | undefined, path: string, flag: string): { model: string; recorded?: RecordedModel } {
+  const recorded = recordedModel(path);
+  if (model === undefined) {
+    if (!recorded) throw new UsageError(`--model is required: ${path} does not record its model (only weights written by specfuse do)`);
+    return { model: recorded.family, recorded };
+  }
+  if (recorded && recorded.family !== model) throw new UsageError(`--model ${model}: ${flag} ${path} holds a ${recorded.family} model: pass --model ${recorded.family}, or leave --model out`);
+  return { model, recorded };
 }

@@ -14,7 +14,7 @@
 import { Module, type ModelSpec } from '../module.js';
 import type { HostArray } from '../host.js';
 import { loadCheckpointFile } from '../io/index.js';
-import { loadStateDict, planLoad, WeightsError, type LoadReport, type NameMapping } from '../weights.js';
+import { loadCheckpointFiles, planLoad, renameState, WeightsError, type CheckpointDialect, type LoadReport, type NameMapping } from '../weights.js';
 import { checkKeys } from './validate.js';
 
 export type CnnModelName = 'pnn' | 'pannet' | 'dicnn' | 'fusionnet';
@@ -28,12 +28,12 @@ export interface CnnConfig {
 
 const RES = ['res1', 'res2', 'res3', 'res4'];
 
-/** One stage that trains every parameter. */
+/** One stage that trains every parameter; checkpoints in the DLPan-Toolbox dialect (below). */
 export const cnnSpecs: Readonly<Record<CnnModelName, ModelSpec>> = Object.freeze({
-  pnn: { family: 'pnn', stages: { 1: ['conv1', 'conv2', 'conv3'] }, inputs: ['lms', 'pan'] },
-  pannet: { family: 'pannet', stages: { 1: ['deconv', 'conv1', ...RES, 'conv3'] }, inputs: ['lms', 'pan', 'ms'] },
-  dicnn: { family: 'dicnn', stages: { 1: ['conv1', 'conv2', 'conv3'] }, inputs: ['lms', 'pan'] },
-  fusionnet: { family: 'fusionnet', stages: { 1: ['conv1', ...RES, 'conv3'] }, inputs: ['lms', 'pan'] },
+  pnn: { family: 'pnn', stages: { 1: ['conv1', 'conv2', 'conv3'] }, inputs: ['lms', 'pan'], checkpoints: (m, f) => dlpanCheckpoints(m, f) },
+  pannet: { family: 'pannet', stages: { 1: ['deconv', 'conv1', ...RES, 'conv3'] }, inputs: ['lms', 'pan', 'ms'], checkpoints: (m, f) => dlpanCheckpoints(m, f) },
+  dicnn: { family: 'dicnn', stages: { 1: ['conv1', 'conv2', 'conv3'] }, inputs: ['lms', 'pan'], checkpoints: (m, f) => dlpanCheckpoints(m, f) },
+  fusionnet: { family: 'fusionnet', stages: { 1: ['conv1', ...RES, 'conv3'] }, inputs: ['lms', 'pan'], checkpoints: (m, f) => dlpanCheckpoints(m, f) },
 });
 
 export function isCnnModel(name: unknown): name is CnnModelName {
@@ -118,13 +118,13 @@ export function dlpanMapping(model: Module, state: Map<string, HostArray>): Name
 }
 
 /**
- * Loads a DLPan-Toolbox state dict strictly: every module tensor must come from the file and every
- * file tensor must have a place (0 missing, 0 unexpected, 0 shape mismatches), aliases included.
- * Throws WeightsError, changing nothing, otherwise, or when an alias differs from its twin.
+ * The DLPan-Toolbox dialect: one plain state dict, checkpoint aliases checked and set aside (see
+ * DlpanLoadReport), and a failed load told as "the file looks like a 4-band pannet" when it does.
  */
-export function loadDlpanStateDict(model: Module, state: Map<string, HostArray>): DlpanLoadReport {
+export const dlpanCheckpoints: CheckpointDialect = (model, files) => {
+  if (files.length !== 1) throw new TypeError(`files: ${model.spec.family} weights come in one file, got ${files.length}`);
+  const { state } = files[0]!;
   const family = model.spec.family;
-  if (!isCnnModel(family)) throw new TypeError(`model: expected one of ${CNN_MODELS.join(', ')}, got a ${family}`);
   const map = dlpanMapping(model, state);
   const aliases: DlpanAlias[] = [];
   const differing: string[] = [];
@@ -142,15 +142,24 @@ export function loadDlpanStateDict(model: Module, state: Map<string, HostArray>)
   }
   const info = describeDlpanCheckpoint(state);
   const bands = Number(model.config.bands);
-  try {
-    return { ...loadStateDict(model, state, { map }), aliases };
-  } catch (e) {
-    // Say what the file is when it is another of these models or another band count.
-    if (e instanceof WeightsError && info && (info.model !== family || info.bands !== bands)) {
-      throw new WeightsError(`${e.message} (the file looks like a ${info.bands}-band ${info.model} checkpoint; the model is a ${bands}-band ${family})`, e.report);
-    }
-    throw e;
-  }
+  return {
+    ...renameState(state, map),
+    notes: { aliases },
+    explain: () => (info && (info.model !== family || info.bands !== bands)
+      ? `the file looks like a ${info.bands}-band ${info.model} checkpoint; the model is a ${bands}-band ${family}`
+      : undefined),
+  };
+};
+
+/**
+ * Loads a DLPan-Toolbox state dict strictly: every module tensor must come from the file and every
+ * file tensor must have a place (0 missing, 0 unexpected, 0 shape mismatches), aliases included.
+ * Throws WeightsError, changing nothing, otherwise, or when an alias differs from its twin.
+ */
+export function loadDlpanStateDict(model: Module, state: Map<string, HostArray>): DlpanLoadReport {
+  const family = model.spec.family;
+  if (!isCnnModel(family)) throw new TypeError(`model: expected one of ${CNN_MODELS.join(', ')}, got a ${family}`);
+  return loadCheckpointFiles(model, [{ path: '', state }]) as DlpanLoadReport;
 }
 
 /** Reads a DLPan-Toolbox checkpoint (torch.save zip; nothing in it is executed) and loads it strictly. */

@@ -11,6 +11,7 @@
  */
 import { Module, type ModelSpec } from '../module.js';
 import { bool, checkKeys, oneOf, positiveInt } from './validate.js';
+import { crossDiffCheckpoints } from './crossdiff-checkpoints.js';
 
 export type CrossDiffPreset = 'qb' | 'wv4' | 'ikonos' | 'gf2' | 'wv2' | 'wv3' | 'tiny' | 'tiny8';
 
@@ -65,6 +66,7 @@ export const crossDiffSpec: ModelSpec = {
   inputs: ['lms', 'pan', 'ms'],
   // AdamW 3e-4 in both stages; ε-MSE in stage 1, L1 to gt in stage 2 (the no-reference 'qnr' at full resolution).
   trainingDefaults: { 1: { loss: 'mse', optimizer: 'adamw', lr: 3e-4 }, 2: { loss: 'l1', optimizer: 'adamw', lr: 3e-4 } },
+  checkpoints: crossDiffCheckpoints,
 };
 
 const KEYS = ['model', 'preset', ...Object.keys(FULL)] as const;

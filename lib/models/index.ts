@@ -37,6 +37,8 @@ export {
 export { INFN_PRESETS, infnMlpInput, infnSpec, resolveInfnOptions, type InfnOptions, type InfnPreset } from './infn.js';
 export { PANADAPTER_PRESETS, panAdapterSpec, resolvePanAdapterOptions, type PanAdapterOptions, type PanAdapterPreset } from './panadapter.js';
 export {
-  CNN_MODELS, DLPAN_FILE_NAMES, cnnSpecs, createCnn, describeDlpanCheckpoint, dlpanMapping, isCnnModel, loadDlpanStateDict, loadDlpanWeights,
+  CNN_MODELS, DLPAN_FILE_NAMES, cnnSpecs, createCnn, describeDlpanCheckpoint, dlpanCheckpoints, dlpanMapping, isCnnModel, loadDlpanStateDict, loadDlpanWeights,
   type CnnModelName, type DlpanAlias, type DlpanLoadReport,
 } from './cnn.js';
+export { edsrToPanAdapter, iptToPanAdapter, loadPanAdapterPretrained, panAdapterCheckpoints } from './panadapter-checkpoints.js';
+export { CROSSDIFF_SCHEDULE_BUFFERS, crossDiffCheckpoints } from './crossdiff-checkpoints.js';

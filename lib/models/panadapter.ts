@@ -5,6 +5,7 @@
  */
 import { Module, type ModelSpec } from '../module.js';
 import { bool, checkKeys, oneOf, positiveInt } from './validate.js';
+import { panAdapterCheckpoints } from './panadapter-checkpoints.js';
 
 export type PanAdapterPreset = 'wv3' | 'wv2' | 'qb' | 'gf2' | 'ikonos' | 'tiny';
 
@@ -76,6 +77,7 @@ export const PANADAPTER_PRESETS: Record<PanAdapterPreset, PanAdapterOptions> = {
  */
 export const panAdapterSpec: ModelSpec = {
   family: 'panadapter',
+  checkpoints: panAdapterCheckpoints,
   stages: { 1: ['sspen', 'a_proj', 'b_proj', 'tail2'], 2: ['adapters', 'a_proj', 'b_proj', 'tail2'] },
   inputs: ['lms', 'pan', 'ms'],
 };

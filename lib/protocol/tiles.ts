@@ -13,7 +13,7 @@
  */
 import type { HostArray } from '../host.js';
 import { Tensor } from '../tensor.js';
-import { degrade, interp23tap } from './index.js';
+import { degrade, interp23tap } from './wald.js';
 import { dims, type ProtocolSensor } from './validate.js';
 
 export interface SceneTileOptions {

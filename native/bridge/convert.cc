@@ -82,4 +82,19 @@ Napi::Array to_js_shape(Napi::Env env, c10::IntArrayRef sizes) {
   return a;
 }
 
+void check_keys(const Napi::Object& o, const char* arg, const std::vector<std::string>& known) {
+  if (o.IsEmpty()) return;
+  auto keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+    bool ok = false;
+    for (const auto& n : known) ok = ok || n == k;
+    if (!ok) {
+      std::string list;
+      for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
+      throw_range(std::string(arg) + "." + k + ": unknown option (known: " + list + ")");
+    }
+  }
+}
+
 }  // namespace specfuse

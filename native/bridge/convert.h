@@ -24,6 +24,10 @@ Napi::Value arg_or_undefined(const Napi::CallbackInfo& info, size_t i);
 // A flat options object (number | boolean | string values) as a Config; errors name `arg`.
 Config read_config(const Napi::Value& v, const char* arg);
 
+// Every key of the options object `o` must be in `known`: a misspelt key is a RangeError naming it
+// and the known ones, not an option silently left at its default. An empty `o` passes.
+void check_keys(const Napi::Object& o, const char* arg, const std::vector<std::string>& known);
+
 Napi::Array to_js_shape(Napi::Env env, c10::IntArrayRef sizes);
 
 }  // namespace specfuse

@@ -25,22 +25,6 @@ Napi::Object read_object(const Napi::Value& v, const char* arg) {
   return v.As<Napi::Object>();
 }
 
-// Every key of `o` must be in `known`; undefined values are skipped by the readers below.
-void check_keys(const Napi::Object& o, const char* arg, const std::vector<std::string>& known) {
-  if (o.IsEmpty()) return;
-  auto keys = o.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); ++i) {
-    const std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
-    bool ok = false;
-    for (const auto& n : known) ok = ok || n == k;
-    if (!ok) {
-      std::string list;
-      for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
-      throw_range(std::string(arg) + "." + k + ": unknown option (known: " + list + ")");
-    }
-  }
-}
-
 Napi::Value get(const Napi::Object& o, const char* key) {
   if (o.IsEmpty() || !o.Has(key)) return Napi::Value();
   return o.Get(key);

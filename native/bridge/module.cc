@@ -195,6 +195,7 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
     if (!ov.IsUndefined()) {
       if (!ov.IsObject()) throw_type("options: expected an object");
       auto o = ov.As<Napi::Object>();
+      check_keys(o, "options", {"stage", "grad", "autocast"});
       if (o.Has("stage") && !o.Get("stage").IsUndefined()) opts.stage = int(read_int(o.Get("stage"), "options.stage"));
       if (o.Has("grad") && !o.Get("grad").IsUndefined()) grad = read_bool(o.Get("grad"), "options.grad");
       if (o.Has("autocast") && !o.Get("autocast").IsUndefined()) {
@@ -234,8 +235,12 @@ Napi::Value ModuleWrap::ForwardTaps(const Napi::CallbackInfo& info) {
     auto in = arg_or_undefined(info, 0);
     ForwardOptions opts;
     auto ov = arg_or_undefined(info, 1);
-    if (ov.IsObject() && ov.As<Napi::Object>().Has("stage") && !ov.As<Napi::Object>().Get("stage").IsUndefined())
-      opts.stage = int(read_int(ov.As<Napi::Object>().Get("stage"), "options.stage"));
+    if (!ov.IsUndefined()) {
+      if (!ov.IsObject()) throw_type("options: expected an object");
+      auto o = ov.As<Napi::Object>();
+      check_keys(o, "options", {"stage"});
+      if (o.Has("stage") && !o.Get("stage").IsUndefined()) opts.stage = int(read_int(o.Get("stage"), "options.stage"));
+    }
     std::vector<std::pair<Napi::Object, Pinnable*>> pinned{{info.This().As<Napi::Object>(), this}};
     NamedTensors inputs = collect_inputs(in, opts, pinned);
     auto out = std::make_shared<NamedTensors>();

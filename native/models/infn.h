@@ -1,6 +1,6 @@
 // INFN, the Implicit Neural Feature Fusion Network of "INF: Implicit Neural Feature Fusion Function
 // for Multispectral and Hyperspectral Image Fusion" (Deng et al., arXiv 2307.07288 / IEEE TCI 2024).
-// No official code exists: this is the reconstruction of /work/shared/reference/inf.md §3, every
+// No official code exists: this is the reconstruction of ../shared/reference/inf.md §3, every
 // guessed part a config switch with the recommended default.
 //
 // Inputs (all B x C x H x W, float, on the module's device):

@@ -2,7 +2,7 @@
 // random conv stem, two-scale priors from SSPEN (two EDSR trunks + LPE), cascaded adapters that fuse
 // the priors and inject them into the ViT, and an INR tail. Parameter and buffer names, shapes and
 // order equal the state_dict of the Python reference (test/pyref/panadapter.py, spec
-// /work/shared/reference/panadapter.md sections 2, 3, 6.5).
+// ../shared/reference/panadapter.md sections 2, 3, 6.5).
 //
 // Inputs: lms (B, C, P, P), pan (B, 1, P, P), ms (B, C, P/4, P/4) (only with spectralInput 'ms').
 // Stage 1: SSPEN (with gradient) -> a_proj/b_proj tokens -> INR tail -> + lms.

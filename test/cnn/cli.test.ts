@@ -85,7 +85,7 @@ t.test('specfuse eval and metrics', { skip }, async (t) => {
     bad(['eval', '--model', 'pnn', '--weights', W('pnn', 'QB'), '--data', PATCH], 1,
       /--weights: .*QB\/pnn\.pth is a 4-band pnn \(e\.g\. QB\), but .*wv3_pancollection_patch\.mat has 8-band MS data/, 'QB weights on WV3 data'),
     bad(['eval', '--model', 'dicnn', '--weights', W('fusionnet'), '--data', PATCH], 1, /holds a fusionnet \(8 bands\), not a dicnn/, 'weights of another model'),
-    bad(['eval', '--model', 'pnn', '--data', PATCH], 2, /--weights is required\n\nspecfuse eval --model NAME/, 'missing --weights (usage)'),
+    bad(['eval', '--model', 'pnn', '--data', PATCH], 2, /--weights is required\n\nspecfuse eval \[--model NAME\] --weights/, 'missing --weights (usage)'),
     bad(['eval', '--model', 'edsr', '--weights', W('pnn'), '--data', PATCH], 2, /--model: expected one of pnn, pannet, dicnn, fusionnet, got 'edsr'/, 'unknown model'),
     bad(['eval', '--model', 'pnn', '--weights', W('pnn'), '--data', PATCH, '--sample', '100'], 2, /--sample: .* holds 100 images; 100 is out of range/, 'sample out of range'),
     bad(['eval', '--model', 'pnn', '--weights', W('pnn'), '--data', panOnly], 1, /no MS variable \(looked for ms, lms, I_MS, I_MS_LR/, 'data without MS'),

@@ -11,7 +11,7 @@ import { tensor, type Tensor } from '../../lib/tensor.js';
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(HERE, '../..');
 export const PYTHON = process.env.SPECFUSE_PYTHON ?? join(REPO, '.venv/bin/python');
-export const DATA = '/work/shared/data/pansharpening';
+export const DATA = join(process.env.SPECFUSE_SHARED_DATA ?? resolve(REPO, '../shared/data'), 'pansharpening');
 
 let pythonChecked: string | false | undefined;
 /** Why the oracle cannot run (no Python, or no numpy / scipy / torch), or false; checked once. */

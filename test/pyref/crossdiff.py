@@ -1,4 +1,4 @@
-"""PyTorch reference ("oracle") of CrossDiff, written from /work/shared/reference/crossdiff.md (§2.1
+"""PyTorch reference ("oracle") of CrossDiff, written from ../shared/reference/crossdiff.md (§2.1
 UNet, §2.2 schedule, §3.2 fusion head); used only by tests, never on the product's run path.
 
 `python crossdiff.py OUT_DIR` writes, for a tiny and a reference-width configuration:

@@ -4,7 +4,7 @@ Used only by tests and benchmarks to produce golden state-dict layouts, paramete
 counts and numerical outputs for the C++/libtorch port. It is never on the
 product's run path.
 
-Written from /work/shared/reference/panadapter.md (sections 1, 2, 3, 6.5, 7, 8, 9).
+Written from ../shared/reference/panadapter.md (sections 1, 2, 3, 6.5, 7, 8, 9).
 The released code's defects are fixed as that document recommends:
 
 * the INR sampling grid is expanded to the batch size (7.4);

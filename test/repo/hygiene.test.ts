@@ -1,0 +1,100 @@
+// Repository hygiene that review alone does not hold: lib/ has no import cycles (a module that
+// imports one that imports it back sees half-initialised exports, order-dependent), and no tracked
+// file names an absolute path of the machine it was written on (they break on every other one).
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const LIB = join(REPO, 'lib');
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? tsFiles(p) : n.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/**
+ * The relative modules a file loads at run time: static imports and re-exports, not `import type`
+ * / `export type` or imports whose every name is a type (erased), nor dynamic import() (lazy).
+ */
+function runtimeImports(file: string, source: string): string[] {
+  const out: string[] = [];
+  const re = /^\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s*['"](\.[^'"]+)['"]|^\s*import\s+['"](\.[^'"]+)['"]/gm;
+  for (const m of source.matchAll(re)) {
+    const spec = m[4] ?? m[5]!;
+    if (m[2]) continue;
+    const names = m[3] ?? '';
+    const braces = /^\{([\s\S]*)\}$/.exec(names.trim());
+    if (braces && braces[1]!.split(',').map((s) => s.trim()).filter(Boolean).every((s) => s.startsWith('type '))) continue;
+    out.push(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+  }
+  return out;
+}
+
+/** Every cycle's members (strongly connected components of more than one file, or a self-import). */
+function cycles(graph: Map<string, string[]>): string[][] {
+  let index = 0;
+  const idx = new Map<string, number>(), low = new Map<string, number>(), stack: string[] = [], on = new Set<string>(), found: string[][] = [];
+  const visit = (v: string) => {
+    idx.set(v, index); low.set(v, index); index++; stack.push(v); on.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const scc: string[] = [];
+      let w: string;
+      do { w = stack.pop()!; on.delete(w); scc.push(w); } while (w !== v);
+      if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) found.push(scc.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!idx.has(v)) visit(v);
+  return found;
+}
+
+t.test('the cycle finder finds cycles (so that its silence means something)', async (t) => {
+  const src = "import { a } from './a.js';\nimport type { B } from './b.js';\nimport { type C } from './c.js';\nexport * from './d.js';\n";
+  t.same(runtimeImports('/x/y.ts', src), ['/x/a.ts', '/x/d.ts'], 'type-only imports are erased, re-exports count');
+  t.same(cycles(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]])), [['a', 'b', 'c']]);
+  t.same(cycles(new Map([['a', ['b']], ['b', []]])), []);
+});
+
+t.test('no import cycles in lib/', async (t) => {
+  const graph = new Map<string, string[]>();
+  for (const f of tsFiles(LIB)) graph.set(f, runtimeImports(f, readFileSync(f, 'utf8')));
+  t.ok(graph.size > 50, `${graph.size} files read`);
+  const found = cycles(graph).map((c) => c.map((f) => relative(REPO, f)).join(' <-> '));
+  t.same(found, [], 'no cycles');
+});
+
+t.test("package.json's scripts run files that exist", async (t) => {
+  const scripts = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const missing: string[] = [];
+  for (const [name, command] of Object.entries(scripts)) {
+    for (const m of command.matchAll(/\bnode\s+(\S+\.m?[jt]s)\b/g)) {
+      try { statSync(join(REPO, m[1]!)); } catch { missing.push(`${name}: ${m[1]}`); }
+    }
+  }
+  t.same(missing, [], 'every `node FILE` script points at a file');
+});
+
+t.test('no absolute machine paths in tracked files', async (t) => {
+  const files = execFileSync('git', ['ls-files', '-z'], { cwd: REPO, encoding: 'utf8' }).split('\0').filter(Boolean);
+  // a path rooted in a home, a work or a mount folder: '/work/…', '/home/…', '/Users/…', '/mnt/…', '/root/…'
+  const absolute = /(^|[\s'"`(=:,[])\/(work|home|Users|mnt|root)\/[A-Za-z0-9._-]/m;
+  const hits: string[] = [];
+  for (const f of files) {
+    let text: string;
+    try { text = readFileSync(join(REPO, f), 'utf8'); } catch { continue; } // a listed file that is gone in this checkout
+    if (text.includes('\0')) continue; // binary
+    const lines = text.split('\n');
+    lines.forEach((l, i) => { if (absolute.test(l)) hits.push(`${f}:${i + 1}: ${l.trim().slice(0, 120)}`); });
+  }
+  t.same(hits, [], 'none');
+  // (built from parts, so that this file does not hold what it forbids)
+  t.ok(absolute.test(`const DATA = '/${'work'}/shared/data';`) && !absolute.test("resolve(REPO, '../shared/data')"), 'the pattern tells the two apart');
+});
