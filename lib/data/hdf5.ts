@@ -129,3 +129,16 @@ export function checkHdf5File(path: string): void {
   if (st.size < 8) throw new DataFormatError('truncated', `file of ${st.size} bytes is too short for an HDF5 signature`, { file: path });
   throw new DataFormatError('bad-magic', 'not an HDF5 file (no HDF5 signature)', { file: path });
 }
+
+/** Opens an HDF5 file for reading: the signature is checked first, the wasm module loads on first use. */
+export async function openHdf5ForReading(path: string): Promise<{ h5: H5Module; file: H5File }> {
+  checkHdf5File(path);
+  const h5 = await h5wasm();
+  const file = h5call('open the file', path, () => {
+    const f = new h5.File(path, 'r');
+    // h5wasm reports some failed opens (e.g. truncated files) only as an invalid id
+    if (f.file_id < 0n) throw new Error('open failed');
+    return f;
+  });
+  return { h5, file };
+}

@@ -16,7 +16,7 @@ import { numel } from '../host.js';
 import { permute } from './arrays.js';
 import { readHead } from './bytesource.js';
 import { DataFormatError } from './errors.js';
-import { type H5Dataset, type H5File, checkHdf5File, h5call, h5wasm } from './hdf5.js';
+import { type H5Dataset, type H5File, h5call, openHdf5ForReading } from './hdf5.js';
 import { MATLAB_CLASS_DTYPE, type MatReadOptions, type MatReader, type MatVariableInfo, type Numeric, castNumbers, openMat } from './mat.js';
 
 /** True when the first 128 bytes are a v7.3 MAT header (its text, or version 0x0200). */
@@ -180,13 +180,7 @@ function castEmpty(dtype: string, info: MatVariableInfo): HostArray {
 
 /** Opens a MATLAB v7.3 MAT-file (the wasm HDF5 module loads on first call). */
 export async function openMat73(path: string): Promise<Mat73File> {
-  checkHdf5File(path);
-  const h5 = await h5wasm();
-  const file = h5call('open the file', path, () => {
-    const f = new h5.File(path, 'r');
-    if (f.file_id < 0n) throw new Error('open failed');
-    return f;
-  });
+  const { h5, file } = await openHdf5ForReading(path);
   try {
     return new Mat73File(file, path, h5.Module.H5T_class_t.H5T_COMPOUND.value);
   } catch (e) {

@@ -9,7 +9,7 @@
 import { BYTES_PER_ELEMENT, type DType, type HostArray, type HostData, numel } from '../host.js';
 import { convertDType } from './arrays.js';
 import { DataFormatError } from './errors.js';
-import { type H5Dataset, type H5File, checkHdf5File, h5call, h5wasm } from './hdf5.js';
+import { type H5Dataset, type H5File, h5call, openHdf5ForReading } from './hdf5.js';
 import { type Sensor, sensorFromPath, sensorScale } from './sensors.js';
 
 export const PANCOLLECTION_KEYS = ['gt', 'lms', 'ms', 'pan'] as const;
@@ -198,14 +198,7 @@ export class PanCollectionFile {
 
 /** Opens a PanCollection .h5 for sample-range reads (the wasm module loads on first call). */
 export async function openPanCollection(path: string): Promise<PanCollectionFile> {
-  checkHdf5File(path);
-  const h5 = await h5wasm();
-  const file = h5call('open the file', path, () => {
-    const f = new h5.File(path, 'r');
-    // h5wasm reports some failed opens (e.g. truncated files) only as an invalid id
-    if (f.file_id < 0n) throw new Error('open failed');
-    return f;
-  });
+  const { h5, file } = await openHdf5ForReading(path);
   try {
     const { Module } = h5;
     return new PanCollectionFile(file, path, Module.H5T_class_t.H5T_INTEGER.value, Module.H5T_class_t.H5T_FLOAT.value);
