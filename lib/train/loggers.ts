@@ -10,7 +10,7 @@
  *    file when a new name appears, e.g. at the first validation).
  *  - TensorBoard: an event file (tfevents.ts) that TensorBoard itself reads: scalars and images.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { writeFileAtomic } from '../atomic.js';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,6 +25,11 @@ export interface Logger {
   image?(step: number, tag: string, image: LogImage): void;
   /** Anything else worth a line (resume, checkpoint, end); only text logs keep it. */
   event?(name: string, fields: Record<string, unknown>): void;
+  /**
+   * The run resumes from a checkpoint at `step`: keep what the log holds up to it and drop the
+   * records of later steps, which are about to be redone (else they would appear twice).
+   */
+  resumeAt?(step: number): void;
   close?(): void;
 }
 
@@ -39,9 +44,27 @@ export class JsonlLogger implements Logger {
 }
 
 export class CsvLogger implements Logger {
-  readonly #columns: string[] = ['step'];
-  readonly #rows: Array<Record<string, number>> = [];
+  #columns: string[] = ['step'];
+  #rows: Array<Record<string, number>> = [];
   constructor(readonly file: string) { mkdirSync(dirname(file), { recursive: true }); }
+  /** Reads back the rows this file holds (a resumed run continues it) up to `step`, and rewrites it. */
+  resumeAt(step: number): void {
+    if (!existsSync(this.file)) return;
+    const lines = readFileSync(this.file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    if (lines.length === 0) return;
+    const columns = parseCsvLine(lines[0]!);
+    const rows: Array<Record<string, number>> = [];
+    for (const line of lines.slice(1)) {
+      const fields = line.split(',');
+      if (fields.length !== columns.length) continue; // a row cut short by a crash
+      const row: Record<string, number> = {};
+      columns.forEach((c, i) => { if (fields[i] !== '') row[c] = Number(fields[i]); });
+      if (Number.isFinite(row.step) && row.step! <= step) rows.push(row);
+    }
+    this.#columns = columns;
+    this.#rows = rows;
+    writeFileAtomic(this.file, this.#columns.map(csvField).join(',') + '\n' + this.#rows.map((r) => this.#format(r)).join(''));
+  }
   scalars(step: number, values: Record<string, number>): void {
     const fresh = Object.keys(values).filter((k) => !this.#columns.includes(k));
     this.#columns.push(...fresh);
@@ -63,6 +86,27 @@ export class CsvLogger implements Logger {
 }
 
 function csvField(s: string): string { return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; }
+
+/** Splits one CSV header line (fields quoted as csvField writes them). */
+function parseCsvLine(line: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i <= line.length;) {
+    if (line[i] === '"') {
+      let v = '';
+      for (i++; i < line.length; i++) {
+        if (line[i] === '"' && line[i + 1] === '"') { v += '"'; i++; } else if (line[i] === '"') { i++; break; } else v += line[i];
+      }
+      out.push(v);
+      i++; // the comma
+    } else {
+      const j = line.indexOf(',', i);
+      const end = j < 0 ? line.length : j;
+      out.push(line.slice(i, end));
+      i = end + 1;
+    }
+  }
+  return out;
+}
 
 export class TensorBoardLogger implements Logger {
   readonly file: string;

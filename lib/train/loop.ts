@@ -242,6 +242,7 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
         resumed = true;
         // the log ran on past the checkpoint (until a crash or signal): those steps will be redone
         if (o.logFile) trimLog(o.logFile, ck.state.batches);
+      for (const l of loggers) l.resumeAt?.(ck.state.batches);
         log('resume', { from: ck.dir, step: ck.state.step, ...(changed.length ? { changed } : {}) });
       }
     }

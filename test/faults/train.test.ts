@@ -5,7 +5,7 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArrayDataset, createModel, manualSeed, readCheckpoint, train, type Module } from '../../lib/index.js';
+import { ArrayDataset, CsvLogger, createModel, manualSeed, readCheckpoint, train, type Module } from '../../lib/index.js';
 import { regression } from '../train/fixtures/regression.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'specfuse-trainfaults-'));
@@ -95,6 +95,17 @@ t.test('the log is trimmed to the resumed step', async (t) => {
   await train(m, { ...opts, data: regression(40), checkpointDir: dir, resume: true, logFile });
   const steps = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'step').map((e) => e.step);
   t.same(steps, [1, 2, 3, 4, 5, 6], 'every step once');
+});
+
+t.test('a resumed run continues the CSV log: every step once', async (t) => {
+  using m = mlp();
+  const dir = join(tmp, 'csv'), file = join(tmp, 'metrics.csv');
+  await train(m, { ...opts, data: regression(40), checkpointDir: dir, checkpointEvery: 3, loggers: [new CsvLogger(file)] });
+  writeFileSync(join(dir, 'latest'), 'step-00000003\n'); // as if the run had died after step 5
+  await train(m, { ...opts, data: regression(40), checkpointDir: dir, resume: true, loggers: [new CsvLogger(file)] });
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  const col = lines[0]!.split(',').indexOf('step');
+  t.same(lines.slice(1).map((l) => Number(l.split(',')[col])), [1, 2, 3, 4, 5, 6], 'steps 1-3 kept, 4-6 written once by the resumed run');
 });
 
 t.test('no unhandled rejection anywhere', async (t) => {
