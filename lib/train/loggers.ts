@@ -14,7 +14,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { writeFileAtomic } from '../atomic.js';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileVersionEvent, summaryEvent, tfRecord, type SummaryValue } from './tfevents.js';
+import { fileVersionEvent, sessionStartEvent, summaryEvent, tfRecord, type SummaryValue } from './tfevents.js';
 
 export interface LogImage { width: number; height: number; png: Uint8Array }
 
@@ -112,9 +112,17 @@ export class TensorBoardLogger implements Logger {
   readonly file: string;
   constructor(dir: string) {
     mkdirSync(dir, { recursive: true });
-    // TensorBoard finds event files by this name pattern
-    this.file = join(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}.${process.pid}`);
-    writeFileSync(this.file, tfRecord(fileVersionEvent()));
+    // TensorBoard finds event files by this name pattern; a second logger of this process within the
+    // same second (a resume) gets a suffix rather than overwriting the first one's file
+    const base = join(dir, `events.out.tfevents.${Math.floor(Date.now() / 1000)}.${hostname()}.${process.pid}`);
+    let file = base;
+    for (let n = 1; existsSync(file); n++) file = `${base}.${n}`;
+    this.file = file;
+    writeFileSync(this.file, tfRecord(fileVersionEvent()), { flag: 'wx' });
+  }
+  /** The steps after `step` are redone: TensorBoard drops what the earlier files hold for them. */
+  resumeAt(step: number): void {
+    appendFileSync(this.file, tfRecord(sessionStartEvent(step + 1)));
   }
   scalars(step: number, values: Record<string, number>): void {
     const vs: SummaryValue[] = Object.entries(values).filter(([, v]) => Number.isFinite(v)).map(([tag, scalar]) => ({ tag, scalar }));

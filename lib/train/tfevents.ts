@@ -100,3 +100,12 @@ export function summaryEvent(step: number, values: readonly SummaryValue[], wall
 export function fileVersionEvent(wallTime = Date.now() / 1000): Uint8Array {
   return new ProtoWriter().double(1, wallTime).bytes(3, 'brain.Event:2').finish();
 }
+
+/**
+ * A SessionLog START at `step`: TensorBoard drops every event of this run at `step` or later that it
+ * read before this one (how a resumed run replaces the steps it redoes).
+ */
+export function sessionStartEvent(step: number, wallTime = Date.now() / 1000): Uint8Array {
+  const START = 1;
+  return new ProtoWriter().double(1, wallTime).int(2, step).bytes(7, new ProtoWriter().int(1, START).finish()).finish();
+}

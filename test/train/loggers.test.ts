@@ -1,7 +1,7 @@
 // Loggers: the TensorBoard event file read back by TensorBoard's own EventAccumulator (scalars and
 // the validation preview), the CSV and JSONL logs, against the values train() reports.
 import t from 'tap';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLoggers, createModel, manualSeed, parseLoggerKinds, train } from '../../lib/index.js';
@@ -55,4 +55,23 @@ t.test('a run logged to TensorBoard, CSV and JSONL reads back with the same valu
   const img = tb.images['valid/preview (fused | reference)'] as Array<[number, number, number, string]>;
   t.same(img.map((e) => e[0]), [4, 8], 'a preview per validation');
   t.same(img[0]!.slice(1), [4 * 16 + 5 * 4, 16 + 2 * 4, '89504e470d0a1a0a'], 'four 16x16 tiles with 4-px gaps, PNG');
+});
+
+t.test('a resumed run replaces the redone steps in TensorBoard (SessionLog START)', async (t) => {
+  const skip = pythonUnavailable(['tensorboard']);
+  if (skip) { t.skip(skip); return; }
+  const dir = tempDir(t, 'specfuse-log-resume-');
+  const ck = join(dir, 'checkpoints');
+  manualSeed(1);
+  using m = createModel({ model: 'pnn', bands: 4 });
+  const opts = { data: tiles(8), steps: 6, batchSize: 4, lr: 1e-3, seed: 3, checkpointDir: ck, checkpointEvery: 3 };
+  const first = await train(m, { ...opts, loggers: createLoggers(dir, ['tensorboard']) });
+  writeFileSync(join(ck, 'latest'), 'step-00000003\n'); // as if the run had died after step 5
+  const second = await train(m, { ...opts, resume: true, loggers: createLoggers(dir, ['tensorboard']) });
+  t.equal(readdirSync(join(dir, 'tensorboard')).length, 2, 'one event file per run');
+  const tb = JSON.parse(runPython([READER, join(dir, 'tensorboard')]));
+  const loss = tb.scalars['train.loss'] as Array<[number, number]>;
+  t.same(loss.map((e) => e[0]), [1, 2, 3, 4, 5, 6], 'every step once');
+  const expected = [...first.losses.slice(0, 3), ...second.losses].map((l) => l.loss);
+  t.ok(loss.every((e, i) => Math.abs(e[1] - expected[i]!) <= 1e-6 * Math.max(1, Math.abs(expected[i]!))), 'steps 4-6 from the resumed run');
 });
