@@ -198,8 +198,12 @@ StepResult TrainStep::step(const NamedTensors& inputs, const torch::Tensor& targ
       std::vector<torch::Tensor> grads;
       for (const auto& p : params_)
         if (p.grad().defined()) grads.push_back(p.grad().detach());
-      // one multi-tensor launch for all the norms, one sync for the total
-      r.grad_norm = grads.empty() ? 0.0 : torch::stack(at::_foreach_norm(grads, 2, torch::kFloat32)).norm().item<double>();
+      // one multi-tensor launch for all the norms, one sync for the total; accumulated in float32
+      // (bf16/fp16/fp32 gradients) or float64 when any gradient is float64 (no downcast is allowed)
+      bool any_double = false;
+      for (const auto& g : grads) any_double = any_double || g.scalar_type() == torch::kFloat64;
+      const auto acc = any_double ? torch::kFloat64 : torch::kFloat32;
+      r.grad_norm = grads.empty() ? 0.0 : torch::stack(at::_foreach_norm(grads, 2, acc)).norm().item<double>();
     }
     finite_grads = std::isfinite(r.grad_norm);
   }

@@ -3,7 +3,7 @@ import t from 'tap';
 import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createModel, manualSeed, memory, readCheckpoint, train, type Module } from '../../lib/index.js';
+import { Trainer, createModel, manualSeed, memory, rand, readCheckpoint, train, type Module } from '../../lib/index.js';
 import { regression } from './fixtures/regression.js';
 import { turnsWhilePending } from '../helpers/event-loop.js';
 
@@ -119,4 +119,21 @@ t.test('bad options are typed errors', async (t) => {
 
 t.test('no tensors leak', async (t) => {
   t.equal(memory().tensors, 0);
+});
+
+t.test('Trainer.step on a float64 model without gradient clipping (the norm is taken in float64)', async (t) => {
+  manualSeed(3);
+  using m = createModel({ model: 'mlp', inFeatures: 6, hidden: 16, outFeatures: 3 });
+  await m.to('cpu', 'float64');
+  using trainer = new Trainer(m, { lr: 1e-2 });
+  using x = rand([8, 6]).to('float64');
+  using y = rand([8, 3]).to('float64');
+  const [name] = Object.keys(m.stateDict());
+  const before = m.stateDict();
+  const r = await trainer.step({ x }, y);
+  t.ok(Number.isFinite(r.loss) && r.gradNorm > 0, `loss ${r.loss.toFixed(4)}, gradient norm ${r.gradNorm.toFixed(4)}`);
+  const after = m.stateDict();
+  t.equal(after[name!]!.dtype, 'float64', 'still float64');
+  t.notOk(before[name!]!.equal(after[name!]!), 'the weights moved');
+  for (const w of [...Object.values(before), ...Object.values(after)]) w.dispose();
 });
