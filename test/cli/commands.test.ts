@@ -5,10 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PanCollectionWriter } from '../../lib/data/index.js';
-import { makeWaldDataset, toPanSamples, disposeSet } from '../../lib/protocol/index.js';
-import { fromHost } from '../../lib/index.js';
-import { makeScene } from '../../lib/demo/scene.js';
+import { writeWv3Set } from './fixtures/pancollection.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const cli = join(root, 'bin', 'specfuse.js');
@@ -30,25 +27,9 @@ t.test('demo: a short run writes the report, previews and weights', async (t) =>
   t.ok(m.metrics.EXP.SAM.mean > 0 && m.tiles > 0);
 });
 
-async function writeSet(file: string, size: number, patch: number): Promise<void> {
-  // a small reduced-resolution set from a synthetic scene, written as PanCollection .h5
-  const scene = makeScene(size, 3);
-  const ms = fromHost(scene.ms), pan = fromHost(scene.pan);
-  const msF = ms.to('float32'), panF = pan.to('float32');
-  const { decimate, mtfFilter } = await import('../../lib/protocol/index.js');
-  const blurred = await mtfFilter(msF, 'WV3', 4, { dtype: 'float32' });
-  const lr = await decimate(blurred, 4, { dtype: 'float32' });
-  const set = await makeWaldDataset({ ms: lr, pan: panF, sensor: 'WV3', patch, stride: patch / 2, dtype: 'float32' });
-  const w = await PanCollectionWriter.create(file, { dtype: 'float32' } as never);
-  await w.append(await toPanSamples(set.train));
-  w.close();
-  for (const x of [ms, pan, msF, panF, blurred, lr]) x.dispose();
-  disposeSet(set.train);
-}
-
 t.test('train: PanCollection .h5 in, checkpoints, resume, weights out', async (t) => {
   const file = join(tmp, 'train_wv3.h5');
-  await writeSet(file, 512, 64);
+  await writeWv3Set(file, 512, 64);
   const out = join(tmp, 'run');
   const base = ['train', '--model', 'panadapter', '--preset', 'tiny', '--stage', '1', '--data', file, '--batch-size', '2', '--out', out];
   t.match(run(...base, '--steps', '3'), /done after 3 steps/);
@@ -61,7 +42,7 @@ t.test('train: PanCollection .h5 in, checkpoints, resume, weights out', async (t
 
 t.test('train: data that does not fit the model is refused clearly', async (t) => {
   const file = join(tmp, 'small_wv3.h5');
-  await writeSet(file, 256, 32);
+  await writeWv3Set(file, 256, 32);
   const args = ['train', '--model', 'panadapter', '--preset', 'tiny', '--stage', '1', '--data', file, '--steps', '3', '--batch-size', '2', '--out', join(tmp, 'run2')];
   // the tiny preset's patch is 64: this 32-pixel set must be refused with a clear message
   const bad = spawnSync(process.execPath, [cli, ...args], { cwd: tmp, encoding: 'utf8' });
