@@ -92,21 +92,14 @@ interface Entry {
   nbytes: number;
 }
 
-export class MatFile implements MatReader {
-  readonly header: MatHeader;
-  private readonly entries: Entry[] = [];
-
-  /** Use openMat(). */
-  constructor(private readonly src: ByteSource) {
-    if (src.size < HEADER_SIZE) {
-      const head = src.read(0, src.size, 'header');
-      const text = new TextDecoder('latin1').decode(head);
-      if ('MATLAB 5.0 MAT-file'.startsWith(text) || text.startsWith('MATLAB')) throw new DataFormatError('truncated', `MAT-file header needs 128 bytes, file has ${src.size}`, { file: src.label });
-      throw new DataFormatError('bad-magic', 'not a MATLAB v5 MAT-file', { file: src.label });
-    }
-    this.header = parseHeader(src.read(0, HEADER_SIZE, 'header'), src.label);
-    this.scan();
-  }
+/**
+ * The variable table both MAT-file readers (v5 here, v7.3 in mat73.ts) keep: listing, lookup and the
+ * missing-variable error, over entries that each reader fills with its own location data.
+ */
+export abstract class MatVariables<E extends { info: MatVariableInfo }> {
+  protected readonly entries: E[] = [];
+  /** The file named in errors. */
+  protected abstract get label(): string;
 
   /** Every variable, in file order, including those `read` cannot return. */
   get variables(): MatVariableInfo[] {
@@ -122,8 +115,34 @@ export class MatFile implements MatReader {
   }
 
   info(name: string): MatVariableInfo {
-    return { ...this.entry(name).info };
+    const i = this.entry(name).info;
+    return { ...i, shape: [...i.shape] };
   }
+
+  protected entry(name: string): E {
+    const e = this.entries.find((x) => x.info.name === name);
+    if (!e) throw new DataFormatError('missing-key', `no variable '${name}' (variables: ${this.names().join(', ') || 'none'})`, { file: this.label, key: name });
+    return e;
+  }
+}
+
+export class MatFile extends MatVariables<Entry> implements MatReader {
+  readonly header: MatHeader;
+
+  /** Use openMat(). */
+  constructor(private readonly src: ByteSource) {
+    super();
+    if (src.size < HEADER_SIZE) {
+      const head = src.read(0, src.size, 'header');
+      const text = new TextDecoder('latin1').decode(head);
+      if ('MATLAB 5.0 MAT-file'.startsWith(text) || text.startsWith('MATLAB')) throw new DataFormatError('truncated', `MAT-file header needs 128 bytes, file has ${src.size}`, { file: src.label });
+      throw new DataFormatError('bad-magic', 'not a MATLAB v5 MAT-file', { file: src.label });
+    }
+    this.header = parseHeader(src.read(0, HEADER_SIZE, 'header'), src.label);
+    this.scan();
+  }
+
+  protected get label(): string { return this.src.label; }
 
   /** One numeric or logical variable as a row-major HostArray with shape = MATLAB dims. */
   read(name: string, opts: MatReadOptions = {}): HostArray {
@@ -178,12 +197,6 @@ export class MatFile implements MatReader {
 
   close(): void {
     this.src.close();
-  }
-
-  private entry(name: string): Entry {
-    const e = this.entries.find((x) => x.info.name === name);
-    if (!e) throw new DataFormatError('missing-key', `no variable '${name}' (variables: ${this.names().join(', ') || 'none'})`, { file: this.src.label, key: name });
-    return e;
   }
 
   /** Walks the top-level elements reading only their headers. */

@@ -17,7 +17,7 @@ import { permute } from './arrays.js';
 import { readHead } from './bytesource.js';
 import { DataFormatError } from './errors.js';
 import { type H5Dataset, type H5File, h5call, openHdf5ForReading } from './hdf5.js';
-import { MATLAB_CLASS_DTYPE, type MatReadOptions, type MatReader, type MatVariableInfo, type Numeric, castNumbers, openMat } from './mat.js';
+import { MATLAB_CLASS_DTYPE, MatVariables, type MatReadOptions, type MatReader, type MatVariableInfo, type Numeric, castNumbers, openMat } from './mat.js';
 
 /** True when the first 128 bytes are a v7.3 MAT header (its text, or version 0x0200). */
 export function isMat73Header(head: Uint8Array): boolean {
@@ -44,12 +44,12 @@ function attr(e: H5Entity, name: string): unknown {
   return attrs && name in attrs ? attrs[name]!.value : undefined;
 }
 
-export class Mat73File implements MatReader {
-  private readonly entries: Entry[] = [];
+export class Mat73File extends MatVariables<Entry> implements MatReader {
   private closed = false;
 
   /** Use openMat73() or openMatFile(). */
   constructor(private readonly file: H5File, readonly path: string, private readonly H5T_COMPOUND: number) {
+    super();
     const names = h5call('list the variables', path, () => file.keys());
     for (const name of names) {
       // '#refs#' holds the elements of cells and structs, '#subsystem#' MATLAB's object data.
@@ -58,22 +58,7 @@ export class Mat73File implements MatReader {
     }
   }
 
-  get variables(): MatVariableInfo[] {
-    return this.entries.map((e) => ({ ...e.info, shape: [...e.info.shape] }));
-  }
-
-  names(): string[] {
-    return this.entries.map((e) => e.info.name);
-  }
-
-  has(name: string): boolean {
-    return this.entries.some((e) => e.info.name === name);
-  }
-
-  info(name: string): MatVariableInfo {
-    const i = this.entry(name).info;
-    return { ...i, shape: [...i.shape] };
-  }
+  protected get label(): string { return this.path; }
 
   /** One numeric or logical variable as a row-major HostArray with shape = MATLAB dims. */
   read(name: string, opts: MatReadOptions = {}): HostArray {
@@ -120,12 +105,6 @@ export class Mat73File implements MatReader {
     if (this.closed) return;
     this.closed = true;
     h5call('close the file', this.path, () => this.file.close());
-  }
-
-  private entry(name: string): Entry {
-    const e = this.entries.find((x) => x.info.name === name);
-    if (!e) throw new DataFormatError('missing-key', `no variable '${name}' (variables: ${this.names().join(', ') || 'none'})`, { file: this.path, key: name });
-    return e;
   }
 
   private checkOpen(): void {
