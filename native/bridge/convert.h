@@ -30,4 +30,12 @@ void check_keys(const Napi::Object& o, const char* arg, const std::vector<std::s
 
 Napi::Array to_js_shape(Napi::Env env, c10::IntArrayRef sizes);
 
+// A JS array of numbers or strings from a vector of them.
+template <class T>
+Napi::Array to_js_array(Napi::Env env, const std::vector<T>& values) {
+  auto a = Napi::Array::New(env, values.size());
+  for (uint32_t i = 0; i < values.size(); ++i) a.Set(i, values[i]);
+  return a;
+}
+
 }  // namespace specfuse

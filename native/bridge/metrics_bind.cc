@@ -141,13 +141,8 @@ Napi::Value MetricsFull(const Napi::CallbackInfo& info) {
 
 Napi::Value MetricNames(const Napi::CallbackInfo& info) {
   auto o = Napi::Object::New(info.Env());
-  auto list = [&](const std::vector<std::string>& names) {
-    auto a = Napi::Array::New(info.Env(), names.size());
-    for (uint32_t i = 0; i < names.size(); ++i) a.Set(i, names[i]);
-    return a;
-  };
-  o.Set("reduced", list(metrics::reduced_metric_names()));
-  o.Set("full", list(metrics::full_metric_names()));
+  o.Set("reduced", to_js_array(info.Env(), metrics::reduced_metric_names()));
+  o.Set("full", to_js_array(info.Env(), metrics::full_metric_names()));
   o.Set("resample", true);  // lms, panLP and fusedMTF can be computed (ops/resample.h)
   return o;
 }

@@ -167,18 +167,12 @@ Napi::Value TrainerWrap::SetGroupLrs(const Napi::CallbackInfo& info) {
 }
 Napi::Value TrainerWrap::GroupLrs(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
-    const auto& lrs = step("groupLrs").group_lrs();
-    auto a = Napi::Array::New(info.Env(), lrs.size());
-    for (uint32_t i = 0; i < lrs.size(); ++i) a.Set(i, lrs[i]);
-    return a;
+    return to_js_array(info.Env(), step("groupLrs").group_lrs());
   });
 }
 Napi::Value TrainerWrap::ParamNames(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
-    const auto& names = step("paramNames").param_names();
-    auto a = Napi::Array::New(info.Env(), names.size());
-    for (uint32_t i = 0; i < names.size(); ++i) a.Set(i, names[i]);
-    return a;
+    return to_js_array(info.Env(), step("paramNames").param_names());
   });
 }
 Napi::Value TrainerWrap::NeedsTarget(const Napi::CallbackInfo& info) {
