@@ -28,18 +28,14 @@ export interface ModelSpec {
 }
 
 /**
- * Refuses option keys a method does not take: a typo such as `{ stgae: 2 }` would otherwise be
- * ignored silently and the forward run in another stage.
+ * The options as given, with the module's stage filled in. The keys are the bridge's to check (its
+ * one options reader refuses a misspelt key such as `{ stgae: 2 }` with a RangeError naming it), so
+ * they are passed through rather than picked, which would drop a typo silently.
  */
-export function checkOptionKeys(options: object, accepted: readonly string[], what: string): void {
-  if (options === null || typeof options !== 'object') throw new TypeError(`${what}: expected an object`);
-  for (const k of Object.keys(options)) {
-    if (!accepted.includes(k)) throw new RangeError(`${what}: unknown key '${k}' (accepted: ${accepted.join(', ')})`);
-  }
+function withStage<T extends { stage?: number }>(options: T, stage: number | undefined): T {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options: expected a plain object');
+  return { ...options, stage: options.stage ?? stage };
 }
-
-const FORWARD_KEYS = ['stage', 'grad', 'autocast'] as const;
-const TAPS_KEYS = ['stage'] as const;
 
 /** Named Tensors as the addon takes them (undefined entries skipped); a TypeError names a non-Tensor. */
 export function nativeInputs(inputs: Record<string, Tensor | undefined>, what = 'inputs'): Record<string, NativeTensor> {
@@ -115,10 +111,8 @@ export class Module implements Disposable {
 
   /** Runs the model on named inputs, off the JS thread. Gradients are off unless `grad: true`. */
   async forward(inputs: Record<string, Tensor>, options: { stage?: number; grad?: boolean; autocast?: 'none' | 'bf16' } = {}): Promise<Tensor> {
-    checkOptionKeys(options, FORWARD_KEYS, 'options');
-    const raw = nativeInputs(inputs);
-    const stage = options.stage ?? this.#stage ?? undefined;
-    return new Tensor(await this.native.forward(raw, { stage, grad: options.grad, autocast: options.autocast }));
+    const o = withStage(options, this.#stage ?? undefined);
+    return new Tensor(await this.native.forward(nativeInputs(inputs), o));
   }
 
   /**
@@ -126,10 +120,9 @@ export class Module implements Disposable {
    * input and outputs, the ViT output when the tail uses it, and 'out'), for per-submodule checks.
    */
   async forwardTaps(inputs: Record<string, Tensor>, options: { stage?: number } = {}): Promise<Record<string, Tensor>> {
-    checkOptionKeys(options, TAPS_KEYS, 'options');
-    const raw = nativeInputs(inputs);
+    const o = withStage(options, this.#stage ?? undefined);
     const out: Record<string, Tensor> = {};
-    for (const [k, v] of Object.entries(await this.native.forwardTaps(raw, { stage: options.stage ?? this.#stage ?? undefined }))) out[k] = new Tensor(v);
+    for (const [k, v] of Object.entries(await this.native.forwardTaps(nativeInputs(inputs), o))) out[k] = new Tensor(v);
     return out;
   }
 

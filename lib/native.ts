@@ -175,7 +175,14 @@ export interface NativeBinding {
   cudaStatus(): { available: boolean; reason: string; deviceCount: number };
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** The C++ model registry's names (native/models/registry.cc): the one list of models. */
   modelNames(): string[];
+  /**
+   * Checks a flat model config with the model's C++ option parser, the one authority on its limits
+   * (TypeError / RangeError naming the key), and returns it completed with the parser's defaults.
+   * Nothing is built.
+   */
+  resolveModelConfig(model: string, config: Record<string, ConfigValue>): Record<string, ConfigValue>;
   acceleratorMemory(device: string, resetPeak?: boolean): { allocated: number; peakAllocated: number; reserved: number; peakReserved: number };
   setCudnnBenchmark(on: boolean): void;
   // Wald's protocol and classical baselines (native/bridge/resample_bind.cc; lib/protocol, lib/baselines).

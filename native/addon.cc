@@ -116,11 +116,15 @@ Napi::Value SetCudnnBenchmark(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value ModelNames(const Napi::CallbackInfo& info) {
-  auto names = model_names();
-  auto arr = Napi::Array::New(info.Env(), names.size());
-  for (uint32_t i = 0; i < names.size(); ++i) arr.Set(i, names[i]);
-  return arr;
+Napi::Value ModelNames(const Napi::CallbackInfo& info) { return to_js_array(info.Env(), model_names()); }
+
+// resolveModelConfig(name, config) -> {key: value}: the config checked by the model's C++ option
+// parser (every key, type, range and cross-key rule) and completed with its defaults; nothing is built.
+Napi::Value ResolveModelConfig(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    const std::string name = read_string(arg_or_undefined(info, 0), "model");
+    return to_js_config(info.Env(), resolve_config(name, read_config(arg_or_undefined(info, 1), "config")));
+  });
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -144,6 +148,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("acceleratorMemory", Napi::Function::New<AcceleratorMemory>(env, "acceleratorMemory"));
   exports.Set("setCudnnBenchmark", Napi::Function::New<SetCudnnBenchmark>(env, "setCudnnBenchmark"));
   exports.Set("modelNames", Napi::Function::New<ModelNames>(env, "modelNames"));
+  exports.Set("resolveModelConfig", Napi::Function::New<ResolveModelConfig>(env, "resolveModelConfig"));
   return exports;
 }
 

@@ -15,15 +15,18 @@ import { Module, type ModelSpec } from '../module.js';
 import type { HostArray } from '../host.js';
 import { loadCheckpointFile } from '../io/index.js';
 import { loadCheckpointFiles, planLoad, renameState, WeightsError, type CheckpointDialect, type LoadReport, type NameMapping } from '../weights.js';
-import { checkKeys } from './validate.js';
+import { checkKeys, checkWithNative, overPreset } from './validate.js';
 
 export type CnnModelName = 'pnn' | 'pannet' | 'dicnn' | 'fusionnet';
 export const CNN_MODELS: readonly CnnModelName[] = Object.freeze(['pnn', 'pannet', 'dicnn', 'fusionnet']);
 
 export interface CnnConfig {
   model: CnnModelName;
-  /** MS bands: 8 (WV3, WV2; default) or 4 (QB, GF2, IKONOS). */
-  bands?: 4 | 8;
+  /**
+   * MS bands: 8 (WV3, WV2; default) or 4 (QB, GF2, IKONOS), as the released checkpoints have; the
+   * networks are fully convolutional and take any count in [1, 1024] (the C++ parser's limit).
+   */
+  bands?: number;
 }
 
 const RES = ['res1', 'res2', 'res3', 'res4'];
@@ -40,13 +43,17 @@ export function isCnnModel(name: unknown): name is CnnModelName {
   return typeof name === 'string' && (CNN_MODELS as readonly string[]).includes(name);
 }
 
-export function createCnn(config: CnnConfig): Module {
+/** The typed options of a CNN: its band count (default 8), checked by the C++ parser. */
+export function resolveCnnOptions(config: CnnConfig): { bands: number } {
   checkKeys(config, ['model', 'bands']);
   if (!isCnnModel(config.model)) throw new RangeError(`config.model: expected one of ${CNN_MODELS.join(', ')}, got '${String(config.model)}'`);
-  const bands = config.bands ?? 8;
-  if (typeof bands !== 'number') throw new TypeError('config.bands: expected 4 or 8');
-  if (bands !== 4 && bands !== 8) throw new RangeError(`config.bands: expected 4 or 8, got ${bands}`);
-  return new Module(cnnSpecs[config.model], config.model, { bands });
+  const options = overPreset({ bands: 8 }, config);
+  checkWithNative(config.model, options);
+  return options;
+}
+
+export function createCnn(config: CnnConfig): Module {
+  return new Module(cnnSpecs[config.model], config.model, resolveCnnOptions(config));
 }
 
 // ---- the released checkpoints ---------------------------------------------------------------------

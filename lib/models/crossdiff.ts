@@ -1,7 +1,7 @@
 /**
  * CrossDiff (Xing et al., IEEE TIP 2024): self-supervised pansharpening by cross-predictive diffusion.
- * The networks are C++ (native/models/crossdiff.*, native/nn/unet.*); this file owns the typed
- * config, the presets and the stage sets. Defaults follow ../shared/reference/crossdiff.md.
+ * The networks are C++ (native/models/crossdiff.*, native/nn/unet.*), whose option parser checks every
+ * limit; this file owns the typed config, its key list, the presets and the stage sets. Defaults follow ../shared/reference/crossdiff.md.
  *
  * Inputs are in [0, 1] (DN / 2047 for 11-bit sensors): `lms` (the MS upsampled to the PAN grid) and
  * `pan`, sides multiples of 8; `ms` too for the no-reference loss. Stage 1 trains the two denoising
@@ -10,7 +10,7 @@
  * reduced resolution) or with the no-reference loss 'qnr' at full resolution.
  */
 import { Module, type ModelSpec } from '../module.js';
-import { bool, checkKeys, oneOf, positiveInt } from './validate.js';
+import { checkKeys, checkWithNative, oneOf, overPreset } from './validate.js';
 import { crossDiffCheckpoints } from './crossdiff-checkpoints.js';
 
 export type CrossDiffPreset = 'qb' | 'wv4' | 'ikonos' | 'gf2' | 'wv2' | 'wv3' | 'tiny' | 'tiny8';
@@ -71,25 +71,12 @@ export const crossDiffSpec: ModelSpec = {
 
 const KEYS = ['model', 'preset', ...Object.keys(FULL)] as const;
 
+/** The preset (default qb) with the given keys over it, checked by the C++ parser (every limit lives there). */
 export function resolveCrossDiffOptions(config: CrossDiffConfig): CrossDiffOptions {
   checkKeys(config, KEYS);
-  const presetName = oneOf(config, 'preset', Object.keys(CROSSDIFF_PRESETS) as CrossDiffPreset[], 'qb');
-  const base = CROSSDIFF_PRESETS[presetName];
-  const o: CrossDiffOptions = { ...base };
-  o.bands = positiveInt(config, 'bands', base.bands, 1, 1024);
-  o.width = positiveInt(config, 'width', base.width, 1, 4096);
-  o.embedDim = positiveInt(config, 'embedDim', base.embedDim);
-  o.timeDim = positiveInt(config, 'timeDim', base.timeDim, 2);
-  o.headInner = positiveInt(config, 'headInner', base.headInner);
-  o.diffusionSteps = positiveInt(config, 'diffusionSteps', base.diffusionSteps, 2, 100000);
-  o.featureStep = positiveInt(config, 'featureStep', base.featureStep, 0, o.diffusionSteps);
-  o.featureNoise = oneOf(config, 'featureNoise', ['random', 'zero'] as const, base.featureNoise);
-  o.useFinest = bool(config, 'useFinest', base.useFinest);
-  o.residualInit = oneOf(config, 'residualInit', ['orthogonal', 'zero'] as const, base.residualInit);
-  const p = (config as { condDropout?: unknown }).condDropout;
-  if (p !== undefined && (typeof p !== 'number' || !(p >= 0 && p <= 1))) throw new RangeError(`config.condDropout: expected a probability in [0, 1], got ${String(p)}`);
-  o.condDropout = (p as number | undefined) ?? base.condDropout;
-  if (o.timeDim % 2 !== 0) throw new RangeError(`config.timeDim: must be even, got ${o.timeDim}`);
+  const base = CROSSDIFF_PRESETS[oneOf(config, 'preset', Object.keys(CROSSDIFF_PRESETS) as CrossDiffPreset[], 'qb')];
+  const o = overPreset(base, config);
+  checkWithNative('crossdiff', { ...o });
   return o;
 }
 

@@ -19,6 +19,7 @@ const builders: Record<string, (c: never) => Module> = {
   infn: createInfn,
 };
 
+/** The model names TypeScript builds: equal to the C++ registry's (native.modelNames(); test/models/config-parity.test.ts). */
 export const modelNames = Object.keys(builders);
 
 export function createModel(config: ModelConfig): Module {
@@ -34,10 +35,11 @@ export type { MlpConfig, PanAdapterConfig, CnnConfig, CrossDiffConfig, InfnConfi
 export {
   CROSSDIFF_PRESETS, crossDiffSpec, resolveCrossDiffOptions, type CrossDiffOptions, type CrossDiffPreset, type CrossDiffSampleOptions,
 } from './crossdiff.js';
+export { MLP_DEFAULTS, resolveMlpOptions, type MlpOptions } from './mlp.js';
 export { INFN_PRESETS, infnMlpInput, infnSpec, resolveInfnOptions, type InfnOptions, type InfnPreset } from './infn.js';
 export { PANADAPTER_PRESETS, panAdapterSpec, resolvePanAdapterOptions, type PanAdapterOptions, type PanAdapterPreset } from './panadapter.js';
 export {
-  CNN_MODELS, DLPAN_FILE_NAMES, cnnSpecs, createCnn, describeDlpanCheckpoint, dlpanCheckpoints, dlpanMapping, isCnnModel, loadDlpanStateDict, loadDlpanWeights,
+  CNN_MODELS, DLPAN_FILE_NAMES, cnnSpecs, createCnn, resolveCnnOptions, describeDlpanCheckpoint, dlpanCheckpoints, dlpanMapping, isCnnModel, loadDlpanStateDict, loadDlpanWeights,
   type CnnModelName, type DlpanAlias, type DlpanLoadReport,
 } from './cnn.js';
 export { edsrToPanAdapter, iptToPanAdapter, loadPanAdapterPretrained, panAdapterCheckpoints } from './panadapter-checkpoints.js';

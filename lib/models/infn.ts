@@ -9,7 +9,8 @@
  * upsampling of lrhsi, see lib/protocol/hyperspectral.ts); target `gt` B×S×(r·h)×(r·w).
  */
 import { Module, type ModelSpec } from '../module.js';
-import { bool, checkKeys, oneOf, positiveInt } from './validate.js';
+import type { ConfigValue } from '../native.js';
+import { checkKeys, checkWithNative, oneOf, overPreset } from './validate.js';
 
 export type InfnPreset = 'cave' | 'harvard' | 'tiny';
 
@@ -67,37 +68,23 @@ export const infnSpec: ModelSpec = { family: 'infn', stages: { 1: ['spa_encoder'
 
 const KEYS = ['model', 'preset', ...Object.keys(CAVE)] as const;
 
+/**
+ * The preset (default cave) with the given keys over it, checked by the C++ parser (every limit lives
+ * there); only the shape of `mlpHidden` is checked here, since configs reach C++ flat ("256,128").
+ */
 export function resolveInfnOptions(config: InfnConfig): InfnOptions {
   checkKeys(config, KEYS);
   const base = INFN_PRESETS[oneOf(config, 'preset', Object.keys(INFN_PRESETS) as InfnPreset[], 'cave')];
-  const o: InfnOptions = {
-    ...base,
-    bands: positiveInt(config, 'bands', base.bands, 1, 1024),
-    msiBands: positiveInt(config, 'msiBands', base.msiBands, 1, 1024),
-    ratio: positiveInt(config, 'ratio', base.ratio, 1, 64),
-    feats: positiveInt(config, 'feats', base.feats, 1, 1 << 16),
-    blocks: positiveInt(config, 'blocks', base.blocks, 0, 1024),
-    spatialInput: oneOf(config, 'spatialInput', ['cat', 'msi'] as const, base.spatialInput),
-    hfMsi: bool(config, 'hfMsi', base.hfMsi),
-    weighting: oneOf(config, 'weighting', ['softmax', 'cosine'] as const, base.weighting),
-    border: oneOf(config, 'border', ['zeros', 'clamp'] as const, base.border),
-    zeroHead: bool(config, 'zeroHead', base.zeroHead),
-    chunk: positiveInt(config, 'chunk', base.chunk, 1, 2 ** 31),
-  };
-  if (config.temperature !== undefined) {
-    if (typeof config.temperature !== 'number') throw new TypeError('config.temperature: expected a number');
-    if (!(config.temperature > 0) || !Number.isFinite(config.temperature)) throw new RangeError(`config.temperature: must be a positive number, got ${config.temperature}`);
-    o.temperature = config.temperature;
-  }
-  if (config.mlpHidden !== undefined) {
-    const h = config.mlpHidden as unknown;
-    if (!Array.isArray(h)) throw new TypeError('config.mlpHidden: expected an array of layer widths');
-    h.forEach((v, i) => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 65536) throw new RangeError(`config.mlpHidden[${i}]: expected an integer in [1, 65536], got ${String(v)}`);
-    });
-    o.mlpHidden = [...(h as number[])];
-  }
+  const o = overPreset(base, config);
+  if (!Array.isArray(o.mlpHidden)) throw new TypeError('config.mlpHidden: expected an array of layer widths');
+  o.mlpHidden = [...o.mlpHidden];
+  checkWithNative('infn', flatInfnOptions(o));
   return o;
+}
+
+/** The options as C++ reads them: flat, the layer widths as "256,128". */
+function flatInfnOptions(o: InfnOptions): Record<string, ConfigValue> {
+  return { ...o, mlpHidden: o.mlpHidden.join(',') };
 }
 
 /** The number of MLP inputs per neighbour: F, G, HP(F) (+ G − G_lr), δ. */
@@ -107,5 +94,5 @@ export function infnMlpInput(o: Pick<InfnOptions, 'feats' | 'hfMsi'>): number {
 
 export function createInfn(config: InfnConfig): Module {
   const o = resolveInfnOptions(config);
-  return new Module(infnSpec, 'infn', { ...o, mlpHidden: o.mlpHidden.join(',') });
+  return new Module(infnSpec, 'infn', flatInfnOptions(o));
 }

@@ -1,6 +1,6 @@
 /** A small MLP over input 'x': for checks of the binding itself (threads, async, freezing). */
 import { Module, type ModelSpec } from '../module.js';
-import { checkKeys, positiveInt } from './validate.js';
+import { checkKeys, checkWithNative, overPreset } from './validate.js';
 
 export interface MlpConfig {
   model: 'mlp';
@@ -13,13 +13,19 @@ export interface MlpConfig {
 
 export const mlpSpec: ModelSpec = { family: 'mlp', stages: { 1: ['net'] }, inputs: ['x'] };
 
+export type MlpOptions = Required<Omit<MlpConfig, 'model'>>;
+
+/** The C++ defaults, written here as TypeScript's typed view of them (test/models/config-parity.test.ts compares). */
+export const MLP_DEFAULTS: Readonly<MlpOptions> = Object.freeze({ inFeatures: 8, hidden: 32, outFeatures: 8, layers: 2 });
+
+/** The defaults with the given keys over them, checked by the C++ parser (every limit lives there). */
+export function resolveMlpOptions(config: MlpConfig): MlpOptions {
+  checkKeys(config, ['model', ...Object.keys(MLP_DEFAULTS)]);
+  const o = overPreset({ ...MLP_DEFAULTS }, config);
+  checkWithNative('mlp', o);
+  return o;
+}
+
 export function createMlp(config: MlpConfig): Module {
-  checkKeys(config, ['model', 'inFeatures', 'hidden', 'outFeatures', 'layers']);
-  const c = {
-    inFeatures: positiveInt(config, 'inFeatures', 8),
-    hidden: positiveInt(config, 'hidden', 32),
-    outFeatures: positiveInt(config, 'outFeatures', 8),
-    layers: positiveInt(config, 'layers', 2, 0),
-  };
-  return new Module(mlpSpec, 'mlp', c);
+  return new Module(mlpSpec, 'mlp', resolveMlpOptions(config));
 }

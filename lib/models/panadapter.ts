@@ -1,16 +1,16 @@
 /**
  * PanAdapter (Wu et al., AAAI 2025): two-stage parameter-efficient fine-tuning for pansharpening.
- * The model itself is C++ (native/models/panadapter.*); this file owns its typed config, the
- * presets, validation and the stage sets. Defaults follow ../shared/reference/panadapter.md §8.
+ * The model itself is C++ (native/models/panadapter.*), whose option parser checks every limit;
+ * this file owns the typed config, its key list, the presets and the stage sets. Defaults follow ../shared/reference/panadapter.md §8.
  */
 import { Module, type ModelSpec } from '../module.js';
-import { bool, checkKeys, oneOf, positiveInt } from './validate.js';
+import { checkKeys, checkWithNative, oneOf, overPreset } from './validate.js';
 import { panAdapterCheckpoints } from './panadapter-checkpoints.js';
 
 export type PanAdapterPreset = 'wv3' | 'wv2' | 'qb' | 'gf2' | 'ikonos' | 'tiny';
 
 export interface PanAdapterOptions {
-  /** MS bands: 8 (WV3, WV2) or 4 (QB, GF2, IKONOS). */
+  /** MS bands: 8 (WV3, WV2) or 4 (QB, GF2, IKONOS); the network takes any count in [1, 1024]. */
   bands: number;
   /** LMS/PAN patch side (the ViT token grid is patch/4). */
   patch: number;
@@ -84,26 +84,12 @@ export const panAdapterSpec: ModelSpec = {
 
 const KEYS = ['model', 'preset', ...Object.keys(FULL)] as const;
 
+/** The preset (default wv3) with the given keys over it, checked by the C++ parser (every limit lives there). */
 export function resolvePanAdapterOptions(config: PanAdapterConfig): PanAdapterOptions {
   checkKeys(config, KEYS);
-  const presetName = oneOf(config, 'preset', Object.keys(PANADAPTER_PRESETS) as PanAdapterPreset[], 'wv3');
-  const base = PANADAPTER_PRESETS[presetName];
-  const o: PanAdapterOptions = { ...base };
-  for (const key of Object.keys(FULL) as (keyof PanAdapterOptions)[]) {
-    const v = base[key];
-    if (typeof v === 'number') (o as unknown as Record<string, number>)[key] = positiveInt(config, key, v, key === 'queryIndex' ? 0 : 1);
-    else if (typeof v === 'boolean') (o as unknown as Record<string, boolean>)[key] = bool(config, key, v);
-  }
-  o.spectralInput = oneOf(config, 'spectralInput', ['ms', 'bicubic_lms'] as const, base.spectralInput);
-  o.attentionRoles = oneOf(config, 'attentionRoles', ['released', 'vit_adapter'] as const, base.attentionRoles);
-  if (o.bands !== 4 && o.bands !== 8) throw new RangeError(`config.bands: PanAdapter supports 4- and 8-band sensors, got ${o.bands}`);
-  if (o.patch % 4 !== 0) throw new RangeError(`config.patch: must be a multiple of 4 (ratio 4), got ${o.patch}`);
-  if (o.nFeats % o.heads !== 0) throw new RangeError(`config.heads: ${o.heads} must divide nFeats ${o.nFeats}`);
-  if (o.k % o.adapterHeads !== 0) throw new RangeError(`config.adapterHeads: ${o.adapterHeads} must divide k ${o.k}`);
-  if (o.queryIndex >= o.numQueries) throw new RangeError(`config.queryIndex: must be < numQueries (${o.numQueries})`);
-  if ((o.encLayers + o.decLayers) % o.injectEvery !== 0 || (o.encLayers + o.decLayers) / o.injectEvery !== o.nAdapters) {
-    throw new RangeError(`config.nAdapters: must equal (encLayers + decLayers) / injectEvery = ${(o.encLayers + o.decLayers) / o.injectEvery}`);
-  }
+  const base = PANADAPTER_PRESETS[oneOf(config, 'preset', Object.keys(PANADAPTER_PRESETS) as PanAdapterPreset[], 'wv3')];
+  const o = overPreset(base, config);
+  checkWithNative('panadapter', { ...o });
   return o;
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "bridge/errors.h"
+#include "bridge/tensor.h"
 
 namespace specfuse {
 namespace {
@@ -59,21 +60,40 @@ Napi::Value arg_or_undefined(const Napi::CallbackInfo& info, size_t i) {
 }
 
 Config read_config(const Napi::Value& v, const char* arg) {
-  Config c;
+  Config c(arg);
   if (v.IsUndefined() || v.IsNull()) return c;
-  if (!v.IsObject() || v.IsArray()) throw_type(std::string(arg) + ": expected a plain object");
+  if (!v.IsObject() || v.IsArray() || TensorWrap::Is(v)) throw_type(std::string(arg) + ": expected a plain object");
   auto o = v.As<Napi::Object>();
   auto keys = o.GetPropertyNames();
   for (uint32_t i = 0; i < keys.Length(); ++i) {
     const std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+    const std::string name = std::string(arg) + "." + k;
     auto val = o.Get(k);
-    if (val.IsUndefined()) continue;
+    if (val.IsUndefined()) continue;  // an absent option, as TypeScript's optional fields pass it
     if (val.IsNumber()) c.set(k, val.As<Napi::Number>().DoubleValue());
     else if (val.IsBoolean()) c.set(k, val.As<Napi::Boolean>().Value());
     else if (val.IsString()) c.set(k, val.As<Napi::String>().Utf8Value());
-    else throw_type(std::string(arg) + "." + k + ": expected a number, boolean or string");
+    else if (val.IsArray()) {
+      auto a = val.As<Napi::Array>();
+      std::vector<std::string> items;
+      for (uint32_t j = 0; j < a.Length(); ++j) items.push_back(read_string(a.Get(j), (name + "[" + std::to_string(j) + "]").c_str()));
+      c.set(k, std::move(items));
+    } else {
+      throw_type(name + ": expected a number, boolean, string or array of strings");
+    }
   }
   return c;
+}
+
+Napi::Object to_js_config(Napi::Env env, const std::map<std::string, Config::Value>& values) {
+  auto o = Napi::Object::New(env);
+  for (const auto& [k, v] : values) {
+    if (const double* d = std::get_if<double>(&v)) o.Set(k, Napi::Number::New(env, *d));
+    else if (const bool* b = std::get_if<bool>(&v)) o.Set(k, Napi::Boolean::New(env, *b));
+    else if (const std::string* s = std::get_if<std::string>(&v)) o.Set(k, Napi::String::New(env, *s));
+    else o.Set(k, to_js_array(env, std::get<std::vector<std::string>>(v)));
+  }
+  return o;
 }
 
 Napi::Array to_js_shape(Napi::Env env, c10::IntArrayRef sizes) {
@@ -82,7 +102,7 @@ Napi::Array to_js_shape(Napi::Env env, c10::IntArrayRef sizes) {
   return a;
 }
 
-void check_keys(const Napi::Object& o, const char* arg, const std::vector<std::string>& known) {
+void check_tensor_keys(const Napi::Object& o, const char* arg, const std::vector<std::string>& known) {
   if (o.IsEmpty()) return;
   auto keys = o.GetPropertyNames();
   for (uint32_t i = 0; i < keys.Length(); ++i) {
@@ -92,7 +112,7 @@ void check_keys(const Napi::Object& o, const char* arg, const std::vector<std::s
     if (!ok) {
       std::string list;
       for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
-      throw_range(std::string(arg) + "." + k + ": unknown option (known: " + list + ")");
+      throw_range(std::string(arg) + "." + k + ": unknown input (known: " + list + ")");
     }
   }
 }

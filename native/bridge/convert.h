@@ -2,6 +2,7 @@
 #pragma once
 #include <napi.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,12 +22,18 @@ bool read_bool(const Napi::Value& v, const char* arg);
 std::string read_string(const Napi::Value& v, const char* arg);
 Napi::Value arg_or_undefined(const Napi::CallbackInfo& info, size_t i);
 
-// A flat options object (number | boolean | string values) as a Config; errors name `arg`.
+// THE way the bridge reads an options object (model configs; forward, call, trainer and metric
+// options): a flat object (number | boolean | string | string[] values; undefined = absent) as a
+// Config named `arg`. The consumer reads each key with a typed getter, then Config::check_all_used
+// rejects any other key with a RangeError naming it ("options.stgae: unknown option (known: ...)").
 Config read_config(const Napi::Value& v, const char* arg);
 
-// Every key of the options object `o` must be in `known`: a misspelt key is a RangeError naming it
-// and the known ones, not an option silently left at its default. An empty `o` passes.
-void check_keys(const Napi::Object& o, const char* arg, const std::vector<std::string>& known);
+// A resolved Config (models/registry.h resolve_config) back as a plain object.
+Napi::Object to_js_config(Napi::Env env, const std::map<std::string, Config::Value>& values);
+
+// For objects of named Tensors (metric inputs), which are not options: every key must be in
+// `known`, else a RangeError naming it ("inputs.panLp: unknown input (known: ...)").
+void check_tensor_keys(const Napi::Object& o, const char* arg, const std::vector<std::string>& known);
 
 Napi::Array to_js_shape(Napi::Env env, c10::IntArrayRef sizes);
 

@@ -32,26 +32,10 @@ Napi::Value get(const Napi::Object& o, const char* key) {
 
 bool present(const Napi::Value& v) { return !v.IsEmpty() && !v.IsUndefined() && !v.IsNull(); }
 
-void opt_int(const Napi::Object& o, const char* key, int64_t& out) {
-  auto v = get(o, key);
-  if (present(v)) out = read_int(v, (std::string("options.") + key).c_str());
-}
-void opt_number(const Napi::Object& o, const char* key, double& out) {
-  auto v = get(o, key);
-  if (present(v)) out = read_number(v, (std::string("options.") + key).c_str());
-}
-void opt_bool(const Napi::Object& o, const char* key, bool& out) {
-  auto v = get(o, key);
-  if (present(v)) out = read_bool(v, (std::string("options.") + key).c_str());
-}
-void opt_names(const Napi::Object& o, const char* key, std::vector<std::string>& out) {
-  auto v = get(o, key);
-  if (!present(v)) return;
-  const std::string name = std::string("options.") + key;
-  if (!v.IsArray()) throw_type(name + ": expected an array of metric names");
-  auto a = v.As<Napi::Array>();
-  if (a.Length() == 0) throw_range(name + ": empty list");
-  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(read_string(a.Get(i), (name + "[" + std::to_string(i) + "]").c_str()));
+// options.metrics: the metric names to compute (default: all); an empty list is a mistake.
+void read_metric_names(const Config& o, std::vector<std::string>& out) {
+  out = o.get_strings("metrics", out);
+  if (o.has("metrics") && out.empty()) throw_range("options.metrics: empty list");
 }
 
 // A required or optional tensor argument; records it for pinning.
@@ -79,21 +63,20 @@ Napi::Value MetricsReduced(const Napi::CallbackInfo& info) {
     Pinned pinned;
     auto fused = take(arg_or_undefined(info, 0), "fused", pinned);
     auto gt = take(arg_or_undefined(info, 1), "gt", pinned);
-    auto o = read_object(arg_or_undefined(info, 2), "options");
-    check_keys(o, "options", {"ratio", "bits", "blockSize", "q2nShift", "dimCut", "thValues", "scale", "peak", "metrics"});
+    const Config o = read_config(arg_or_undefined(info, 2), "options");
     metrics::ReducedOptions opts;
-    opt_int(o, "ratio", opts.ratio);
-    opt_int(o, "bits", opts.bits);
-    opt_int(o, "blockSize", opts.block);
-    opts.shift = opts.block;
-    opt_int(o, "q2nShift", opts.shift);
-    opt_int(o, "dimCut", opts.dim_cut);
-    opt_bool(o, "thValues", opts.th_values);
+    opts.ratio = o.get_int("ratio", opts.ratio);
+    opts.bits = o.get_int("bits", opts.bits);
+    opts.block = o.get_int("blockSize", opts.block);
+    opts.shift = o.get_int("q2nShift", opts.block);
+    opts.dim_cut = o.get_int("dimCut", opts.dim_cut);
+    opts.th_values = o.get_bool("thValues", opts.th_values);
     // PSNR/SSIM peak: by default the data range 2^L - 1 (2047 for 11-bit data, the PanCollection divisor)
     if (opts.bits >= 1 && opts.bits <= 32) opts.peak = std::ldexp(1.0, int(opts.bits)) - 1;
-    opt_number(o, "peak", opts.peak);
-    opt_number(o, "scale", opts.scale);
-    opt_names(o, "metrics", opts.metrics);
+    opts.peak = o.get_double("peak", opts.peak);
+    opts.scale = o.get_double("scale", opts.scale);
+    read_metric_names(o, opts.metrics);
+    o.check_all_used();
     metrics::validate_reduced(fused, gt, opts);
     auto result = std::make_shared<std::vector<metrics::Values>>();
     return PromiseWorker::Run(
@@ -111,26 +94,26 @@ Napi::Value MetricsFull(const Napi::CallbackInfo& info) {
     in.fused = take(arg_or_undefined(info, 0), "fused", pinned);
     auto inputs = read_object(arg_or_undefined(info, 1), "inputs");
     if (inputs.IsEmpty()) throw_type("inputs: expected an object {lms?, ms?, pan?, panLP?, fusedMTF?}");
-    check_keys(inputs, "inputs", {"lms", "ms", "pan", "panLP", "fusedMTF"});
+    check_tensor_keys(inputs, "inputs", {"lms", "ms", "pan", "panLP", "fusedMTF"});
     in.lms = take(get(inputs, "lms"), "lms", pinned, true);
     in.ms = take(get(inputs, "ms"), "ms", pinned, true);
     in.pan = take(get(inputs, "pan"), "pan", pinned, true);
     in.pan_lp = take(get(inputs, "panLP"), "panLP", pinned, true);
     in.fused_mtf = take(get(inputs, "fusedMTF"), "fusedMTF", pinned, true);
-    auto o = read_object(arg_or_undefined(info, 2), "options");
-    check_keys(o, "options", {"ratio", "bits", "blockSize", "thValues", "scale", "sensor", "p", "q", "alpha", "beta", "metrics"});
+    const Config o = read_config(arg_or_undefined(info, 2), "options");
     metrics::FullOptions opts;
-    opt_int(o, "ratio", opts.ratio);
-    opt_int(o, "bits", opts.bits);
-    opt_int(o, "blockSize", opts.block);
-    opt_bool(o, "thValues", opts.th_values);
-    opt_number(o, "scale", opts.scale);
-    if (auto v = get(o, "sensor"); present(v)) opts.sensor = read_string(v, "options.sensor");
-    opt_number(o, "p", opts.p);
-    opt_number(o, "q", opts.q);
-    opt_number(o, "alpha", opts.alpha);
-    opt_number(o, "beta", opts.beta);
-    opt_names(o, "metrics", opts.metrics);
+    opts.ratio = o.get_int("ratio", opts.ratio);
+    opts.bits = o.get_int("bits", opts.bits);
+    opts.block = o.get_int("blockSize", opts.block);
+    opts.th_values = o.get_bool("thValues", opts.th_values);
+    opts.scale = o.get_double("scale", opts.scale);
+    opts.sensor = o.get_string("sensor", opts.sensor);
+    opts.p = o.get_double("p", opts.p);
+    opts.q = o.get_double("q", opts.q);
+    opts.alpha = o.get_double("alpha", opts.alpha);
+    opts.beta = o.get_double("beta", opts.beta);
+    read_metric_names(o, opts.metrics);
+    o.check_all_used();
     metrics::validate_full(in, opts);
     auto result = std::make_shared<std::vector<metrics::Values>>();
     return PromiseWorker::Run(

@@ -188,22 +188,14 @@ Napi::Value ModuleWrap::Forward(const Napi::CallbackInfo& info) {
     auto m = shared();
     model("forward");
     auto in = arg_or_undefined(info, 0);
+    const Config o = read_config(arg_or_undefined(info, 1), "options");
     ForwardOptions opts;
-    bool grad = false;
-    bool bf16 = false;
-    auto ov = arg_or_undefined(info, 1);
-    if (!ov.IsUndefined()) {
-      if (!ov.IsObject()) throw_type("options: expected an object");
-      auto o = ov.As<Napi::Object>();
-      check_keys(o, "options", {"stage", "grad", "autocast"});
-      if (o.Has("stage") && !o.Get("stage").IsUndefined()) opts.stage = int(read_int(o.Get("stage"), "options.stage"));
-      if (o.Has("grad") && !o.Get("grad").IsUndefined()) grad = read_bool(o.Get("grad"), "options.grad");
-      if (o.Has("autocast") && !o.Get("autocast").IsUndefined()) {
-        const std::string ac = read_string(o.Get("autocast"), "options.autocast");
-        if (ac != "bf16" && ac != "none") throw_range("options.autocast: expected 'none' or 'bf16'");
-        bf16 = ac == "bf16";
-      }
-    }
+    opts.stage = int(o.get_int("stage", opts.stage));
+    const bool grad = o.get_bool("grad", false);
+    const std::string ac = o.get_string("autocast", "none");
+    o.check_all_used();
+    if (ac != "bf16" && ac != "none") throw_range("options.autocast: expected 'none' or 'bf16'");
+    const bool bf16 = ac == "bf16";
     std::vector<std::pair<Napi::Object, Pinnable*>> pinned{{info.This().As<Napi::Object>(), this}};
     NamedTensors inputs = collect_inputs(in, opts, pinned);
     auto out = std::make_shared<torch::Tensor>();
@@ -233,14 +225,10 @@ Napi::Value ModuleWrap::ForwardTaps(const Napi::CallbackInfo& info) {
     auto m = shared();
     model("forwardTaps");
     auto in = arg_or_undefined(info, 0);
+    const Config o = read_config(arg_or_undefined(info, 1), "options");
     ForwardOptions opts;
-    auto ov = arg_or_undefined(info, 1);
-    if (!ov.IsUndefined()) {
-      if (!ov.IsObject()) throw_type("options: expected an object");
-      auto o = ov.As<Napi::Object>();
-      check_keys(o, "options", {"stage"});
-      if (o.Has("stage") && !o.Get("stage").IsUndefined()) opts.stage = int(read_int(o.Get("stage"), "options.stage"));
-    }
+    opts.stage = int(o.get_int("stage", opts.stage));
+    o.check_all_used();
     std::vector<std::pair<Napi::Object, Pinnable*>> pinned{{info.This().As<Napi::Object>(), this}};
     NamedTensors inputs = collect_inputs(in, opts, pinned);
     auto out = std::make_shared<NamedTensors>();

@@ -42,16 +42,11 @@ const char* kind_name(CnnKind k) {
 // ---------------------------------------------------------------------------------------------
 // config
 
-bool is_cnn_name(const std::string& name) {
-  return name == "pnn" || name == "pannet" || name == "dicnn" || name == "fusionnet";
-}
-
 CnnOptions cnn_options(const std::string& name, const Config& c) {
   CnnOptions o;
   o.kind = kind_of(name);
   o.bands = c.get_int("bands", o.bands);
-  if (o.bands < 1 || o.bands > 1024)
-    throw range_error("config.bands: must be in [1, 1024], got " + std::to_string(o.bands));
+  check_range(o.bands, "bands", 1, 1024);  // fully convolutional: the released checkpoints are 4 or 8
   c.check_all_used("config");
   return o;
 }

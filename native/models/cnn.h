@@ -106,6 +106,5 @@ torch::Tensor box_high_pass(const torch::Tensor& x);
 
 // Builds the model for a registry name ("pnn", "pannet", "dicnn", "fusionnet").
 std::shared_ptr<FusionModel> create_cnn(const std::string& name, const Config& config);
-bool is_cnn_name(const std::string& name);
 
 }  // namespace specfuse

@@ -49,14 +49,19 @@ CrossDiffOptions crossdiff_options(const Config& c) {
   o.residual_init = c.get_string("residualInit", o.residual_init);
   if (o.residual_init != "orthogonal" && o.residual_init != "zero")
     throw range_error("config.residualInit: expected 'orthogonal' or 'zero', got '" + o.residual_init + "'");
-  if (o.bands < 1 || o.bands > 1024) throw range_error("config.bands: must be in [1, 1024], got " + std::to_string(o.bands));
-  if (o.width < 1 || o.width > 4096) throw range_error("config.width: must be in [1, 4096]");
-  if (o.head_inner < 1) throw range_error("config.headInner: must be >= 1");
-  if (o.feature_step < 0 || o.feature_step > o.diffusion_steps)
-    throw range_error("config.featureStep: must be in [0, diffusionSteps]");
+  constexpr int64_t kMaxWidth = 1 << 16;
+  check_range(o.bands, "bands", 1, 1024);
+  check_range(o.width, "width", 1, 4096);  // the UNet's deepest level is 8 * width wide
+  check_range(o.embed_dim, "embedDim", 1, kMaxWidth);
+  check_range(o.time_dim, "timeDim", 2, kMaxWidth);
+  if (o.time_dim % 2) throw range_error("config.timeDim: must be even (sine and cosine halves), got " + std::to_string(o.time_dim));
+  check_range(o.head_inner, "headInner", 1, kMaxWidth);
+  check_range(o.diffusion_steps, "diffusionSteps", 2, 100000);
+  check_range(o.feature_step, "featureStep", 0, o.diffusion_steps);
   if (o.feature_noise != "random" && o.feature_noise != "zero")
     throw range_error("config.featureNoise: expected 'random' or 'zero', got '" + o.feature_noise + "'");
-  if (!(o.cond_dropout >= 0 && o.cond_dropout <= 1)) throw range_error("config.condDropout: must be in [0, 1]");
+  if (!(o.cond_dropout >= 0 && o.cond_dropout <= 1))
+    throw range_error("config.condDropout: must be a probability in [0, 1], got " + std::to_string(o.cond_dropout));
   return o;
 }
 

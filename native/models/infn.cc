@@ -18,11 +18,13 @@ namespace F = torch::nn::functional;
 constexpr double kEpsShift = 1e-6;
 constexpr double kCosEps = 1e-8;
 
+// TypeScript passes the layer widths array as "256,128" (configs are flat); errors name the element.
 std::vector<int64_t> parse_widths(const std::string& s) {
   std::vector<int64_t> out;
+  if (s.empty()) return out;  // no hidden layer: the MLP is a single Linear layer
   std::stringstream ss(s);
   std::string item;
-  while (std::getline(ss, item, ',')) {
+  for (size_t i = 0; std::getline(ss, item, ','); ++i) {
     size_t pos = 0;
     int64_t v = -1;
     try {
@@ -31,10 +33,10 @@ std::vector<int64_t> parse_widths(const std::string& s) {
       pos = 0;
     }
     if (pos == 0 || pos != item.size() || v < 1 || v > (1 << 16))
-      throw range_error("config.mlpHidden: expected comma-separated widths in [1, 65536] (e.g. '256,128'), got '" + s + "'");
+      throw range_error("config.mlpHidden[" + std::to_string(i) + "]: expected an integer in [1, 65536], got '" + item + "'");
     out.push_back(v);
   }
-  return out;  // empty: the MLP is a single Linear layer
+  return out;
 }
 
 // make_coord of LIIF: pixel-centre coordinates in [-1, 1], v_k = -1 + (2k + 1) / n; (n_y, n_x, 2) as (y, x).
@@ -57,7 +59,12 @@ InfnOptions infn_options(const Config& c) {
   o.ratio = c.get_int("ratio", o.ratio);
   o.feats = c.get_int("feats", o.feats);
   o.blocks = c.get_int("blocks", o.blocks);
-  if (c.has("mlpHidden")) o.mlp_hidden = parse_widths(c.get_string("mlpHidden", ""));
+  std::string widths;  // the default as the same flat text, so the resolved config lists it too
+  for (int64_t w : o.mlp_hidden) {
+    if (!widths.empty()) widths += ',';
+    widths += std::to_string(w);
+  }
+  o.mlp_hidden = parse_widths(c.get_string("mlpHidden", widths));
   o.hf_msi = c.get_bool("hfMsi", o.hf_msi);
   o.zero_head = c.get_bool("zeroHead", o.zero_head);
   o.temperature = c.get_double("temperature", o.temperature);

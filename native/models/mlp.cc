@@ -27,9 +27,10 @@ MlpOptions mlp_options(const Config& c) {
   o.hidden = c.get_int("hidden", o.hidden);
   o.out_features = c.get_int("outFeatures", o.out_features);
   o.layers = c.get_int("layers", o.layers);
-  for (auto [v, n] : {std::pair{o.in_features, "inFeatures"}, {o.hidden, "hidden"}, {o.out_features, "outFeatures"}})
-    if (v < 1 || v > (1 << 16)) throw range_error(std::string("config.") + n + ": must be in [1, 65536]");
-  if (o.layers < 0 || o.layers > 64) throw range_error("config.layers: must be in [0, 64]");
+  check_range(o.in_features, "inFeatures", 1, 1 << 16);
+  check_range(o.hidden, "hidden", 1, 1 << 16);
+  check_range(o.out_features, "outFeatures", 1, 1 << 16);
+  check_range(o.layers, "layers", 0, 64);
   return o;
 }
 

@@ -28,7 +28,6 @@ PanAdapterOptions panadapter_options(const Config& c) {
   o.hidden_dim = c.get_int("hiddenDim", o.hidden_dim);
   o.num_queries = c.get_int("numQueries", o.num_queries);
   o.query_index = c.get_int("queryIndex", o.query_index);
-  o.img_dim = c.get_int("imgDim", o.img_dim);  // may be derived from 'patch' below
   o.edsr_feats = c.get_int("edsrFeats", o.edsr_feats);
   o.edsr_blocks = c.get_int("edsrBlocks", o.edsr_blocks);
   o.lpe_ch = c.get_int("lpeCh", o.lpe_ch);
@@ -60,7 +59,6 @@ PanAdapterOptions panadapter_options(const Config& c) {
   check_range(o.hidden_dim, "hiddenDim", 1, kMax);
   check_range(o.num_queries, "numQueries", 1, 1024);
   check_range(o.query_index, "queryIndex", 0, o.num_queries - 1);
-  check_range(o.img_dim, "imgDim", 1, 1024);
   check_range(o.edsr_feats, "edsrFeats", 1, kMax);
   check_range(o.edsr_blocks, "edsrBlocks", 1, 1024);
   check_range(o.lpe_ch, "lpeCh", 1, kMax);
@@ -71,17 +69,11 @@ PanAdapterOptions panadapter_options(const Config& c) {
   check_range(o.inject_every, "injectEvery", 1, 1024);
   check_range(o.inr_hidden, "inrHidden", 1, kMax);
   check_range(o.se_reduction, "seReduction", 1, kMax);
-  if (c.has("patch")) {  // the LMS/PAN patch side; the token grid is patch / 4
-    const int64_t patch = c.get_int("patch", o.patch());
-    if (!c.has("imgDim")) {
-      if (patch % kRatio || patch < kRatio || patch > kRatio * 1024)
-        throw range_error("config.patch: must be a multiple of 4 in [4, 4096], got " + std::to_string(patch));
-      o.img_dim = patch / kRatio;
-    } else if (patch != o.patch()) {
-      throw range_error("config.patch: must equal 4 * config.imgDim = " + std::to_string(o.patch()) + ", got " +
-                        std::to_string(patch));
-    }
-  }
+  // The LMS/PAN patch side is the one spelling of the token grid (patch / 4): no second key for it.
+  const int64_t patch = c.get_int("patch", o.patch());
+  if (patch % kRatio || patch < kRatio || patch > kRatio * 1024)
+    throw range_error("config.patch: must be a multiple of 4 in [4, 4096], got " + std::to_string(patch));
+  o.img_dim = patch / kRatio;
   if (o.n_feats % o.heads)
     throw range_error("config.nFeats: must be divisible by config.heads (" + std::to_string(o.n_feats) + " % " +
                       std::to_string(o.heads) + " != 0)");

@@ -8,28 +8,63 @@
 #include "models/panadapter.h"
 
 namespace specfuse {
+namespace {
+
+// The four DLPan CNNs share one parser and factory, told apart by name.
+constexpr char kPnn[] = "pnn", kPanNet[] = "pannet", kDiCnn[] = "dicnn", kFusionNet[] = "fusionnet";
+template <const char* Name>
+void check_cnn(const Config& c) {
+  cnn_options(Name, c);
+}
+template <const char* Name>
+std::shared_ptr<FusionModel> make_cnn(const Config& c) {
+  return create_cnn(Name, c);
+}
+
+const ModelEntry& find_entry(const std::string& name) {
+  for (const auto& e : model_registry())
+    if (name == e.name) return e;
+  std::string known;
+  for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
+  throw range_error("model: unknown model '" + name + "' (known: " + known + ")");
+}
+
+}  // namespace
+
+const std::vector<ModelEntry>& model_registry() {
+  static const std::vector<ModelEntry> table = {
+      {"mlp", [](const Config& c) { mlp_options(c); },
+       [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<MlpImpl>(mlp_options(c)); }},
+      {"panadapter", [](const Config& c) { panadapter_options(c); },
+       [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<PanAdapterImpl>(panadapter_options(c)); }},
+      {"crossdiff", [](const Config& c) { crossdiff_options(c); },
+       [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<CrossDiffImpl>(crossdiff_options(c)); }},
+      {kPnn, check_cnn<kPnn>, make_cnn<kPnn>},
+      {kPanNet, check_cnn<kPanNet>, make_cnn<kPanNet>},
+      {kDiCnn, check_cnn<kDiCnn>, make_cnn<kDiCnn>},
+      {kFusionNet, check_cnn<kFusionNet>, make_cnn<kFusionNet>},
+      {"infn", [](const Config& c) { infn_options(c); },
+       [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<InfnImpl>(infn_options(c)); }},
+  };
+  return table;
+}
 
 std::shared_ptr<FusionModel> create_model(const std::string& name, const Config& config) {
-  std::shared_ptr<FusionModel> m;
-  if (name == "mlp") {
-    m = std::make_shared<MlpImpl>(mlp_options(config));
-  } else if (name == "panadapter") {
-    m = std::make_shared<PanAdapterImpl>(panadapter_options(config));
-  } else if (name == "crossdiff") {
-    m = std::make_shared<CrossDiffImpl>(crossdiff_options(config));
-  } else if (name == "infn") {
-    m = std::make_shared<InfnImpl>(infn_options(config));
-  } else if (is_cnn_name(name)) {
-    m = create_cnn(name, config);  // pnn, pannet, dicnn, fusionnet (models/cnn.h)
-  } else {
-    std::string known;
-    for (const auto& n : model_names()) known += (known.empty() ? "" : ", ") + n;
-    throw range_error("model: unknown model '" + name + "' (known: " + known + ")");
-  }
+  auto m = find_entry(name).create(config);
   config.check_all_used("config");
   return m;
 }
 
-std::vector<std::string> model_names() { return {"mlp", "panadapter", "crossdiff", "pnn", "pannet", "dicnn", "fusionnet", "infn"}; }
+std::map<std::string, Config::Value> resolve_config(const std::string& name, const Config& config) {
+  find_entry(name).check(config);
+  config.check_all_used("config");
+  return config.resolved();
+}
+
+std::vector<std::string> model_names() {
+  std::vector<std::string> out;
+  for (const auto& e : model_registry()) out.push_back(e.name);
+  return out;
+}
 
 }  // namespace specfuse

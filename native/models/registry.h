@@ -1,6 +1,9 @@
-// Model construction by name from a flat config. TypeScript owns presets and validation; this is
-// the one place C++ maps names to constructors.
+// The model registry: the one table of model names, each with its option parser (the authority on
+// every config key and limit) and its constructor. TypeScript keeps the typed presets and key lists
+// and asks this table to check them (resolve_config); test/models/config-parity.test.ts holds the
+// two sides together.
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -9,7 +12,22 @@
 
 namespace specfuse {
 
+struct ModelEntry {
+  const char* name;
+  // Parses and checks a config (types, ranges, cross-key rules) without building any weight.
+  void (*check)(const Config& config);
+  std::shared_ptr<FusionModel> (*create)(const Config& config);
+};
+
+const std::vector<ModelEntry>& model_registry();
+
+// Builds the model; every config key must be one its parser reads (RangeError naming it otherwise).
 std::shared_ptr<FusionModel> create_model(const std::string& name, const Config& config);
+
+// The config as the parser resolved it: every key it reads, given or defaulted, after all checks
+// (the same errors as create_model, and nothing is built).
+std::map<std::string, Config::Value> resolve_config(const std::string& name, const Config& config);
+
 std::vector<std::string> model_names();
 
 }  // namespace specfuse

@@ -16,7 +16,7 @@ t.test('registry', async (t) => {
     t.ok(modelNames.includes(m), `TypeScript registry has ${m}`);
     t.ok(native.modelNames().includes(m), `C++ registry has ${m}`);
   }
-  t.throws(() => createModel({ model: 'pnn', bands: 5 as 4 }), { name: 'RangeError', message: /config\.bands: expected 4 or 8, got 5/ });
+  t.throws(() => createModel({ model: 'pnn', bands: 0 }), { name: 'RangeError', message: /config\.bands: must be in \[1, 1024\], got 0/ });
   t.throws(() => createModel({ model: 'fusionnet', patch: 64 } as never), { name: 'RangeError', message: /config\.patch: unknown option/ });
   const m = createModel({ model: 'dicnn' });
   t.equal(m.config.bands, 8, 'default 8 bands');

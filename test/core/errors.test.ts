@@ -36,7 +36,7 @@ const cases: Array<[string, () => unknown, Ctor, RegExp]> = [
   ['unknown config key', () => createModel({ model: 'mlp', width: 3 } as never), RangeError, /config.width: unknown option/],
   ['bad config type', () => createModel({ model: 'mlp', hidden: 'wide' } as never), TypeError, /config.hidden: expected an integer/],
   ['bad config range', () => createModel({ model: 'mlp', hidden: 0 }), RangeError, /config.hidden/],
-  ['native config unknown key', () => new native.NativeModule('mlp', { depth: 2 }), RangeError, /unknown option 'depth'/],
+  ['native config unknown key', () => new native.NativeModule('mlp', { depth: 2 }), RangeError, /^config\.depth: unknown option \(known: inFeatures, hidden, outFeatures, layers\)$/],
   ['seed negative', () => native.manualSeed(-1), RangeError, /seed: must be >= 0/],
   ['threads zero', () => native.setNumThreads(0), RangeError, /threads: must be in/],
 ];
