@@ -183,6 +183,8 @@ export interface NativeBinding {
    * Nothing is built.
    */
   resolveModelConfig(model: string, config: Record<string, ConfigValue>): Record<string, ConfigValue>;
+  /** The sensor table (native/ops/sensors.cc): canonical ids, further aliases (folded), MS band counts (0: any). */
+  sensors(): { id: string; aliases: string[]; bands: number }[];
   acceleratorMemory(device: string, resetPeak?: boolean): { allocated: number; peakAllocated: number; reserved: number; peakReserved: number };
   setCudnnBenchmark(on: boolean): void;
   // Wald's protocol and classical baselines (native/bridge/resample_bind.cc; lib/protocol, lib/baselines).

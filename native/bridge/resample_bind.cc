@@ -12,6 +12,7 @@
 #include "bridge/errors.h"
 #include "bridge/tensor.h"
 #include "core/dtype.h"
+#include "core/shape.h"
 #include "ops/baselines.h"
 #include "ops/resample.h"
 
@@ -25,12 +26,6 @@ struct Image {
   bool batched = false;
 };
 
-std::string shape_text(c10::IntArrayRef s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 // A Tensor argument as a 4-D image: [C, H, W] -> [1, C, H, W]; a PAN may also be [H, W].
 Image read_image(const Napi::CallbackInfo& info, size_t i, const char* arg, bool pan, Pins& pins) {
   auto v = arg_or_undefined(info, i);
@@ -41,7 +36,7 @@ Image read_image(const Napi::CallbackInfo& info, size_t i, const char* arg, bool
   if (t.dim() == 3) return {t.unsqueeze(0), false};
   if (t.dim() == 2 && pan) return {t.unsqueeze(0).unsqueeze(0), false};
   throw_range(std::string(arg) + (pan ? ": expected [H, W], [1, H, W] or [N, 1, H, W]" : ": expected [C, H, W] or [N, C, H, W]") +
-              ", got shape " + shape_text(t.sizes()));
+              ", got shape " + shape_str(t.sizes()));
 }
 
 void same_batching(const Image& a, const Image& b, const char* an, const char* bn) {
@@ -50,15 +45,12 @@ void same_batching(const Image& a, const Image& b, const char* an, const char* b
                 (a.batched ? "batched [N, C, H, W]" : "a single image"));
 }
 
-int64_t read_ratio(const Napi::CallbackInfo& info, size_t i) {
-  const int64_t r = read_int(arg_or_undefined(info, i), "ratio");
-  ops::check_ratio(r);
-  return r;
-}
+// Conversion only: the ops check the ratio (range, power of two where the filter needs it), the
+// sensor name and whether the image's band count fits the sensor, on the worker, with the same
+// RangeErrors (the bridge no longer repeats those checks on the JS thread).
+int64_t read_ratio(const Napi::CallbackInfo& info, size_t i) { return read_int(arg_or_undefined(info, i), "ratio"); }
 
-std::string read_sensor(const Napi::CallbackInfo& info, size_t i) {
-  return ops::canonical_sensor(read_string(arg_or_undefined(info, i), "sensor"));
-}
+std::string read_sensor(const Napi::CallbackInfo& info, size_t i) { return read_string(arg_or_undefined(info, i), "sensor"); }
 
 // Optional trailing dtype ('float32' | 'float64'); default: float32 for a float32 reference image,
 // float64 otherwise.
@@ -104,7 +96,7 @@ Napi::Value Single(const Napi::CallbackInfo& info, size_t dtype_at, Image img, P
 // sensorMtf(sensor, bands?) -> {sensor, bands, ms: number[], pan: number}
 Napi::Value SensorMtf(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
-    const auto id = read_sensor(info, 0);
+    const auto id = ops::canonical_sensor(read_sensor(info, 0));
     auto bv = arg_or_undefined(info, 1);
     int64_t bands = ops::sensor_band_count(id);
     if (!bv.IsUndefined()) bands = read_int(bv, "bands");
@@ -120,6 +112,22 @@ Napi::Value SensorMtf(const Napi::CallbackInfo& info) {
     o.Set("pan", ops::pan_gnyq(id));
     return o;
   });
+}
+
+// sensors() -> [{id, aliases, bands}]: the sensor table (ops/sensors.h), TypeScript's source of sensor
+// names and band counts (lib/data/sensors.ts).
+Napi::Value Sensors(const Napi::CallbackInfo& info) {
+  auto env = info.Env();
+  const auto& rows = ops::sensor_table();
+  auto arr = Napi::Array::New(env, rows.size());
+  for (uint32_t i = 0; i < rows.size(); ++i) {
+    auto o = Napi::Object::New(env);
+    o.Set("id", rows[i].id);
+    o.Set("aliases", to_js_array(env, std::vector<std::string>(rows[i].aliases.begin(), rows[i].aliases.end())));
+    o.Set("bands", double(rows[i].bands));
+    arr.Set(i, o);
+  }
+  return arr;
 }
 
 // mtfKernel(kind: 'ms' | 'pan' | 'lpgauss', sensor, bands, ratio) -> Tensor ([bands, 41, 41] or [41, 41]), float64
@@ -144,7 +152,6 @@ Napi::Value MtfFilter(const Napi::CallbackInfo& info) {
     auto img = read_image(info, 0, "image", false, pins);
     const auto id = read_sensor(info, 1);
     const auto r = read_ratio(info, 2);
-    ops::ms_gnyq(id, img.t.size(1));
     return Single(info, 3, img, std::move(pins), [id, r](const torch::Tensor& x) { return ops::mtf_filter(x, id, r); });
   });
 }
@@ -201,7 +208,6 @@ Napi::Value Interp23tap(const Napi::CallbackInfo& info) {
     Pins pins;
     auto img = read_image(info, 0, "image", true, pins);
     const auto r = read_ratio(info, 1);
-    ops::check_power_of_two(r);
     return Single(info, 2, img, std::move(pins), [r](const torch::Tensor& x) { return ops::interp23tap(x, r); });
   });
 }
@@ -229,8 +235,6 @@ Napi::Value WaldDegrade(const Napi::CallbackInfo& info) {
     same_batching(ms, pan, "ms", "pan");
     const auto id = read_sensor(info, 2);
     const auto r = read_ratio(info, 3);
-    ops::check_power_of_two(r);
-    ops::ms_gnyq(id, ms.t.size(1));
     ops::WaldOptions o;
     auto pv = arg_or_undefined(info, 4);
     if (!pv.IsUndefined()) o.pan_mtf = read_bool(pv, "panMtf");
@@ -252,8 +256,6 @@ Napi::Value WaldPatches(const Napi::CallbackInfo& info) {
     same_batching(ms, pan, "ms", "pan");
     const auto id = read_sensor(info, 2);
     const auto r = read_ratio(info, 3);
-    ops::check_power_of_two(r);
-    ops::ms_gnyq(id, ms.t.size(1));
     ops::PatchOptions o;
     o.patch = read_int(arg_or_undefined(info, 4), "patch");
     o.stride = read_int(arg_or_undefined(info, 5), "stride");
@@ -302,7 +304,6 @@ Napi::Value BaselineExp(const Napi::CallbackInfo& info) {
     Pins pins;
     auto img = read_image(info, 0, "ms", false, pins);
     const auto r = read_ratio(info, 1);
-    ops::check_power_of_two(r);
     return Single(info, 2, img, std::move(pins), [r](const torch::Tensor& x) { return ops::exp_baseline(x, r); });
   });
 }
@@ -359,8 +360,6 @@ Napi::Value BaselineMtfGlpHpm(const Napi::CallbackInfo& info) {
     same_batching(lms, pan, "lms", "pan");
     const auto id = read_sensor(info, 2);
     const auto r = read_ratio(info, 3);
-    ops::check_power_of_two(r);
-    ops::ms_gnyq(id, lms.t.size(1));
     const auto dtype = read_out_dtype(info, 4, lms.t);
     auto a = lms.t, b = pan.t;
     return run(info.Env(), std::move(pins), {}, lms.batched, dtype,
@@ -372,6 +371,7 @@ Napi::Value BaselineMtfGlpHpm(const Napi::CallbackInfo& info) {
 
 void InitResampleBindings(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Function::Callback> fns[] = {
+      {"sensors", Sensors},
       {"sensorMtf", SensorMtf},
       {"mtfKernel", MtfKernel},
       {"mtfFilter", MtfFilter},

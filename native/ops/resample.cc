@@ -55,72 +55,12 @@ std::vector<double> cdf23_taps() {
   return t;
 }
 
-struct SensorRow {
-  const char* id;
-  int64_t bands;
-  std::vector<double> ms;
-  double pan;
-};
-
-const std::vector<SensorRow>& sensor_table() {
-  // genMTF.m (MS) and MTF_PAN.m (PAN). GF2 and 'none' take genMTF's `otherwise` branch (0.3 per band)
-  // and 0.15 for the PAN (MTF_PAN's 'none' value; the toolbox has no GF2 entry there).
-  static const std::vector<SensorRow> rows = {
-      {"qb", 4, {0.34, 0.32, 0.30, 0.22}, 0.15},
-      {"ikonos", 4, {0.26, 0.28, 0.29, 0.28}, 0.17},
-      {"geoeye1", 4, {0.23, 0.23, 0.23, 0.23}, 0.16},
-      {"wv4", 4, {0.23, 0.23, 0.23, 0.23}, 0.16},
-      {"wv2", 8, {0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.27}, 0.11},
-      {"wv3", 8, {0.325, 0.355, 0.360, 0.350, 0.365, 0.360, 0.335, 0.315}, 0.14},
-      {"gf2", 4, {0.3, 0.3, 0.3, 0.3}, 0.15},
-      {"none", 0, {}, 0.15},
-  };
-  return rows;
-}
-
-const SensorRow& sensor_row(const std::string& name) {
-  const std::string id = canonical_sensor(name);
-  for (const auto& r : sensor_table())
-    if (id == r.id) return r;
-  throw range_error("sensor: unknown sensor '" + name + "'");  // unreachable: canonical_sensor throws first
-}
-
 void check_same_device(const torch::Tensor& a, const torch::Tensor& b, const char* an, const char* bn) {
   if (a.device() != b.device())
     throw type_error(std::string(bn) + ": on " + b.device().str() + " but " + an + " is on " + a.device().str());
 }
 
 }  // namespace
-
-// ---- sensors -------------------------------------------------------------------------------------
-
-std::string canonical_sensor(const std::string& name) {
-  std::string key;
-  for (char c : name)
-    if (std::isalnum(static_cast<unsigned char>(c))) key += char(std::tolower(static_cast<unsigned char>(c)));
-  static const std::pair<const char*, const char*> aliases[] = {
-      {"qb", "qb"}, {"quickbird", "qb"}, {"ikonos", "ikonos"}, {"ik", "ikonos"}, {"geoeye1", "geoeye1"},
-      {"ge1", "geoeye1"}, {"wv4", "wv4"}, {"worldview4", "wv4"}, {"wv2", "wv2"}, {"worldview2", "wv2"},
-      {"wv3", "wv3"}, {"worldview3", "wv3"}, {"gf2", "gf2"}, {"gaofen2", "gf2"}, {"none", "none"},
-  };
-  for (const auto& [a, id] : aliases)
-    if (key == a) return id;
-  throw range_error("sensor: unknown sensor '" + name + "' (known: QB, IKONOS, GeoEye1, WV4, WV2, WV3, GF2, none)");
-}
-
-int64_t sensor_band_count(const std::string& sensor) { return sensor_row(sensor).bands; }
-
-std::vector<double> ms_gnyq(const std::string& sensor, int64_t bands) {
-  const auto& r = sensor_row(sensor);
-  if (bands < 1 || bands > 1024) throw range_error("bands: must be in [1, 1024], got " + std::to_string(bands));
-  if (r.bands == 0) return std::vector<double>(size_t(bands), 0.3);
-  if (bands != r.bands)
-    throw range_error("sensor '" + std::string(r.id) + "' has " + std::to_string(r.bands) + " MS bands, but the image has " +
-                      std::to_string(bands) + " (use sensor 'none' for other band counts)");
-  return r.ms;
-}
-
-double pan_gnyq(const std::string& sensor) { return sensor_row(sensor).pan; }
 
 void check_ratio(int64_t ratio, const char* arg) {
   if (ratio < 2 || ratio > 64) throw range_error(std::string(arg) + ": must be an integer in [2, 64], got " + std::to_string(ratio));

@@ -13,23 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "ops/sensors.h"  // sensor names and MTF gains, used by every MTF-matched filter here
+
 namespace specfuse::ops {
 
 constexpr int64_t kMtfTaps = 41;
 constexpr double kMatlabEps = 2.220446049250313e-16;  // MATLAB eps (std::numeric_limits<double>::epsilon())
-
-// ---- sensors -------------------------------------------------------------------------------------
-
-// Canonical sensor id: "qb", "ikonos", "geoeye1", "wv4", "wv2", "wv3", "gf2" or "none" (names are
-// matched case-insensitively, ignoring '-', '_' and spaces; "QuickBird", "WorldView-3", "GF-2" work).
-// Unknown names: RangeError.
-std::string canonical_sensor(const std::string& name);
-// MS band count the sensor's GNyq table is for (4 or 8), 0 for "none" (any band count).
-int64_t sensor_band_count(const std::string& sensor);
-// MS gains at Nyquist per band (genMTF.m); `bands` must equal the sensor's band count (RangeError).
-std::vector<double> ms_gnyq(const std::string& sensor, int64_t bands);
-// PAN gain at Nyquist (MTF_PAN.m; 0.15 for sensors the toolbox has no entry for).
-double pan_gnyq(const std::string& sensor);
 
 // ---- filter design -------------------------------------------------------------------------------
 
