@@ -87,6 +87,11 @@ export class Module implements Disposable {
     this.#stage = stage;
   }
   get stage(): number | null { return this.#stage; }
+  /**
+   * The stage every entry point uses when none is given or set: the last (stage 0 in C++, whose
+   * registry holds the stage counts; test/models/config-parity.test.ts checks spec.stages against it).
+   */
+  get defaultStage(): number { return Math.max(...Object.keys(this.spec.stages).map(Number)); }
 
   parameterCounts(): ParameterCounts {
     const out: ParameterCounts = { total: 0, trainable: 0, modules: {} };

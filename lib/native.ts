@@ -177,6 +177,8 @@ export interface NativeBinding {
   getNumThreads(): number;
   /** The C++ model registry's names (native/models/registry.cc): the one list of models. */
   modelNames(): string[];
+  /** Stages per model from the C++ registry: stages 1..n, stage 0 (or none given) = n, for every entry point. */
+  modelStages(): Record<string, number>;
   /**
    * Checks a flat model config with the model's C++ option parser, the one authority on its limits
    * (TypeError / RangeError naming the key), and returns it completed with the parser's defaults.

@@ -118,6 +118,13 @@ Napi::Value SetCudnnBenchmark(const Napi::CallbackInfo& info) {
 
 Napi::Value ModelNames(const Napi::CallbackInfo& info) { return to_js_array(info.Env(), model_names()); }
 
+// modelStages() -> {name: number of stages}: the registry's stage counts (stage 0 = the last).
+Napi::Value ModelStages(const Napi::CallbackInfo& info) {
+  auto o = Napi::Object::New(info.Env());
+  for (const auto& e : model_registry()) o.Set(e.name, double(e.stages));
+  return o;
+}
+
 // resolveModelConfig(name, config) -> {key: value}: the config checked by the model's C++ option
 // parser (every key, type, range and cross-key rule) and completed with its defaults; nothing is built.
 Napi::Value ResolveModelConfig(const Napi::CallbackInfo& info) {
@@ -148,6 +155,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("acceleratorMemory", Napi::Function::New<AcceleratorMemory>(env, "acceleratorMemory"));
   exports.Set("setCudnnBenchmark", Napi::Function::New<SetCudnnBenchmark>(env, "setCudnnBenchmark"));
   exports.Set("modelNames", Napi::Function::New<ModelNames>(env, "modelNames"));
+  exports.Set("modelStages", Napi::Function::New<ModelStages>(env, "modelStages"));
   exports.Set("resolveModelConfig", Napi::Function::New<ResolveModelConfig>(env, "resolveModelConfig"));
   return exports;
 }

@@ -127,9 +127,7 @@ void CnnModel::check_inputs(const NamedTensors& inputs) const {
 }
 
 torch::Tensor CnnModel::forward_named(const NamedTensors& inputs, const ForwardOptions& opts) {
-  if (opts.stage != 0 && opts.stage != 1)
-    throw range_error(std::string("options.stage: ") + kind_name(options.kind) + " has one stage (1; 0 = 1), got " +
-                      std::to_string(opts.stage));
+  resolve_stage(kind_name(options.kind), kStages, opts.stage);
   check_inputs(inputs);
   torch::Tensor ms;
   if (options.kind == CnnKind::PanNet) ms = input(inputs, "ms");

@@ -44,6 +44,7 @@ TORCH_MODULE(DlpanResBlock);
 // Shared by the four models: the input names, checks and the stage.
 class CnnModel : public FusionModel {
  public:
+  static constexpr int kStages = 1;
   explicit CnnModel(const CnnOptions& o) : options(o) {}
   torch::Tensor forward_named(const NamedTensors& inputs, const ForwardOptions& opts) override;
   std::vector<std::string> required_inputs(const ForwardOptions&) const override;

@@ -161,7 +161,6 @@ torch::Tensor CrossDiffImpl::forward_named(const NamedTensors& inputs, const For
   if (stage_of(opts) == 1)
     throw range_error("crossdiff: stage 1 has no fused output (it trains the two denoisers); train it with a Trainer, "
                       "draw samples with call('sample'), or run stage 2");
-  if (stage_of(opts) != 2) throw range_error("crossdiff: stage must be 1 or 2, got " + std::to_string(opts.stage));
   auto [ms, pan] = diffusion_inputs(inputs);
   auto [a, b] = features(ms, pan);
   return input(inputs, "lms") + head(a, b);

@@ -57,6 +57,7 @@ TORCH_MODULE(CrossDiffHead);
 
 class CrossDiffImpl : public FusionModel {
  public:
+  static constexpr int kStages = 2;  // 1: the two denoisers (self-supervised); 2 (default): the fusion head
   explicit CrossDiffImpl(const CrossDiffOptions& options);
 
   // Stage 2 (the default): the fused image in the inputs' [0, 1] scale, LMS + head(features).
@@ -81,7 +82,7 @@ class CrossDiffImpl : public FusionModel {
   // [0, 1] inputs checked and mapped to the diffusion range [-1, 1].
   std::pair<torch::Tensor, torch::Tensor> diffusion_inputs(const NamedTensors& inputs) const;
   std::pair<nn::UNetFeatures, nn::UNetFeatures> features(const torch::Tensor& ms, const torch::Tensor& pan);
-  int stage_of(const ForwardOptions& opts) const { return opts.stage == 0 ? 2 : opts.stage; }
+  int stage_of(const ForwardOptions& opts) const { return resolve_stage("crossdiff", kStages, opts.stage); }
 };
 
 }  // namespace specfuse

@@ -164,8 +164,7 @@ void InfnImpl::check_inputs(const NamedTensors& inputs) const {
 }
 
 torch::Tensor InfnImpl::forward_named(const NamedTensors& inputs, const ForwardOptions& opts) {
-  if (opts.stage != 0 && opts.stage != 1)
-    throw range_error("options.stage: infn has one stage (1; 0 = 1), got " + std::to_string(opts.stage));
+  resolve_stage("infn", kStages, opts.stage);
   check_inputs(inputs);
   return fuse(input(inputs, "lrhsi"), input(inputs, "msi"), input(inputs, "hsi_up"));
 }

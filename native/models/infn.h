@@ -51,6 +51,7 @@ InfnOptions infn_options(const Config& c);
 
 class InfnImpl : public FusionModel {
  public:
+  static constexpr int kStages = 1;
   explicit InfnImpl(const InfnOptions& o);
 
   torch::Tensor forward_named(const NamedTensors& inputs, const ForwardOptions& opts) override;

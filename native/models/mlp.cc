@@ -16,7 +16,8 @@ MlpImpl::MlpImpl(const MlpOptions& o) {
   register_module("net", net);
 }
 
-torch::Tensor MlpImpl::forward_named(const NamedTensors& inputs, const ForwardOptions&) {
+torch::Tensor MlpImpl::forward_named(const NamedTensors& inputs, const ForwardOptions& opts) {
+  resolve_stage("mlp", kStages, opts.stage);
   const auto& x = input(inputs, "x");
   return net->forward(x);
 }

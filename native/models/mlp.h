@@ -14,6 +14,7 @@ struct MlpOptions {
 
 class MlpImpl : public FusionModel {
  public:
+  static constexpr int kStages = 1;
   explicit MlpImpl(const MlpOptions& o);
   torch::Tensor forward_named(const NamedTensors& inputs, const ForwardOptions& opts) override;
   std::vector<std::string> required_inputs(const ForwardOptions&) const override { return {"x"}; }

@@ -24,6 +24,15 @@ NamedTensors FusionModel::prepare_inputs(const NamedTensors& in) const {
   return out;
 }
 
+int resolve_stage(const std::string& model, int stages, int stage) {
+  if (stage == 0) return stages;
+  if (stage >= 1 && stage <= stages) return stage;
+  const std::string n = std::to_string(stages);
+  const std::string which = stages == 1 ? "one stage (1; 0 = 1)"
+                                        : "stages 1" + std::string(stages == 2 ? " and " : " to ") + n + " (0 = " + n + ")";
+  throw range_error("options.stage: " + model + " has " + which + ", got " + std::to_string(stage));
+}
+
 const torch::Tensor& input(const NamedTensors& in, const std::string& name) {
   auto it = in.find(name);
   if (it == in.end()) throw type_error("inputs." + name + ": missing");

@@ -16,6 +16,11 @@ struct ForwardOptions {
   int stage = 0;  // 0: the model's default (its last stage)
 };
 
+// A model trains in stages 1..stages (each model class's kStages, listed in the registry);
+// ForwardOptions::stage 0 means the last one, for every model and entry point. Returns the stage;
+// outside [0, stages]: RangeError "options.stage: <model> has ...".
+int resolve_stage(const std::string& model, int stages, int stage);
+
 class FusionModel : public torch::nn::Module {
  public:
   // Channels-last (NHWC) weights and 4-D inputs: cuDNN's tensor-core convolutions want this layout.

@@ -194,14 +194,13 @@ void PanAdapterImpl::check_inputs(const NamedTensors& inputs) const {
 }
 
 torch::Tensor PanAdapterImpl::forward_named(const NamedTensors& inputs, const ForwardOptions& opts) {
-  if (opts.stage != 0 && opts.stage != 1 && opts.stage != 2)
-    throw range_error("options.stage: panadapter has stages 1 and 2 (0 = 2), got " + std::to_string(opts.stage));
+  const int stage = resolve_stage("panadapter", kStages, opts.stage);
   check_inputs(inputs);
   const auto& lms = input(inputs, "lms");
   const auto& pan = input(inputs, "pan");
   torch::Tensor ms;
   if (options.spectral_from_ms) ms = input(inputs, "ms");
-  return opts.stage == 1 ? forward_stage1(lms, pan, ms) : forward_stage2(lms, pan, ms);
+  return stage == 1 ? forward_stage1(lms, pan, ms) : forward_stage2(lms, pan, ms);
 }
 
 NamedTensors PanAdapterImpl::forward_taps(const NamedTensors& inputs, const ForwardOptions& opts) {

@@ -73,6 +73,7 @@ TORCH_MODULE(SSPEN);
 
 class PanAdapterImpl : public FusionModel {
  public:
+  static constexpr int kStages = 2;  // 1: SSPEN and the tail; 2 (default): the adapters
   explicit PanAdapterImpl(const PanAdapterOptions& o);
 
   torch::Tensor forward_named(const NamedTensors& inputs, const ForwardOptions& opts) override;

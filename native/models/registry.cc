@@ -34,17 +34,21 @@ const ModelEntry& find_entry(const std::string& name) {
 const std::vector<ModelEntry>& model_registry() {
   static const std::vector<ModelEntry> table = {
       {"mlp", [](const Config& c) { mlp_options(c); },
-       [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<MlpImpl>(mlp_options(c)); }},
+       [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<MlpImpl>(mlp_options(c)); },
+       MlpImpl::kStages},
       {"panadapter", [](const Config& c) { panadapter_options(c); },
-       [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<PanAdapterImpl>(panadapter_options(c)); }},
+       [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<PanAdapterImpl>(panadapter_options(c)); },
+       PanAdapterImpl::kStages},
       {"crossdiff", [](const Config& c) { crossdiff_options(c); },
-       [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<CrossDiffImpl>(crossdiff_options(c)); }},
-      {kPnn, check_cnn<kPnn>, make_cnn<kPnn>},
-      {kPanNet, check_cnn<kPanNet>, make_cnn<kPanNet>},
-      {kDiCnn, check_cnn<kDiCnn>, make_cnn<kDiCnn>},
-      {kFusionNet, check_cnn<kFusionNet>, make_cnn<kFusionNet>},
+       [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<CrossDiffImpl>(crossdiff_options(c)); },
+       CrossDiffImpl::kStages},
+      {kPnn, check_cnn<kPnn>, make_cnn<kPnn>, CnnModel::kStages},
+      {kPanNet, check_cnn<kPanNet>, make_cnn<kPanNet>, CnnModel::kStages},
+      {kDiCnn, check_cnn<kDiCnn>, make_cnn<kDiCnn>, CnnModel::kStages},
+      {kFusionNet, check_cnn<kFusionNet>, make_cnn<kFusionNet>, CnnModel::kStages},
       {"infn", [](const Config& c) { infn_options(c); },
-       [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<InfnImpl>(infn_options(c)); }},
+       [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<InfnImpl>(infn_options(c)); },
+       InfnImpl::kStages},
   };
   return table;
 }
@@ -60,6 +64,8 @@ std::map<std::string, Config::Value> resolve_config(const std::string& name, con
   config.check_all_used("config");
   return config.resolved();
 }
+
+int model_stages(const std::string& name) { return find_entry(name).stages; }
 
 std::vector<std::string> model_names() {
   std::vector<std::string> out;

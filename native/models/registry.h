@@ -17,6 +17,8 @@ struct ModelEntry {
   // Parses and checks a config (types, ranges, cross-key rules) without building any weight.
   void (*check)(const Config& config);
   std::shared_ptr<FusionModel> (*create)(const Config& config);
+  // Stages 1..stages (the class's kStages); stage 0 = the last, everywhere (models/model.h).
+  int stages;
 };
 
 const std::vector<ModelEntry>& model_registry();
@@ -29,5 +31,7 @@ std::shared_ptr<FusionModel> create_model(const std::string& name, const Config&
 std::map<std::string, Config::Value> resolve_config(const std::string& name, const Config& config);
 
 std::vector<std::string> model_names();
+// How many stages the model trains in (stage 0 = the last).
+int model_stages(const std::string& name);
 
 }  // namespace specfuse

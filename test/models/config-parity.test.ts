@@ -11,6 +11,12 @@ import {
   resolveCnnOptions, resolveCrossDiffOptions, resolveInfnOptions, resolveMlpOptions, resolvePanAdapterOptions,
 } from '../../lib/models/index.js';
 import { native, type ConfigValue } from '../../lib/native.js';
+import { cnnSpecs } from '../../lib/models/cnn.js';
+import { crossDiffSpec } from '../../lib/models/crossdiff.js';
+import { infnSpec } from '../../lib/models/infn.js';
+import { mlpSpec } from '../../lib/models/mlp.js';
+import { panAdapterSpec } from '../../lib/models/panadapter.js';
+import type { ModelSpec } from '../../lib/module.js';
 
 type Flat = Record<string, ConfigValue>;
 
@@ -81,6 +87,23 @@ const OTHERS: unknown[] = ['x', '', true, false, null, [], {}, 'ms', 'bicubic_lm
 t.test('the TypeScript model list equals the C++ registry', async (t) => {
   t.same(modelNames, native.modelNames(), 'same names, same order');
   t.same(families.flatMap((f) => f.names).sort(), [...native.modelNames()].sort(), 'this test covers every registered model');
+});
+
+t.test('stage sets: TypeScript has one set per C++ stage, and the same default (the last)', async (t) => {
+  const specs: Record<string, ModelSpec> = { ...cnnSpecs, crossdiff: crossDiffSpec, infn: infnSpec, mlp: mlpSpec, panadapter: panAdapterSpec };
+  const stages = native.modelStages();
+  t.same(Object.keys(stages).sort(), Object.keys(specs).sort(), 'every registered model has a spec');
+  for (const [name, n] of Object.entries(stages)) {
+    t.same(Object.keys(specs[name]!.stages).map(Number), Array.from({ length: n }, (_, i) => i + 1), `${name}: stages 1..${n} on both sides`);
+  }
+  // the default stage: C++ runs the last when none is given, and so does Module.defaultStage
+  const { createModel, rand } = await import('../../lib/index.js');
+  const m = createModel({ model: 'mlp', inFeatures: 2, hidden: 2, outFeatures: 2 });
+  const x = rand([1, 2]);
+  t.equal(m.defaultStage, stages.mlp, 'Module.defaultStage = the C++ stage count');
+  await t.rejects(m.forward({ x }, { stage: 2 }), { name: 'RangeError', message: /^options\.stage: mlp has one stage \(1; 0 = 1\), got 2$/ });
+  x.dispose();
+  m.dispose();
 });
 
 t.test('TypeScript key lists and defaults equal the C++ parsers\'', async (t) => {
