@@ -21,7 +21,7 @@ std::shared_ptr<FusionModel> make_cnn(const Config& c) {
   return create_cnn(Name, c);
 }
 
-const ModelEntry& find_entry(const std::string& name) {
+const ModelEntry& registry_entry(const std::string& name) {
   for (const auto& e : model_registry())
     if (name == e.name) return e;
   std::string known;
@@ -54,18 +54,18 @@ const std::vector<ModelEntry>& model_registry() {
 }
 
 std::shared_ptr<FusionModel> create_model(const std::string& name, const Config& config) {
-  auto m = find_entry(name).create(config);
+  auto m = registry_entry(name).create(config);
   config.check_all_used("config");
   return m;
 }
 
 std::map<std::string, Config::Value> resolve_config(const std::string& name, const Config& config) {
-  find_entry(name).check(config);
+  registry_entry(name).check(config);
   config.check_all_used("config");
   return config.resolved();
 }
 
-int model_stages(const std::string& name) { return find_entry(name).stages; }
+int model_stages(const std::string& name) { return registry_entry(name).stages; }
 
 std::vector<std::string> model_names() {
   std::vector<std::string> out;

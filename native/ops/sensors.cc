@@ -7,7 +7,7 @@
 namespace specfuse::ops {
 namespace {
 
-std::string fold(const std::string& name) {
+std::string fold_sensor_name(const std::string& name) {
   std::string key;
   for (char c : name)
     if (std::isalnum(static_cast<unsigned char>(c))) key += char(std::tolower(static_cast<unsigned char>(c)));
@@ -40,7 +40,7 @@ const std::vector<SensorInfo>& sensor_table() {
 }
 
 std::string canonical_sensor(const std::string& name) {
-  const std::string key = fold(name);
+  const std::string key = fold_sensor_name(name);
   for (const auto& r : sensor_table()) {
     if (key == r.id) return r.id;
     for (const char* a : r.aliases)
