@@ -180,14 +180,25 @@ FusionModel::TrainingPair CrossDiffImpl::training_pair(const NamedTensors& input
   if (stage_of(opts) != 1) return FusionModel::training_pair(inputs, target, opts);
   auto [ms, pan] = diffusion_inputs(inputs);
   const int64_t b = ms.size(0);
-  auto steps = [&]() { return torch::randint(1, options.diffusion_steps + 1, {b}, ms.options().dtype(torch::kLong)); };
+  auto steps = [&]() {
+    return shard_draw(opts, b, [&](int64_t n) { return torch::randint(1, options.diffusion_steps + 1, {n}, ms.options().dtype(torch::kLong)); });
+  };
+  // randn_like's draws for a tensor shaped like x with n rows (same memory format, so that the
+  // global draw's rows are the ones a single process would draw)
+  auto randn_rows = [&](const torch::Tensor& x) {
+    return shard_draw(opts, b, [&](int64_t n) {
+      auto sizes = x.sizes().vec();
+      sizes[0] = n;
+      return n == x.size(0) ? torch::randn_like(x) : torch::randn_like(torch::empty(sizes, x.options().memory_format(x.suggest_memory_format())));
+    });
+  };
   // Classifier-free guidance training: one coin per batch (as the reference) zeroes both conditions.
   const bool drop = options.cond_dropout > 0 && torch::rand({1}).item<double>() < options.cond_dropout;
   const auto pan_cond = drop ? torch::zeros_like(pan) : pan;
   const auto ms_cond = drop ? torch::zeros_like(ms) : ms;
   // Independent steps and noise per UNet: the reference trains them as two separate models.
   const auto t_a = steps(), t_b = steps();
-  const auto eps_a = torch::randn_like(ms), eps_b = torch::randn_like(pan);
+  const auto eps_a = randn_rows(ms), eps_b = randn_rows(pan);
   auto pred_a = p2m(schedule.q_sample(ms, t_a, eps_a), t_a, pan_cond);
   auto pred_b = m2p(schedule.q_sample(pan, t_b, eps_b), t_b, ms_cond);
   // One loss over both: the mean over all predicted elements (each UNet's gradient only depends on
