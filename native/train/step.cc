@@ -156,7 +156,7 @@ ForwardOptions TrainStep::forward_options() const {
 }
 
 void TrainStep::set_group(std::shared_ptr<dist::Group> group) {
-  if (steps_ > 0 || skipped_ > 0) throw RuntimeError("trainer: join the process group before the first step");
+  // Also after a resume (counters and optimizer state loaded): every rank joins at the same step.
   if (group) {
     std::vector<torch::Tensor> state;
     for (const auto& p : model_->named_parameters(true)) state.push_back(p.value());
