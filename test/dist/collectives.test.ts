@@ -59,6 +59,7 @@ t.test('a peer that never arrives: a timeout error after timeoutMs', async (t) =
   t.match(alone!.json, { code: 'timeout', error: /^distributed \(timeout\): waiting for every rank to publish its fingerprint \(rank 0 of 2\)/ });
   const s = alone!.json?.seconds as number;
   t.ok(s >= 2.9 && s < 15, `after the 3 s timeout (${s.toFixed(2)} s)`);
+  t.ok((alone!.json?.turns as number) > 100, `the event loop kept turning while it waited (${String(alone!.json?.turns)} turns)`);
 });
 
 t.test('ranks started with different world sizes or fingerprints fail at start with mismatch', async (t) => {

@@ -64,6 +64,8 @@ const cases: Array<{ name: string; job: Job; kind: 'file' | 'tcp' }> = [
   // SGD: under Adam, tensors whose exact gradient is zero (biases that a GroupNorm cancels) take
   // lr-sized steps driven by rounding noise, which no split of a batch reproduces bit for bit
   { name: 'tiny CrossDiff stage 1 (in-step noise)', kind: 'file', job: { model: { model: 'crossdiff', preset: 'tiny' }, stage: 1, bands: 4, samples: 8, batchSize: 2, steps: 3, optimizer: 'sgd', lr: 0.05 } },
+  // stage 2: the frozen denoisers' features are taken from noised inputs, a fresh draw every step
+  { name: 'tiny CrossDiff stage 2 (feature noise)', kind: 'tcp', job: { model: { model: 'crossdiff', preset: 'tiny' }, stage: 2, bands: 4, samples: 8, batchSize: 2, steps: 3, optimizer: 'sgd', lr: 0.05 } },
 ];
 
 for (const c of cases) {
