@@ -81,6 +81,21 @@ for (const c of cases) {
   });
 }
 
+t.test('validation: each rank scores its share, the sums are reduced, every rank logs the global means', async (t) => {
+  // 10 validation tiles: batches of 2 per rank (rank 0: tiles 0-1, 4-5, 8-9; rank 1: 2-3, 6-7), batches of 4 alone
+  const job = { ...base, steps: 4, validSamples: 10, evalEvery: 2, metrics: ['SAM', 'ERGAS'] };
+  const [{ outs }, ref] = await Promise.all([distributed(job), single(job)]);
+  const valid = outs.map((o) => o.json?.valid as Array<Record<string, number>>);
+  t.same(valid[0], valid[1], 'both ranks hold the same validation results');
+  const want = ref.out.json?.valid as Array<Record<string, number>>;
+  t.equal(valid[0]?.length, 2, 'two validations');
+  for (const [i, v] of (valid[0] ?? []).entries()) {
+    for (const k of ['loss', 'SAM', 'ERGAS']) {
+      t.ok(Math.abs(v[k]! - want[i]![k]!) <= 1e-5 * Math.abs(want[i]![k]!), `step ${v.step}: ${k} ${v[k]} equals the single process's ${want[i]![k]} over all 10 tiles`);
+    }
+  }
+});
+
 // where sample k of rank r's shard of step s lies: order[(s · 2 + r) · batch + k] (lib/train/loop.ts)
 const nanSample = epochOrder(16, 3, 0, true)[(1 * 2 + 1) * 2]!;  // step 2, rank 1, first sample
 const base = { model: { model: 'pannet', bands: 4 }, bands: 4, samples: 16, batchSize: 2, steps: 4 };
