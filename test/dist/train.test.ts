@@ -126,6 +126,9 @@ t.test('a 2-rank run resumed from its checkpoint equals the uninterrupted 2-rank
   t.ok(bitIdentical(resumed.weights[0]!, whole.weights[0]!), 'rank 0: bit-identical to the uninterrupted run');
   t.ok(bitIdentical(resumed.weights[1]!, whole.weights[1]!), 'rank 1 too');
   t.same((resumed.outs[0]!.json!.losses as number[]), (whole.outs[0]!.json!.losses as number[]).slice(2), 'with the same losses');
+  // the world size is part of the run: one process cannot continue a 2-rank run's data order
+  const alone = await single({ ...base, batchSize: 2, steps: 6, checkpointDir: ck, resume: true });
+  t.match(alone.out.json?.error, /was trained with other options \(.*worldSize: 2 → unset/, 'a resume with another world size is refused');
 });
 
 t.test('a rank killed mid-run: the other fails with peer-lost within the timeout', async (t) => {
