@@ -19,8 +19,8 @@ export interface DistributedTraining {
   barrier(): Promise<void>;
   /** Adds `values` across ranks, in place. */
   sum(values: Float64Array): Promise<void>;
-  /** Whether the flag is set on any rank. */
-  any(flag: boolean): Promise<boolean>;
+  /** For each flag, whether it is set on any rank. */
+  anyOf(flags: boolean[]): Promise<boolean[]>;
   /**
    * Leaves the group if train() started it: after a clean end, once every rank is done (the store's
    * host, rank 0, must outlive the others' last use); after a failure at once (the others may be
@@ -56,10 +56,10 @@ export async function joinTraining(option: TrainDistributedOption): Promise<Dist
     agree,
     barrier,
     sum,
-    any: async (flag) => {
-      const v = Float64Array.of(flag ? 1 : 0);
+    anyOf: async (flags) => {
+      const v = Float64Array.from(flags, (f) => (f ? 1 : 0));
       await sum(v);
-      return v[0]! > 0;
+      return Array.from(v, (x) => x > 0);
     },
     leave: async (clean) => {
       if (!owned) return;

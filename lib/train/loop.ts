@@ -384,8 +384,8 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
     let next: Promise<Record<string, Tensor>> | null = loopState.batches < totalSteps ? prefetch(loopState.batches) : null;
     try {
       while (loopState.batches < totalSteps) {
-        // an abort on one rank stops all of them at the same step
-        if (dist ? await dist.any(!!o.signal?.aborted) : o.signal?.aborted) { result.stopped = 'aborted'; break; }
+        // data parallel: the ranks agree on an abort after each step (below), so that all stop at the same one
+        if (!dist && o.signal?.aborted) { result.stopped = 'aborted'; break; }
         let batch: Record<string, Tensor>;
         try {
           batch = await next!;
@@ -467,8 +467,10 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
         if (loopState.position === 0) await callbacks.call('onEpochEnd', { epoch: loopState.epoch, step: loopState.batches });
         if (o.checkpointEvery && loopState.batches % o.checkpointEvery === 0) await saveCheckpoint();
         if (o.earlyStopping && loopState.evalsWithoutImprovement >= o.earlyStopping.patience) { result.stopped = 'early-stopping'; break; }
-        // a callback that stops one rank stops all of them at the same step
-        if (dist ? await dist.any(callbacks.stopped) : callbacks.stopped) {
+        // an abort or a callback's stop on one rank stops all of them at the same step (one collective for both)
+        const [aborted, stopped] = dist ? await dist.anyOf([!!o.signal?.aborted, callbacks.stopped]) : [false, callbacks.stopped];
+        if (aborted) { result.stopped = 'aborted'; break; }
+        if (stopped) {
           result.stopped = 'callback';
           result.stopReason = callbacks.stopReason ?? 'a callback on another rank stopped training';
           break;

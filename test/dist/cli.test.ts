@@ -2,6 +2,7 @@
 // on the real IKONOS scene: both train data-parallel, write one set of checkpoints and results (rank
 // 0's), and end with the same weights (same seed, same global batches).
 import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -41,4 +42,21 @@ t.test('--nproc: a bad count is a usage error', async (t) => {
   const r = await runProcess(process.execPath, [cli, ...args(join(tmp, 'bad')), '--nproc', '0']);
   t.equal(r.code, 2);
   t.match(r.stderr, /--nproc/);
+});
+
+t.test('SIGINT to specfuse train --nproc 2: every rank stops at the same step, rank 0 saves it', { skip }, async (t) => {
+  const out = join(tmp, 'interrupted');
+  const argv = args(out).map((a, i, all) => (all[i - 1] === '--steps' ? '400' : a));  // long enough to be interrupted
+  const p = spawn(process.execPath, [cli, ...argv, '--nproc', '2'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SPECFUSE_NUM_THREADS: '1' } });
+  let err = '', sent = false;
+  p.stderr.on('data', (c) => {
+    err += c;
+    if (!sent && /\] [1-9]\d*\/400/.test(err)) { sent = true; p.kill('SIGINT'); }  // after the first step
+  });
+  const code = await new Promise<number | null>((resolve) => p.once('exit', (c) => resolve(c)));
+  t.equal(code, 130, `exit 130 ${code === 130 ? '' : err.slice(-600)}`);
+  t.ok(existsSync(join(out, 'aborted.safetensors')) && !existsSync(join(out, 'final.safetensors')), 'aborted.safetensors, no final');
+  const steps = readdirSync(join(out, 'checkpoints')).filter((d) => d.startsWith('step-'));
+  t.equal(steps.length, 1, `one checkpoint (${steps.join(', ')})`);
+  t.notMatch(err, /distributed \(/, 'no rank failed on a collective');
 });
