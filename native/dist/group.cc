@@ -46,7 +46,8 @@ std::shared_ptr<Group> Group::create(const GroupOptions& o) {
     try {
       // Two processes claiming one rank would each wait for the other forever inside Gloo.
       if (g->own_store_->add("rank/" + std::to_string(o.rank), 1) > 1)
-        throw DistError("mismatch", "two processes joined as rank " + std::to_string(o.rank) + " (check RANK / --node-rank)");
+        throw DistError("mismatch", "two processes joined as rank " + std::to_string(o.rank) +
+                                        " (check RANK; or the store is a file left by an earlier run: give a new one)");
     } catch (const DistError&) {
       throw;
     } catch (...) {
@@ -84,8 +85,10 @@ void Group::agree(const std::string& name, const std::string& value) {
   } catch (const DistError&) {
     throw;
   } catch (...) {
+    // the start-up exchange is specfuse's own: a peer that is not specfuse never publishes
+    const std::string hint = name == "fingerprint" ? "; a rank that is not specfuse (e.g. Python torch.distributed) needs checkPeers: false here" : "";
     rethrow_classified("waiting for every rank to publish its " + name + " (rank " + std::to_string(rank_) + " of " +
-                       std::to_string(size_) + ")");
+                       std::to_string(size_) + hint + ")");
   }
 }
 
