@@ -20,7 +20,10 @@ export function getNumThreads(): number { return native.getNumThreads(); }
  */
 export function applyDefaultThreads(): void {
   const env = Number(process.env.SPECFUSE_NUM_THREADS);
-  native.setNumThreads(Number.isInteger(env) && env > 0 ? env : Math.max(1, availableParallelism()));
+  // Under torchrun (or specfuse train --nproc) LOCAL_WORLD_SIZE processes share this machine's cores.
+  const local = Number(process.env.LOCAL_WORLD_SIZE);
+  const share = Number.isInteger(local) && local > 1 ? local : 1;
+  native.setNumThreads(Number.isInteger(env) && env > 0 ? env : Math.max(1, Math.floor(availableParallelism() / share)));
 }
 
 export const torchVersion = native.torchVersion;

@@ -11,6 +11,10 @@ export { compilePattern, selectNames } from './freeze.js';
 export type { DType, HostArray, HostData } from './host.js';
 export * from './train/index.js';
 export {
+  initDistributed, destroyDistributed, allReduce, broadcast, barrier, agree, distributedInfo, distributedStats, distributedEnv,
+  DistributedError, type DistributedOptions, type DistributedInfo, type StoreOptions, type DistributedErrorCode,
+} from './distributed/index.js';
+export {
   loadWeights, loadCheckpointFiles, loadStateDict, saveWeights, modelMetadata, planLoad, renameState, ownNames, WeightsError,
   type CheckpointDialect, type CheckpointFile, type LoadReport, type LoadOptions, type NameMapping, type PreparedLoad,
 } from './weights.js';

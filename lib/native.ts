@@ -87,7 +87,7 @@ export interface NativeModule {
 }
 
 export interface NativeTrainer {
-  step(inputs: Record<string, NativeTensor>, target?: NativeTensor): Promise<{ loss: number; gradNorm: number; skipped: boolean }>;
+  step(inputs: Record<string, NativeTensor>, target?: NativeTensor): Promise<{ loss: number; gradNorm: number; skipped: boolean; localLoss: number }>;
   evaluate(inputs: Record<string, NativeTensor>, target?: NativeTensor, keepOutput?: boolean): Promise<{ loss: number; output?: NativeTensor }>;
   /** False for self-supervised stages and no-reference losses. */
   readonly needsTarget: boolean;
@@ -104,7 +104,19 @@ export interface NativeTrainer {
   setCounters(steps: number, skipped: number): void;
   optimizerState(): Record<string, NativeTensor>;
   loadOptimizerState(state: Record<string, NativeTensor>): void;
+  /** Joins the default process group: broadcasts parameters and buffers from rank 0; later steps average gradients. */
+  setDistributed(): Promise<void>;
   dispose(): void;
+}
+
+/** The default process group as native/bridge/dist_bind.cc reports it. */
+export interface NativeDistInfo {
+  rank: number;
+  worldSize: number;
+  backend: string;
+  commSeconds: number;
+  /** What ProcessGroupGloo's inline accessors read through our view of its layout (test/dist/gloo-abi.test.ts). */
+  glooLayout: { threads: number; optionThreads: number; devices: number; timeoutMs: number; backendName: string; rank: number; size: number };
 }
 
 /** One image's metric values, by metric name (lib/metrics). */
@@ -214,6 +226,14 @@ export interface NativeBinding {
   metricsReduced(fused: NativeTensor, gt: NativeTensor, options?: NativeReducedMetricOptions): Promise<NativeMetricValues[]>;
   metricsFull(fused: NativeTensor, inputs: NativeFullMetricInputs, options?: NativeFullMetricOptions): Promise<NativeMetricValues[]>;
   metricNames(): { reduced: string[]; full: string[]; resample: boolean };
+  // c10d process group (native/bridge/dist_bind.cc; lib/distributed.ts)
+  distInit(options: Record<string, ConfigValue>): Promise<{ rank: number; worldSize: number; backend: string }>;
+  distAllReduce(tensor: NativeTensor, op?: string): Promise<void>;
+  distBroadcast(tensor: NativeTensor, root: number): Promise<void>;
+  distBarrier(): Promise<void>;
+  distAgree(name: string, value: string): Promise<void>;
+  distDestroy(): Promise<void>;
+  distInfo(): NativeDistInfo | null;
 }
 
 export const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');

@@ -9,6 +9,7 @@
 
 
 #include "bridge/convert.h"
+#include "bridge/dist_bind.h"
 #include "bridge/errors.h"
 #include "bridge/metrics_bind.h"
 #include "bridge/module.h"
@@ -145,6 +146,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTensorFactories(env, exports);
   InitResampleBindings(env, exports);
   InitMetricsBindings(env, exports);
+  InitDistBindings(env, exports);
   exports.Set("torchVersion", Napi::String::New(env, SPECFUSE_TORCH_VERSION));
   exports.Set("libtorchDir", Napi::String::New(env, libtorch_lib_dir()));
   exports.Set("memory", Napi::Function::New<Memory>(env, "memory"));

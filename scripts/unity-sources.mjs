@@ -6,9 +6,14 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 
+// Sources compiled on their own, outside the unity units (binding.gyp gives them their own target):
+// native/dist/gloo_backend.cc needs our declarations of gloo's API on its include path, and no
+// other translation unit may see them (CMakeLists.txt does the same).
+export const STANDALONE_SOURCES = ['dist/gloo_backend.cc'];
+
 export function unitySources(outDir, units = cpus().length, nativeDir = resolve('native')) {
   const sources = readdirSync(nativeDir, { recursive: true })
-    .filter((f) => f.endsWith('.cc'))
+    .filter((f) => f.endsWith('.cc') && !STANDALONE_SOURCES.includes(f.split('\\').join('/')))
     .sort();
   const n = Math.max(1, Math.min(units, sources.length));
   const size = Math.ceil(sources.length / n);

@@ -121,6 +121,23 @@ export interface TrainingRun {
   close(): void;
 }
 
+/**
+ * A data-parallel rank other than 0 in `out`: rank 0 owns the folder (lock, --fresh, weights,
+ * logs); this one only trains, reading the folder's checkpoints on --resume, and stops on signals
+ * with the others.
+ */
+export function joinTrainingRun(out: string, flags: { resume?: boolean }): TrainingRun {
+  const stop = stopOnSignals(() => {}, () => {});
+  const folder: RunFolder = { out, checkpoints: join(out, 'checkpoints'), log: join(out, 'train.jsonl'), resume: !!flags.resume, release: () => {} };
+  return {
+    folder, stop,
+    trainOptions: { checkpointDir: folder.checkpoints, logFile: folder.log, resume: folder.resume, signal: stop.signal },
+    async saveWeights() { return join(out, 'final.safetensors'); },  // rank 0 writes them
+    stopped: () => stop.exitCode(),
+    close: () => stop.dispose(),
+  };
+}
+
 /** Opens `out` for a training run (see openRunFolder) and installs the signal handlers. */
 export function startTrainingRun(out: string, flags: { resume?: boolean; fresh?: boolean }): TrainingRun {
   const folder = openRunFolder(out, flags);

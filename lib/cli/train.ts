@@ -8,7 +8,9 @@ import { loadPanAdapterPretrained } from '../models/panadapter-checkpoints.js';
 import { checkPreset, loadWeightsExplained } from './weights-hints.js';
 import { writeFileAtomic } from '../atomic.js';
 import { checkInputFiles, countOption, intOption, parse, UsageError } from './args.js';
-import { startTrainingRun } from './run-folder.js';
+import { joinTrainingRun, startTrainingRun } from './run-folder.js';
+import { distributedEnv } from '../distributed/index.js';
+import { launchLocal, withoutOption } from '../train/launch.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 import { manualSeed } from '../tensor.js';
 import { heldOutReport, sampleReport, sceneData, type Resolution, type SceneData } from './scene.js';
@@ -95,6 +97,9 @@ and a JSONL log.
   SIGINT/SIGTERM: the current step finishes, a checkpoint is written, exit 130/143 (resume with
   --resume); a second signal exits at once.
   --device       cpu (default) or cuda;  --bf16  autocast in bfloat16;  --seed  default 0
+  --nproc N      data-parallel training in N local processes (c10d Gloo; the cores split between
+                 them; --batch-size is per process); under torchrun or Slurm (RANK, WORLD_SIZE,
+                 MASTER_ADDR, MASTER_PORT set) each process is one rank. Rank 0 writes the run folder.
 INFN (MS/HS fusion from a hyperspectral cube): see 'specfuse train --model infn --help'.`;
 
 /** Library option checks (RangeError, TypeError) raised while reading flags are usage errors. */
@@ -161,9 +166,14 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
     monitor: { type: 'string' }, mode: { type: 'string' }, 'save-top-k': { type: 'string' }, 'early-stopping': { type: 'string' },
     'min-delta': { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'keep-checkpoints': { type: 'string' }, log: { type: 'string' },
     fresh: { type: 'boolean' }, 'allow-changes': { type: 'boolean' },
-    flips: { type: 'boolean' }, 'held-out-patch': { type: 'string' },
+    flips: { type: 'boolean' }, 'held-out-patch': { type: 'string' }, nproc: { type: 'string' },
   });
   if (v.help) { console.log(trainHelp); return; }
+  // data parallel: --nproc starts the ranks (each runs this command without --nproc); under
+  // torchrun / Slurm (RANK, WORLD_SIZE set) this process is one rank and rank 0 owns the run folder
+  const ranks = distributedEnv();
+  if (v.nproc !== undefined && !ranks) return launchLocal(['train', ...withoutOption(argv, '--nproc')], countOption(v.nproc, 'nproc')!);
+  const follower = !!ranks && ranks.rank > 0;
   if (!v.model) throw new UsageError('--model is required');
   if (!v.data === !v.scene) throw new UsageError('give one of --data (a PanCollection .h5) and --scene (an original MS + PAN pair)');
   if ((v.epochs === undefined) === (v.steps === undefined)) throw new UsageError('give exactly one of --epochs and --steps');
@@ -186,7 +196,7 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   for (const init of inits) checkPreset(init, v.model, v.preset, '--init', bands);
   const out = resolve(v.out ?? 'specfuse-run');
   // the run folder is checked and locked before anything expensive happens
-  const run = startTrainingRun(out, { resume: v.resume, fresh: v.fresh });
+  const run = follower ? joinTrainingRun(out, { resume: v.resume }) : startTrainingRun(out, { resume: v.resume, fresh: v.fresh });
   let model: ReturnType<typeof createModel> | undefined;
   let data: PanCollectionDataset | undefined, valid: PanCollectionDataset | undefined;
   try {
@@ -242,8 +252,10 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
       // the run folder's checkpoints, lock-guarded resume and signal; its train.jsonl only when asked for
       ...run.trainOptions, logFile: logKinds.includes('jsonl') ? run.trainOptions.logFile : undefined,
       checkpointEvery, allowOptionChanges: !!v['allow-changes'], device: v.device, augment: v.flips ?? false,
-      onProgress: (p) => bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} samples/s eta ${formatSeconds(p.etaSeconds)}`),
+      distributed: ranks && ranks.worldSize > 1 ? true : undefined,
+      onProgress: (p) => follower || bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} samples/s eta ${formatSeconds(p.etaSeconds)}`),
     });
+    if (follower) return run.stopped(r, '');
     const metadata: Record<string, string> = { stage: String(stage), ...(v.preset ? { preset: v.preset } : {}), bands: String(model.config.bands ?? '') };
     const weights = await run.saveWeights(r, (path) => saveWeights(model!, path, metadata));
     // the optimizer state in torch.optim's layout, from the checkpoint just written (stopped runs too)

@@ -22,6 +22,7 @@ import { JsonlLogger, type Logger } from './loggers.js';
 import { resolveParamGroups, type ParamGroupSpec, type ResolvedGroup } from './groups.js';
 import { improves, keepBest, resolveMonitor, type BestEntry, type MonitorOptions } from './monitor.js';
 import { ValidationAccumulator, checkValidationOptions, type ValidationOptions } from './validation.js';
+import { joinTraining, type DistributedTraining, type TrainDistributedOption } from './distributed.js';
 
 export interface Progress {
   stage: number;
@@ -98,6 +99,14 @@ export interface TrainOptions extends Omit<TrainerOptions, 'stage'> {
   logFile?: string;
   /** The key of the training target in the dataset (default 'gt'). */
   target?: string;
+  /**
+   * Data-parallel training across the ranks of a process group (lib/distributed): true joins the
+   * group of initDistributed() (or starts one from torchrun's environment), an object starts one
+   * with those options. batchSize is per rank (as in DDP): a step trains on batchSize × worldSize
+   * samples, each rank on its own disjoint shard of the epoch's order; rank 0 alone writes
+   * checkpoints, logs and best weights.
+   */
+  distributed?: TrainDistributedOption;
 }
 
 export interface TrainResult {
@@ -133,14 +142,32 @@ function check(cond: boolean, ErrorType: typeof TypeError | typeof RangeError, m
 export async function train(model: Module, options: TrainOptions): Promise<TrainResult> {
   const o = options;
   check(o !== null && typeof o === 'object', TypeError, 'options: expected an object');
+  const dist = o.distributed ? await joinTraining(o.distributed) : null;
+  let result: TrainResult;
+  try {
+    result = await trainIn(model, o, dist);
+  } catch (e) {
+    await dist?.leave(false).catch(() => {});
+    throw e;
+  }
+  await dist?.leave(true);
+  return result;
+}
+
+async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining | null): Promise<TrainResult> {
+  const worldSize = dist?.worldSize ?? 1;
+  const rank = dist?.rank ?? 0;
+  const lead = rank === 0;
   check(o.data !== undefined && typeof o.data.batch === 'function', TypeError, 'options.data: expected a dataset');
   const batchSize = o.batchSize ?? 4;
   check(Number.isInteger(batchSize) && batchSize >= 1, RangeError, 'options.batchSize: expected an integer >= 1');
   check((o.epochs === undefined) !== (o.steps === undefined), RangeError, 'options: give exactly one of epochs and steps');
   const n = o.data.length;
   check(n >= 1, RangeError, 'options.data: the dataset is empty');
-  const perEpoch = Math.max(1, Math.floor(n / Math.min(batchSize, n)));
+  if (dist) check(n >= batchSize * worldSize, RangeError, `options.data: ${n} samples cannot fill one step of ${worldSize} ranks × batchSize ${batchSize}`);
   const effBatch = Math.min(batchSize, n);
+  // one step trains on effBatch samples per rank: a global batch of effBatch × worldSize
+  const perEpoch = Math.max(1, Math.floor(n / (effBatch * worldSize)));
   const totalSteps = o.steps ?? (o.epochs! * perEpoch);
   check(Number.isInteger(totalSteps) && totalSteps >= 1, RangeError, 'options.steps/epochs: must give at least one step');
   const schedule = validateSchedule(o.schedule);
@@ -163,7 +190,8 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
   check(Number.isInteger(topK) && topK >= 0, RangeError, 'options.saveTopK: expected an integer >= 0');
   if (o.earlyStopping) check(Number.isInteger(o.earlyStopping.patience) && o.earlyStopping.patience >= 1, RangeError, 'options.earlyStopping.patience: expected an integer >= 1');
   const callbacks = new CallbackList(o.callbacks ?? []);
-  const loggers: Logger[] = [...(o.loggers ?? []), ...(o.logFile ? [new JsonlLogger(o.logFile)] : [])];
+  // rank 0 alone logs (every rank computes the same reduced values)
+  const loggers: Logger[] = lead ? [...(o.loggers ?? []), ...(o.logFile ? [new JsonlLogger(o.logFile)] : [])] : [];
   const trainer = new Trainer(model, trainerOpts);
   let groups: ResolvedGroup[];
   try {
@@ -188,6 +216,7 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
     options: {
       batchSize, lr: baseLr, schedule, seed, totalSteps, augment: !!o.augment, ...trainerOpts, paramGroups: groups, monitor,
       validation, evalEvery: o.evalEvery, earlyStopping: o.earlyStopping, saveTopK: topK, checkpointEvery: o.checkpointEvery,
+      ...(dist ? { worldSize } : {}),
     },
     bestStep: null, topK: [],
   };
@@ -197,7 +226,7 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
   // One run at a time per checkpoint folder: a second one would interleave and prune the first's checkpoints.
   let lock: Lock | undefined;
   try {
-    if (o.checkpointDir) lock = acquireLock(o.checkpointDir, 'options.checkpointDir');
+    if (o.checkpointDir && lead) lock = acquireLock(o.checkpointDir, 'options.checkpointDir');
     return await run();
   } finally {
     trainer.dispose();
@@ -251,10 +280,19 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
     // inside the steps (diffusion time steps and noise, dropout) repeat with the run's seed. A resumed
     // run has restored the generator's state instead.
     if (!resumed) manualSeed(seed);
+    if (dist) {
+      // Ranks started with other options, data or model would train apart: refuse at once.
+      await dist.agree('training options', JSON.stringify({
+        family: model.spec.family, stage, samples: n, config: model.config, options: loopState.options, resumedAt: loopState.batches,
+      }));
+      await trainer.setDistributed();
+    }
 
     let lastCheckpoint: string | null = null;
     const saveCheckpoint = async () => {
       if (!o.checkpointDir) return;
+      // rank 0 writes; the others wait for it, so that a checkpoint exists for every rank once any goes on
+      if (!lead) { await dist!.barrier(); return; }
       const weights = model.stateDict();
       const optimizer = trainer.optimizerState();
       const rng = rngState();
@@ -266,6 +304,7 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
       } finally {
         for (const t of [...Object.values(weights), ...Object.values(optimizer), rng]) t.dispose();
       }
+      await dist?.barrier();
     };
 
     // ---- batches ----------------------------------------------------------------------------------
@@ -276,7 +315,9 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
         const epoch = Math.floor(b / perEpoch);
         if (!orders.has(epoch)) { orders.clear(); orders.set(epoch, epochOrder(n, seed, epoch, o.shuffle ?? true)); }
         const pos = b % perEpoch;
-        indices = orders.get(epoch)!.slice(pos * effBatch, (pos + 1) * effBatch);
+        // this rank's shard of the global batch (DistributedSampler: same order on every rank, disjoint slices)
+        const start = (pos * worldSize + rank) * effBatch;
+        indices = orders.get(epoch)!.slice(start, start + effBatch);
       } else {
         indices = Array.from({ length: Math.min(effBatch, data.length - b * effBatch) }, (_, i) => b * effBatch + i);
       }
@@ -308,7 +349,8 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
     const validate = async (): Promise<ValidationAccumulator> => {
       const v = o.valid!;
       const acc = new ValidationAccumulator(validation);
-      for (let b = 0; b * effBatch < v.length; b++) {
+      // each rank validates every worldSize-th batch; the sums are added across ranks below
+      for (let b = rank; b * effBatch < v.length; b += worldSize) {
         const batch = await prepare(b, v, false);
         let output: Tensor | undefined;
         try {
@@ -321,6 +363,7 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
           dispose(batch);
         }
       }
+      if (dist) await acc.reduce((values) => dist.sum(values));
       return acc;
     };
 
@@ -329,7 +372,7 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
       stopped: 'done', steps: 0, epochs: 0, skipped: 0, losses: [], valid: [], bestValid: null, best: null, topK: [], groups, checkpoint: null, seconds: 0,
     };
     const t0 = performance.now();
-    let samplesDone = 0;
+    let samplesDone = 0; // over all ranks
     const evalEvery = o.evalEvery ?? perEpoch;
     // A batch is prepared while the previous step runs: its rejection is handled here at once (else
     // an unhandled rejection kills the process mid-step) and surfaces when the loop awaits it.
@@ -341,7 +384,8 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
     let next: Promise<Record<string, Tensor>> | null = loopState.batches < totalSteps ? prefetch(loopState.batches) : null;
     try {
       while (loopState.batches < totalSteps) {
-        if (o.signal?.aborted) { result.stopped = 'aborted'; break; }
+        // data parallel: the ranks agree on an abort after each step (below), so that all stop at the same one
+        if (!dist && o.signal?.aborted) { result.stopped = 'aborted'; break; }
         let batch: Record<string, Tensor>;
         try {
           batch = await next!;
@@ -376,7 +420,7 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
         loopState.skipped = trainer.skipped;
         loopState.epoch = Math.floor(loopState.batches / perEpoch);
         loopState.position = loopState.batches % perEpoch;
-        samplesDone += effBatch;
+        samplesDone += effBatch * worldSize;
         result.losses.push({ step: loopState.batches, loss: r.loss });
         const scalars: Record<string, number> = { 'train.loss': r.loss, lr, grad_norm: r.gradNorm, skipped: r.skipped ? 1 : 0 };
         if (groups.length > 1) groups.forEach((g, i) => { scalars[`lr/${g.name}`] = lrs[i]!; });
@@ -407,7 +451,9 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
             loopState.bestValid = value;
             loopState.bestStep = loopState.batches;
           }
-          const kept = await keepBest(model, monitor, loopState.topK ?? [], loopState.batches, value, { dir: o.checkpointDir, topK, bestPath: o.bestWeights });
+          // every rank keeps the same top-k list (the same reduced values); rank 0 writes the files
+          const kept = await keepBest(model, monitor, loopState.topK ?? [], loopState.batches, value,
+            lead ? { dir: o.checkpointDir, topK, bestPath: o.bestWeights } : { topK });
           loopState.topK = kept.entries;
           for (const path of kept.written) await callbacks.call('onCheckpoint', { step: loopState.batches, kind: 'best', path });
           await callbacks.call('onValidationEnd', { step: loopState.batches, metrics, monitored: value, improved });
@@ -421,7 +467,14 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
         if (loopState.position === 0) await callbacks.call('onEpochEnd', { epoch: loopState.epoch, step: loopState.batches });
         if (o.checkpointEvery && loopState.batches % o.checkpointEvery === 0) await saveCheckpoint();
         if (o.earlyStopping && loopState.evalsWithoutImprovement >= o.earlyStopping.patience) { result.stopped = 'early-stopping'; break; }
-        if (callbacks.stopped) { result.stopped = 'callback'; result.stopReason = callbacks.stopReason!; break; }
+        // an abort or a callback's stop on one rank stops all of them at the same step (one collective for both)
+        const [aborted, stopped] = dist ? await dist.anyOf([!!o.signal?.aborted, callbacks.stopped]) : [false, callbacks.stopped];
+        if (aborted) { result.stopped = 'aborted'; break; }
+        if (stopped) {
+          result.stopped = 'callback';
+          result.stopReason = callbacks.stopReason ?? 'a callback on another rank stopped training';
+          break;
+        }
       }
     } finally {
       if (next) dispose(await next.catch(() => ({})));

@@ -2,6 +2,7 @@
 import { native, type NativeTrainer, type NativeTensor } from '../native.js';
 import { nativeInputs, type Module } from '../module.js';
 import { Tensor } from '../tensor.js';
+import { asDistributedError } from '../distributed/index.js';
 
 export interface TrainerOptions {
   /** 'qnr': the no-reference loss (1 − QNR + spectral consistency terms) for full-resolution training; needs pan, ms and lms, no target. */
@@ -23,7 +24,8 @@ export interface TrainerOptions {
   stage?: number;
 }
 
-export interface StepResult { loss: number; gradNorm: number; skipped: boolean }
+/** Data parallel: `loss` is the mean over the ranks (the global batch's), `localLoss` this rank's own. */
+export interface StepResult { loss: number; gradNorm: number; skipped: boolean; localLoss: number }
 
 export class Trainer implements Disposable {
   /** @internal */
@@ -46,8 +48,26 @@ export class Trainer implements Disposable {
   get needsTarget(): boolean { return this.native.needsTarget; }
 
   /** One optimizer step on a batch, off the JS thread. */
-  step(inputs: Record<string, Tensor>, target?: Tensor): Promise<StepResult> {
-    return this.native.step(nativeInputs(inputs), this.#target(target));
+  async step(inputs: Record<string, Tensor>, target?: Tensor): Promise<StepResult> {
+    try {
+      return await this.native.step(nativeInputs(inputs), this.#target(target));
+    } catch (e) {
+      throw asDistributedError(e);
+    }
+  }
+
+  /**
+   * Data-parallel training over the process group of initDistributed(), before the first step:
+   * rank 0's parameters (frozen ones too) and buffers are broadcast to every rank, and from then
+   * on each step averages the gradients across ranks after backward and before clipping, and the
+   * ranks agree on non-finite losses (the NaN policy acts on all of them at the same step).
+   */
+  async setDistributed(): Promise<void> {
+    try {
+      await this.native.setDistributed();
+    } catch (e) {
+      throw asDistributedError(e);
+    }
   }
 
   /** Loss without gradients (and the output when asked for: for a self-supervised stage, its prediction). */

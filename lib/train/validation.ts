@@ -63,6 +63,18 @@ export class ValidationAccumulator {
     }
   }
 
+  /**
+   * Data parallel: each rank validated its own batches; `sum` adds a vector across ranks in place
+   * (allReduce), after which every rank holds the means over all ranks' tiles.
+   */
+  async reduce(sum: (values: Float64Array) => Promise<void>): Promise<void> {
+    const keys = ['loss', ...this.o.metrics];
+    const v = Float64Array.from([this.#tiles, ...keys.map((k) => this.#sums.get(k) ?? 0)]);
+    await sum(v);
+    this.#tiles = v[0]!;
+    keys.forEach((k, i) => { if (this.#sums.has(k) || v[i + 1] !== 0) this.#sums.set(k, v[i + 1]!); });
+  }
+
   /** Means over the tiles seen: 'loss' and each metric. */
   means(): Record<string, number> {
     return Object.fromEntries([...this.#sums].map(([k, s]) => [k, s / this.#tiles]));

@@ -1,6 +1,7 @@
 #include "bridge/trainer.h"
 
 #include "bridge/convert.h"
+#include "bridge/dist_bind.h"
 #include "bridge/errors.h"
 #include "bridge/module.h"
 #include "bridge/tensor.h"
@@ -50,6 +51,7 @@ void TrainerWrap::Init(Napi::Env env, Napi::Object exports) {
       InstanceAccessor<&TrainerWrap::TrainableTensors>("trainableTensors"),
       InstanceMethod<&TrainerWrap::OptimizerState>("optimizerState"),
       InstanceMethod<&TrainerWrap::LoadOptimizerState>("loadOptimizerState"),
+      InstanceMethod<&TrainerWrap::SetDistributed>("setDistributed"),
       InstanceMethod<&TrainerWrap::Dispose>("dispose"),
   });
   exports.Set("NativeTrainer", ctor);
@@ -105,6 +107,7 @@ Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
           o.Set("loss", result->loss);
           o.Set("gradNorm", result->grad_norm);
           o.Set("skipped", result->skipped);
+          o.Set("localLoss", result->local_loss);
           return o;
         });
   });
@@ -218,6 +221,23 @@ Napi::Value TrainerWrap::LoadOptimizerState(const Napi::CallbackInfo& info) {
     }
     step("loadOptimizerState").load_optimizer_state(state);
     return info.Env().Undefined();
+  });
+}
+
+// setDistributed() -> Promise: joins the default process group (initDistributed): the model's
+// parameters and buffers are broadcast from rank 0, and every later step averages the gradients.
+Napi::Value TrainerWrap::SetDistributed(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    auto s = step_;
+    step("setDistributed");
+    if (busy()) throw RuntimeError("setDistributed: a step is running; await it first");
+    auto g = default_group();
+    if (!g) throw RuntimeError("setDistributed: the process group is not initialized; await initDistributed() first");
+    auto* m = Napi::ObjectWrap<ModuleWrap>::Unwrap(module_.Value());
+    m->model("setDistributed");
+    return PromiseWorker::Run(
+        info.Env(), {{module_.Value(), m}, {info.This().As<Napi::Object>(), this}}, [s, g]() { s->set_group(g); },
+        [](Napi::Env env, const std::vector<Napi::Object>&) -> Napi::Value { return env.Undefined(); });
   });
 }
 

@@ -31,6 +31,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap>, public Pinnable {
   Napi::Value TrainableTensors(const Napi::CallbackInfo& info);
   Napi::Value OptimizerState(const Napi::CallbackInfo& info);
   Napi::Value LoadOptimizerState(const Napi::CallbackInfo& info);
+  Napi::Value SetDistributed(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   TrainStep& step(const char* what) const;

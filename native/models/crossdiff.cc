@@ -144,11 +144,26 @@ std::pair<torch::Tensor, torch::Tensor> CrossDiffImpl::diffusion_inputs(const Na
   return {lms * 2.0 - 1.0, pan * 2.0 - 1.0};
 }
 
-std::pair<nn::UNetFeatures, nn::UNetFeatures> CrossDiffImpl::features(const torch::Tensor& ms, const torch::Tensor& pan) {
+namespace {
+// randn_like(x), drawn for the global batch of a data-parallel shard and sliced (shard_draw): a
+// tensor like x with the global row count, in x's memory format, so that the rows this shard takes
+// are the values one process drawing for the global batch would get.
+torch::Tensor shard_randn_like(const ForwardOptions& opts, const torch::Tensor& x) {
+  return shard_draw(opts, x.size(0), [&](int64_t n) {
+    if (n == x.size(0)) return torch::randn_like(x);
+    auto sizes = x.sizes().vec();
+    sizes[0] = n;
+    return torch::randn_like(torch::empty(sizes, x.options().memory_format(x.suggest_memory_format())));
+  });
+}
+}  // namespace
+
+std::pair<nn::UNetFeatures, nn::UNetFeatures> CrossDiffImpl::features(const torch::Tensor& ms, const torch::Tensor& pan,
+                                                                       const ForwardOptions& opts) {
   const int64_t b = ms.size(0);
   const auto t = torch::full({b}, options.feature_step, ms.options().dtype(torch::kLong));
   auto noise = [&](const torch::Tensor& x) {
-    return options.feature_noise == "zero" ? torch::zeros_like(x) : torch::randn_like(x);
+    return options.feature_noise == "zero" ? torch::zeros_like(x) : shard_randn_like(opts, x);
   };
   // Fresh noise on every call, at training and test time, as the reference does (featureNoise
   // 'zero' makes the features deterministic).
@@ -162,14 +177,14 @@ torch::Tensor CrossDiffImpl::forward_named(const NamedTensors& inputs, const For
     throw range_error("crossdiff: stage 1 has no fused output (it trains the two denoisers); train it with a Trainer, "
                       "draw samples with call('sample'), or run stage 2");
   auto [ms, pan] = diffusion_inputs(inputs);
-  auto [a, b] = features(ms, pan);
+  auto [a, b] = features(ms, pan, opts);
   return input(inputs, "lms") + head(a, b);
 }
 
 NamedTensors CrossDiffImpl::forward_taps(const NamedTensors& inputs, const ForwardOptions& opts) {
   if (stage_of(opts) != 2) return FusionModel::forward_taps(inputs, opts);
   auto [ms, pan] = diffusion_inputs(inputs);
-  auto [a, b] = features(ms, pan);
+  auto [a, b] = features(ms, pan, opts);
   NamedTensors taps;
   for (int i = 0; i < 4; ++i) {
     taps["p2m.h" + std::to_string(i + 1)] = a[i];
@@ -184,14 +199,16 @@ FusionModel::TrainingPair CrossDiffImpl::training_pair(const NamedTensors& input
   if (stage_of(opts) != 1) return FusionModel::training_pair(inputs, target, opts);
   auto [ms, pan] = diffusion_inputs(inputs);
   const int64_t b = ms.size(0);
-  auto steps = [&]() { return torch::randint(1, options.diffusion_steps + 1, {b}, ms.options().dtype(torch::kLong)); };
+  auto steps = [&]() {
+    return shard_draw(opts, b, [&](int64_t n) { return torch::randint(1, options.diffusion_steps + 1, {n}, ms.options().dtype(torch::kLong)); });
+  };
   // Classifier-free guidance training: one coin per batch (as the reference) zeroes both conditions.
   const bool drop = options.cond_dropout > 0 && torch::rand({1}).item<double>() < options.cond_dropout;
   const auto pan_cond = drop ? torch::zeros_like(pan) : pan;
   const auto ms_cond = drop ? torch::zeros_like(ms) : ms;
   // Independent steps and noise per UNet: the reference trains them as two separate models.
   const auto t_a = steps(), t_b = steps();
-  const auto eps_a = torch::randn_like(ms), eps_b = torch::randn_like(pan);
+  const auto eps_a = shard_randn_like(opts, ms), eps_b = shard_randn_like(opts, pan);
   auto pred_a = p2m(schedule.q_sample(ms, t_a, eps_a), t_a, pan_cond);
   auto pred_b = m2p(schedule.q_sample(pan, t_b, eps_b), t_b, ms_cond);
   // One loss over both: the mean over all predicted elements (each UNet's gradient only depends on

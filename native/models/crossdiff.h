@@ -81,7 +81,8 @@ class CrossDiffImpl : public FusionModel {
  private:
   // [0, 1] inputs checked and mapped to the diffusion range [-1, 1].
   std::pair<torch::Tensor, torch::Tensor> diffusion_inputs(const NamedTensors& inputs) const;
-  std::pair<nn::UNetFeatures, nn::UNetFeatures> features(const torch::Tensor& ms, const torch::Tensor& pan);
+  // `opts`: with a data-parallel shard, the noise is drawn for the global batch (shard_draw).
+  std::pair<nn::UNetFeatures, nn::UNetFeatures> features(const torch::Tensor& ms, const torch::Tensor& pan, const ForwardOptions& opts);
   int stage_of(const ForwardOptions& opts) const { return resolve_stage("crossdiff", kStages, opts.stage); }
 };
 

@@ -14,12 +14,26 @@ using NamedTensors = std::map<std::string, torch::Tensor>;
 
 struct ForwardOptions {
   int stage = 0;  // 0: the model's default (its last stage)
+  // Data-parallel training: this batch is rows [shard_rank * b, (shard_rank + 1) * b) of a global
+  // batch of shard_count * b. Random draws inside a step (diffusion noise and time steps) are then
+  // made for the global batch and sliced (shard_draw), so every rank's generator stays in step with
+  // the others and the run draws exactly what one process training on the global batch would.
+  int64_t shard_rank = 0;
+  int64_t shard_count = 1;
 };
 
 // A model trains in stages 1..stages (each model class's kStages, listed in the registry);
 // ForwardOptions::stage 0 means the last one, for every model and entry point. Returns the stage;
 // outside [0, stages]: RangeError "options.stage: <model> has ...".
 int resolve_stage(const std::string& model, int stages, int stage);
+
+// `draw(global_rows)` makes a tensor whose first dimension is the global batch; returns this
+// shard's `rows` of it (with shard_count 1: draw(rows) itself).
+template <typename Draw>
+torch::Tensor shard_draw(const ForwardOptions& o, int64_t rows, Draw&& draw) {
+  if (o.shard_count <= 1) return draw(rows);
+  return draw(rows * o.shard_count).narrow(0, o.shard_rank * rows, rows);
+}
 
 class FusionModel : public torch::nn::Module {
  public:

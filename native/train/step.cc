@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "dist/group.h"
 #include "train/autocast.h"
 #include "train/losses.h"
 
@@ -147,7 +148,22 @@ void TrainStep::fused_adam_step() {
 ForwardOptions TrainStep::forward_options() const {
   ForwardOptions fo;
   fo.stage = opts_.stage;
+  if (group_) {
+    fo.shard_rank = group_->rank();
+    fo.shard_count = group_->size();
+  }
   return fo;
+}
+
+void TrainStep::set_group(std::shared_ptr<dist::Group> group) {
+  // Also after a resume (counters and optimizer state loaded): every rank joins at the same step.
+  if (group) {
+    std::vector<torch::Tensor> state;
+    for (const auto& p : model_->named_parameters(true)) state.push_back(p.value());
+    for (const auto& b : model_->named_buffers(true)) state.push_back(b.value());
+    group->broadcast(state, 0);
+  }
+  group_ = std::move(group);
 }
 
 std::vector<std::string> TrainStep::required_inputs() const {
@@ -186,9 +202,32 @@ StepResult TrainStep::step(const NamedTensors& inputs, const torch::Tensor& targ
     auto pair = model_->training_pair(in, target, forward_options());
     loss = compute_loss(pair.prediction, pair.target, in);
   }
-  r.loss = loss.item<double>();
-  const bool finite_loss = std::isfinite(r.loss);
+  r.loss = r.local_loss = loss.item<double>();
+  bool finite_loss = std::isfinite(r.loss);
+  int64_t bad_ranks = finite_loss ? 0 : 1;
+  if (group_) {
+    // Every rank learns whether any rank's loss is non-finite, so that all of them skip (or stop at)
+    // the same step, and the global loss for logging.
+    auto agreed = torch::tensor({finite_loss ? r.loss : 0.0, finite_loss ? 0.0 : 1.0}, torch::kFloat64);
+    group_->all_reduce({agreed});
+    bad_ranks = int64_t(agreed[1].item<double>());
+    finite_loss = bad_ranks == 0;
+    r.loss = finite_loss ? agreed[0].item<double>() / group_->size() : std::nan("");
+  }
   if (finite_loss) loss.backward();
+  if (finite_loss && group_) {
+    // The gradients the loss reached (the same tensors on every rank: same model, stage and loss),
+    // averaged in buckets; frozen tensors are not in params_ and never travel.
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : params_)
+      if (p.grad().defined()) grads.push_back(p.grad());
+    auto count = torch::tensor({double(grads.size())}, torch::kFloat64);
+    group_->all_reduce({count}, dist::ReduceOp::Max);
+    if (int64_t(count.item<double>()) != int64_t(grads.size()))
+      throw RuntimeError("trainer: the ranks' losses reached different numbers of trainable tensors (" + std::to_string(grads.size()) +
+                         " here, " + std::to_string(int64_t(count.item<double>())) + " on another rank): the ranks run different models or stages");
+    group_->all_reduce(grads, dist::ReduceOp::Mean);
+  }
   bool finite_grads = finite_loss;
   if (finite_loss) {
     // The total gradient norm both feeds clipping and tells whether any gradient is NaN/Inf.
@@ -210,8 +249,9 @@ StepResult TrainStep::step(const NamedTensors& inputs, const torch::Tensor& targ
   if (!finite_grads) {
     for (auto& p : params_) p.mutable_grad().reset();
     if (opts_.nan_policy == "error") {
-      throw RuntimeError(std::string("non-finite ") + (finite_loss ? "gradients" : "loss") + " (loss " +
-                         std::to_string(r.loss) + ") at step " + std::to_string(steps_ + 1) +
+      const std::string where = group_ ? " on " + std::to_string(bad_ranks) + " of " + std::to_string(group_->size()) + " ranks" : "";
+      throw RuntimeError(std::string("non-finite ") + (finite_loss ? "gradients" : "loss" + where) + " (loss " +
+                         std::to_string(r.local_loss) + " here) at step " + std::to_string(steps_ + 1) +
                          ": the weights were not updated (nanPolicy 'error'; use 'skip' to skip such batches)");
     }
     r.skipped = true;

@@ -8,6 +8,9 @@
 #include "models/model.h"
 
 namespace specfuse {
+namespace dist {
+class Group;
+}
 
 struct TrainStepOptions {
   std::string loss = "mse";        // mse | l1 | qnr (no-reference, full resolution: train/losses.h)
@@ -26,6 +29,8 @@ struct StepResult {
   double loss = 0;
   double grad_norm = -1;  // -1: not computed
   bool skipped = false;   // non-finite loss or gradients under nan_policy = skip
+  // Data parallel: `loss` is the mean over the ranks (the global batch's loss); this rank's own:
+  double local_loss = 0;
 };
 
 class TrainStep {
@@ -57,6 +62,12 @@ class TrainStep {
   int64_t skipped() const { return skipped_; }
   int64_t trainable_tensors() const { return int64_t(params_.size()); }
 
+  // Data-parallel training over `group` (null: single process). Broadcasts every parameter (frozen
+  // ones too) and buffer from rank 0, so all ranks start equal; from then on each step agrees on the
+  // loss's finiteness across ranks and averages the trainable tensors' gradients (in buckets) after
+  // backward and before clipping, so that clipping and the NaN policy see the global gradient.
+  void set_group(std::shared_ptr<dist::Group> group);
+
   // Optimizer state by parameter name ("<param>.exp_avg", "<param>.step", ...), for checkpoints.
   std::vector<std::pair<std::string, torch::Tensor>> optimizer_state() const;
   void load_optimizer_state(const std::vector<std::pair<std::string, torch::Tensor>>& state);
@@ -68,6 +79,7 @@ class TrainStep {
 
   std::shared_ptr<FusionModel> model_;
   TrainStepOptions opts_;
+  std::shared_ptr<dist::Group> group_;
   std::vector<std::string> names_;
   std::vector<torch::Tensor> params_;
   void fused_adam_step();
