@@ -29,6 +29,6 @@ export { NIKON_D700, SRF_WAVELENGTHS, spectralResponse, spectralResponseTensor, 
 export * as baselines from './baselines/index.js';
 export { runBaseline, type BaselineName, type BaselineInput } from './baselines/index.js';
 export * from './metrics/index.js';
-export { fuseScene, type TileOptions } from './infer.js';
 export * as data from './data/index.js';
 export * as io from './io/index.js';
+export * from './workflows/index.js';

@@ -1,6 +1,6 @@
 /** `specfuse demo`: synthetic scenes (or --data), Wald's protocol, tiny PanAdapter stages 1 and 2 on the CPU, a report. */
 import { resolve } from 'node:path';
-import { runDemo } from '../demo/run.js';
+import { runDemo } from '../workflows/demo.js';
 import { intOption, parse } from './args.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 

@@ -4,19 +4,16 @@
  * (lib/protocol/hyperspectral.ts), training patches avoid a held-out region whose crops are scored
  * against bicubic upsampling with PSNR/SAM/ERGAS/SSIM. train.ts and eval.ts only dispatch here.
  */
-import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../atomic.js';
 import { join, resolve } from 'node:path';
-import { createModel } from '../models/index.js';
-import { manualSeed } from '../tensor.js';
-import { resolveInfnOptions, type InfnConfig, type InfnPreset } from '../models/infn.js';
+import type { InfnPreset } from '../models/infn.js';
 import type { Module } from '../module.js';
-import { readSafetensors } from '../io/safetensors.js';
-import { train } from '../train/loop.js';
-import { loadWeights, saveWeights } from '../weights.js';
-import { prepareMhifData, type MhifData } from '../mhif/data.js';
-import { evaluateMhif, formatMhifScores } from '../mhif/evaluate.js';
+import { saveWeights } from '../weights.js';
+import {
+  evaluateMhif, formatMhifScores, hyperspectralFusionModel, loadHyperspectralFusionModel, prepareMhifData, trainHyperspectralFusion, type MhifData,
+} from '../workflows/hyperspectral-fusion.js';
 import { countOption, intOption, parse, UsageError } from './args.js';
+import { withCliErrors } from './library-errors.js';
 import { startTrainingRun } from './run-folder.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 
@@ -136,27 +133,25 @@ export async function infnTrain(argv: string[]): Promise<void | number> {
   let model: Module | undefined;
   try {
     const data = await loadData(v, { patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride') });
-    const config = { model: 'infn', preset: (v.preset ?? 'cave') as InfnPreset, ...jsonConfig(v.config), bands: data.bands, ratio: intOption(v.ratio, 'ratio') ?? 4 } as InfnConfig;
-    const resolved = resolveInfnOptions(config);
+    const preset = (v.preset ?? 'cave') as InfnPreset;
     const seed = intOption(v.seed, 'seed') ?? 0;
-    manualSeed(seed); // the initial weights too, not only the batch order, follow --seed
-    model = createModel(config);
-    if (v.device && v.device !== 'cpu') await model.to(v.device);
+    const built = await hyperspectralFusionModel(data, intOption(v.ratio, 'ratio') ?? 4, { preset, config: jsonConfig(v.config), seed, device: v.device });
+    model = built.model;
+    const resolved = built.options;
     const c = model.parameterCounts();
-    console.log(`• infn (${config.preset}): ${c.total.toLocaleString('en-US')} parameters; ${data.bands} bands ${data.height}×${data.width}, ×${resolved.ratio}; ${data.trainSet!.length} training patches, ${data.testWindows.length} held-out crops`);
+    console.log(`• infn (${preset}): ${c.total.toLocaleString('en-US')} parameters; ${data.bands} bands ${data.height}×${data.width}, ×${resolved.ratio}; ${data.trainSet!.length} training patches, ${data.testWindows.length} held-out crops`);
     const bar = new ProgressBar('infn');
-    const r = await train(model, {
-      data: data.trainSet!, steps: intOption(v.steps, 'steps'), epochs: intOption(v.epochs, 'epochs'), batchSize,
+    const { result: r, metadata } = await trainHyperspectralFusion(model, data, {
+      steps: intOption(v.steps, 'steps'), epochs: intOption(v.epochs, 'epochs'), batchSize,
       lr: numberOption(v.lr, 'lr') ?? 1e-4, loss, schedule: v.schedule ? { kind: v.schedule as 'constant' } : undefined, seed,
       ...run.trainOptions, checkpointEvery, allowOptionChanges: !!v['allow-changes'], device: v.device,
       onProgress: (p) => bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} patches/s eta ${formatSeconds(p.etaSeconds)}`),
     });
-    const metadata = { config: JSON.stringify({ ...resolved, model: 'infn' }) };
     const weights = await run.saveWeights(r, (path) => saveWeights(model!, path, metadata));
     const code = run.stopped(r, weights);
     if (code !== undefined) return code;
     console.log(`• ${r.stopped} after ${r.steps} steps in ${formatSeconds(r.seconds)}; weights ${weights}`);
-    const scores = await evaluateMhif(model, data.image, data.testWindows, { ratio: resolved.ratio, device: v.device });
+    const scores = await evaluateMhif(model, data.image, data.testWindows, { ratio: resolved.ratio });
     console.log(formatMhifScores(scores));
     writeFileAtomic(join(out, 'metrics.json'), JSON.stringify({ steps: r.steps, seconds: r.seconds, windows: data.testWindows, ...scores }, null, 2));
   } finally {
@@ -165,31 +160,17 @@ export async function infnTrain(argv: string[]): Promise<void | number> {
   }
 }
 
-/** The INFN config stored by infnTrain in the weights' metadata, if any. */
-function storedConfig(path: string): InfnConfig | undefined {
-  if (!/\.safetensors$/i.test(path)) return undefined;
-  const meta = readSafetensors(readFileSync(path)).metadata;
-  return meta.config ? (JSON.parse(meta.config) as InfnConfig) : undefined;
-}
-
 export async function infnEval(argv: string[]): Promise<void> {
   const { values: v } = parse(argv, { ...COMMON, weights: { type: 'string' }, whole: { type: 'boolean' }, context: { type: 'string' }, json: { type: 'boolean' } });
   if (v.help) { console.log(infnEvalHelp); return; }
   if (!v.weights) throw new UsageError('--weights is required');
   const ratio = intOption(v.ratio, 'ratio') ?? 4;
-  const stored = storedConfig(v.weights);
-  if (stored && (stored.ratio ?? 4) !== ratio) throw new UsageError(`--ratio: the weights were trained at ×${stored.ratio}, got --ratio ${ratio}`);
   const data = await loadData(v, { trainPatches: false, noTestRegion: !!v.whole });
-  const config = stored ?? ({ model: 'infn', preset: (v.preset ?? 'cave') as InfnPreset, ...jsonConfig(v.config), bands: data.bands, ratio } as InfnConfig);
-  if (config.bands !== undefined && config.bands !== data.bands) throw new UsageError(`--data: the weights are for ${config.bands} bands, the cube has ${data.bands}`);
   let model: Module | undefined;
   try {
-    model = createModel(config);
-    await loadWeights(model, v.weights);
-    if (v.device && v.device !== 'cpu') await model.to(v.device);
-    model.eval();
+    model = await withCliErrors(() => loadHyperspectralFusionModel(v.weights!, data, ratio, { preset: v.preset as InfnPreset | undefined, config: jsonConfig(v.config), device: v.device }));
     const windows = v.whole ? [{ y: 0, x: 0, height: data.height, width: data.width }] : data.testWindows;
-    const scores = await evaluateMhif(model, data.image, windows, { ratio, context: intOption(v.context, 'context'), device: v.device });
+    const scores = await evaluateMhif(model, data.image, windows, { ratio, context: intOption(v.context, 'context') });
     if (v.json) console.log(JSON.stringify(scores));
     else console.log(formatMhifScores(scores));
   } finally {

@@ -11,7 +11,8 @@ import { checkInputFiles, countOption, intOption, parse, UsageError } from './ar
 import { startTrainingRun } from './run-folder.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 import { manualSeed } from '../tensor.js';
-import { heldOutReport, sampleReport, sceneData, type Resolution, type SceneData } from './scene.js';
+import { sceneData, sceneReport, type SceneReport } from '../workflows/scene-training.js';
+import { withCliErrors } from './library-errors.js';
 import { infnTrain, wantsInfn } from './infn.js';
 
 function oneOfOption<T extends string>(v: string | undefined, name: string, values: readonly T[]): T | undefined {
@@ -20,23 +21,18 @@ function oneOfOption<T extends string>(v: string | undefined, name: string, valu
   return v as T;
 }
 
-/** Scores the held-out part of a --scene run and writes heldout.json next to the weights. */
-async function reportHeldOut(model: ReturnType<typeof createModel>, stage: number, scene: SceneData, resolution: Resolution, out: string): Promise<void> {
-  const set = scene.heldOut!;
-  const selfSupervised = model.methods().includes('sample') && stage === 1;
-  const report = selfSupervised
-    ? { stage, samples: await sampleReport(model, set) }
-    : { stage, ...(await heldOutReport(model, stage, set, resolution, scene.sensor, scene.scale)) };
-  writeFileAtomic(join(out, 'heldout.json'), JSON.stringify(report, null, 2) + '\n');
-  if ('samples' in report && report.samples) {
+/** Prints a --scene run's held-out report (written to heldout.json beside the weights). */
+function printSceneReport(report: SceneReport): void {
+  if ('samples' in report) {
     console.log(`• held-out tiles, DDIM samples (20 steps): ${Object.entries(report.samples).map(([k, x]) => `${k} ${x.toFixed(2)}`).join(', ')}`);
-  } else if ('methods' in report) {
-    for (const [name, m] of Object.entries(report.methods)) {
-      console.log(`• held-out ${resolution} (${report.tiles} tiles) ${name.padEnd(11)} ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join('  ')}`);
-    }
-    for (const [name, m] of Object.entries(report.cut21 ?? {})) {
-      console.log(`• held-out ${resolution}, 21-pixel border cut ${name.padEnd(11)} ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join('  ')}`);
-    }
+    return;
+  }
+  const { resolution } = report;
+  for (const [name, m] of Object.entries(report.methods)) {
+    console.log(`• held-out ${resolution} (${report.tiles} tiles) ${name.padEnd(11)} ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join('  ')}`);
+  }
+  for (const [name, m] of Object.entries(report.cut21 ?? {})) {
+    console.log(`• held-out ${resolution}, 21-pixel border cut ${name.padEnd(11)} ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join('  ')}`);
   }
 }
 
@@ -49,8 +45,8 @@ and a JSONL log.
   --preset       panadapter: wv3, wv2, qb, gf2, ikonos or tiny; crossdiff: qb, wv4, ikonos, gf2,
                  wv2, wv3, tiny or tiny8
   --bands        band count (default: the preset's, or 8)
-  --stage        1 or 2 (PanAdapter and CrossDiff: stage 2 starts from stage 1's weights, see --init;
-                 CrossDiff stage 1 is self-supervised: no gt needed)
+  --stage        1 or 2 (default: the model's last stage, as in the library; PanAdapter and CrossDiff:
+                 stage 2 starts from stage 1's weights, see --init; CrossDiff stage 1 is self-supervised)
   --data         training .h5;  --valid  validation .h5
   --scene        instead of --data: one original MS + PAN pair (.mat with I_MS/I_PAN, ...), cut into
                  tiles; the right --holdout fraction of the scene (default 0.25) is never trained on
@@ -191,11 +187,11 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   let data: PanCollectionDataset | undefined, valid: PanCollectionDataset | undefined;
   try {
     model = createModel(config as unknown as ModelConfig);
-    const scene = v.scene ? await sceneData(v.scene, {
+    const scene = v.scene ? await withCliErrors(() => sceneData(v.scene!, {
       resolution, patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride'),
       holdout: v.holdout !== undefined ? Number(v.holdout) : 0.25, heldOutPatch: intOption(v['held-out-patch'], 'held-out-patch'),
       sensor: v.sensor, scale: v.scale ? Number(v.scale) : undefined,
-    }) : undefined;
+    })) : undefined;
     data = scene ? undefined : await PanCollectionDataset.open(v.data!);
     valid = v.valid ? await PanCollectionDataset.open(v.valid) : undefined;
     const scale = scene ? 1 : v.scale ? Number(v.scale) : (await import('../data/index.js')).sensorScale(String((await import('../data/index.js')).sensorFromPath(v.data!) ?? 'wv3'));
@@ -210,7 +206,8 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
         (r.ignored.length ? `; ignored ${r.ignored.length}: ${r.ignored.slice(0, 3).join(', ')}${r.ignored.length > 3 ? ', ...' : ''}` : ''));
     }
     if (v.device && v.device !== 'cpu') await model.to(v.device);
-    const stage = intOption(v.stage, 'stage') ?? Number(Object.keys(model.spec.stages)[0]);
+    // one default for every entry point: the model's last stage (train() and the C++ forward agree)
+    const stage = intOption(v.stage, 'stage') ?? model.defaultStage;
     const recipe = model.spec.trainingDefaults?.[stage] ?? {};
     const loss = lossArg ?? (resolution === 'full' && stage > 1 && recipe.loss ? 'qnr' : recipe.loss);
     const optimizer = optimizerArg ?? recipe.optimizer;
@@ -223,8 +220,8 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
     const patience = intOption(v['early-stopping'], 'early-stopping');
     if (v.monitor) usage(() => resolveMonitor({ metric: v.monitor }, metrics));
     const bar = new ProgressBar(`stage ${stage}`);
-    model.setStage(stage);
-    const c = model.parameterCounts();
+    // what the stage trains, counted without setting it: train() sets it (once)
+    const c = model.parameterCounts(stage);
     console.log(`• ${v.model}${v.preset ? ` (${v.preset})` : ''}, stage ${stage}: ${c.trainable.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} parameters trainable; ${trainData.length} samples${scene ? ` (${resolution}-resolution tiles of ${v.scene}, ${scene.heldOut?.lms.shape[0] ?? 0} held out)` : ''}`);
     const r = await train(model, {
       stage, data: trainData, valid: valid ? new ScaledDataset(valid, scale) : undefined,
@@ -252,7 +249,11 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
     const code = run.stopped(r, weights);
     if (code !== undefined) return code;
     console.log(`• ${r.stopped} after ${r.steps} steps in ${formatSeconds(r.seconds)}; best validation loss ${r.bestValid ?? '-'}; weights ${weights}`);
-    if (scene?.heldOut) await reportHeldOut(model, stage, scene, resolution, out);
+    const report = scene && await sceneReport(model, stage, scene, resolution);
+    if (report) {
+      writeFileAtomic(join(out, 'heldout.json'), JSON.stringify(report, null, 2) + '\n');
+      printSceneReport(report);
+    }
   } finally {
     data?.close(); valid?.close(); model?.dispose();
     run.close();

@@ -23,3 +23,5 @@ export {
 export { parseSensor, sensorBands, sensorFromPath, sensorRgbBands, sensorScale, type Sensor } from './sensors.js';
 export { loadPansharpeningInput, sniffFormat, type LoadOptions, type PansharpeningInput, type TiffPaths } from './load.js';
 export { listBandFiles, readBandStack, readHyperspectralCube, readMatCube, type HyperspectralCube, type ReadCubeOptions } from './hyperspectral.js';
+export { readImageRole, type ImageRole } from './image-roles.js';
+export { IMAGE_ROLE_NAMES } from './role-names.js';

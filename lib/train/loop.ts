@@ -146,7 +146,7 @@ export async function train(model: Module, options: TrainOptions): Promise<Train
   const schedule = validateSchedule(o.schedule);
   const baseLr = o.lr ?? 1e-4;
   const seed = o.seed ?? 0;
-  const stage = o.stage ?? model.stage ?? Number(Object.keys(model.spec.stages).at(-1));
+  const stage = o.stage ?? model.stage ?? model.defaultStage;
   const targetKey = o.target ?? 'gt';
   const inputKeys = model.spec.inputs.filter((k) => o.data.keys.includes(k));
   const device = o.device ?? model.device;

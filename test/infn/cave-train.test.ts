@@ -7,8 +7,8 @@ import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel, manualSeed, train } from '../../lib/index.js';
-import { prepareMhifData } from '../../lib/mhif/data.js';
-import { evaluateMhif, formatMhifScores } from '../../lib/mhif/evaluate.js';
+import { prepareMhifData } from '../../lib/workflows/hyperspectral-fusion-data.js';
+import { evaluateMhif, formatMhifScores } from '../../lib/workflows/hyperspectral-fusion.js';
 import { DATA_DIR } from '../data/fixtures/helpers.js';
 
 const CAVE = join(DATA_DIR, 'mhif', 'cave_balloons');

@@ -1,10 +1,15 @@
 /**
- * The finite-value policy of `infer` and `eval`: a NaN or ±Inf pixel spreads through a network
- * (50 NaN MS pixels made 99.9 % of a fused image NaN), so by default any non-finite input or output
- * value is an error saying how many and where; `--fill-non-finite V` replaces them explicitly.
- * Also the range check: MS/PAN in [0, 1] look like reflectance, not the DN the models expect.
+ * The finite-value policy of the fusion and evaluation workflows: a NaN or ±Inf pixel spreads
+ * through a network (50 NaN MS pixels made 99.9 % of a fused image NaN), so by default any
+ * non-finite input or output value is a NonFiniteError saying how many and where; the option
+ * `fillNonFinite` replaces them explicitly. Also the range check: MS/PAN in [0, 1] look like
+ * reflectance, not the DN the models expect.
  */
 import type { HostArray } from '../host.js';
+import { NonFiniteError } from './errors.js';
+
+/** Where a workflow's warnings go (the CLI prints them; the default drops them). */
+export type WarningSink = (message: string) => void;
 
 export interface NonFinite {
   nan: number;
@@ -55,17 +60,17 @@ export function fillNonFinite(a: HostArray, value: number): number {
 }
 
 /**
- * Applies the policy to a named array: with `fill` undefined a non-finite value is an Error (what,
- * how many, where, what to do); else they are replaced and a warning says how many.
+ * Applies the policy to a named array: with `fill` undefined a non-finite value is a NonFiniteError
+ * (what, how many, where, what to do); else they are replaced and a warning says how many.
  */
-export function finitePolicy(label: string, a: HostArray | undefined, fill: number | undefined, hint: string): void {
+export function finitePolicy(label: string, a: HostArray | undefined, fill: number | undefined, hint: string, warn?: WarningSink): void {
   if (!a) return;
   const f = countNonFinite(a);
   if (!f) return;
   const what = `${label} has ${describeNonFinite(a, f)}`;
-  if (fill === undefined) throw new Error(`${what}: ${hint}, or pass --fill-non-finite VALUE to replace them`);
+  if (fill === undefined) throw new NonFiniteError(label, `${what}: ${hint}, or set fillNonFinite to replace them`);
   fillNonFinite(a, fill);
-  console.error(`• warning: ${what}; replaced by ${fill} (--fill-non-finite)`);
+  warn?.(`${what}; replaced by ${fill} (fillNonFinite)`);
 }
 
 /** The largest finite value of the arrays (for the reflectance check). */
@@ -81,11 +86,11 @@ export function maxFinite(arrays: Array<HostArray | undefined>): number {
 }
 
 /** Warns when the inputs look like reflectance ([0, 1]) while they will be divided by a DN scale. */
-export function warnIfReflectance(arrays: Array<HostArray | undefined>, scale: number, scaleGiven: boolean): void {
+export function warnIfReflectance(arrays: Array<HostArray | undefined>, scale: number, scaleGiven: boolean, warn?: WarningSink): void {
   if (scaleGiven || scale <= 2) return;
   const max = maxFinite(arrays);
   if (max > 0 && max <= 1.5) {
-    console.error(`• warning: the inputs look like reflectance (largest value ${max.toPrecision(3)}), not DN: they are divided by ${scale} like DN; ` +
-      'pass --scale 1 if they are already normalised (or give the DN scale)');
+    warn?.(`the inputs look like reflectance (largest value ${max.toPrecision(3)}), not DN: they are divided by ${scale} like DN; ` +
+      'set scale 1 if they are already normalised (or give the DN scale)');
   }
 }

@@ -5,12 +5,14 @@
  * without a border cut and with the DLPan demos' 21-pixel cut, because the two conventions rank
  * methods differently (MTF-GLP-HPM's ERGAS is dominated by a few border pixels).
  */
-import { fromHost, type Tensor } from '../tensor.js';
+import { fromHost, scope, type Tensor } from '../tensor.js';
 import type { Module } from '../module.js';
 import type { HostArray } from '../host.js';
 import type { TileSet } from '../protocol/index.js';
-import { fullResolutionMetricsBatch, reducedResolutionMetricsBatch } from '../metrics/index.js';
+import { fullResolutionMetricsBatch, meanAndSpread, reducedResolutionMetricsBatch } from '../metrics/index.js';
 import { baselines, type BaselineName } from '../baselines/index.js';
+import { checkAborted } from './errors.js';
+import { runModel } from './run-model.js';
 
 export type Resolution = 'reduced' | 'full';
 
@@ -38,7 +40,8 @@ const BASELINES: BaselineName[] = ['EXP', 'Brovey', 'BT-H', 'GSA', 'MTF-GLP-HPM'
 const REDUCED = ['SAM', 'ERGAS', 'Q2n', 'PSNR'] as const;
 const FULL = ['D_lambda', 'D_s', 'QNR', 'HQNR'] as const;
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Mean per metric over the tiles (the one averaging: meanAndSpread). */
+const means = (list: readonly Record<string, unknown>[]) => meanAndSpread(list).values;
 
 /** The tiles are in [0, 1] (DN / scale); the baselines' haze and eps guards assume DN. */
 function toDN(h: HostArray, scale: number): HostArray {
@@ -53,47 +56,47 @@ function toDN(h: HostArray, scale: number): HostArray {
  * (all given the same lms, the interp23tap of the whole scene that the models see; EXP is that lms).
  */
 export async function heldOutReport(
-  model: Module, stage: number, set: TileSet, resolution: Resolution, sensor: string, scale: number, others: ReportModel[] = [],
+  model: Module, stage: number, set: TileSet, resolution: Resolution, sensor: string, scale: number, others: ReportModel[] = [], signal?: AbortSignal,
 ): Promise<HeldOutReport> {
-  const owned: Tensor[] = [];
-  const own = (x: Tensor) => { owned.push(x); return x; };
-  try {
-    const unit = { lms: own(fromHost(set.lms)), pan: own(fromHost(set.pan)), ms: own(fromHost(set.ms)) };
-    const dn = { lms: own(fromHost(toDN(set.lms, scale))), pan: own(fromHost(toDN(set.pan, scale))), ms: own(fromHost(toDN(set.ms, scale))) };
-    const gt = resolution === 'reduced' ? own(fromHost(toDN(set.gt!, scale))) : undefined;
+  return scope(async () => {
+    const unit = { lms: fromHost(set.lms), pan: fromHost(set.pan), ms: fromHost(set.ms) };
+    const dn = { lms: fromHost(toDN(set.lms, scale)), pan: fromHost(toDN(set.pan, scale)), ms: fromHost(toDN(set.ms, scale)) };
+    const gt = resolution === 'reduced' ? fromHost(toDN(set.gt!, scale)) : undefined;
     // Every output in DN, in table order.
     const outputs: Array<[string, Tensor]> = [];
     for (const m of [{ name: model.spec.family, model, stage }, ...others]) {
-      const inputs: Record<string, Tensor> = unit;
-      const wanted = m.model.spec.inputs.filter((k) => k in inputs);
-      const y = own(await m.model.forward(Object.fromEntries(wanted.map((k) => [k, inputs[k]!])), { stage: m.stage }));
-      outputs.push([m.name, own(y.mul(scale))]);
+      checkAborted(signal);
+      const y = await runModel(m.model, unit, { stage: m.stage });
+      outputs.push([m.name, y.mul(scale)]);
     }
     // EXP is the lms itself: baselines.exp would re-interpolate each small MS tile, with border
     // artefacts the scene-level interp23tap (what the models and the other methods get) does not have.
     outputs.push(['EXP', dn.lms]);
-    for (const name of BASELINES.filter((b) => b !== 'EXP')) outputs.push([name, own(await baselines[name]({ ...dn, sensor, ratio: 4 }))]);
+    for (const name of BASELINES.filter((b) => b !== 'EXP')) outputs.push([name, await baselines[name]({ ...dn, sensor, ratio: 4 })]);
     const tiles = set.lms.shape[0]!;
     if (resolution === 'full') {
       const methods: HeldOutReport['methods'] = {};
       for (const [name, img] of outputs) {
+        checkAborted(signal);
         const r = await fullResolutionMetricsBatch(img, { lms: dn.lms, pan: dn.pan, sensor, ratio: 4, metrics: FULL });
-        methods[name] = Object.fromEntries(FULL.map((k) => [k, mean(r.map((x) => x[k]))]));
+        methods[name] = pick(means(r), FULL);
       }
       return { resolution, tiles, methods };
     }
     const table = async (dimCut: number) => {
       const methods: HeldOutReport['methods'] = {};
       for (const [name, img] of outputs) {
+        checkAborted(signal);
         const r = await reducedResolutionMetricsBatch(img, gt!, { ratio: 4, dimCut, metrics: REDUCED });
-        methods[name] = Object.fromEntries(REDUCED.map((k) => [k, mean(r.map((x) => x[k]))]));
+        methods[name] = pick(means(r), REDUCED);
       }
       return methods;
     };
     const report: HeldOutReport = { resolution, tiles, methods: await table(0) };
     if (set.lms.shape[2]! >= MIN_SIDE_FOR_CUT) report.cut21 = await table(BORDER_CUT);
     return report;
-  } finally {
-    for (const x of owned) x.dispose();
-  }
+  });
 }
+
+/** The metrics of `keys`, in that order (the table's columns). */
+const pick = (values: Record<string, number>, keys: readonly string[]) => Object.fromEntries(keys.map((k) => [k, values[k]!]));

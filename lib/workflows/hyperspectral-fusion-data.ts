@@ -1,7 +1,7 @@
 /**
  * From a reference cube on disk to training patches and held-out test crops for MS/HS fusion: read
  * (lib/data/hyperspectral.ts), simulate MSI / LR-HSI / bicubic (lib/protocol/hyperspectral.ts), cut.
- * Shared by `specfuse train|eval --model infn` and the tests.
+ * The data step of the MS/HS fusion workflows (hyperspectral-fusion.ts).
  */
 import type { HostArray } from '../host.js';
 import { readHyperspectralCube, type ReadCubeOptions } from '../data/hyperspectral.js';

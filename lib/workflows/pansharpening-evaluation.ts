@@ -1,0 +1,252 @@
+/**
+ * Evaluating a pansharpening model against references with the toolbox metrics, on DN: the model
+ * runs on whole images (fully convolutional CNNs), one at a time, beside EXP (the MS upsampled by
+ * interp23tap); both are scored against the ground truth when the data has one (reduced
+ * resolution), else from the MS and PAN (full resolution). Optionally writes a preview mosaic, the
+ * fused images (.mat) and metrics.json into a folder.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { HostArray } from '../host.js';
+import type { Module } from '../module.js';
+import { cat, fromHost, scope, type Tensor } from '../tensor.js';
+import { writeFileAtomic } from '../atomic.js';
+import { exp } from '../baselines/index.js';
+import { interp23tap } from '../protocol/index.js';
+import { fullResolutionMetricsBatch, meanAndSpread, reducedResolutionMetricsBatch, stripConventions, type MeanAndSpread } from '../metrics/index.js';
+import {
+  encodePng, loadPansharpeningInput, openPanCollection, panel, parseSensor, renderGray, renderRgb, resizeNearest, sensorScale, sniffFormat, writeMatFile,
+  type PansharpeningInput, type RgbaImage,
+} from '../data/index.js';
+import { countNonFinite, finitePolicy, type WarningSink } from './finite-values.js';
+import { checkAborted, WorkflowOptionError } from './errors.js';
+import { runModel } from './run-model.js';
+
+/** The released CNNs were trained at ratio 4 (PanNet's deconvolution has stride 4). */
+export const EVALUATION_RATIO = 4;
+
+/** GeoTIFF paths of evaluation data: the PAN, the MS or LMS, and optionally the ground truth. */
+export interface EvaluationFiles { pan: string; ms?: string; lms?: string; gt?: string }
+
+/** Loaded evaluation data: the images, how many the file holds, and the index of the first one loaded. */
+export interface EvaluationData {
+  input: PansharpeningInput;
+  count: number;
+  offset: number;
+  /** The file (the PAN's for GeoTIFFs), for messages and the report. */
+  name: string;
+}
+
+/**
+ * Reads evaluation data: a .mat, a PanCollection .h5 (with `sample`, only that image: training
+ * files are several GB) or GeoTIFFs.
+ */
+export async function readEvaluationData(source: string | EvaluationFiles, options: { sample?: number } = {}): Promise<EvaluationData> {
+  const { sample } = options;
+  const all = async (name: string, p: Promise<PansharpeningInput>) => {
+    const input = await p;
+    return { input, count: input.layout === 'NCHW' ? input.pan.shape[0]! : 1, offset: 0, name };
+  };
+  if (typeof source !== 'string') return all(source.pan, loadPansharpeningInput(source, { dtype: 'float32' }));
+  if (sniffFormat(source) === 'tif') throw new WorkflowOptionError('data', `data: ${source} is a GeoTIFF: pass GeoTIFF input as { pan, ms, gt } files`);
+  if (sample !== undefined && sniffFormat(source) === 'h5') {
+    const f = await openPanCollection(source);
+    const count = f.length;
+    f.close();
+    checkSample(sample, count, source);
+    return { input: await loadPansharpeningInput(source, { dtype: 'float32', range: [sample, sample + 1] }), count, offset: sample, name: source };
+  }
+  return all(source, loadPansharpeningInput(source, { dtype: 'float32' }));
+}
+
+function checkSample(sample: number, count: number, name: string): void {
+  if (sample < 0 || sample >= count) throw new WorkflowOptionError('sample', `sample: ${name} holds ${count} image${count === 1 ? '' : 's'}; ${sample} is out of range`);
+}
+
+/** [N, C, H, W] view of a loaded array (a single scene gets N = 1). */
+const batched = (a: HostArray | undefined, layout: PansharpeningInput['layout']): HostArray | undefined =>
+  a && (layout === 'CHW' ? { ...a, shape: [1, ...a.shape] } : a);
+
+export interface EvaluatePansharpeningOptions {
+  /** The model's name in the tables and file names (default: its family). */
+  name?: string;
+  /** Only image `sample` (0-based) of the data; default all, reported as mean±std. */
+  sample?: number;
+  /** The sensor when the data does not name it (needed at full resolution). */
+  sensor?: string;
+  /** The model sees DN / scale (default: the sensor's scale, 2047 for 11-bit data). */
+  scale?: number;
+  /** Radiometric resolution of the metrics (default 11; 10 for GF2). */
+  bits?: number;
+  /** Border cut of the reduced-resolution metrics (default 0; DLPan uses 21). */
+  cut?: number;
+  /** Replace non-finite input and output values by this (default: a NonFiniteError). */
+  fillNonFinite?: number;
+  /** Folder for <name>_preview.png, <name>_fused.mat and metrics.json (default: nothing written). */
+  out?: string;
+  /** Extra fields recorded in the result and metrics.json (the weights file and its load report, say). */
+  record?: Record<string, unknown>;
+  /** Named in the message about a non-finite output (the weights file). */
+  weightsName?: string;
+  onWarning?: WarningSink;
+  signal?: AbortSignal;
+}
+
+/** What an evaluation found (the CLI prints it; metrics.json holds it). */
+export interface PansharpeningEvaluation {
+  model: string;
+  data: string;
+  sensor: string | null;
+  bands: number;
+  size: [number, number];
+  scale: number;
+  device: string;
+  samples: number[];
+  /** How many images the data holds. */
+  count: number;
+  kind: 'reduced-resolution' | 'full-resolution';
+  ratio: number;
+  bits: number;
+  dimCut: number;
+  exp: string;
+  /** method -> metric -> mean (or the value, for one image) */
+  metrics: Record<string, Record<string, number>>;
+  /** method -> metric -> sample std (two or more images) */
+  std?: Record<string, Record<string, number>>;
+  perImage: Record<string, Record<string, unknown>[]>;
+  conventions: unknown;
+  files: string[];
+  inferenceSeconds: number;
+  seconds: number;
+  [extra: string]: unknown;
+}
+
+/** `model` (built, weights loaded, on its device) and EXP on `data`, scored with the toolbox metrics. */
+export async function evaluatePansharpening(model: Module, data: EvaluationData, options: EvaluatePansharpeningOptions = {}): Promise<PansharpeningEvaluation> {
+  const t0 = performance.now();
+  const { input, count, offset, name: dataName } = data;
+  const modelName = options.name ?? model.spec.family;
+  const fill = options.fillNonFinite;
+  const cut = options.cut ?? 0;
+  if (!Number.isInteger(cut) || cut < 0) throw new WorkflowOptionError('cut', `cut: expected 0 or more, got ${cut}`);
+  if (options.scale !== undefined && !(Number.isFinite(options.scale) && options.scale > 0)) {
+    throw new WorkflowOptionError('scale', `scale: expected a positive number, got '${options.scale}'`);
+  }
+  for (const k of ['ms', 'lms', 'pan', 'gt'] as const) finitePolicy(`the ${k.toUpperCase()} of ${dataName}`, input[k], fill, 'fix the data (e.g. fill or mask the bad pixels)', options.onWarning);
+  let sensor: string | undefined;
+  if (options.sensor !== undefined) {
+    sensor = parseSensor(options.sensor);
+    if (!sensor) throw new WorkflowOptionError('sensor', `sensor: unknown sensor '${options.sensor}' (known: WV3, WV2, WV4, QB, GF2, IKONOS, GeoEye1)`);
+  } else {
+    sensor = input.sensor;
+  }
+  const scale = options.scale ?? (sensor ? sensorScale(sensor) : 2047);
+  const bits = options.bits ?? (sensor === 'gf2' ? 10 : 11);
+  const RATIO = EVALUATION_RATIO;
+  const gtAll = batched(input.gt, input.layout), msAll = batched(input.ms, input.layout);
+  const lmsAll = batched(input.lms, input.layout), panAll = batched(input.pan, input.layout)!;
+  const [, , H, W] = panAll.shape as [number, number, number, number];
+  const bands = (msAll ?? lmsAll)!.shape[1]!;
+  if (options.sample !== undefined) checkSample(options.sample, count, dataName);
+  const indices = options.sample === undefined ? [...Array(count).keys()] : [options.sample];
+  if (!msAll && model.spec.inputs.includes('ms')) throw new Error(`${modelName} needs the low-resolution MS ('ms' / I_MS_LR), which ${dataName} lacks`);
+  if (H % RATIO || W % RATIO) throw new Error(`${dataName}: the PAN is ${H}×${W}; these models need sides that are multiples of ${RATIO}`);
+  const device = model.device;
+
+  return scope(async () => {
+    // ---- inference, one image at a time (whole images: the CNNs are fully convolutional) ----------
+    const fusedList: Tensor[] = [], expList: Tensor[] = [], gtList: Tensor[] = [], msList: Tensor[] = [], panList: Tensor[] = [];
+    const inferStart = performance.now();
+    const all = { ms: msAll && fromHost(msAll), lms: lmsAll && fromHost(lmsAll), pan: fromHost(panAll), gt: gtAll && fromHost(gtAll) };
+    const one = (t: Tensor | undefined, i: number) => t && t.slice(0, i, i + 1).contiguous();
+    for (const index of indices) {
+      checkAborted(options.signal);
+      const i = index - offset; // position among the images loaded
+      const ms = one(all.ms, i), pan = one(all.pan, i)!, gt = one(all.gt, i);
+      const lms = one(all.lms, i) ?? await interp23tap(ms!, RATIO, { dtype: 'float32' });
+      fusedList.push(await runModel(model, { lms, pan, ms }, { scale }));
+      expList.push(ms ? await exp({ ms, ratio: RATIO, dtype: 'float32' }) : lms);
+      if (gt) gtList.push(gt);
+      msList.push(ms ?? lms);
+      panList.push(pan);
+    }
+    const inferenceSeconds = (performance.now() - inferStart) / 1000;
+    const stackAll = (list: Tensor[]) => (list.length === 1 ? list[0]! : cat(list, 0));
+    const f64 = (t: Tensor) => t.to('float64');
+    let fused = stackAll(fusedList);
+    const expo = stackAll(expList);
+    {
+      const host = await fused.toHost();
+      const bad = countNonFinite(host);
+      const weights = options.weightsName ? `the weights ${options.weightsName}` : 'the weights';
+      finitePolicy(`${modelName}'s output`, host, fill, `the input is finite, so ${weights} are the likely cause (corrupt, or trained on other data)`, options.onWarning);
+      if (bad) fused = fromHost(host); // filled: the metrics and files see the filled values
+    }
+    const methods: [string, Tensor][] = [['EXP', expo], [modelName, fused]];
+
+    // ---- metrics on DN -----------------------------------------------------------------------------
+    let kind: PansharpeningEvaluation['kind'];
+    const perImage: Record<string, Record<string, unknown>[]> = {};
+    let conventions: unknown;
+    if (gtList.length) {
+      kind = 'reduced-resolution';
+      const gt64 = f64(stackAll(gtList));
+      for (const [name, t] of methods) {
+        checkAborted(options.signal);
+        const r = await reducedResolutionMetricsBatch(f64(t), gt64, { ratio: RATIO, bits, dimCut: cut });
+        perImage[name] = r.map(stripConventions);
+        conventions = r[0]!.conventions;
+      }
+    } else {
+      kind = 'full-resolution';
+      if (!sensor) throw new WorkflowOptionError('sensor', `sensor is required: ${dataName} has no ground truth, and the full-resolution metrics need the sensor's MTF (the file does not name it)`);
+      const msKey = input.ms ? 'ms' : 'lms';
+      const ms64 = f64(stackAll(msList)), pan64 = f64(stackAll(panList));
+      for (const [name, t] of methods) {
+        checkAborted(options.signal);
+        const r = await fullResolutionMetricsBatch(f64(t), { [msKey]: ms64, pan: pan64, sensor, ratio: RATIO, bits });
+        perImage[name] = r.map(stripConventions);
+        conventions = r[0]!.conventions;
+      }
+    }
+    const summary: Record<string, MeanAndSpread> = Object.fromEntries(methods.map(([name]) => [name, meanAndSpread(perImage[name]!)]));
+    const result: PansharpeningEvaluation = {
+      model: modelName, ...options.record, data: dataName, sensor: sensor ?? null, bands, size: [H, W], scale, device,
+      samples: indices, count, kind, ratio: RATIO, bits, dimCut: cut,
+      exp: input.ms ? 'interp23tap(ms)' : "the file's lms",
+      metrics: Object.fromEntries(methods.map(([name]) => [name, summary[name]!.values])),
+      ...(indices.length > 1 ? { std: Object.fromEntries(methods.map(([name]) => [name, summary[name]!.spread!])) } : {}),
+      perImage, conventions, files: [], inferenceSeconds, seconds: 0,
+    };
+    if (options.out) {
+      await writeEvaluationFiles(options.out, result, { exp: expo, fused, gt: gtList[0], pan: panList[0]! }, sensor);
+      result.seconds = (performance.now() - t0) / 1000;
+      const metricsFile = join(options.out, 'metrics.json');
+      writeFileAtomic(metricsFile, JSON.stringify(result, null, 2) + '\n');
+      result.files.push(metricsFile);
+    }
+    result.seconds = (performance.now() - t0) / 1000;
+    return result;
+  });
+}
+
+/**
+ * <model>_preview.png (PAN beside one mosaic EXP | model | GT of the first image, so that every
+ * method shares one colour stretch) and <model>_fused.mat (sr: H×W×C, or N×H×W×C, DN); the paths
+ * are added to result.files.
+ */
+async function writeEvaluationFiles(out: string, result: PansharpeningEvaluation, images: { exp: Tensor; fused: Tensor; gt?: Tensor; pan: Tensor }, sensor: string | undefined): Promise<void> {
+  mkdirSync(out, { recursive: true });
+  const write = (name: string, data: Uint8Array | string) => { const p = join(out, name); writeFileAtomic(p, data); result.files.push(p); };
+  await scope(async () => {
+    const first = (t: Tensor) => t.select(0, 0);
+    const mosaic = cat([first(images.exp), first(images.fused), ...(images.gt ? [first(images.gt)] : [])], 2);
+    const zoom = (img: RgbaImage) => (img.height >= 256 ? img : resizeNearest(img, img.width * Math.ceil(256 / img.height), img.height * Math.ceil(256 / img.height)));
+    write(`${result.model}_preview.png`, encodePng(panel([zoom(renderGray(await first(images.pan).toHost())), zoom(renderRgb(await mosaic.toHost(), { sensor }))], { gap: 6 })));
+    const hwc = result.samples.length === 1 ? first(images.fused).permute([1, 2, 0]).contiguous() : images.fused.permute([0, 2, 3, 1]).contiguous();
+    const p = join(out, `${result.model}_fused.mat`);
+    writeMatFile(p, { sr: await hwc.toHost() });
+    result.files.push(p);
+  });
+}
