@@ -10,7 +10,7 @@ import type { InfnPreset } from '../models/infn.js';
 import type { Module } from '../module.js';
 import { saveWeights } from '../weights.js';
 import {
-  evaluateMhif, formatMhifScores, hyperspectralFusionModel, loadHyperspectralFusionModel, prepareMhifData, trainHyperspectralFusion, type MhifData,
+  evaluateMhif, formatMhifScores, hyperspectralFusionModel, loadHyperspectralFusionModel, prepareMhifData, recordedFusionConfig, trainHyperspectralFusion, type MhifData,
 } from '../workflows/hyperspectral-fusion.js';
 import { countOption, intOption, parse, UsageError } from './args.js';
 import { withCliErrors } from './library-errors.js';
@@ -165,6 +165,7 @@ export async function infnEval(argv: string[]): Promise<void> {
   if (v.help) { console.log(infnEvalHelp); return; }
   if (!v.weights) throw new UsageError('--weights is required');
   const ratio = intOption(v.ratio, 'ratio') ?? 4;
+  await withCliErrors(async () => recordedFusionConfig(v.weights!, ratio)); // before the cube is simulated at that ratio
   const data = await loadData(v, { trainPatches: false, noTestRegion: !!v.whole });
   let model: Module | undefined;
   try {

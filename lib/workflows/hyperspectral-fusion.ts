@@ -110,7 +110,22 @@ export async function hyperspectralFusionModel(data: MhifData, ratio: number, o:
 export async function trainHyperspectralFusion(model: Module, data: MhifData, options: Omit<TrainOptions, 'data'>): Promise<{ result: TrainResult; metadata: Record<string, string> }> {
   if (!data.trainSet) throw new WorkflowOptionError('data', 'data: prepared without training patches (trainPatches: false)');
   const result = await train(model, { ...options, data: data.trainSet });
-  return { result, metadata: { config: JSON.stringify({ ...resolveInfnOptions({ ...model.config, model: 'infn' } as InfnConfig), model: 'infn' }) } };
+  // the model's config as C++ holds it gives the layer widths as "256,128"; the INFN config takes the array
+  const config = { ...model.config } as Record<string, unknown>;
+  if (typeof config.mlpHidden === 'string') config.mlpHidden = config.mlpHidden.split(',').map(Number);
+  return { result, metadata: { config: JSON.stringify({ ...resolveInfnOptions({ ...config, model: 'infn' } as InfnConfig), model: 'infn' }) } };
+}
+
+/**
+ * The INFN config a weights file written by specfuse records (undefined for other files); a
+ * WorkflowOptionError when it was trained at another ratio than `ratio` (checked before the data
+ * is simulated at that ratio).
+ */
+export function recordedFusionConfig(weights: string, ratio: number): InfnConfig | undefined {
+  const recorded = recordedModel(weights);
+  const stored = recorded?.family === 'infn' ? (recordedConfig(recorded) as InfnConfig) : undefined;
+  if (stored && (stored.ratio ?? 4) !== ratio) throw new WorkflowOptionError('ratio', `ratio: the weights were trained at ×${stored.ratio}, got ratio ${ratio}`);
+  return stored;
 }
 
 /**
@@ -119,9 +134,7 @@ export async function trainHyperspectralFusion(model: Module, data: MhifData, op
  * WorkflowOptionError.
  */
 export async function loadHyperspectralFusionModel(weights: string, data: MhifData, ratio: number, o: Omit<HyperspectralModelOptions, 'seed'> = {}): Promise<Module> {
-  const recorded = recordedModel(weights);
-  const stored = recorded?.family === 'infn' ? (recordedConfig(recorded) as InfnConfig) : undefined;
-  if (stored && (stored.ratio ?? 4) !== ratio) throw new WorkflowOptionError('ratio', `ratio: the weights were trained at ×${stored.ratio}, got ratio ${ratio}`);
+  const stored = recordedFusionConfig(weights, ratio);
   const config = stored ?? ({ model: 'infn', preset: o.preset ?? 'cave', ...o.config, bands: data.bands, ratio } as InfnConfig);
   if (config.bands !== undefined && config.bands !== data.bands) throw new WorkflowOptionError('data', `data: the weights are for ${config.bands} bands, the cube has ${data.bands}`);
   const model = createModel(config);
