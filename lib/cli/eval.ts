@@ -7,7 +7,7 @@ import { loadCheckpointFile } from '../io/index.js';
 import { sniffFormat } from '../data/index.js';
 import { EVALUATION_RATIO, evaluatePansharpening, readEvaluationData, type EvaluationFiles } from '../workflows/pansharpening-evaluation.js';
 import { chooseModel } from './weights-hints.js';
-import { checkInputFiles, intOption, parse, UsageError } from './args.js';
+import { checkInputFiles, finiteOption, intOption, parse, positiveOption, UsageError } from './args.js';
 import { infnEval, wantsInfn } from './infn.js';
 import { FULL_COLUMNS, REDUCED_COLUMNS, formatTable } from './metrics.js';
 import { printWarning, withCliErrors } from './library-errors.js';
@@ -59,17 +59,9 @@ export async function evaluate(argv: string[]): Promise<void> {
   const sample = intOption(values.sample, 'sample');
   const cut = intOption(values.cut, 'cut') ?? 0;
   if (cut < 0) throw new UsageError(`--cut: expected 0 or more, got ${cut}`);
-  let scale: number | undefined;
-  if (values.scale !== undefined) {
-    scale = Number(values.scale);
-    if (!Number.isFinite(scale) || scale <= 0) throw new UsageError(`--scale: expected a positive number, got '${values.scale}'`);
-  }
+  const scale = positiveOption(values.scale, 'scale');
   const device = values.device ?? 'cpu';
-  let fill: number | undefined;
-  if (values['fill-non-finite'] !== undefined) {
-    fill = Number(values['fill-non-finite']);
-    if (!Number.isFinite(fill)) throw new UsageError(`--fill-non-finite: expected a finite number, got '${values['fill-non-finite']}'`);
-  }
+  const fill = finiteOption(values['fill-non-finite'], 'fill-non-finite');
   // the output folder is checked before the work, not after it
   const out = values.out ? resolve(values.out) : undefined;
   if (out) checkWritableFolder(out, '--out');

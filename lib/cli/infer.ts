@@ -5,7 +5,7 @@ import { createModel, type ModelConfig } from '../models/index.js';
 import { sniffFormat } from '../data/index.js';
 import { recordedConfig } from '../model-file.js';
 import { fuseFusionScene, fusedFormat, readFusionScene, writeFusedImage } from '../workflows/scene-fusion.js';
-import { checkInputFiles, countOption, parse, UsageError } from './args.js';
+import { checkInputFiles, countOption, finiteOption, parse, positiveOption, UsageError } from './args.js';
 import { bandsMismatch, checkPreset, chooseModel, loadWeightsExplained } from './weights-hints.js';
 import { printWarning, withCliErrors } from './library-errors.js';
 import { ProgressBar } from './progress.js';
@@ -48,16 +48,8 @@ export async function inferCommand(argv: string[]): Promise<void> {
   const out = resolve(v.out!);
   await withCliErrors(async () => fusedFormat(out));
   checkWritableFile(out, '--out');
-  let fill: number | undefined;
-  if (v['fill-non-finite'] !== undefined) {
-    fill = Number(v['fill-non-finite']);
-    if (!Number.isFinite(fill)) throw new UsageError(`--fill-non-finite: expected a finite number, got '${v['fill-non-finite']}'`);
-  }
-  let scale: number | undefined;
-  if (v.scale !== undefined) {
-    scale = Number(v.scale);
-    if (!(Number.isFinite(scale) && scale > 0)) throw new UsageError(`--scale: expected a positive number, got '${v.scale}'`);
-  }
+  const fill = finiteOption(v['fill-non-finite'], 'fill-non-finite');
+  const scale = positiveOption(v.scale, 'scale');
   const stride = countOption(v.stride, 'stride'), batchSize = countOption(v['batch-size'], 'batch-size');
   const source = v.input ?? { pan: v.pan!, ...(v.ms ? { ms: v.ms } : {}), ...(v.lms ? { lms: v.lms } : {}) };
   await withCliErrors(async () => {

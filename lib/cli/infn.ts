@@ -12,7 +12,7 @@ import { saveWeights } from '../weights.js';
 import {
   evaluateMhif, formatMhifScores, hyperspectralFusionModel, loadHyperspectralFusionModel, prepareMhifData, recordedFusionConfig, trainHyperspectralFusion, type MhifData,
 } from '../workflows/hyperspectral-fusion.js';
-import { countOption, intOption, parse, UsageError } from './args.js';
+import { countOption, intOption, jsonObjectOption, numberOption, parse, UsageError } from './args.js';
 import { withCliErrors } from './library-errors.js';
 import { startTrainingRun } from './run-folder.js';
 import { formatSeconds, ProgressBar } from './progress.js';
@@ -70,13 +70,6 @@ const COMMON = {
   config: { type: 'string' }, device: { type: 'string' },
 } as const;
 
-function numberOption(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new UsageError(`--${name}: expected a number, got '${v}'`);
-  return n;
-}
-
 function wavelengths(spec: string | undefined, bands: number): number[] {
   const s = spec ?? '400:10';
   if (s.includes(':')) {
@@ -88,18 +81,6 @@ function wavelengths(spec: string | undefined, bands: number): number[] {
   if (list.some((v) => !Number.isFinite(v))) throw new UsageError(`--wavelengths: expected numbers, got '${s}'`);
   if (list.length !== bands) throw new UsageError(`--wavelengths: ${list.length} given, the cube has ${bands} bands`);
   return list;
-}
-
-function jsonConfig(s: string | undefined): Record<string, unknown> {
-  if (s === undefined) return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(s);
-  } catch (e) {
-    throw new UsageError(`--config: not JSON (${(e as Error).message})`);
-  }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UsageError('--config: expected a JSON object of INFN options');
-  return v as Record<string, unknown>;
 }
 
 async function loadData(v: Record<string, string | boolean | undefined>, extra: { patch?: number; stride?: number; trainPatches?: boolean; noTestRegion?: boolean }): Promise<MhifData> {
@@ -135,7 +116,7 @@ export async function infnTrain(argv: string[]): Promise<void | number> {
     const data = await loadData(v, { patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride') });
     const preset = (v.preset ?? 'cave') as InfnPreset;
     const seed = intOption(v.seed, 'seed') ?? 0;
-    const built = await hyperspectralFusionModel(data, intOption(v.ratio, 'ratio') ?? 4, { preset, config: jsonConfig(v.config), seed, device: v.device });
+    const built = await hyperspectralFusionModel(data, intOption(v.ratio, 'ratio') ?? 4, { preset, config: jsonObjectOption(v.config, 'config', 'INFN options'), seed, device: v.device });
     model = built.model;
     const resolved = built.options;
     const c = model.parameterCounts();
@@ -169,7 +150,7 @@ export async function infnEval(argv: string[]): Promise<void> {
   const data = await loadData(v, { trainPatches: false, noTestRegion: !!v.whole });
   let model: Module | undefined;
   try {
-    model = await withCliErrors(() => loadHyperspectralFusionModel(v.weights!, data, ratio, { preset: v.preset as InfnPreset | undefined, config: jsonConfig(v.config), device: v.device }));
+    model = await withCliErrors(() => loadHyperspectralFusionModel(v.weights!, data, ratio, { preset: v.preset as InfnPreset | undefined, config: jsonObjectOption(v.config, 'config', 'INFN options'), device: v.device }));
     const windows = v.whole ? [{ y: 0, x: 0, height: data.height, width: data.width }] : data.testWindows;
     const scores = await evaluateMhif(model, data.image, windows, { ratio, context: intOption(v.context, 'context') });
     if (v.json) console.log(JSON.stringify(scores));

@@ -1,6 +1,6 @@
 /** `specfuse metrics`: the toolbox quality indices of a fused image read from a file (.mat, .h5, GeoTIFF). */
 import { imageMetrics } from '../workflows/image-metrics.js';
-import { intOption, parse, UsageError } from './args.js';
+import { intOption, parse, positiveOption, UsageError } from './args.js';
 import { withCliErrors } from './library-errors.js';
 
 export const metricsHelp = `specfuse metrics --fused FILE (--gt FILE | --ms FILE --pan FILE) [options]
@@ -42,13 +42,6 @@ export const FULL_COLUMNS = [
   { key: 'D_lambda_K', label: 'D_λ^K↓' }, { key: 'HQNR', label: 'HQNR↑' },
 ];
 
-function numberOption(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name}: expected a positive number, got '${value}'`);
-  return n;
-}
-
 export async function metrics(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
     fused: { type: 'string' }, gt: { type: 'string' }, ms: { type: 'string' }, lms: { type: 'string' }, pan: { type: 'string' },
@@ -65,7 +58,7 @@ export async function metrics(argv: string[]): Promise<void> {
   const bits = intOption(values.bits, 'bits') ?? 11;
   const cut = intOption(values.cut, 'cut') ?? 0;
   if (cut < 0) throw new UsageError(`--cut: expected 0 or more, got ${cut}`);
-  const scale = numberOption(values.scale, 'scale') ?? 1;
+  const scale = positiveOption(values.scale, 'scale') ?? 1;
   const r = await withCliErrors(() => imageMetrics({
     fused: values.fused!, gt: values.gt, ms: values.ms, lms: values.lms, pan: values.pan, sensor: values.sensor,
     sample: intOption(values.sample, 'sample'), ratio, bits, cut, scale,
