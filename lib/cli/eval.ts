@@ -3,12 +3,12 @@ import { basename, resolve } from 'node:path';
 import { checkWritableFolder } from '../atomic.js';
 import { createModel } from '../models/index.js';
 import { CNN_MODELS, describeDlpanCheckpoint, isCnnModel, loadDlpanStateDict, type DlpanLoadReport } from '../models/cnn.js';
-import { loadCheckpointFile } from '../io/index.js';
+import { loadCheckpointFile } from '../checkpoint-formats/index.js';
 import { sniffFormat } from '../data/index.js';
 import { EVALUATION_RATIO, evaluatePansharpening, readEvaluationData, type EvaluationFiles } from '../workflows/pansharpening-evaluation.js';
 import { chooseModel } from './weights-hints.js';
 import { checkInputFiles, finiteOption, intOption, parse, positiveOption, UsageError } from './args.js';
-import { infnEval, wantsInfn } from './infn.js';
+import { infnEval, wantsInfn } from './infn-commands.js';
 import { FULL_COLUMNS, REDUCED_COLUMNS, formatTable } from './metrics.js';
 import { printWarning, withCliErrors } from './library-errors.js';
 

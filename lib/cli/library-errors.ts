@@ -4,7 +4,7 @@
  * A WorkflowOptionError becomes a UsageError (exit 2, with the command's help); a NonFiniteError
  * says which flag replaces the values; a WorkflowInputError names the flag of the input.
  */
-import { NonFiniteError, WorkflowInputError, WorkflowOptionError } from '../workflows/errors.js';
+import { NonFiniteError, WorkflowInputError, WorkflowOptionError } from '../workflows/workflow-errors.js';
 import { UsageError } from './args.js';
 
 /** `fillNonFinite` -> `--fill-non-finite`. */

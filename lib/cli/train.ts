@@ -15,7 +15,7 @@ import { formatSeconds, ProgressBar } from './progress.js';
 import { manualSeed } from '../tensor.js';
 import { sceneData, sceneReport, type SceneReport } from '../workflows/scene-training.js';
 import { withCliErrors } from './library-errors.js';
-import { infnTrain, wantsInfn } from './infn.js';
+import { infnTrain, wantsInfn } from './infn-commands.js';
 
 /** Prints a --scene run's held-out report (written to heldout.json beside the weights). */
 function printSceneReport(report: SceneReport): void {

@@ -8,7 +8,7 @@ import type { Module } from '../module.js';
 import { CROSSDIFF_PRESETS, PANADAPTER_PRESETS, resolveCrossDiffOptions, resolvePanAdapterOptions, type CrossDiffPreset, type PanAdapterPreset } from '../models/index.js';
 import { loadWeights, WeightsError, type LoadReport } from '../weights.js';
 import { UsageError } from './args.js';
-import { safetensorsHeader } from '../io/safetensors-header.js';
+import { safetensorsHeader } from '../checkpoint-formats/safetensors-header.js';
 import { recordedModel, type RecordedModel } from '../model-file.js';
 
 /**

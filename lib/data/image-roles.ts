@@ -5,7 +5,7 @@
  */
 import type { HostArray } from '../host.js';
 import { convertDType, permute } from './arrays.js';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 import { readGeoTiff } from './geotiff.js';
 import { checkHdf5File, h5call, h5wasm, type H5Dataset } from './hdf5.js';
 import { loadPansharpeningInput, sniffFormat } from './load.js';

@@ -16,7 +16,7 @@
 import type { HostArray } from '../host.js';
 import { convertDType, permute } from './arrays.js';
 import { readHead } from './bytesource.js';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 import { type GeoReference, looksLikeTiff, readGeoTiff } from './geotiff.js';
 import { hasHdf5Signature } from './hdf5.js';
 import { openMatFile } from './mat73.js';

@@ -5,7 +5,7 @@
  * Vitale example images (WV2 [5,3,2], IKONOS [3,2,1]).
  */
 import { basename } from 'node:path';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 
 export type Sensor = 'wv3' | 'wv2' | 'wv4' | 'qb' | 'gf2' | 'ikonos' | 'geoeye1';
 

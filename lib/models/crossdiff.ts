@@ -10,7 +10,7 @@
  * reduced resolution) or with the no-reference loss 'qnr' at full resolution.
  */
 import { Module, type ModelSpec } from '../module.js';
-import { bool, checkKeys, oneOf, positiveInt } from './validate.js';
+import { bool, checkKeys, oneOf, positiveInt } from './config-checks.js';
 import { crossDiffCheckpoints } from './crossdiff-checkpoints.js';
 
 export type CrossDiffPreset = 'qb' | 'wv4' | 'ikonos' | 'gf2' | 'wv2' | 'wv3' | 'tiny' | 'tiny8';

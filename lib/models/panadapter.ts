@@ -4,7 +4,7 @@
  * presets, validation and the stage sets. Defaults follow ../shared/reference/panadapter.md §8.
  */
 import { Module, type ModelSpec } from '../module.js';
-import { bool, checkKeys, oneOf, positiveInt } from './validate.js';
+import { bool, checkKeys, oneOf, positiveInt } from './config-checks.js';
 import { panAdapterCheckpoints } from './panadapter-checkpoints.js';
 
 export type PanAdapterPreset = 'wv3' | 'wv2' | 'qb' | 'gf2' | 'ikonos' | 'tiny';

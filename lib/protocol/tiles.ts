@@ -14,7 +14,7 @@
 import type { HostArray } from '../host.js';
 import { Tensor } from '../tensor.js';
 import { degrade, interp23tap } from './wald.js';
-import { dims, type ProtocolSensor } from './validate.js';
+import { dims, type ProtocolSensor } from './argument-checks.js';
 
 export interface SceneTileOptions {
   /** HR tile side (pan, lms, gt); ms tiles are patch/ratio. Multiple of the ratio. */

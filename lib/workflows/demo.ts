@@ -26,7 +26,7 @@ import { meanAndSpread, reducedResolutionMetricsBatch, type ReducedResolutionMet
 import { loadPansharpeningInput, panel, encodePng, renderRgb, renderGray, resizeNearest, sensorScale, type RgbaImage } from '../data/index.js';
 import { lineChartSvg } from '../report/svg.js';
 import { makeScene } from '../demo/synthetic-scene.js';
-import { checkAborted, WorkflowOptionError } from './errors.js';
+import { checkAborted, WorkflowOptionError } from './workflow-errors.js';
 import { runModel } from './run-model.js';
 import { fuseScene, gridTiles } from './tiled-fusion.js';
 

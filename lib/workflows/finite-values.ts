@@ -6,7 +6,7 @@
  * reflectance, not the DN the models expect.
  */
 import type { HostArray } from '../host.js';
-import { NonFiniteError } from './errors.js';
+import { NonFiniteError } from './workflow-errors.js';
 
 /** Where a workflow's warnings go (the CLI prints them; the default drops them). */
 export type WarningSink = (message: string) => void;

@@ -11,7 +11,7 @@ import type { HostArray } from '../host.js';
 import type { TileSet } from '../protocol/index.js';
 import { fullResolutionMetricsBatch, meanAndSpread, reducedResolutionMetricsBatch } from '../metrics/index.js';
 import { baselines, type BaselineName } from '../baselines/index.js';
-import { checkAborted } from './errors.js';
+import { checkAborted } from './workflow-errors.js';
 import { runModel } from './run-model.js';
 
 export type Resolution = 'reduced' | 'full';

@@ -1,15 +1,15 @@
 /**
  * From a reference cube on disk to training patches and held-out test crops for MS/HS fusion: read
- * (lib/data/hyperspectral.ts), simulate MSI / LR-HSI / bicubic (lib/protocol/hyperspectral.ts), cut.
+ * (lib/data/hyperspectral-cube.ts), simulate MSI / LR-HSI / bicubic (lib/protocol/hyperspectral-simulation.ts), cut.
  * The data step of the MS/HS fusion workflows (hyperspectral-fusion.ts).
  */
 import type { HostArray } from '../host.js';
-import { readHyperspectralCube, type ReadCubeOptions } from '../data/hyperspectral.js';
+import { readHyperspectralCube, type ReadCubeOptions } from '../data/hyperspectral-cube.js';
 import { fromHost } from '../tensor.js';
 import { ArrayDataset } from '../train/dataset.js';
 import {
   cutMhifPatches, disposeMhif, tileRegion, mhifToHost, simulateMhif, type MhifPatches, type MhifSet, type MhifSimulationOptions, type Window,
-} from '../protocol/hyperspectral.js';
+} from '../protocol/hyperspectral-simulation.js';
 
 export interface MhifDataOptions extends MhifSimulationOptions, Pick<ReadCubeOptions, 'normalize' | 'key' | 'bands'> {
   ratio: number;

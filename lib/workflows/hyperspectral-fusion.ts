@@ -16,9 +16,9 @@ import { resolveInfnOptions, type InfnConfig, type InfnOptions, type InfnPreset 
 import { recordedConfig, recordedModel } from '../model-file.js';
 import { loadWeights } from '../weights.js';
 import { train, type TrainOptions, type TrainResult } from '../train/index.js';
-import { hyperspectralMetricsBatch, meanMetrics, type HyperspectralMetrics } from '../metrics/hyperspectral.js';
-import type { MhifSet, Window } from '../protocol/hyperspectral.js';
-import { checkAborted, WorkflowOptionError } from './errors.js';
+import { hyperspectralMetricsBatch, meanMetrics, type HyperspectralMetrics } from '../metrics/hyperspectral-indices.js';
+import type { MhifSet, Window } from '../protocol/hyperspectral-simulation.js';
+import { checkAborted, WorkflowOptionError } from './workflow-errors.js';
 import { runModel } from './run-model.js';
 import type { MhifData } from './hyperspectral-fusion-data.js';
 

@@ -7,7 +7,7 @@ import type { HostArray } from '../host.js';
 import { fromHost, scope } from '../tensor.js';
 import { fullResolutionMetricsBatch, meanAndSpread, reducedResolutionMetricsBatch, stripConventions } from '../metrics/index.js';
 import { readImageRole, sensorFromPath } from '../data/index.js';
-import { checkAborted, WorkflowInputError, WorkflowOptionError } from './errors.js';
+import { checkAborted, WorkflowInputError, WorkflowOptionError } from './workflow-errors.js';
 
 export interface ImageMetricsOptions {
   /** The fused image's file. */

@@ -3,7 +3,7 @@
  * CLI is argument parsing and printing over these). Each is typed, takes an AbortSignal and throws
  * WorkflowOptionError for options to change.
  */
-export { WorkflowOptionError, WorkflowInputError, NonFiniteError } from './errors.js';
+export { WorkflowOptionError, WorkflowInputError, NonFiniteError } from './workflow-errors.js';
 export { runModel, type RunModelOptions } from './run-model.js';
 export { fuseScene, gridTiles, tileStarts, type TileOptions } from './tiled-fusion.js';
 export { countNonFinite, fillNonFinite, finitePolicy, type NonFinite, type WarningSink } from './finite-values.js';

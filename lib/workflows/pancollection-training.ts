@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { HostArray } from '../host.js';
 import { sensorFromPath, sensorScale } from '../data/index.js';
 import { PanCollectionDataset, readCheckpoint, writeTorchOptimizer } from '../train/index.js';
-import { WorkflowOptionError } from './errors.js';
+import { WorkflowOptionError } from './workflow-errors.js';
 
 /** A PanCollection file's samples divided by `scale` (DN -> the model's [0, 1] range). */
 export class ScaledDataset {

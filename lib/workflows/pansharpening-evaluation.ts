@@ -20,7 +20,7 @@ import {
   type PansharpeningInput, type RgbaImage,
 } from '../data/index.js';
 import { countNonFinite, finitePolicy, type WarningSink } from './finite-values.js';
-import { checkAborted, WorkflowOptionError } from './errors.js';
+import { checkAborted, WorkflowOptionError } from './workflow-errors.js';
 import { runModel } from './run-model.js';
 
 /** The released CNNs were trained at ratio 4 (PanNet's deconvolution has stride 4). */

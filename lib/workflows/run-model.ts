@@ -6,7 +6,7 @@
  */
 import type { Module } from '../module.js';
 import { scope, type Tensor } from '../tensor.js';
-import { checkAborted } from './errors.js';
+import { checkAborted } from './workflow-errors.js';
 
 export interface RunModelOptions {
   /** The model sees input / scale and its output is multiplied back (default 1: the inputs are already on the model's scale). */

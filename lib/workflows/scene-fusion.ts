@@ -16,7 +16,7 @@ import {
   loadPansharpeningInput, sensorScale, sniffFormat, writeGeoTiff, writeH5Array, writeMatFile, writePreviewPng, type GeoReference,
 } from '../data/index.js';
 import { finitePolicy, warnIfReflectance, type WarningSink } from './finite-values.js';
-import { checkAborted, WorkflowOptionError } from './errors.js';
+import { checkAborted, WorkflowOptionError } from './workflow-errors.js';
 import { fuseScene } from './tiled-fusion.js';
 
 /** GeoTIFF paths of a scene: the PAN and the MS (or an LMS already on the PAN grid). */

@@ -11,7 +11,7 @@ import type { Module } from '../module.js';
 import { ArrayDataset, train, type TrainOptions, type TrainResult } from '../train/index.js';
 import { fullResolutionTiles, reducedResolutionTiles, type SceneTiles, type TileSet } from '../protocol/index.js';
 import { loadPansharpeningInput, sensorScale } from '../data/index.js';
-import { checkAborted, WorkflowOptionError } from './errors.js';
+import { checkAborted, WorkflowOptionError } from './workflow-errors.js';
 import { heldOutReport, type HeldOutReport, type Resolution } from './held-out-report.js';
 
 export { heldOutReport, BORDER_CUT, type HeldOutReport, type ReportModel, type Resolution } from './held-out-report.js';

@@ -5,7 +5,7 @@
  */
 import type { Module } from '../module.js';
 import { scope, stack, tensor, Tensor } from '../tensor.js';
-import { checkAborted } from './errors.js';
+import { checkAborted } from './workflow-errors.js';
 import { runModel } from './run-model.js';
 
 export interface TileOptions {

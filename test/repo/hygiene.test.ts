@@ -1,14 +1,34 @@
 // Repository hygiene that review alone does not hold: lib/ has no import cycles (a module that
-// imports one that imports it back sees half-initialised exports, order-dependent), and no tracked
-// file names an absolute path of the machine it was written on (they break on every other one).
+// imports one that imports it back sees half-initialised exports, order-dependent), no two files
+// in lib/ or native/ share a name across folders (three hyperspectral.ts files say nothing about
+// which is which), and no tracked file names an absolute path of the machine it was written on
+// (they break on every other one).
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const LIB = join(REPO, 'lib');
+
+function allFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? allFiles(p) : [p];
+  });
+}
+
+/** Names (basenames) that more than one file under `files` has, with those files; index.ts, a folder's entry point by convention, is left out. */
+function sharedNames(files: readonly string[]): Record<string, string[]> {
+  const byName = new Map<string, string[]>();
+  for (const f of files) {
+    const name = basename(f);
+    if (name === 'index.ts') continue;
+    byName.set(name, [...(byName.get(name) ?? []), f]);
+  }
+  return Object.fromEntries([...byName].filter(([, fs]) => fs.length > 1).map(([n, fs]) => [n, fs.sort()]));
+}
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -69,6 +89,16 @@ t.test('no import cycles in lib/', async (t) => {
   t.ok(graph.size > 50, `${graph.size} files read`);
   const found = cycles(graph).map((c) => c.map((f) => relative(REPO, f)).join(' <-> '));
   t.same(found, [], 'no cycles');
+});
+
+t.test('no two files in lib/ or native/ share a name across folders', async (t) => {
+  t.same(sharedNames(['a/x.ts', 'b/x.ts', 'a/index.ts', 'b/index.ts', 'c/y.ts']), { 'x.ts': ['a/x.ts', 'b/x.ts'] }, 'the check finds a shared name, and allows index.ts');
+  for (const dir of ['lib', 'native']) {
+    const files = allFiles(join(REPO, dir));
+    t.ok(files.length > 20, `${files.length} files in ${dir}/`);
+    const shared = sharedNames(files.map((f) => relative(REPO, f)));
+    t.same(shared, {}, `no shared names in ${dir}/`);
+  }
 });
 
 t.test("package.json's scripts run files that exist", async (t) => {
