@@ -21,3 +21,8 @@ export {
   type SceneOptions, type SceneData, type SceneReport, type TrainOnSceneOptions, type HeldOutReport, type ReportModel, type Resolution,
 } from './scene-training.js';
 export { runDemo, type DemoOptions, type DemoResult } from './demo.js';
+export { ScaledDataset, openPanCollectionTraining, exportTorchOptimizer, type PanCollectionTrainingData } from './pancollection-training.js';
+export {
+  prepareMhifData, evaluateMhif, formatMhifScores, hyperspectralFusionModel, trainHyperspectralFusion, loadHyperspectralFusionModel, recordedFusionConfig,
+  type MhifData, type MhifDataOptions, type MhifScores, type EvaluateMhifOptions, type HyperspectralModelOptions,
+} from './hyperspectral-fusion.js';
