@@ -47,29 +47,25 @@ export function intOption(value: string | undefined, name: string): number | und
   return n;
 }
 
+const NUMBER_KINDS = {
+  number: { ok: (n: number, text: string) => text.trim() !== '' && Number.isFinite(n), expected: 'a number' },
+  finite: { ok: (n: number) => Number.isFinite(n), expected: 'a finite number' },
+  positive: { ok: (n: number) => Number.isFinite(n) && n > 0, expected: 'a positive number' },
+} as const;
+
+function numberOf(value: string | undefined, name: string, kind: keyof typeof NUMBER_KINDS): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!NUMBER_KINDS[kind].ok(n, value)) throw new UsageError(`--${name}: expected ${NUMBER_KINDS[kind].expected}, got '${value}'`);
+  return n;
+}
+
 /** A number option (any finite value). */
-export function numberOption(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name}: expected a number, got '${value}'`);
-  return n;
-}
-
-/** A number option that must be finite (a fill value): the message says so. */
-export function finiteOption(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new UsageError(`--${name}: expected a finite number, got '${value}'`);
-  return n;
-}
-
+export const numberOption = (value: string | undefined, name: string) => numberOf(value, name, 'number');
+/** A number option that must be finite (a fill value). */
+export const finiteOption = (value: string | undefined, name: string) => numberOf(value, name, 'finite');
 /** A number option that must be positive (scales). */
-export function positiveOption(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!(Number.isFinite(n) && n > 0)) throw new UsageError(`--${name}: expected a positive number, got '${value}'`);
-  return n;
-}
+export const positiveOption = (value: string | undefined, name: string) => numberOf(value, name, 'positive');
 
 /** One of a fixed set of words. */
 export function oneOfOption<T extends string>(value: string | undefined, name: string, values: readonly T[]): T | undefined {

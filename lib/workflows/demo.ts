@@ -162,22 +162,25 @@ function heldOutTiles(model: Module, test: WaldSet, scale: number): Promise<Tens
 
 /** 3. Stage 1, then stage 2 from it; each saved, each scored on the held-out tiles. */
 async function trainStages(model: Module, o: { trainData: ArrayDataset; validData?: ArrayDataset; test: WaldSet; scale: number; out: string; seed: number; batchSize: number; device: string; options: DemoOptions; log: (line: string) => void }) {
-  const { options, out, log } = o;
+  const { options, out } = o;
   const common = { data: o.trainData, valid: o.validData, batchSize: o.batchSize, seed: o.seed, augment: true, device: o.device, onProgress: options.onProgress, signal: options.signal };
-  const stopped = (r: TrainResult) => { if (r.stopped === 'aborted') checkAborted(options.signal); };
-  log(`stage 1: SSPEN + projections + INR tail (${model.parameterCounts().total.toLocaleString('en-US')} parameters in the tiny model)`);
-  const s1 = await train(model, { ...common, stage: 1, steps: options.stage1Steps ?? 240, lr: 2e-3, schedule: { kind: 'cosine', warmup: 10, minLr: 2e-4 },
-    evalEvery: 40, logFile: join(out, 'train-stage1.jsonl') });
-  stopped(s1);
-  await saveWeights(model, join(out, 'panadapter-tiny-stage1.safetensors'), { stage: '1' });
-  const stage1Out = await heldOutTiles(model, o.test, o.scale);
-  log(`stage 2: adapters, a_proj, b_proj, tail (${model.parameterCounts(2).trainable} trainable after setStage(2))`);
-  const s2 = await train(model, { ...common, stage: 2, steps: options.stage2Steps ?? 240, lr: 1e-3, schedule: { kind: 'cosine', warmup: 10, minLr: 1e-4 },
-    evalEvery: 40, logFile: join(out, 'train-stage2.jsonl') });
-  stopped(s2);
-  await saveWeights(model, join(out, 'panadapter-tiny-stage2.safetensors'), { stage: '2' });
-  const stage2Out = await heldOutTiles(model, o.test, o.scale);
-  return { s1, s2, stage1Out, stage2Out };
+  const stages = [
+    { stage: 1, steps: options.stage1Steps ?? 240, lr: 2e-3, minLr: 2e-4,
+      line: () => `stage 1: SSPEN + projections + INR tail (${model.parameterCounts().total.toLocaleString('en-US')} parameters in the tiny model)` },
+    { stage: 2, steps: options.stage2Steps ?? 240, lr: 1e-3, minLr: 1e-4,
+      line: () => `stage 2: adapters, a_proj, b_proj, tail (${model.parameterCounts(2).trainable} trainable after setStage(2))` },
+  ];
+  const results: TrainResult[] = [], heldOut: Tensor[] = [];
+  for (const s of stages) {
+    o.log(s.line());
+    const r = await train(model, { ...common, stage: s.stage, steps: s.steps, lr: s.lr, schedule: { kind: 'cosine', warmup: 10, minLr: s.minLr },
+      evalEvery: 40, logFile: join(out, `train-stage${s.stage}.jsonl`) });
+    if (r.stopped === 'aborted') checkAborted(options.signal);
+    await saveWeights(model, join(out, `panadapter-tiny-stage${s.stage}.safetensors`), { stage: String(s.stage) });
+    results.push(r);
+    heldOut.push(await heldOutTiles(model, o.test, o.scale));
+  }
+  return { s1: results[0]!, s2: results[1]!, stage1Out: heldOut[0]!, stage2Out: heldOut[1]! };
 }
 
 type DemoMetric = 'SAM' | 'ERGAS' | 'Q2n' | 'SCC' | 'Q';

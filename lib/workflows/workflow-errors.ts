@@ -6,29 +6,22 @@
  * an ordinary Error, TypeError or RangeError (bad data, weights that do not fit, ...).
  */
 
-/** An option (or an input an option has to make up for) that the caller must change. */
-export class WorkflowOptionError extends Error {
-  /** The option, as the workflow's options object names it. */
+/** An error about one option (or the input it names): `option` says which, as the options object spells it. */
+abstract class OptionError extends Error {
   readonly option: string;
 
   constructor(option: string, message: string) {
     super(message);
-    this.name = 'WorkflowOptionError';
+    this.name = new.target.name;
     this.option = option;
   }
 }
+
+/** An option (or an input an option has to make up for) that the caller must change. */
+export class WorkflowOptionError extends OptionError {}
 
 /** An input that does not fit another (shapes, band counts): the data must change, not an option value. */
-export class WorkflowInputError extends Error {
-  /** The option naming the input that does not fit. */
-  readonly option: string;
-
-  constructor(option: string, message: string) {
-    super(message);
-    this.name = 'WorkflowInputError';
-    this.option = option;
-  }
-}
+export class WorkflowInputError extends OptionError {}
 
 /** Non-finite (NaN/±Inf) values where the workflow needs finite ones, and no `fillNonFinite` given. */
 export class NonFiniteError extends Error {

@@ -12,6 +12,7 @@ import {
   trainHyperspectralFusion, trainOnScene, WorkflowOptionError, type Module,
 } from '../../lib/index.js';
 import { sharedData } from '../helpers/locations.js';
+import { writeSyntheticCube } from '../helpers/synthetic-cube.js';
 
 const PATCH = sharedData('pansharpening', 'wv3_pancollection_patch.mat');
 const IKONOS = sharedData('pansharpening', 'ikonos_vitale.mat');
@@ -93,14 +94,8 @@ t.test('scene training: trainOnScene on the IKONOS scene, held-out report agains
 });
 
 t.test('MS/HS fusion: train a tiny INFN, score it, and the saved weights score the same', async (t) => {
-  const H = 64, W = 80, C = 20;
-  const cube = new Uint16Array(H * W * C);
-  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let b = 0; b < C; b++) {
-    const v = 0.5 + 0.25 * Math.sin(x / 5 + b / 7) * Math.cos(y / 6 - b / 9) + 0.2 * ((x >> 3) % 2);
-    cube[(y * W + x) * C + b] = Math.round(65535 * Math.min(1, Math.max(0, v)));
-  }
   const mat = join(tmp, 'cube.mat');
-  data.writeMatFile(mat, { data: { dtype: 'uint16', shape: [H, W, C], data: cube } });
+  writeSyntheticCube(mat);
   const d = await prepareMhifData(mat, { ratio: 4, patch: 16, testCrop: 32 });
   const { model } = await hyperspectralFusionModel(d, 4, { preset: 'tiny' });
   t.teardown(() => model.dispose());
