@@ -1,11 +1,9 @@
 /** `specfuse eval`: a pre-trained pansharpening CNN on a file, scored against EXP with the toolbox metrics. */
 import { basename, resolve } from 'node:path';
 import { checkWritableFolder } from '../atomic.js';
-import { createModel } from '../models/index.js';
-import { CNN_MODELS, describeDlpanCheckpoint, isCnnModel, loadDlpanStateDict, type DlpanLoadReport } from '../models/cnn.js';
-import { loadCheckpointFile } from '../checkpoint-formats/index.js';
+import { CNN_MODELS, isCnnModel, type DlpanLoadReport } from '../models/cnn.js';
 import { sniffFormat } from '../data/index.js';
-import { EVALUATION_RATIO, evaluatePansharpening, readEvaluationData, type EvaluationFiles } from '../workflows/pansharpening-evaluation.js';
+import { EVALUATION_RATIO, evaluatePansharpening, loadReleasedCnn, readEvaluationData, type EvaluationFiles } from '../workflows/pansharpening-evaluation.js';
 import { chooseModel } from './weights-hints.js';
 import { checkInputFiles, finiteOption, intOption, parse, positiveOption, UsageError } from './args.js';
 import { infnEval, wantsInfn } from './infn-commands.js';
@@ -83,18 +81,8 @@ export async function evaluate(argv: string[]): Promise<void> {
     const data = await readEvaluationData(source, { sample });
     // ---- the model and its weights (checked against the data before it is built) --------------------
     const dataName = data.name;
-    const bands = (data.input.ms ?? data.input.lms)!.shape[data.input.layout === 'NCHW' ? 1 : 0]!;
-    const state = await loadCheckpointFile(values.weights!);
-    const found = describeDlpanCheckpoint(state);
-    if (found && found.model !== modelName) throw new Error(`--weights: ${values.weights} holds a ${found.model} (${found.bands} bands), not a ${modelName}`);
-    if (found && found.bands !== bands) {
-      throw new Error(`--weights: ${values.weights} is a ${found.bands}-band ${found.model} (e.g. ${found.bands === 8 ? 'WV3' : 'QB'}), but ${dataName} has ${bands}-band MS data`);
-    }
-    if (bands !== 4 && bands !== 8) throw new Error(`${dataName}: ${bands}-band MS data; the released models take 4 or 8 bands`);
-    const model = createModel({ model: modelName, bands });
+    const { model, report, bands } = await loadReleasedCnn(values.weights!, modelName, data);
     try {
-      const report = loadDlpanStateDict(model, state);
-      model.eval();
       if (device !== 'cpu') await model.to(device);
       const result = await evaluatePansharpening(model, data, {
         name: modelName, sample, sensor: values.sensor, scale, bits: intOption(values.bits, 'bits'), cut, fillNonFinite: fill, out,

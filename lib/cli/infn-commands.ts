@@ -14,7 +14,7 @@ import {
 } from '../workflows/hyperspectral-fusion.js';
 import { countOption, intOption, jsonObjectOption, numberOption, parse, UsageError } from './args.js';
 import { withCliErrors } from './library-errors.js';
-import { startTrainingRun } from './run-folder.js';
+import { startTrainingRun } from './training-run.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 
 /** True when the command line asks for --model infn (the INF commands take other options). */

@@ -10,7 +10,7 @@ import { loadPanAdapterPretrained } from '../models/panadapter-checkpoints.js';
 import { checkPreset, loadWeightsExplained } from './weights-hints.js';
 import { writeFileAtomic } from '../atomic.js';
 import { checkInputFiles, countOption, intOption, jsonObjectOption, numberOption, oneOfOption, parse, usage, UsageError, type Values } from './args.js';
-import { startTrainingRun } from './run-folder.js';
+import { startTrainingRun } from './training-run.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 import { manualSeed } from '../tensor.js';
 import { sceneData, sceneReport, type SceneReport } from '../workflows/scene-training.js';

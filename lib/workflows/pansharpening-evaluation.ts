@@ -20,7 +20,10 @@ import {
   type PansharpeningInput, type RgbaImage,
 } from '../data/index.js';
 import { countNonFinite, finitePolicy, type WarningSink } from './finite-values.js';
-import { checkAborted, WorkflowOptionError } from './workflow-errors.js';
+import { checkAborted, WorkflowInputError, WorkflowOptionError } from './workflow-errors.js';
+import { createModel } from '../models/index.js';
+import { describeDlpanCheckpoint, loadDlpanStateDict, type CnnModelName, type DlpanLoadReport } from '../models/cnn.js';
+import { loadCheckpointFile } from '../checkpoint-formats/index.js';
 import { runModel } from './run-model.js';
 
 /** The released CNNs were trained at ratio 4 (PanNet's deconvolution has stride 4). */
@@ -67,6 +70,34 @@ function checkSample(sample: number, count: number, name: string): void {
 /** [N, C, H, W] view of a loaded array (a single scene gets N = 1). */
 const batched = (a: HostArray | undefined, layout: PansharpeningInput['layout']): HostArray | undefined =>
   a && (layout === 'CHW' ? { ...a, shape: [1, ...a.shape] } : a);
+
+/** The MS band count of evaluation data. */
+export const bandCount = (data: EvaluationData): number => (data.input.ms ?? data.input.lms)!.shape[data.input.layout === 'NCHW' ? 1 : 0]!;
+
+/**
+ * A released DLPan-Toolbox CNN for `data`: the checkpoint is read first and checked against the
+ * data (which network, how many bands: a WorkflowInputError naming `weights` when it does not
+ * fit), then the model is built and loaded strictly through the DLPan dialect, in eval mode.
+ */
+export async function loadReleasedCnn(weights: string, family: CnnModelName, data: EvaluationData): Promise<{ model: Module; report: DlpanLoadReport; bands: number }> {
+  const bands = bandCount(data);
+  const state = await loadCheckpointFile(weights);
+  const found = describeDlpanCheckpoint(state);
+  if (found && found.model !== family) throw new WorkflowInputError('weights', `weights: ${weights} holds a ${found.model} (${found.bands} bands), not a ${family}`);
+  if (found && found.bands !== bands) {
+    throw new WorkflowInputError('weights', `weights: ${weights} is a ${found.bands}-band ${found.model} (e.g. ${found.bands === 8 ? 'WV3' : 'QB'}), but ${data.name} has ${bands}-band MS data`);
+  }
+  if (bands !== 4 && bands !== 8) throw new Error(`${data.name}: ${bands}-band MS data; the released models take 4 or 8 bands`);
+  const model = createModel({ model: family, bands });
+  try {
+    const report = loadDlpanStateDict(model, state);
+    model.eval();
+    return { model, report, bands };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
 
 export interface EvaluatePansharpeningOptions {
   /** The model's name in the tables and file names (default: its family). */

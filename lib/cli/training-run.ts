@@ -1,56 +1,25 @@
 /**
- * What `specfuse train` does around the training loop so that a run folder is never corrupted:
- * one run per folder (a lock), `--resume` only when there is something to resume and `--fresh`
- * to start over explicitly, and SIGINT/SIGTERM ending the run with a checkpoint and the
- * conventional exit code (130/143; a second signal exits at once).
+ * What `specfuse train` does around the training loop: the run folder (lib/workflows/run-folder.ts:
+ * one run per folder, `--resume` only when there is something to resume and `--fresh` to start
+ * over explicitly) with its refusals said in flags, and SIGINT/SIGTERM ending the run with a
+ * checkpoint and the conventional exit code (130/143; a second signal exits at once).
  */
-import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { checkWritableFolder } from '../atomic.js';
-import { readCheckpoint, type TrainResult } from '../train/index.js';
-import { acquireLock, type Lock } from '../train/lock.js';
+import { openRunFolder as openFolder, RunFolderError, saveRunWeights, type RunFolder } from '../workflows/run-folder.js';
+import type { TrainResult } from '../train/index.js';
 import { UsageError } from './args.js';
 
-/** What a training run writes into its folder (`--fresh` removes all of it). */
-const RUN_OUTPUTS = ['checkpoints', 'train.jsonl', 'final.safetensors', 'aborted.safetensors', 'metrics.json', 'heldout.json',
-  'best.safetensors', 'optimizer.torch.safetensors', 'metrics.csv', 'tensorboard'];
-
-export interface RunFolder {
-  out: string;
-  checkpoints: string;
-  log: string;
-  /** train()'s resume option: true (a checkpoint exists: checked) or false */
-  resume: boolean;
-  release(): void;
-}
-
-/**
- * Locks `out` and checks it against the flags: `--resume` needs a checkpoint; a folder that holds
- * a run needs `--resume` or `--fresh` (which removes its checkpoints, log and weights first).
- */
-export function openRunFolder(out: string, flags: { resume?: boolean; fresh?: boolean }): RunFolder {
-  if (flags.resume && flags.fresh) throw new UsageError('give --resume or --fresh, not both');
-  checkWritableFolder(out, '--out');
-  const lock: Lock = acquireLock(out, '--out');
+/** openRunFolder with its refusals as usage errors that say which flag to pass. */
+function openRunFolder(out: string, flags: { resume?: boolean; fresh?: boolean }): RunFolder {
   try {
-    const checkpoints = join(out, 'checkpoints'), log = join(out, 'train.jsonl');
-    const ck = existsSync(checkpoints) ? readCheckpoint(checkpoints) : null;
-    if (flags.resume && !ck) {
-      throw new UsageError(`--resume: nothing to resume from: ${checkpoints} holds no checkpoint (run without --resume to start a new run there, or pass --fresh)`);
-    }
-    if (!flags.resume && ck) {
-      if (!flags.fresh) {
-        throw new UsageError(`--out: ${out} already holds a run (checkpoint at step ${ck.state.batches}): pass --resume to continue it, --fresh to start over (deletes its checkpoints, log and results), or choose another --out`);
-      }
-    }
-    if (flags.fresh) {
-      // everything a run leaves, so that nothing of the old run sits beside the new one's results
-      for (const name of RUN_OUTPUTS) rmSync(join(out, name), { recursive: true, force: true });
-    }
-    return { out, checkpoints, log, resume: !!ck && !!flags.resume, release: () => lock.release() };
+    return openFolder(out, flags, '--out');
   } catch (e) {
-    lock.release();
-    throw e;
+    if (!(e instanceof RunFolderError)) throw e;
+    const { checkpoints, step } = e.details;
+    throw new UsageError({
+      'resume-and-fresh': 'give --resume or --fresh, not both',
+      'nothing-to-resume': `--resume: nothing to resume from: ${checkpoints} holds no checkpoint (run without --resume to start a new run there, or pass --fresh)`,
+      'holds-a-run': `--out: ${out} already holds a run (checkpoint at step ${step}): pass --resume to continue it, --fresh to start over (deletes its checkpoints, log and results), or choose another --out`,
+    }[e.reason]);
   }
 }
 
@@ -133,18 +102,8 @@ export function startTrainingRun(out: string, flags: { resume?: boolean; fresh?:
     folder,
     stop,
     trainOptions: { checkpointDir: folder.checkpoints, logFile: folder.log, resume: folder.resume, signal: stop.signal },
-    // decided by the loop's result, not by stop.received(): a signal after the last step does not
-    // make complete weights 'aborted', and one during the loop always does
-    async saveWeights(r, save) {
-      const aborted = join(out, 'aborted.safetensors'), final = join(out, 'final.safetensors');
-      if (r.stopped === 'aborted') {
-        await save(aborted);
-        return aborted;
-      }
-      await save(final);
-      rmSync(aborted, { force: true });
-      return final;
-    },
+    // decided by the loop's result, not by stop.received() (see saveRunWeights)
+    saveWeights: (r, save) => saveRunWeights(out, r, save),
     stopped(r, weights) {
       const name = stop.received();
       if (!name) return undefined;
