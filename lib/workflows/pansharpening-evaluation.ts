@@ -186,27 +186,10 @@ export async function evaluatePansharpening(model: Module, data: EvaluationData,
   const device = model.device;
 
   return scope(async () => {
-    // ---- inference, one image at a time (whole images: the CNNs are fully convolutional) ----------
-    const fusedList: Tensor[] = [], expList: Tensor[] = [], gtList: Tensor[] = [], msList: Tensor[] = [], panList: Tensor[] = [];
     const inferStart = performance.now();
-    const all = { ms: msAll && fromHost(msAll), lms: lmsAll && fromHost(lmsAll), pan: fromHost(panAll), gt: gtAll && fromHost(gtAll) };
-    const one = (t: Tensor | undefined, i: number) => t && t.slice(0, i, i + 1).contiguous();
-    for (const index of indices) {
-      checkAborted(options.signal);
-      const i = index - offset; // position among the images loaded
-      const ms = one(all.ms, i), pan = one(all.pan, i)!, gt = one(all.gt, i);
-      const lms = one(all.lms, i) ?? await interp23tap(ms!, RATIO, { dtype: 'float32' });
-      fusedList.push(await runModel(model, { lms, pan, ms }, { scale }));
-      expList.push(ms ? await exp({ ms, ratio: RATIO, dtype: 'float32' }) : lms);
-      if (gt) gtList.push(gt);
-      msList.push(ms ?? lms);
-      panList.push(pan);
-    }
+    const images = await fuseImages(model, { msAll, lmsAll, panAll, gtAll }, indices.map((index) => index - offset), scale, options.signal);
     const inferenceSeconds = (performance.now() - inferStart) / 1000;
-    const stackAll = (list: Tensor[]) => (list.length === 1 ? list[0]! : cat(list, 0));
-    const f64 = (t: Tensor) => t.to('float64');
-    let fused = stackAll(fusedList);
-    const expo = stackAll(expList);
+    let { fused } = images;
     {
       const host = await fused.toHost();
       const bad = countNonFinite(host);
@@ -214,33 +197,9 @@ export async function evaluatePansharpening(model: Module, data: EvaluationData,
       finitePolicy(`${modelName}'s output`, host, fill, `the input is finite, so ${weights} are the likely cause (corrupt, or trained on other data)`, options.onWarning);
       if (bad) fused = fromHost(host); // filled: the metrics and files see the filled values
     }
-    const methods: [string, Tensor][] = [['EXP', expo], [modelName, fused]];
-
-    // ---- metrics on DN -----------------------------------------------------------------------------
-    let kind: PansharpeningEvaluation['kind'];
-    const perImage: Record<string, Record<string, unknown>[]> = {};
-    let conventions: unknown;
-    if (gtList.length) {
-      kind = 'reduced-resolution';
-      const gt64 = f64(stackAll(gtList));
-      for (const [name, t] of methods) {
-        checkAborted(options.signal);
-        const r = await reducedResolutionMetricsBatch(f64(t), gt64, { ratio: RATIO, bits, dimCut: cut });
-        perImage[name] = r.map(stripConventions);
-        conventions = r[0]!.conventions;
-      }
-    } else {
-      kind = 'full-resolution';
-      if (!sensor) throw new WorkflowOptionError('sensor', `sensor is required: ${dataName} has no ground truth, and the full-resolution metrics need the sensor's MTF (the file does not name it)`);
-      const msKey = input.ms ? 'ms' : 'lms';
-      const ms64 = f64(stackAll(msList)), pan64 = f64(stackAll(panList));
-      for (const [name, t] of methods) {
-        checkAborted(options.signal);
-        const r = await fullResolutionMetricsBatch(f64(t), { [msKey]: ms64, pan: pan64, sensor, ratio: RATIO, bits });
-        perImage[name] = r.map(stripConventions);
-        conventions = r[0]!.conventions;
-      }
-    }
+    const methods: [string, Tensor][] = [['EXP', images.exp], [modelName, fused]];
+    if (!images.gt && !sensor) throw new WorkflowOptionError('sensor', `sensor is required: ${dataName} has no ground truth, and the full-resolution metrics need the sensor's MTF (the file does not name it)`);
+    const { kind, perImage, conventions } = await scoreImages(methods, images, { sensor, bits, cut, msKey: input.ms ? 'ms' : 'lms', signal: options.signal });
     const summary: Record<string, MeanAndSpread> = Object.fromEntries(methods.map(([name]) => [name, meanAndSpread(perImage[name]!)]));
     const result: PansharpeningEvaluation = {
       model: modelName, ...options.record, data: dataName, sensor: sensor ?? null, bands, size: [H, W], scale, device,
@@ -251,7 +210,7 @@ export async function evaluatePansharpening(model: Module, data: EvaluationData,
       perImage, conventions, files: [], inferenceSeconds, seconds: 0,
     };
     if (options.out) {
-      await writeEvaluationFiles(options.out, result, { exp: expo, fused, gt: gtList[0], pan: panList[0]! }, sensor);
+      await writeEvaluationFiles(options.out, result, { exp: images.exp, fused, gt: images.gt, pan: images.pan }, sensor);
       result.seconds = (performance.now() - t0) / 1000;
       const metricsFile = join(options.out, 'metrics.json');
       writeFileAtomic(metricsFile, JSON.stringify(result, null, 2) + '\n');
@@ -260,6 +219,56 @@ export async function evaluatePansharpening(model: Module, data: EvaluationData,
     result.seconds = (performance.now() - t0) / 1000;
     return result;
   });
+}
+
+/** The images of an evaluation, [N, C, H, W] each: the model's output and EXP in DN, and the references. */
+interface EvaluatedImages { fused: Tensor; exp: Tensor; gt?: Tensor; ms: Tensor; pan: Tensor }
+
+/**
+ * The model on images `positions` of the loaded arrays, one at a time (whole images: the CNNs are
+ * fully convolutional), beside EXP (interp23tap of the MS; the file's LMS without one). Call
+ * inside a scope().
+ */
+async function fuseImages(model: Module, all: Record<'msAll' | 'lmsAll' | 'panAll' | 'gtAll', HostArray | undefined>, positions: number[], scale: number, signal?: AbortSignal): Promise<EvaluatedImages> {
+  const t = { ms: all.msAll && fromHost(all.msAll), lms: all.lmsAll && fromHost(all.lmsAll), pan: fromHost(all.panAll!), gt: all.gtAll && fromHost(all.gtAll) };
+  const one = (x: Tensor | undefined, i: number) => x && x.slice(0, i, i + 1).contiguous();
+  const lists: Record<keyof EvaluatedImages, Tensor[]> = { fused: [], exp: [], gt: [], ms: [], pan: [] };
+  for (const i of positions) {
+    checkAborted(signal);
+    const ms = one(t.ms, i), pan = one(t.pan, i)!, gt = one(t.gt, i);
+    const lms = one(t.lms, i) ?? await interp23tap(ms!, EVALUATION_RATIO, { dtype: 'float32' });
+    lists.fused.push(await runModel(model, { lms, pan, ms }, { scale }));
+    lists.exp.push(ms ? await exp({ ms, ratio: EVALUATION_RATIO, dtype: 'float32' }) : lms);
+    if (gt) lists.gt.push(gt);
+    lists.ms.push(ms ?? lms);
+    lists.pan.push(pan);
+  }
+  const stackAll = (list: Tensor[]) => (list.length === 1 ? list[0]! : cat(list, 0));
+  return {
+    fused: stackAll(lists.fused), exp: stackAll(lists.exp), ms: stackAll(lists.ms), pan: stackAll(lists.pan),
+    ...(lists.gt.length ? { gt: stackAll(lists.gt) } : {}),
+  };
+}
+
+/**
+ * The toolbox metrics of each method's images, per image, on DN in float64: against the ground
+ * truth when there is one (reduced resolution), else from the MS and PAN (full resolution).
+ */
+async function scoreImages(methods: [string, Tensor][], images: EvaluatedImages, o: { sensor?: string; bits: number; cut: number; msKey: 'ms' | 'lms'; signal?: AbortSignal }) {
+  const f64 = (x: Tensor) => x.to('float64');
+  const perImage: Record<string, Record<string, unknown>[]> = {};
+  let conventions: unknown;
+  const gt64 = images.gt && f64(images.gt);
+  const full = gt64 ? undefined : { [o.msKey]: f64(images.ms), pan: f64(images.pan), sensor: o.sensor!, ratio: EVALUATION_RATIO, bits: o.bits };
+  for (const [name, x] of methods) {
+    checkAborted(o.signal);
+    const r = gt64
+      ? await reducedResolutionMetricsBatch(f64(x), gt64, { ratio: EVALUATION_RATIO, bits: o.bits, dimCut: o.cut })
+      : await fullResolutionMetricsBatch(f64(x), full!);
+    perImage[name] = r.map(stripConventions);
+    conventions = r[0]!.conventions;
+  }
+  return { kind: gt64 ? 'reduced-resolution' as const : 'full-resolution' as const, perImage, conventions };
 }
 
 /**
