@@ -16,6 +16,7 @@ import type { HostArray } from '../host.js';
 import { native } from '../native.js';
 import { Tensor, tensor } from '../tensor.js';
 import { checkImage, dims } from './argument-checks.js';
+import { cropWindows, type Window } from './windows.js';
 import { spectralResponseTensor, type SrfOptions } from './srf.js';
 
 export interface MhifSet<T = Tensor> {
@@ -121,8 +122,7 @@ export async function mhifToHost(set: MhifSet): Promise<MhifSet<HostArray>> {
   return { gt: gt!, msi: msi!, lrhsi: lrhsi!, hsi_up: hsi_up! };
 }
 
-/** An HR window: top-left (y, x) and size, in HR pixels. */
-export interface Window { y: number; x: number; height: number; width: number }
+export type { Window } from './windows.js';
 
 export interface MhifPatchOptions {
   ratio: number;
@@ -159,30 +159,6 @@ export function tileRegion(region: Window, crop: number): Window[] {
   }
   if (out.length === 0) throw new RangeError(`testCrop: ${crop} does not fit in the test region ${region.height}x${region.width}`);
   return out;
-}
-
-/** Cuts windows (HR coordinates; divided by `div` for LR arrays) out of [N, C, H, W] host arrays. */
-function cut(a: HostArray, windows: readonly Window[], div: number): HostArray {
-  const [n, c, H, W] = a.shape as [number, number, number, number];
-  if (windows.length === 0) return { dtype: 'float32', shape: [0, c, 0, 0], data: new Float32Array(0) };
-  const ph = windows[0]!.height / div, pw = windows[0]!.width / div;
-  const src = a.data as Float32Array;
-  const out = new Float32Array(n * windows.length * c * ph * pw);
-  let o = 0;
-  for (let img = 0; img < n; img++) {
-    for (const win of windows) {
-      const y0 = win.y / div, x0 = win.x / div;
-      for (let ch = 0; ch < c; ch++) {
-        const base = (img * c + ch) * H * W;
-        for (let y = 0; y < ph; y++) {
-          const row = base + (y0 + y) * W + x0;
-          out.set(src.subarray(row, row + pw), o);
-          o += pw;
-        }
-      }
-    }
-  }
-  return { dtype: 'float32', shape: [n * windows.length, c, ph, pw], data: out };
 }
 
 /**
@@ -222,7 +198,7 @@ export function cutMhifPatches(set: MhifSet<HostArray>, opts: MhifPatchOptions):
   }
   if (trainWindows.length === 0) throw new RangeError('patch/stride/testRegion: no training patch fits outside the test region');
   const take = (wins: Window[]) => ({
-    gt: cut(set.gt, wins, 1), msi: cut(set.msi, wins, 1), lrhsi: cut(set.lrhsi, wins, r), hsi_up: cut(set.hsi_up, wins, 1),
+    gt: cropWindows(set.gt, wins, 1), msi: cropWindows(set.msi, wins, 1), lrhsi: cropWindows(set.lrhsi, wins, r), hsi_up: cropWindows(set.hsi_up, wins, 1),
   });
   return { train: take(trainWindows), ...(region ? { test: take(testWindows) } : {}), trainWindows, testWindows };
 }

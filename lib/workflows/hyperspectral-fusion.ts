@@ -17,7 +17,8 @@ import { recordedConfig, recordedModel } from '../model-file.js';
 import { loadWeights } from '../weights.js';
 import { train, type TrainOptions, type TrainResult } from '../train/index.js';
 import { hyperspectralMetricsBatch, meanMetrics, type HyperspectralMetrics } from '../metrics/hyperspectral-indices.js';
-import type { MhifSet, Window } from '../protocol/hyperspectral-simulation.js';
+import type { MhifSet } from '../protocol/hyperspectral-simulation.js';
+import { cropWindows, type Window } from '../protocol/windows.js';
 import { checkAborted, WorkflowOptionError } from './workflow-errors.js';
 import { runModel } from './run-model.js';
 import type { MhifData } from './hyperspectral-fusion-data.js';
@@ -40,16 +41,6 @@ export interface EvaluateMhifOptions {
   signal?: AbortSignal;
 }
 
-/** [1, C, h, w] float32 copy of window `w` (HR coordinates, divided by `div`) of image 0 of `a`. */
-function window(a: HostArray, w: Window, div: number): HostArray {
-  const [, c, H, W] = a.shape as [number, number, number, number];
-  const y0 = w.y / div, x0 = w.x / div, h = w.height / div, ww = w.width / div;
-  const src = a.data as Float32Array;
-  const out = new Float32Array(c * h * ww);
-  for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) out.set(src.subarray((ch * H + y0 + y) * W + x0, (ch * H + y0 + y) * W + x0 + ww), (ch * h + y) * ww);
-  return { dtype: 'float32', shape: [1, c, h, ww], data: out };
-}
-
 /** Runs `model` around each window of the simulated image `image` (N = 1) and scores it and `hsi_up` against `gt`. */
 export async function evaluateMhif(model: Module, image: MhifSet<HostArray>, windows: readonly Window[], opts: EvaluateMhifOptions): Promise<MhifScores> {
   if (windows.length === 0) throw new RangeError('windows: no test windows');
@@ -65,10 +56,10 @@ export async function evaluateMhif(model: Module, image: MhifSet<HostArray>, win
     const big: Window = { y: y0, x: x0, height: y1 - y0, width: x1 - x0 };
     await scope(async () => {
       const out = await runModel(model, {
-        lrhsi: fromHost(window(image.lrhsi, big, r)), msi: fromHost(window(image.msi, big, 1)), hsi_up: fromHost(window(image.hsi_up, big, 1)),
+        lrhsi: fromHost(cropWindows(image.lrhsi, [big], r)), msi: fromHost(cropWindows(image.msi, [big], 1)), hsi_up: fromHost(cropWindows(image.hsi_up, [big], 1)),
       });
       const fused = out.slice(2, win.y - y0, win.y - y0 + win.height).slice(3, win.x - x0, win.x - x0 + win.width).contiguous();
-      const gt = fromHost(window(image.gt, win, 1)), up = fromHost(window(image.hsi_up, win, 1));
+      const gt = fromHost(cropWindows(image.gt, [win], 1)), up = fromHost(cropWindows(image.hsi_up, [win], 1));
       model_.push((await hyperspectralMetricsBatch(fused, gt, { ratio: r }))[0]!);
       bicubic.push((await hyperspectralMetricsBatch(up, gt, { ratio: r }))[0]!);
     });
