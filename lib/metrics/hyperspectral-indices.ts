@@ -8,6 +8,7 @@
 import type { Tensor } from '../tensor.js';
 import { checkBatch, checkTensor } from './common.js';
 import { reducedResolutionMetricsBatch } from './reduced.js';
+import { meanAndSpread } from './summary.js';
 
 export const HYPERSPECTRAL_METRICS = ['PSNR', 'SAM', 'ERGAS', 'SSIM'] as const;
 export type HyperspectralMetricName = (typeof HYPERSPECTRAL_METRICS)[number];
@@ -23,10 +24,9 @@ export async function hyperspectralMetricsBatch(fused: Tensor, gt: Tensor, optio
   return all.map((m) => ({ PSNR: m.PSNR, SAM: m.SAM, ERGAS: m.ERGAS, SSIM: m.SSIM }));
 }
 
-/** The mean of each index over the images of a batch (papers report mean ± std over test images). */
+/** The mean of each index over the images of a batch (papers report mean ± std over test images): the one averaging, meanAndSpread. */
 export function meanMetrics(list: readonly HyperspectralMetrics[]): HyperspectralMetrics {
   if (list.length === 0) throw new RangeError('list: no metrics to average');
-  const out = { PSNR: 0, SAM: 0, ERGAS: 0, SSIM: 0 };
-  for (const m of list) for (const k of HYPERSPECTRAL_METRICS) out[k] += m[k] / list.length;
-  return out;
+  const { values } = meanAndSpread(list);
+  return { PSNR: values.PSNR!, SAM: values.SAM!, ERGAS: values.ERGAS!, SSIM: values.SSIM! };
 }
