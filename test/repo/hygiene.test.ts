@@ -4,7 +4,7 @@
 // which is which), and no tracked file names an absolute path of the machine it was written on
 // (they break on every other one).
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,6 +99,20 @@ t.test('no two files in lib/ or native/ share a name across folders', async (t) 
     const shared = sharedNames(files.map((f) => relative(REPO, f)));
     t.same(shared, {}, `no shared names in ${dir}/`);
   }
+});
+
+// The `duplicates` tool (where the machine has it: it is not a dependency) lists places sharing six
+// or more lines. The workflows and the CLI were written to hold each piece of work once: no run of
+// lines there may stand again to the letter elsewhere in lib/ (rows marked `shape` share only a
+// form, such as an Error subclass's constructor, and are left to review).
+const hasDuplicates = spawnSync('duplicates', ['--help'], { encoding: 'utf8' }).error === undefined;
+t.test('duplicates: no repeated code in lib/workflows and lib/cli', { skip: hasDuplicates ? false : 'the duplicates tool is not installed here' }, async (t) => {
+  const out = spawnSync('duplicates', ['--repo', LIB, '--most', '200', '--seconds', '120'], { encoding: 'utf8' }).stdout;
+  t.notMatch(out, /^incomplete:/m, 'the whole of lib/ was read and paired');
+  const copies = (text: string) => text.split('\n').filter((l) => /(^D\d+ |~ )(workflows|cli)\//.test(l) && !/\bshape\b/.test(l));
+  t.same(copies('D1 workflows/a.ts:1-9 ~ data/b.ts:4-12\nD2 data/c.ts:1-6 ~ cli/d.ts:1-6 shape\nD3 data/e.ts:1-6 ~ cli/f.ts:2-7'),
+    ['D1 workflows/a.ts:1-9 ~ data/b.ts:4-12', 'D3 data/e.ts:1-6 ~ cli/f.ts:2-7'], 'the filter keeps copies on either side, not shapes');
+  t.same(copies(out), [], 'no run of lines in workflows/ or cli/ repeated to the letter');
 });
 
 t.test("package.json's scripts run files that exist", async (t) => {
