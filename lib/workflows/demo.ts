@@ -259,51 +259,49 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   for (const p of [...trainPairs, testPair]) { p.ms.dispose(); p.pan.dispose(); }
 
   const model = demoModel(bands);
-  const held: Tensor[] = [];
   try {
-    if (device !== 'cpu') await model.to(device);
-    const { s1, s2, stage1Out, stage2Out } = await trainStages(model, { trainData, validData, test, scale, out, seed, batchSize, device, options, log });
-    held.push(stage1Out, stage2Out);
-    checkAborted(options.signal);
+    // every tensor of the training and scoring below is freed when it ends (only numbers come out)
+    return await scope(async () => {
+      if (device !== 'cpu') await model.to(device);
+      const { s1, s2, stage1Out, stage2Out } = await trainStages(model, { trainData, validData, test, scale, out, seed, batchSize, device, options, log });
+      checkAborted(options.signal);
 
-    log('evaluating on held-out tiles');
-    const base = { ms: test.ms, pan: test.pan, lms: test.lms, sensor, ratio: 4 };
-    const scenes: Record<string, Tensor> = { EXP: await exp(base), 'BT-H': await btH(base), GSA: await gsa(base) };
-    held.push(...Object.values(scenes));
-    const outputs: Record<string, Tensor> = { 'PanAdapter stage 1': stage1Out, 'PanAdapter stage 2': stage2Out };
-    for (const name of ['EXP', 'BT-H', 'GSA']) held.push((outputs[name] = gridTiles(scenes[name]!)));
-    const gtTiles = gridTiles(test.gt);
-    held.push(gtTiles);
-    const { metrics, table, conventions } = await scoreMethods(outputs, gtTiles, bands);
-    const n = gtTiles.shape[0]!;
+      log('evaluating on held-out tiles');
+      const base = { ms: test.ms, pan: test.pan, lms: test.lms, sensor, ratio: 4 };
+      const scenes: Record<string, Tensor> = { EXP: await exp(base), 'BT-H': await btH(base), GSA: await gsa(base) };
+      const outputs: Record<string, Tensor> = { 'PanAdapter stage 1': stage1Out, 'PanAdapter stage 2': stage2Out };
+      for (const name of ['EXP', 'BT-H', 'GSA']) outputs[name] = gridTiles(scenes[name]!);
+      const gtTiles = gridTiles(test.gt);
+      const { metrics, table, conventions } = await scoreMethods(outputs, gtTiles, bands);
+      const n = gtTiles.shape[0]!;
 
-    // ---- 5. report files (atomic, like the weights: an interrupted demo never leaves a half-written one)
-    const files: string[] = [];
-    const write = (name: string, data: Uint8Array | string) => { const p = join(out, name); writeFileAtomic(p, data); files.push(p); };
-    await writeFigures(write, { s1, s2, outputs, gtTiles, test, expScene: scenes.EXP!, model, scale, sensor });
-    const seconds = (performance.now() - t0) / 1000;
-    const report = [
-      '# specfuse demo: tiny PanAdapter, stage 1 then stage 2',
-      '',
-      `Data: ${options.data ?? `synthetic WorldView-3-like scenes (${options.sceneSize ?? 512}×${options.sceneSize ?? 512} PAN, 8 bands, seed ${seed})`}; ` +
-        `sensor ${sensor}; Wald's protocol at ratio 4; ${trainData.length} training and ${validData?.length ?? 0} validation patches; ` +
-        `${n} held-out 64×64 tiles (never seen in training).`,
-      `Training on ${device}: stage 1 ${s1.steps} steps (${s1.seconds.toFixed(0)} s), stage 2 ${s2.steps} steps (${s2.seconds.toFixed(0)} s), batch ${batchSize}. Total ${seconds.toFixed(0)} s.`,
-      '',
-      table,
-      '',
-      '![Training and validation loss of both stages](loss-curves.svg)',
-      '',
-      `Mean ± standard deviation over the held-out tiles. Conventions: ${JSON.stringify(conventions)}.`,
-      '',
-      'Files: loss-curves.svg, previews.png (rows: held-out tiles; columns: PAN, EXP, BT-H, GSA, PanAdapter, ground truth), scene.png (EXP, PanAdapter, ground truth over the whole held-out area),',
-      'train-stage{1,2}.jsonl, panadapter-tiny-stage{1,2}.safetensors, metrics.json.',
-    ].join('\n');
-    write('report.md', report + '\n');
-    write('metrics.json', JSON.stringify({ metrics, conventions, tiles: n, seconds, stages: { 1: { steps: s1.steps, seconds: s1.seconds }, 2: { steps: s2.steps, seconds: s2.seconds } } }, null, 2));
-    return { table, metrics, files, seconds, stages: { 1: s1, 2: s2 } };
+      // ---- 5. report files (atomic, like the weights: an interrupted demo never leaves a half-written one)
+      const files: string[] = [];
+      const write = (name: string, data: Uint8Array | string) => { const p = join(out, name); writeFileAtomic(p, data); files.push(p); };
+      await writeFigures(write, { s1, s2, outputs, gtTiles, test, expScene: scenes.EXP!, model, scale, sensor });
+      const seconds = (performance.now() - t0) / 1000;
+      const report = [
+        '# specfuse demo: tiny PanAdapter, stage 1 then stage 2',
+        '',
+        `Data: ${options.data ?? `synthetic WorldView-3-like scenes (${options.sceneSize ?? 512}×${options.sceneSize ?? 512} PAN, 8 bands, seed ${seed})`}; ` +
+          `sensor ${sensor}; Wald's protocol at ratio 4; ${trainData.length} training and ${validData?.length ?? 0} validation patches; ` +
+          `${n} held-out 64×64 tiles (never seen in training).`,
+        `Training on ${device}: stage 1 ${s1.steps} steps (${s1.seconds.toFixed(0)} s), stage 2 ${s2.steps} steps (${s2.seconds.toFixed(0)} s), batch ${batchSize}. Total ${seconds.toFixed(0)} s.`,
+        '',
+        table,
+        '',
+        '![Training and validation loss of both stages](loss-curves.svg)',
+        '',
+        `Mean ± standard deviation over the held-out tiles. Conventions: ${JSON.stringify(conventions)}.`,
+        '',
+        'Files: loss-curves.svg, previews.png (rows: held-out tiles; columns: PAN, EXP, BT-H, GSA, PanAdapter, ground truth), scene.png (EXP, PanAdapter, ground truth over the whole held-out area),',
+        'train-stage{1,2}.jsonl, panadapter-tiny-stage{1,2}.safetensors, metrics.json.',
+      ].join('\n');
+      write('report.md', report + '\n');
+      write('metrics.json', JSON.stringify({ metrics, conventions, tiles: n, seconds, stages: { 1: { steps: s1.steps, seconds: s1.seconds }, 2: { steps: s2.steps, seconds: s2.seconds } } }, null, 2));
+      return { table, metrics, files, seconds, stages: { 1: s1, 2: s2 } };
+    });
   } finally {
-    for (const t of held) if (!t.disposed) t.dispose();
     disposeSet(test);
     model.dispose();
   }

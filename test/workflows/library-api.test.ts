@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createModel, data, evaluateMhif, evaluatePansharpening, fuseSceneFile, fromHost, hyperspectralFusionModel, imageMetrics,
-  loadHyperspectralFusionModel, prepareMhifData, readEvaluationData, readFusionScene, runDemo, runModel, saveWeights, scope,
+  loadHyperspectralFusionModel, memory, prepareMhifData, readEvaluationData, readFusionScene, runDemo, runModel, saveWeights, scope,
   trainHyperspectralFusion, trainOnScene, WorkflowOptionError, type Module,
 } from '../../lib/index.js';
 import { sharedData } from '../helpers/locations.js';
@@ -35,7 +35,9 @@ t.test('scene fusion: fuseSceneFile from a weights file equals runModel on the s
   const { model, path } = await pnnFile();
   t.teardown(() => model.dispose());
   const out = join(tmp, 'fused.tif');
+  const live = memory().tensors;
   const r = await fuseSceneFile({ model: path, input: PATCH, out });
+  t.equal(memory().tensors, live, 'every tensor of the fusion freed');
   t.same(r.shape, [8, 64, 64], 'the first image of the file, C×H×W');
   t.ok(existsSync(r.preview), 'a PNG preview beside it');
   const written = (await data.readGeoTiff(out)).image;
@@ -59,7 +61,9 @@ t.test('evaluation: evaluatePansharpening and imageMetrics agree on the files it
   t.teardown(() => model.dispose());
   const d = await readEvaluationData(PATCH, { sample: 1 });
   const out = join(tmp, 'eval');
+  const live = memory().tensors;
   const r = await evaluatePansharpening(model, d, { sample: 1, out });
+  t.equal(memory().tensors, live, 'every tensor of the evaluation freed');
   t.equal(r.kind, 'reduced-resolution');
   t.same(Object.keys(r.metrics), ['EXP', 'pnn']);
   t.same(r.samples, [1]);
@@ -117,7 +121,9 @@ t.test('MS/HS fusion: train a tiny INFN, score it, and the saved weights score t
 t.test('demo: runDemo on small synthetic scenes writes its report', async (t) => {
   const out = join(tmp, 'demo');
   const lines: string[] = [];
+  const live = memory().tensors;
   const r = await runDemo({ outDir: out, sceneSize: 256, scenes: 1, stage1Steps: 2, stage2Steps: 2, batchSize: 4, log: (l) => lines.push(l) });
+  t.equal(memory().tensors, live, 'every tensor of the demo freed');
   t.same(Object.keys(r.metrics), ['EXP', 'BT-H', 'GSA', 'PanAdapter stage 1', 'PanAdapter stage 2']);
   t.equal(r.stages[1].steps, 2);
   t.equal(r.stages[2].steps, 2);
