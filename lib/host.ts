@@ -1,6 +1,6 @@
 /**
  * Host arrays: plain typed arrays plus a shape, the currency between the file readers
- * (lib/io, lib/data) and the native tensor layer. Row-major (C order), contiguous.
+ * (lib/checkpoint-formats, lib/data) and the native tensor layer. Row-major (C order), contiguous.
  * Readers produce them without touching the addon, so they can be tested on their own and
  * so a corrupt file never reaches C++.
  */

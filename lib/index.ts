@@ -28,11 +28,13 @@ export {
 export {
   simulateMhif, spectralProject, gaussianKernel, cutMhifPatches, mhifToHost, disposeMhif,
   type MhifSet, type MhifSimulationOptions, type MhifPatchOptions, type MhifPatches, type Window,
-} from './protocol/hyperspectral.js';
+} from './protocol/hyperspectral-simulation.js';
 export { NIKON_D700, SRF_WAVELENGTHS, spectralResponse, spectralResponseTensor, type SrfOptions } from './protocol/srf.js';
 export * as baselines from './baselines/index.js';
 export { runBaseline, type BaselineName, type BaselineInput } from './baselines/index.js';
 export * from './metrics/index.js';
-export { fuseScene, type TileOptions } from './infer.js';
 export * as data from './data/index.js';
-export * as io from './io/index.js';
+/** The checkpoint codecs (safetensors, torch.save zip and legacy files, the restricted unpickler); also as `io`, its former name. */
+export * as checkpointFormats from './checkpoint-formats/index.js';
+export * as io from './checkpoint-formats/index.js';
+export * from './workflows/index.js';

@@ -5,7 +5,7 @@
  */
 import type { Module } from './module.js';
 import { createModel, type ModelConfig } from './models/index.js';
-import { safetensorsHeader } from './io/safetensors-header.js';
+import { safetensorsHeader } from './checkpoint-formats/safetensors-header.js';
 import { loadWeights, type LoadReport } from './weights.js';
 
 /** What a weights file says about its model. */

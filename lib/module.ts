@@ -88,19 +88,33 @@ export class Module implements Disposable {
   }
   get stage(): number | null { return this.#stage; }
   /**
-   * The stage every entry point uses when none is given or set: the last (stage 0 in C++, whose
-   * registry holds the stage counts; test/models/config-parity.test.ts checks spec.stages against it).
+   * The stage every entry point trains and runs when none is given (train(), trainOnScene, the
+   * CLI's `--stage`, and the C++ forward, whose stage 0 means the same): the family's last, the
+   * complete model. Earlier stages are the pre-training steps that lead to it (PanAdapter,
+   * CrossDiff: stage 1, then 2 from it). The C++ registry holds the stage counts;
+   * test/models/config-parity.test.ts checks spec.stages against it.
    */
   get defaultStage(): number { return Math.max(...Object.keys(this.spec.stages).map(Number)); }
 
-  parameterCounts(): ParameterCounts {
+  /**
+   * Parameter counts, trainable as the parameters are now, or, with `stage`, as setStage(stage)
+   * would make them (without changing anything).
+   */
+  parameterCounts(stage?: number): ParameterCounts {
+    let trains = (p: TensorDescription) => p.requiresGrad;
+    if (stage !== undefined) {
+      const trainable = this.spec.stages[stage];
+      if (!trainable) throw new RangeError(`stage: ${this.spec.family} has stages ${Object.keys(this.spec.stages).join(', ')}, not ${String(stage)}`);
+      const names = new Set(trainable.length ? selectNames(this.parameterNames(), trainable) : []);
+      trains = (p) => names.has(p.name);
+    }
     const out: ParameterCounts = { total: 0, trainable: 0, modules: {} };
     for (const p of this.namedParameters()) {
       const top = p.name.split('.')[0]!;
       const m = (out.modules[top] ??= { total: 0, trainable: 0 });
       out.total += p.numel;
       m.total += p.numel;
-      if (p.requiresGrad) { out.trainable += p.numel; m.trainable += p.numel; }
+      if (trains(p)) { out.trainable += p.numel; m.trainable += p.numel; }
     }
     return out;
   }

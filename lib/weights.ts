@@ -10,7 +10,7 @@ import type { Module } from './module.js';
 import { fromHost, type Tensor } from './tensor.js';
 import { compilePattern } from './freeze.js';
 import type { HostArray } from './host.js';
-import { loadCheckpointFile, writeSafetensors } from './io/index.js';
+import { loadCheckpointFile, writeSafetensors } from './checkpoint-formats/index.js';
 
 /** Maps a checkpoint name to module names: [] means "deliberately ignored", null means "no rule" (unexpected). */
 export type NameMapping = (name: string) => string[] | null;

@@ -10,7 +10,7 @@
 
 #include "bridge/convert.h"
 #include "bridge/dist_bind.h"
-#include "bridge/errors.h"
+#include "bridge/napi_errors.h"
 #include "bridge/metrics_bind.h"
 #include "bridge/module.h"
 #include "bridge/resample_bind.h"

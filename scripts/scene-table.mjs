@@ -5,7 +5,7 @@
 // Usage: node scripts/scene-table.mjs SCENE.mat LABEL=MODEL:WEIGHTS [LABEL=MODEL:WEIGHTS ...]
 //   MODEL: pnn | pannet | dicnn | fusionnet; WEIGHTS: a run's .safetensors or a DLPan .pth
 import { createModel, loadDlpanWeights, loadWeights } from '../dist/index.js';
-import { sceneData, heldOutReport } from '../dist/cli/scene.js';
+import { sceneData, heldOutReport } from '../dist/workflows/scene-training.js';
 
 const [scene, ...specs] = process.argv.slice(2);
 if (!scene || specs.length === 0) {

@@ -20,7 +20,7 @@ import { Tensor } from '../tensor.js';
 import {
   checkBands, checkImage, checkOutDType, checkRatio, checkSameBatching, dims, isBatched, resolveSensor,
   type OutDType, type ProtocolSensor,
-} from '../protocol/validate.js';
+} from '../protocol/argument-checks.js';
 
 export interface BaselineInput {
   /** MS at its own resolution (needed by exp and gsa, and whenever `lms` is not given). */

@@ -46,3 +46,44 @@ export function intOption(value: string | undefined, name: string): number | und
   if (!Number.isInteger(n)) throw new UsageError(`--${name}: expected an integer, got '${value}'`);
   return n;
 }
+
+const NUMBER_KINDS = {
+  number: { ok: (n: number, text: string) => text.trim() !== '' && Number.isFinite(n), expected: 'a number' },
+  finite: { ok: (n: number) => Number.isFinite(n), expected: 'a finite number' },
+  positive: { ok: (n: number) => Number.isFinite(n) && n > 0, expected: 'a positive number' },
+} as const;
+
+function numberOf(value: string | undefined, name: string, kind: keyof typeof NUMBER_KINDS): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!NUMBER_KINDS[kind].ok(n, value)) throw new UsageError(`--${name}: expected ${NUMBER_KINDS[kind].expected}, got '${value}'`);
+  return n;
+}
+
+/** A number option (any finite value). */
+export const numberOption = (value: string | undefined, name: string) => numberOf(value, name, 'number');
+/** A number option that must be finite (a fill value). */
+export const finiteOption = (value: string | undefined, name: string) => numberOf(value, name, 'finite');
+/** A number option that must be positive (scales). */
+export const positiveOption = (value: string | undefined, name: string) => numberOf(value, name, 'positive');
+
+/** One of a fixed set of words. */
+export function oneOfOption<T extends string>(value: string | undefined, name: string, values: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!values.includes(value as T)) throw new UsageError(`--${name}: expected ${values.join(' | ')}, got '${value}'`);
+  return value as T;
+}
+
+/** A JSON object option (`what`: what its keys are, for the message). */
+export function jsonObjectOption(text: string | undefined, name: string, what: string): Record<string, unknown> {
+  if (text === undefined) return {};
+  let v: unknown;
+  try { v = JSON.parse(text); } catch (e) { throw new UsageError(`--${name}: not JSON (${(e as Error).message})`); }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`--${name}: expected a JSON object of ${what}`);
+  return v as Record<string, unknown>;
+}
+
+/** Library option checks (RangeError, TypeError) raised while reading flags are usage errors. */
+export function usage<T>(f: () => T): T {
+  try { return f(); } catch (e) { throw new UsageError((e as Error).message); }
+}

@@ -1,15 +1,13 @@
 /** `specfuse infer`: fuse a scene of any size with a trained model (tiled), write GeoTIFF or .mat and a preview. */
-import { basename, extname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { checkWritableFile } from '../atomic.js';
 import { createModel, type ModelConfig } from '../models/index.js';
-import { fuseScene } from '../infer.js';
-import { fromHost } from '../tensor.js';
-import { interp23tap } from '../protocol/index.js';
-import { loadPansharpeningInput, sensorScale, sniffFormat, writeGeoTiff, writeH5Array, writeMatFile, writePreviewPng } from '../data/index.js';
-import { checkInputFiles, countOption, parse, UsageError } from './args.js';
-import { finitePolicy, warnIfReflectance } from './finite.js';
-import { bandsMismatch, checkPreset, chooseModel, loadWeightsExplained } from './weights-hints.js';
+import { sniffFormat } from '../data/index.js';
 import { recordedConfig } from '../model-file.js';
+import { fuseFusionScene, fusedFormat, readFusionScene, writeFusedImage } from '../workflows/scene-fusion.js';
+import { checkInputFiles, countOption, finiteOption, parse, positiveOption, UsageError } from './args.js';
+import { bandsMismatch, checkPreset, chooseModel, loadWeightsExplained } from './weights-hints.js';
+import { printWarning, withCliErrors } from './library-errors.js';
 import { ProgressBar } from './progress.js';
 
 export const inferHelp = `specfuse infer [--model NAME] --weights W (--input FILE | --pan PAN.tif --ms MS.tif) --out FUSED.tif|.h5|.mat [options]
@@ -30,8 +28,6 @@ Fuses a full scene (any size) with a trained model: overlapping 64×64 tiles, ba
               says how many and where)
   --stride    tile step (default 32);  --batch-size  default 16;  --device  cpu or cuda`;
 
-const FORMATS: Record<string, 'tif' | 'h5' | 'mat'> = { '.tif': 'tif', '.tiff': 'tif', '.h5': 'h5', '.mat': 'mat' };
-
 export async function inferCommand(argv: string[]): Promise<void> {
   const { values: v } = parse(argv, {
     model: { type: 'string' }, preset: { type: 'string' }, weights: { type: 'string' }, input: { type: 'string' },
@@ -50,79 +46,40 @@ export async function inferCommand(argv: string[]): Promise<void> {
   }
   // where the result goes, checked before any work
   const out = resolve(v.out!);
-  const format = FORMATS[extname(out).toLowerCase()];
-  if (!format) throw new UsageError(`--out: no writer for '${extname(out) || basename(out)}': give a .tif, .tiff, .h5 or .mat file name`);
+  await withCliErrors(async () => fusedFormat(out));
   checkWritableFile(out, '--out');
-  const preview = out.slice(0, -extname(out).length) + '.png';
-  let fill: number | undefined;
-  if (v['fill-non-finite'] !== undefined) {
-    fill = Number(v['fill-non-finite']);
-    if (!Number.isFinite(fill)) throw new UsageError(`--fill-non-finite: expected a finite number, got '${v['fill-non-finite']}'`);
-  }
-  let scaleArg: number | undefined;
-  if (v.scale !== undefined) {
-    scaleArg = Number(v.scale);
-    if (!(Number.isFinite(scaleArg) && scaleArg > 0)) throw new UsageError(`--scale: expected a positive number, got '${v.scale}'`);
-  }
+  const fill = finiteOption(v['fill-non-finite'], 'fill-non-finite');
+  const scale = positiveOption(v.scale, 'scale');
   const stride = countOption(v.stride, 'stride'), batchSize = countOption(v['batch-size'], 'batch-size');
-
   const source = v.input ?? { pan: v.pan!, ...(v.ms ? { ms: v.ms } : {}), ...(v.lms ? { lms: v.lms } : {}) };
-  const inputName = v.input ?? v.pan!;
-  const input = await loadPansharpeningInput(source, { dtype: 'float32' });
-  const sensor = v.sensor ?? input.sensor;
-  if (!sensor && scaleArg === undefined) throw new UsageError('--sensor: the input does not name its sensor (give --sensor, or --scale)');
-  const scale = scaleArg ?? sensorScale(String(sensor));
-  const pick = (a: typeof input.pan | undefined) => (a && input.layout === 'NCHW' ? { ...a, shape: a.shape.slice(1), data: a.data.subarray(0, a.data.length / a.shape[0]!) } as typeof a : a);
-  const msH = pick(input.ms), panH = pick(input.pan)!, lmsH = pick(input.lms);
-  if (!msH) throw new UsageError(`--input: no MS (I_MS_LR / ms) in ${inputName}`);
-  const fix = 'fix the input (e.g. fill or mask the bad pixels)';
-  finitePolicy(`the MS of ${inputName}`, msH, fill, fix);
-  finitePolicy(`the PAN of ${inputName}`, panH, fill, fix);
-  finitePolicy(`the LMS of ${inputName}`, lmsH, fill, fix);
-  warnIfReflectance([msH, panH], scale, scaleArg !== undefined);
-  // before the model is built: a full PanAdapter is 160 M parameters
-  const { model: modelName, recorded } = chooseModel(v.model, v.weights!, '--weights');
-  // the recorded preset stands in for --preset; a --preset that differs from it is refused by checkPreset
-  const preset = v.preset ?? recorded?.preset;
-  checkPreset(v.weights!, modelName, preset, '--weights', msH.shape[0]);
-  const bands = msH.shape[0]!;
-  if (recorded && Number(recorded.config.bands) !== bands) {
-    throw new Error(`--weights: ${bandsMismatch(v.weights!, Number(recorded.config.bands), bands)}`);
-  }
-  // the recorded config rebuilds the model exactly (--config overrides included); a --preset the
-  // file does not record overrides it
-  const useRecord = recorded && (v.preset === undefined || v.preset === recorded.preset);
-  const config: Record<string, unknown> = useRecord ? { ...recordedConfig(recorded) } : { model: modelName, bands, ...(v.preset ? { preset: v.preset } : {}) };
-  const model = createModel(config as unknown as ModelConfig);
-  const made = [];
-  try {
-    await loadWeightsExplained(model, v.weights!, '--weights', preset);
-    if (v.device && v.device !== 'cpu') await model.to(v.device);
-    model.eval();
-    const ms = fromHost(msH); made.push(ms);
-    const lms = lmsH ? fromHost(lmsH) : await interp23tap(ms, 4, { dtype: 'float32' }); made.push(lms);
-    const pan = fromHost(panH); made.push(pan);
-    const n = [ms.div(scale), lms.div(scale), pan.div(scale)]; made.push(...n);
-    const bar = new ProgressBar('tiles');
-    const fused = await fuseScene(model, { ms: n[0]!, lms: n[1]!, pan: n[2]! }, {
-      stride, batchSize, onProgress: (d, t) => bar.update(d, t),
-    });
-    made.push(fused);
-    const dn = fused.mul(scale); made.push(dn);
-    const host = await dn.toHost();
-    finitePolicy('the fused image', host, fill, `the input is finite, so the weights ${v.weights} are the likely cause (corrupt, or trained on other data)`);
-    if (format === 'h5') {
-      await writeH5Array(out, 'sr', { ...host, shape: [1, ...host.shape] }); // N×C×H×W, as PanCollection
-    } else if (format === 'mat') {
-      const hwc = fromHost(host).permute([1, 2, 0]).contiguous(); made.push(hwc); // MATLAB's H×W×C
-      writeMatFile(out, { sr: await hwc.toHost() });
-    } else {
-      writeGeoTiff(out, host, { georef: input.georef });
+  await withCliErrors(async () => {
+    const scene = await readFusionScene(source, { sensor: v.sensor, scale, fillNonFinite: fill, onWarning: printWarning });
+    // before the model is built: a full PanAdapter is 160 M parameters
+    const { model: modelName, recorded } = chooseModel(v.model, v.weights!, '--weights');
+    // the recorded preset stands in for --preset; a --preset that differs from it is refused by checkPreset
+    const preset = v.preset ?? recorded?.preset;
+    const bands = scene.ms.shape[0]!;
+    checkPreset(v.weights!, modelName, preset, '--weights', bands);
+    if (recorded && Number(recorded.config.bands) !== bands) {
+      throw new Error(`--weights: ${bandsMismatch(v.weights!, Number(recorded.config.bands), bands)}`);
     }
-    writePreviewPng(preview, host, { sensor: sensor ? String(sensor) : undefined });
-    console.log(`• fused ${host.shape.join('×')} → ${out}`);
-  } finally {
-    for (const t of made) if (!t.disposed) t.dispose();
-    model.dispose();
-  }
+    // the recorded config rebuilds the model exactly (--config overrides included); a --preset the
+    // file does not record overrides it
+    const useRecord = recorded && (v.preset === undefined || v.preset === recorded.preset);
+    const config: Record<string, unknown> = useRecord ? { ...recordedConfig(recorded) } : { model: modelName, bands, ...(v.preset ? { preset: v.preset } : {}) };
+    const model = createModel(config as unknown as ModelConfig);
+    try {
+      await loadWeightsExplained(model, v.weights!, '--weights', preset);
+      if (v.device && v.device !== 'cpu') await model.to(v.device);
+      model.eval();
+      const bar = new ProgressBar('tiles');
+      const fused = await fuseFusionScene(model, scene, {
+        stride, batchSize, fillNonFinite: fill, onWarning: printWarning, weightsName: v.weights, onProgress: (d, t) => bar.update(d, t),
+      });
+      await writeFusedImage(out, fused, { georef: scene.georef, sensor: scene.sensor });
+      console.log(`• fused ${fused.shape.join('×')} → ${out}`);
+    } finally {
+      model.dispose();
+    }
+  }, { input: '--input' });
 }

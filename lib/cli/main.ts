@@ -2,12 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { UsageError } from './args.js';
 import { info, infoHelp } from './info.js';
-import { demo, demoHelp } from './demo.js';
+import { demo, demoHelp } from './demo-command.js';
 import { trainCommand, trainHelp } from './train.js';
 import { inferCommand, inferHelp } from './infer.js';
 import { evaluate, evalHelp } from './eval.js';
 import { metrics, metricsHelp } from './metrics.js';
-import { infnEvalHelp, infnTrainHelp, wantsInfn } from './infn.js';
+import { infnEvalHelp, infnTrainHelp, wantsInfn } from './infn-commands.js';
 
 // run() resolves to the exit code when it is not 0 (e.g. 130/143: training stopped by a signal)
 const commands: Record<string, { run: (argv: string[]) => Promise<void | number>; help: string }> = {

@@ -1,44 +1,36 @@
 /** `specfuse train`: one stage of a model on PanCollection .h5 data, with checkpoints and a progress bar. */
 import { resolve, join } from 'node:path';
 import { createModel, type ModelConfig } from '../models/index.js';
-import { train, validateSchedule, PanCollectionDataset, createLoggers, parseLoggerKinds, parseGroupsOption, readCheckpoint, resolveMonitor, writeTorchOptimizer, type Schedule } from '../train/index.js';
+import { train, validateSchedule, createLoggers, parseLoggerKinds, parseGroupsOption, resolveMonitor, type Schedule, type TrainOptions } from '../train/index.js';
+import type { Module } from '../module.js';
+import { exportTorchOptimizer, openPanCollectionTraining, type PanCollectionTrainingData } from '../workflows/pancollection-training.js';
 import { reducedMetricNames, type ReducedMetricName } from '../metrics/index.js';
 import { saveWeights } from '../weights.js';
 import { loadPanAdapterPretrained } from '../models/panadapter-checkpoints.js';
 import { checkPreset, loadWeightsExplained } from './weights-hints.js';
 import { writeFileAtomic } from '../atomic.js';
-import { checkInputFiles, countOption, intOption, parse, UsageError } from './args.js';
-import { joinTrainingRun, startTrainingRun } from './run-folder.js';
+import { checkInputFiles, countOption, intOption, jsonObjectOption, numberOption, oneOfOption, parse, usage, UsageError, type Values } from './args.js';
+import { joinTrainingRun, startTrainingRun } from './training-run.js';
 import { distributedEnv } from '../distributed/index.js';
 import { launchLocal, withoutOption } from '../train/launch.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 import { manualSeed } from '../tensor.js';
-import { heldOutReport, sampleReport, sceneData, type Resolution, type SceneData } from './scene.js';
-import { infnTrain, wantsInfn } from './infn.js';
+import { sceneData, sceneReport, type SceneReport } from '../workflows/scene-training.js';
+import { withCliErrors } from './library-errors.js';
+import { infnTrain, wantsInfn } from './infn-commands.js';
 
-function oneOfOption<T extends string>(v: string | undefined, name: string, values: readonly T[]): T | undefined {
-  if (v === undefined) return undefined;
-  if (!values.includes(v as T)) throw new UsageError(`--${name}: expected ${values.join(' | ')}, got '${v}'`);
-  return v as T;
-}
-
-/** Scores the held-out part of a --scene run and writes heldout.json next to the weights. */
-async function reportHeldOut(model: ReturnType<typeof createModel>, stage: number, scene: SceneData, resolution: Resolution, out: string): Promise<void> {
-  const set = scene.heldOut!;
-  const selfSupervised = model.methods().includes('sample') && stage === 1;
-  const report = selfSupervised
-    ? { stage, samples: await sampleReport(model, set) }
-    : { stage, ...(await heldOutReport(model, stage, set, resolution, scene.sensor, scene.scale)) };
-  writeFileAtomic(join(out, 'heldout.json'), JSON.stringify(report, null, 2) + '\n');
-  if ('samples' in report && report.samples) {
+/** Prints a --scene run's held-out report (written to heldout.json beside the weights). */
+function printSceneReport(report: SceneReport): void {
+  if ('samples' in report) {
     console.log(`• held-out tiles, DDIM samples (20 steps): ${Object.entries(report.samples).map(([k, x]) => `${k} ${x.toFixed(2)}`).join(', ')}`);
-  } else if ('methods' in report) {
-    for (const [name, m] of Object.entries(report.methods)) {
-      console.log(`• held-out ${resolution} (${report.tiles} tiles) ${name.padEnd(11)} ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join('  ')}`);
-    }
-    for (const [name, m] of Object.entries(report.cut21 ?? {})) {
-      console.log(`• held-out ${resolution}, 21-pixel border cut ${name.padEnd(11)} ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join('  ')}`);
-    }
+    return;
+  }
+  const { resolution } = report;
+  for (const [name, m] of Object.entries(report.methods)) {
+    console.log(`• held-out ${resolution} (${report.tiles} tiles) ${name.padEnd(11)} ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join('  ')}`);
+  }
+  for (const [name, m] of Object.entries(report.cut21 ?? {})) {
+    console.log(`• held-out ${resolution}, 21-pixel border cut ${name.padEnd(11)} ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join('  ')}`);
   }
 }
 
@@ -51,8 +43,8 @@ and a JSONL log.
   --preset       panadapter: wv3, wv2, qb, gf2, ikonos or tiny; crossdiff: qb, wv4, ikonos, gf2,
                  wv2, wv3, tiny or tiny8
   --bands        band count (default: the preset's, or 8)
-  --stage        1 or 2 (PanAdapter and CrossDiff: stage 2 starts from stage 1's weights, see --init;
-                 CrossDiff stage 1 is self-supervised: no gt needed)
+  --stage        1 or 2 (default: the model's last stage, as in the library; PanAdapter and CrossDiff:
+                 stage 2 starts from stage 1's weights, see --init; CrossDiff stage 1 is self-supervised)
   --data         training .h5;  --valid  validation .h5
   --scene        instead of --data: one original MS + PAN pair (.mat with I_MS/I_PAN, ...), cut into
                  tiles; the right --holdout fraction of the scene (default 0.25) is never trained on
@@ -102,26 +94,6 @@ and a JSONL log.
                  MASTER_ADDR, MASTER_PORT set) each process is one rank. Rank 0 writes the run folder.
 INFN (MS/HS fusion from a hyperspectral cube): see 'specfuse train --model infn --help'.`;
 
-/** Library option checks (RangeError, TypeError) raised while reading flags are usage errors. */
-function usage<T>(f: () => T): T {
-  try { return f(); } catch (e) { throw new UsageError((e as Error).message); }
-}
-
-function numberOption(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name}: expected a number, got '${value}'`);
-  return n;
-}
-
-function jsonObject(text: string | undefined, name: string): Record<string, unknown> {
-  if (text === undefined) return {};
-  let v: unknown;
-  try { v = JSON.parse(text); } catch (e) { throw new UsageError(`--${name}: not JSON (${(e as Error).message})`); }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`--${name}: expected a JSON object of model options`);
-  return v as Record<string, unknown>;
-}
-
 /** --schedule with --warmup, --step-size/--gamma and --min-lr; flags for another schedule are usage errors. */
 function scheduleOption(v: Record<string, string | string[] | boolean | undefined>): Schedule | undefined {
   const kind = oneOfOption(v.schedule as string | undefined, 'schedule', ['constant', 'cosine', 'step'] as const) ?? 'constant';
@@ -136,38 +108,68 @@ function scheduleOption(v: Record<string, string | string[] | boolean | undefine
   return usage(() => validateSchedule(s));
 }
 
-class ScaledDataset {
-  constructor(private readonly inner: PanCollectionDataset, private readonly scale: number) {}
-  get length() { return this.inner.length; }
-  get keys() { return this.inner.keys; }
-  async batch(indices: readonly number[]) {
-    const b = await this.inner.batch(indices);
-    for (const a of Object.values(b)) {
-      const d = a.data as Float32Array;
-      for (let i = 0; i < d.length; i++) d[i]! /= this.scale;
-    }
-    return b;
+const TRAIN_FLAGS = {
+    model: { type: 'string' as const }, preset: { type: 'string' as const }, bands: { type: 'string' as const }, stage: { type: 'string' as const },
+    data: { type: 'string' as const }, valid: { type: 'string' as const }, scale: { type: 'string' as const }, epochs: { type: 'string' as const }, steps: { type: 'string' as const },
+    'batch-size': { type: 'string' as const }, lr: { type: 'string' as const }, schedule: { type: 'string' as const }, init: { type: 'string' as const, multiple: true as const },
+    ipt: { type: 'string' as const }, edsr: { type: 'string' as const }, out: { type: 'string' as const }, resume: { type: 'boolean' as const },
+    device: { type: 'string' as const }, bf16: { type: 'boolean' as const }, seed: { type: 'string' as const },
+    scene: { type: 'string' as const }, resolution: { type: 'string' as const }, patch: { type: 'string' as const }, stride: { type: 'string' as const },
+    holdout: { type: 'string' as const }, sensor: { type: 'string' as const }, loss: { type: 'string' as const }, optimizer: { type: 'string' as const },
+    'weight-decay': { type: 'string' as const }, warmup: { type: 'string' as const }, 'step-size': { type: 'string' as const }, gamma: { type: 'string' as const },
+    'min-lr': { type: 'string' as const }, 'clip-grad-norm': { type: 'string' as const }, 'nan-policy': { type: 'string' as const }, groups: { type: 'string' as const },
+    'no-decay': { type: 'boolean' as const }, config: { type: 'string' as const }, 'eval-every': { type: 'string' as const }, metrics: { type: 'string' as const },
+    monitor: { type: 'string' as const }, mode: { type: 'string' as const }, 'save-top-k': { type: 'string' as const }, 'early-stopping': { type: 'string' as const },
+    'min-delta': { type: 'string' as const }, 'checkpoint-every': { type: 'string' as const }, 'keep-checkpoints': { type: 'string' as const }, log: { type: 'string' as const },
+    fresh: { type: 'boolean' as const }, 'allow-changes': { type: 'boolean' as const },
+    flips: { type: 'boolean' as const }, 'held-out-patch': { type: 'string' as const },
+    nproc: { type: 'string' as const },
+};
+
+type TrainFlags = Values<typeof TRAIN_FLAGS>;
+
+/** --ipt/--edsr (PanAdapter's pre-trained parts), then --init (a whole model's weights, possibly several files). */
+async function loadStartingWeights(model: Module, v: TrainFlags, inits: readonly string[]): Promise<void> {
+  if (v.ipt || v.edsr) {
+    const r = await loadPanAdapterPretrained(model, { ipt: v.ipt, edsr: v.edsr });
+    for (const [k, rep] of Object.entries(r)) console.log(`• ${k}: loaded ${rep!.loaded.length} tensors, ignored ${rep!.ignored.length}`);
   }
+  if (inits.length) {
+    const r = await loadWeightsExplained(model, inits, '--init', v.preset);
+    console.log(`• init: loaded ${r.loaded.length} tensors from ${inits.join(', ')}` +
+      (r.ignored.length ? `; ignored ${r.ignored.length}: ${r.ignored.slice(0, 3).join(', ')}${r.ignored.length > 3 ? ', ...' : ''}` : ''));
+  }
+}
+
+/** train()'s options from the flags and the stage's recipe (the loss, optimizer, batch size and lr a flag does not give). */
+function trainOptions(v: TrainFlags, o: {
+  stage: number; recipe: NonNullable<Module['spec']['trainingDefaults']>[number]; resolution: 'reduced' | 'full';
+  lossArg?: 'mse' | 'l1' | 'qnr'; optimizerArg?: 'adam' | 'adamw' | 'sgd'; batchSizeArg?: number;
+}): Omit<TrainOptions, 'data'> & { validation: NonNullable<TrainOptions['validation']> } {
+  const { stage, recipe } = o;
+  const metrics = v.metrics ? v.metrics.split(',').map((m) => m.trim()) : [];
+  for (const m of metrics) if (!reducedMetricNames.includes(m as ReducedMetricName)) throw new UsageError(`--metrics: unknown metric '${m}' (expected ${reducedMetricNames.join(', ')})`);
+  const patience = intOption(v['early-stopping'], 'early-stopping');
+  if (v.monitor) usage(() => resolveMonitor({ metric: v.monitor }, metrics));
+  return {
+    stage, epochs: intOption(v.epochs, 'epochs'), steps: intOption(v.steps, 'steps'), batchSize: o.batchSizeArg ?? recipe.batchSize ?? 4,
+    lr: numberOption(v.lr, 'lr') ?? recipe.lr ?? 1e-4, schedule: scheduleOption(v),
+    loss: o.lossArg ?? (o.resolution === 'full' && stage > 1 && recipe.loss ? 'qnr' : recipe.loss), optimizer: o.optimizerArg ?? recipe.optimizer,
+    weightDecay: numberOption(v['weight-decay'], 'weight-decay'), seed: intOption(v.seed, 'seed') ?? 0, autocast: v.bf16 ? 'bf16' : 'none',
+    clipGradNorm: numberOption(v['clip-grad-norm'], 'clip-grad-norm'), nanPolicy: oneOfOption(v['nan-policy'], 'nan-policy', ['error', 'skip'] as const),
+    groups: v.groups ? usage(() => parseGroupsOption(v.groups!)) : undefined, noDecay: v['no-decay'] ?? false,
+    evalEvery: intOption(v['eval-every'], 'eval-every'),
+    validation: { metrics: metrics as ReducedMetricName[] },
+    monitor: v.monitor || v.mode ? { metric: v.monitor, mode: oneOfOption(v.mode, 'mode', ['min', 'max'] as const) } : undefined,
+    earlyStopping: patience !== undefined ? { patience, minDelta: numberOption(v['min-delta'], 'min-delta') } : undefined,
+    saveTopK: intOption(v['save-top-k'], 'save-top-k'), keepCheckpoints: intOption(v['keep-checkpoints'], 'keep-checkpoints'),
+    augment: v.flips ?? false,
+  };
 }
 
 export async function trainCommand(argv: string[]): Promise<void | number> {
   if (wantsInfn(argv)) return infnTrain(argv);
-  const { values: v } = parse(argv, {
-    model: { type: 'string' }, preset: { type: 'string' }, bands: { type: 'string' }, stage: { type: 'string' },
-    data: { type: 'string' }, valid: { type: 'string' }, scale: { type: 'string' }, epochs: { type: 'string' }, steps: { type: 'string' },
-    'batch-size': { type: 'string' }, lr: { type: 'string' }, schedule: { type: 'string' }, init: { type: 'string', multiple: true },
-    ipt: { type: 'string' }, edsr: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
-    device: { type: 'string' }, bf16: { type: 'boolean' }, seed: { type: 'string' },
-    scene: { type: 'string' }, resolution: { type: 'string' }, patch: { type: 'string' }, stride: { type: 'string' },
-    holdout: { type: 'string' }, sensor: { type: 'string' }, loss: { type: 'string' }, optimizer: { type: 'string' },
-    'weight-decay': { type: 'string' }, warmup: { type: 'string' }, 'step-size': { type: 'string' }, gamma: { type: 'string' },
-    'min-lr': { type: 'string' }, 'clip-grad-norm': { type: 'string' }, 'nan-policy': { type: 'string' }, groups: { type: 'string' },
-    'no-decay': { type: 'boolean' }, config: { type: 'string' }, 'eval-every': { type: 'string' }, metrics: { type: 'string' },
-    monitor: { type: 'string' }, mode: { type: 'string' }, 'save-top-k': { type: 'string' }, 'early-stopping': { type: 'string' },
-    'min-delta': { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'keep-checkpoints': { type: 'string' }, log: { type: 'string' },
-    fresh: { type: 'boolean' }, 'allow-changes': { type: 'boolean' },
-    flips: { type: 'boolean' }, 'held-out-patch': { type: 'string' }, nproc: { type: 'string' },
-  });
+  const { values: v } = parse(argv, TRAIN_FLAGS);
   if (v.help) { console.log(trainHelp); return; }
   // data parallel: --nproc starts the ranks (each runs this command without --nproc); under
   // torchrun / Slurm (RANK, WORLD_SIZE set) this process is one rank and rank 0 owns the run folder
@@ -176,6 +178,7 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   const follower = !!ranks && ranks.rank > 0;
   if (!v.model) throw new UsageError('--model is required');
   if (!v.data === !v.scene) throw new UsageError('give one of --data (a PanCollection .h5) and --scene (an original MS + PAN pair)');
+  if (v.scene && v.valid) throw new UsageError('--valid goes with --data: a --scene run is scored on its held-out tiles');
   if ((v.epochs === undefined) === (v.steps === undefined)) throw new UsageError('give exactly one of --epochs and --steps');
   // option values first: a usage error is the most direct answer, before files are looked at
   const resolution = oneOfOption(v.resolution, 'resolution', ['reduced', 'full'] as const) ?? 'reduced';
@@ -188,7 +191,7 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   const batchSizeArg = countOption(v['batch-size'], 'batch-size');
   const checkpointEvery = countOption(v['checkpoint-every'], 'checkpoint-every') ?? 200;
   countOption(v.steps, 'steps'); countOption(v.epochs, 'epochs');
-  const config: Record<string, unknown> = { model: v.model, ...jsonObject(v.config, 'config') };
+  const config: Record<string, unknown> = { model: v.model, ...jsonObjectOption(v.config, 'config', 'model options') };
   if (v.preset) config.preset = v.preset;
   const bands = intOption(v.bands, 'bands');
   if (bands !== undefined) config.bands = bands;
@@ -198,60 +201,35 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   // the run folder is checked and locked before anything expensive happens
   const run = follower ? joinTrainingRun(out, { resume: v.resume }) : startTrainingRun(out, { resume: v.resume, fresh: v.fresh });
   let model: ReturnType<typeof createModel> | undefined;
-  let data: PanCollectionDataset | undefined, valid: PanCollectionDataset | undefined;
+  let files: PanCollectionTrainingData | undefined;
   try {
     model = createModel(config as unknown as ModelConfig);
-    const scene = v.scene ? await sceneData(v.scene, {
+    const scene = v.scene ? await withCliErrors(() => sceneData(v.scene!, {
       resolution, patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride'),
       holdout: v.holdout !== undefined ? Number(v.holdout) : 0.25, heldOutPatch: intOption(v['held-out-patch'], 'held-out-patch'),
       sensor: v.sensor, scale: v.scale ? Number(v.scale) : undefined,
-    }) : undefined;
-    data = scene ? undefined : await PanCollectionDataset.open(v.data!);
-    valid = v.valid ? await PanCollectionDataset.open(v.valid) : undefined;
-    const scale = scene ? 1 : v.scale ? Number(v.scale) : (await import('../data/index.js')).sensorScale(String((await import('../data/index.js')).sensorFromPath(v.data!) ?? 'wv3'));
-    if (!(scale > 0)) throw new UsageError('--scale: expected a positive number');
-    if (v.ipt || v.edsr) {
-      const r = await loadPanAdapterPretrained(model, { ipt: v.ipt, edsr: v.edsr });
-      for (const [k, rep] of Object.entries(r)) console.log(`• ${k}: loaded ${rep!.loaded.length} tensors, ignored ${rep!.ignored.length}`);
-    }
-    if (inits.length) {
-      const r = await loadWeightsExplained(model, inits, '--init', v.preset);
-      console.log(`• init: loaded ${r.loaded.length} tensors from ${inits.join(', ')}` +
-        (r.ignored.length ? `; ignored ${r.ignored.length}: ${r.ignored.slice(0, 3).join(', ')}${r.ignored.length > 3 ? ', ...' : ''}` : ''));
-    }
+    })) : undefined;
+    files = scene ? undefined : await withCliErrors(() => openPanCollectionTraining(v.data!, { valid: v.valid, scale: v.scale ? Number(v.scale) : undefined }));
+    await loadStartingWeights(model, v, inits);
     if (v.device && v.device !== 'cpu') await model.to(v.device);
-    const stage = intOption(v.stage, 'stage') ?? Number(Object.keys(model.spec.stages)[0]);
+    // one default for every entry point: the model's last stage (train() and the C++ forward agree)
+    const stage = intOption(v.stage, 'stage') ?? model.defaultStage;
     const recipe = model.spec.trainingDefaults?.[stage] ?? {};
-    const loss = lossArg ?? (resolution === 'full' && stage > 1 && recipe.loss ? 'qnr' : recipe.loss);
-    const optimizer = optimizerArg ?? recipe.optimizer;
-    const trainData = scene ? scene.train : new ScaledDataset(data!, scale);
-    const schedule = scheduleOption(v);
+    const trainData = scene ? scene.train : files!.data;
+    const options = trainOptions(v, { stage, recipe, resolution, lossArg, optimizerArg, batchSizeArg });
     // train.jsonl is the loop's own log (logFile), which a resume trims to the resumed step
     const loggers = createLoggers(out, logKinds.filter((k) => k !== 'jsonl'));
-    const metrics = v.metrics ? v.metrics.split(',').map((m) => m.trim()) : [];
-    for (const m of metrics) if (!reducedMetricNames.includes(m as ReducedMetricName)) throw new UsageError(`--metrics: unknown metric '${m}' (expected ${reducedMetricNames.join(', ')})`);
-    const patience = intOption(v['early-stopping'], 'early-stopping');
-    if (v.monitor) usage(() => resolveMonitor({ metric: v.monitor }, metrics));
     const bar = new ProgressBar(`stage ${stage}`);
-    model.setStage(stage);
-    const c = model.parameterCounts();
-    console.log(`• ${v.model}${v.preset ? ` (${v.preset})` : ''}, stage ${stage}: ${c.trainable.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} parameters trainable; ${trainData.length} samples${scene ? ` (${resolution}-resolution tiles of ${v.scene}, ${scene.heldOut?.lms.shape[0] ?? 0} held out)` : ''}`);
+    // what the stage trains, counted without setting it: train() sets it (once)
+    const c = model.parameterCounts(stage);
+    if (!follower) console.log(`• ${v.model}${v.preset ? ` (${v.preset})` : ''}, stage ${stage}: ${c.trainable.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} parameters trainable; ${trainData.length} samples${scene ? ` (${resolution}-resolution tiles of ${v.scene}, ${scene.heldOut?.lms.shape[0] ?? 0} held out)` : ''}`);
     const r = await train(model, {
-      stage, data: trainData, valid: valid ? new ScaledDataset(valid, scale) : undefined,
-      epochs: intOption(v.epochs, 'epochs'), steps: intOption(v.steps, 'steps'), batchSize: batchSizeArg ?? recipe.batchSize ?? 4,
-      lr: numberOption(v.lr, 'lr') ?? recipe.lr ?? 1e-4, schedule, loss, optimizer,
-      weightDecay: numberOption(v['weight-decay'], 'weight-decay'), seed: intOption(v.seed, 'seed') ?? 0, autocast: v.bf16 ? 'bf16' : 'none',
-      clipGradNorm: numberOption(v['clip-grad-norm'], 'clip-grad-norm'), nanPolicy: oneOfOption(v['nan-policy'], 'nan-policy', ['error', 'skip'] as const),
-      groups: v.groups ? usage(() => parseGroupsOption(v.groups!)) : undefined, noDecay: v['no-decay'] ?? false,
-      evalEvery: intOption(v['eval-every'], 'eval-every'),
-      validation: { metrics: metrics as ReducedMetricName[], scale: scene ? scene.scale : scale },
-      monitor: v.monitor || v.mode ? { metric: v.monitor, mode: oneOfOption(v.mode, 'mode', ['min', 'max'] as const) } : undefined,
-      earlyStopping: patience !== undefined ? { patience, minDelta: numberOption(v['min-delta'], 'min-delta') } : undefined,
-      saveTopK: intOption(v['save-top-k'], 'save-top-k'), bestWeights: valid ? join(out, 'best.safetensors') : undefined,
-      keepCheckpoints: intOption(v['keep-checkpoints'], 'keep-checkpoints'), loggers,
+      ...options, data: trainData, valid: files?.valid,
+      validation: { ...options.validation, scale: scene ? scene.scale : files!.scale },
+      bestWeights: files?.valid ? join(out, 'best.safetensors') : undefined, loggers,
       // the run folder's checkpoints, lock-guarded resume and signal; its train.jsonl only when asked for
       ...run.trainOptions, logFile: logKinds.includes('jsonl') ? run.trainOptions.logFile : undefined,
-      checkpointEvery, allowOptionChanges: !!v['allow-changes'], device: v.device, augment: v.flips ?? false,
+      checkpointEvery, allowOptionChanges: !!v['allow-changes'], device: v.device,
       distributed: ranks && ranks.worldSize > 1 ? true : undefined,
       onProgress: (p) => follower || bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} samples/s eta ${formatSeconds(p.etaSeconds)}`),
     });
@@ -259,14 +237,17 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
     const metadata: Record<string, string> = { stage: String(stage), ...(v.preset ? { preset: v.preset } : {}), bands: String(model.config.bands ?? '') };
     const weights = await run.saveWeights(r, (path) => saveWeights(model!, path, metadata));
     // the optimizer state in torch.optim's layout, from the checkpoint just written (stopped runs too)
-    const ck = readCheckpoint(join(out, 'checkpoints'));
-    if (ck) writeTorchOptimizer(join(out, 'optimizer.torch.safetensors'), ck);
+    exportTorchOptimizer(out);
     const code = run.stopped(r, weights);
     if (code !== undefined) return code;
     console.log(`• ${r.stopped} after ${r.steps} steps in ${formatSeconds(r.seconds)}; best validation loss ${r.bestValid ?? '-'}; weights ${weights}`);
-    if (scene?.heldOut) await reportHeldOut(model, stage, scene, resolution, out);
+    const report = scene && await sceneReport(model, stage, scene, resolution);
+    if (report) {
+      writeFileAtomic(join(out, 'heldout.json'), JSON.stringify(report, null, 2) + '\n');
+      printSceneReport(report);
+    }
   } finally {
-    data?.close(); valid?.close(); model?.dispose();
+    files?.close(); model?.dispose();
     run.close();
   }
 }

@@ -4,7 +4,7 @@
  * and dtype conversion (the float32 option of the readers).
  */
 import { type DType, type HostArray, type HostData, numel } from '../host.js';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 
 /** Index access shared by every HostData variant; int64 elements are bigint. */
 type Indexable = { [i: number]: number | bigint; readonly length: number };

@@ -5,7 +5,7 @@
  * cannot run off the end.
  */
 import fs from 'node:fs';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 
 export interface ByteSource {
   /** Total size in bytes. */

@@ -15,7 +15,7 @@ import zlib from 'node:zlib';
 import { writeAtomically } from '../atomic.js';
 import { BYTES_PER_ELEMENT, type DType, type HostArray } from '../host.js';
 import { checkHostArray, quantize } from './arrays.js';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 import { GEO_TAGS, type GeoReference } from './geotiff.js';
 import { TAG, TIFF } from './tiff-ifd.js';
 

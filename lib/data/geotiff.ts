@@ -14,7 +14,7 @@ import type { GeoTIFF } from 'geotiff';
 import { BYTES_PER_ELEMENT, type DType, type HostArray } from '../host.js';
 import { allocate } from './arrays.js';
 import { type ByteSource, bufferSource, fileSource } from './bytesource.js';
-import { DataFormatError, isSystemError } from './errors.js';
+import { DataFormatError, isSystemError } from './format-errors.js';
 import { type Ifd, TAG, readFirstIfd } from './tiff-ifd.js';
 
 /** Tags that make up a georeference, with the TIFF type they are written back as. */

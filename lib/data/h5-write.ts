@@ -1,6 +1,6 @@
 /** One array as an HDF5 dataset (e.g. a fused image, `sr`), C-order as PanCollection files are. */
 import type { HostArray } from '../host.js';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 import { h5closeWritten, h5write, h5wasm } from './hdf5.js';
 import { writeAtomicallyAsync } from '../atomic.js';
 

@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import type * as H5 from 'h5wasm';
 import { readHead } from './bytesource.js';
-import { DataFormatError, type DataFormatErrorCode, isSystemError } from './errors.js';
+import { DataFormatError, type DataFormatErrorCode, isSystemError } from './format-errors.js';
 
 export type H5Module = typeof H5;
 export type H5File = H5.File;

@@ -3,7 +3,7 @@
  * Everything returns HostArrays (row-major typed arrays + shape, lib/host.ts) and throws
  * DataFormatError (with a `code`) for files that are truncated, corrupt or not as expected.
  */
-export { DataFormatError, type DataFormatErrorCode } from './errors.js';
+export { DataFormatError, type DataFormatErrorCode } from './format-errors.js';
 export { convertDType, permute, quantize } from './arrays.js';
 export { MatFile, openMat, readMat, type MatReadOptions, type MatReader, type MatVariableInfo, type ReadMatOptions } from './mat.js';
 export { Mat73File, isMat73Header, openMat73, openMatFile, readMatFile } from './mat73.js';
@@ -22,4 +22,6 @@ export {
 } from './preview.js';
 export { parseSensor, sensorBands, sensorFromPath, sensorRgbBands, sensorScale, type Sensor } from './sensors.js';
 export { loadPansharpeningInput, sniffFormat, type LoadOptions, type PansharpeningInput, type TiffPaths } from './load.js';
-export { listBandFiles, readBandStack, readHyperspectralCube, readMatCube, type HyperspectralCube, type ReadCubeOptions } from './hyperspectral.js';
+export { listBandFiles, readBandStack, readHyperspectralCube, readMatCube, type HyperspectralCube, type ReadCubeOptions } from './hyperspectral-cube.js';
+export { readImageRole, type ImageRole } from './image-roles.js';
+export { IMAGE_ROLE_NAMES } from './role-names.js';

@@ -16,11 +16,12 @@
 import type { HostArray } from '../host.js';
 import { convertDType, permute } from './arrays.js';
 import { readHead } from './bytesource.js';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 import { type GeoReference, looksLikeTiff, readGeoTiff } from './geotiff.js';
 import { hasHdf5Signature } from './hdf5.js';
 import { openMatFile } from './mat73.js';
 import { openPanCollection } from './pancollection.js';
+import { IMAGE_ROLE_NAMES } from './role-names.js';
 import { type Sensor, parseSensor, sensorFromPath } from './sensors.js';
 
 export type PanRole = 'gt' | 'ms' | 'lms' | 'pan';
@@ -90,12 +91,7 @@ export async function loadPansharpeningInput(source: string | TiffPaths, opts: L
   return out;
 }
 
-const MAT_NAMES: Record<PanRole, string[]> = {
-  gt: ['gt', 'I_GT', 'GT'],
-  pan: ['pan', 'I_PAN', 'PAN'],
-  lms: ['lms', 'I_MS_UP', 'LMS'],
-  ms: ['ms', 'I_MS_LR', 'MS'],
-};
+const MAT_NAMES: Readonly<Record<PanRole, readonly string[]>> = IMAGE_ROLE_NAMES;
 
 async function loadMat(path: string): Promise<PansharpeningInput> {
   const f = await openMatFile(path);

@@ -3,7 +3,7 @@
  * the 128-byte header, element tags and the bounds-checked cursor the reader parses with.
  * Kept apart from mat.ts so the reader reads as the algorithm and this file as the spec.
  */
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 
 /** Data types of element tags (miXXX). */
 export const mi = {

@@ -11,7 +11,7 @@ import zlib from 'node:zlib';
 import { writeFileAtomic } from '../atomic.js';
 import type { DType, HostArray } from '../host.js';
 import { checkHostArray, permute } from './arrays.js';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 import { FLAG_LOGICAL, HEADER_SIZE, mi, mx } from './mat-format.js';
 
 export type MatValue = HostArray | string;

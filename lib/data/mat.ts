@@ -17,7 +17,7 @@ import type { DType, HostArray, HostData } from '../host.js';
 import { numel } from '../host.js';
 import { allocate, dtypeOfData, permute } from './arrays.js';
 import { type ByteSource, bufferSource, fileSource } from './bytesource.js';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 import {
   type ArrayHeader, Cursor, HEADER_SIZE, type MatHeader, type Place, mi, miSize, mx, mxClassName, parseArrayHeader, parseHeader, placeError,
 } from './mat-format.js';

@@ -15,7 +15,7 @@ import type { HostArray } from '../host.js';
 import { numel } from '../host.js';
 import { permute } from './arrays.js';
 import { readHead } from './bytesource.js';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 import { type H5Dataset, type H5File, h5call, openHdf5ForReading } from './hdf5.js';
 import { MATLAB_CLASS_DTYPE, MatVariables, type MatReadOptions, type MatReader, type MatVariableInfo, type Numeric, castNumbers, openMat } from './mat.js';
 

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import { dirname } from 'node:path';
 import type { HostArray } from '../host.js';
 import { checkHostArray, quantize } from './arrays.js';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 import { type H5Dataset, type H5File, h5call, h5closeWritten, h5write, h5wasm } from './hdf5.js';
 import { commit, removeStaleTemporaries, tempPathFor } from '../atomic.js';
 import { PANCOLLECTION_KEYS, type PanKey } from './pancollection.js';

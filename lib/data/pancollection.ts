@@ -8,7 +8,7 @@
  */
 import { BYTES_PER_ELEMENT, type DType, type HostArray, type HostData, numel } from '../host.js';
 import { convertDType } from './arrays.js';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 import { type H5Dataset, type H5File, h5call, openHdf5ForReading } from './hdf5.js';
 import { type Sensor, sensorFromPath, sensorScale } from './sensors.js';
 

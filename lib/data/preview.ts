@@ -10,7 +10,7 @@ import pngjs from 'pngjs';
 import { writeFileAtomic } from '../atomic.js';
 import type { HostArray } from '../host.js';
 import { checkHostArray } from './arrays.js';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 import { sensorRgbBands } from './sensors.js';
 
 /** 8-bit RGBA raster, row-major. */

@@ -9,7 +9,7 @@
  */
 import { basename } from 'node:path';
 import { native } from '../native.js';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 
 export type Sensor = 'wv3' | 'wv2' | 'wv4' | 'qb' | 'gf2' | 'ikonos' | 'geoeye1';
 

@@ -5,7 +5,7 @@
  * sees it, and so that GeoTIFF tags can be copied through byte-exact.
  */
 import { type ByteSource } from './bytesource.js';
-import { DataFormatError } from './errors.js';
+import { DataFormatError } from './format-errors.js';
 
 /** TIFF field types: byte size per value. */
 const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 16: 8, 17: 8, 18: 8 };

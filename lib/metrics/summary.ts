@@ -73,3 +73,32 @@ export function formatSummary<R>(s: Summary<R>, digits = 4): Record<string, stri
   for (const [k, v] of Object.entries(s.metrics as Record<string, MetricSummary>)) out[k] = `${v.mean.toFixed(digits)}±${v.std.toFixed(digits)}`;
   return out;
 }
+
+/** Per-metric values of one table row: means, and the sample std when there are two or more results. */
+export interface MeanAndSpread {
+  values: Record<string, number>;
+  spread?: Record<string, number>;
+}
+
+/**
+ * The one averaging of per-image (per-tile) metric results that tables report: one result is
+ * itself (no spread); two or more give summarize()'s mean and sample std. Non-number fields
+ * (`conventions`) are left out.
+ */
+export function meanAndSpread(list: readonly Record<string, unknown>[]): MeanAndSpread {
+  if (list.length === 1) {
+    const values: Record<string, number> = {};
+    for (const [k, v] of Object.entries(list[0]!)) if (typeof v === 'number') values[k] = v;
+    return { values };
+  }
+  const s = summarize(list as { conventions?: unknown }[]);
+  const values: Record<string, number> = {}, spread: Record<string, number> = {};
+  for (const [k, m] of Object.entries(s.metrics as Record<string, MetricSummary>)) { values[k] = m.mean; spread[k] = m.std; }
+  return { values, spread };
+}
+
+/** A metric result without its `conventions` (per-image rows of a report). */
+export const stripConventions = <T extends { conventions?: unknown }>(r: T): Omit<T, 'conventions'> => {
+  const { conventions: _c, ...rest } = r;
+  return rest;
+};

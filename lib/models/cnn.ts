@@ -13,9 +13,9 @@
  */
 import { Module, type ModelSpec } from '../module.js';
 import type { HostArray } from '../host.js';
-import { loadCheckpointFile } from '../io/index.js';
+import { loadCheckpointFile } from '../checkpoint-formats/index.js';
 import { loadCheckpointFiles, planLoad, renameState, WeightsError, type CheckpointDialect, type LoadReport, type NameMapping } from '../weights.js';
-import { checkKeys, checkWithNative, overPreset } from './validate.js';
+import { checkKeys, checkWithNative, overPreset } from './config-checks.js';
 
 export type CnnModelName = 'pnn' | 'pannet' | 'dicnn' | 'fusionnet';
 export const CNN_MODELS: readonly CnnModelName[] = Object.freeze(['pnn', 'pannet', 'dicnn', 'fusionnet']);

@@ -10,7 +10,7 @@
  * reduced resolution) or with the no-reference loss 'qnr' at full resolution.
  */
 import { Module, type ModelSpec } from '../module.js';
-import { checkKeys, checkWithNative, oneOf, overPreset } from './validate.js';
+import { checkKeys, checkWithNative, oneOf, overPreset } from './config-checks.js';
 import { crossDiffCheckpoints } from './crossdiff-checkpoints.js';
 
 export type CrossDiffPreset = 'qb' | 'wv4' | 'ikonos' | 'gf2' | 'wv2' | 'wv3' | 'tiny' | 'tiny8';

@@ -6,11 +6,11 @@
  * with inf.md's recommended value as the default.
  *
  * Inputs: `lrhsi` B×S×h×w, `msi` B×s×(r·h)×(r·w), `hsi_up` B×S×(r·h)×(r·w) (the bicubic
- * upsampling of lrhsi, see lib/protocol/hyperspectral.ts); target `gt` B×S×(r·h)×(r·w).
+ * upsampling of lrhsi, see lib/protocol/hyperspectral-simulation.ts); target `gt` B×S×(r·h)×(r·w).
  */
 import { Module, type ModelSpec } from '../module.js';
 import type { ConfigValue } from '../native.js';
-import { checkKeys, checkWithNative, oneOf, overPreset } from './validate.js';
+import { checkKeys, checkWithNative, oneOf, overPreset } from './config-checks.js';
 
 export type InfnPreset = 'cave' | 'harvard' | 'tiny';
 

@@ -1,6 +1,6 @@
 /** A small MLP over input 'x': for checks of the binding itself (threads, async, freezing). */
 import { Module, type ModelSpec } from '../module.js';
-import { checkKeys, checkWithNative, overPreset } from './validate.js';
+import { checkKeys, checkWithNative, overPreset } from './config-checks.js';
 
 export interface MlpConfig {
   model: 'mlp';

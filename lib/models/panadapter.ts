@@ -4,7 +4,7 @@
  * this file owns the typed config, its key list, the presets and the stage sets. Defaults follow ../shared/reference/panadapter.md §8.
  */
 import { Module, type ModelSpec } from '../module.js';
-import { checkKeys, checkWithNative, oneOf, overPreset } from './validate.js';
+import { checkKeys, checkWithNative, oneOf, overPreset } from './config-checks.js';
 import { panAdapterCheckpoints } from './panadapter-checkpoints.js';
 
 export type PanAdapterPreset = 'wv3' | 'wv2' | 'qb' | 'gf2' | 'ikonos' | 'tiny';

@@ -7,7 +7,7 @@ import { native } from '../native.js';
 import { Tensor } from '../tensor.js';
 import { epochOrder } from '../train/rng.js';
 import { checkPair, type DegradeInput, type WaldSet } from './wald.js';
-import { checkOutDType, dims, type OutDType } from './validate.js';
+import { checkOutDType, dims, type OutDType } from './argument-checks.js';
 
 export * from './wald.js';
 

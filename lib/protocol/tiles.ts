@@ -14,7 +14,8 @@
 import type { HostArray } from '../host.js';
 import { Tensor } from '../tensor.js';
 import { degrade, interp23tap } from './wald.js';
-import { dims, type ProtocolSensor } from './validate.js';
+import { cropWindows } from './windows.js';
+import { dims, type ProtocolSensor } from './argument-checks.js';
 
 export interface SceneTileOptions {
   /** HR tile side (pan, lms, gt); ms tiles are patch/ratio. Multiple of the ratio. */
@@ -68,23 +69,9 @@ function corners(h: number, x0: number, x1: number, p: number, s: number): Array
   return out;
 }
 
-/** Cuts C×H×W (float) into N×C×(p/f)×(p/f) at corners given in HR pixels (f: the array's downscale). */
-function cut(img: { data: Float32Array | Float64Array; shape: number[] }, at: Array<[number, number]>, p: number, f: number, scale: number): HostArray {
-  const [c, h, w] = img.shape as [number, number, number];
-  const q = p / f;
-  const out = new Float32Array(at.length * c * q * q);
-  let o = 0;
-  for (const [y0, x0] of at) {
-    const ys = y0 / f, xs = x0 / f;
-    for (let ch = 0; ch < c; ch++) {
-      for (let y = 0; y < q; y++) {
-        const row = ch * h * w + (ys + y) * w + xs;
-        for (let x = 0; x < q; x++) out[o++] = img.data[row + x]! / scale;
-      }
-    }
-  }
-  return { dtype: 'float32', shape: [at.length, c, q, q], data: out };
-}
+/** Cuts a C×H×W image into N×C×(p/f)×(p/f) tiles at corners given in HR pixels (f: the array's downscale), divided by `scale`. */
+const cut = (img: { data: Float32Array | Float64Array; shape: number[] }, at: Array<[number, number]>, p: number, f: number, scale: number): HostArray =>
+  cropWindows(img, at.map(([y, x]) => ({ y, x, height: p, width: p })), f, scale);
 
 async function chw(t: Tensor): Promise<{ data: Float32Array | Float64Array; shape: number[] }> {
   const f = t.dtype === 'float32' || t.dtype === 'float64' ? t : t.to('float64');

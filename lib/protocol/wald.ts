@@ -27,10 +27,10 @@ import { Tensor } from '../tensor.js';
 import {
   checkBands, checkDivisible, checkImage, checkOutDType, checkRatio, checkSameBatching, dims, resolveSensor,
   type OutDType, type ProtocolSensor,
-} from './validate.js';
+} from './argument-checks.js';
 
-export type { OutDType, ProtocolSensor } from './validate.js';
-export { resolveSensor } from './validate.js';
+export type { OutDType, ProtocolSensor } from './argument-checks.js';
+export { resolveSensor } from './argument-checks.js';
 
 /** MTF gains at Nyquist (genMTF.m / MTF_PAN.m). */
 export interface MtfGains {

@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostArray } from '../host.js';
-import { readSafetensors, writeSafetensors } from '../io/index.js';
+import { readSafetensors, writeSafetensors } from '../checkpoint-formats/index.js';
 import { fsyncPath, writeFileAtomic } from '../atomic.js';
 import type { Tensor } from '../tensor.js';
 

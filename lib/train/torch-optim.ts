@@ -15,7 +15,7 @@
  * The learning rate of each group is the one its next step uses (the schedule evaluated there).
  */
 import type { HostArray } from '../host.js';
-import { writeSafetensors } from '../io/index.js';
+import { writeSafetensors } from '../checkpoint-formats/index.js';
 import { writeFileAtomic } from '../weights.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { ResolvedGroup } from './groups.js';

@@ -11,7 +11,7 @@
 #include <memory>
 #include <vector>
 
-#include "bridge/errors.h"
+#include "bridge/napi_errors.h"
 
 namespace specfuse {
 

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "bridge/errors.h"
+#include "bridge/napi_errors.h"
 #include "bridge/tensor.h"
 
 namespace specfuse {

@@ -10,7 +10,7 @@
 
 #include "bridge/async.h"
 #include "bridge/convert.h"
-#include "bridge/errors.h"
+#include "bridge/napi_errors.h"
 #include "bridge/tensor.h"
 #include "ops/metrics.h"
 

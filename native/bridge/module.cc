@@ -1,7 +1,7 @@
 #include "bridge/module.h"
 
 #include "bridge/convert.h"
-#include "bridge/errors.h"
+#include "bridge/napi_errors.h"
 #include "bridge/tensor.h"
 #include "core/device.h"
 #include "core/dtype.h"

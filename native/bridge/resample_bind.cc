@@ -9,7 +9,7 @@
 
 #include "bridge/async.h"
 #include "bridge/convert.h"
-#include "bridge/errors.h"
+#include "bridge/napi_errors.h"
 #include "bridge/tensor.h"
 #include "core/dtype.h"
 #include "core/shape.h"

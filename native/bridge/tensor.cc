@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "bridge/convert.h"
-#include "bridge/errors.h"
+#include "bridge/napi_errors.h"
 #include "core/device.h"
 #include "core/dtype.h"
 #include "core/host_allocator.h"

@@ -2,7 +2,7 @@
 
 #include "bridge/convert.h"
 #include "bridge/dist_bind.h"
-#include "bridge/errors.h"
+#include "bridge/napi_errors.h"
 #include "bridge/module.h"
 #include "bridge/tensor.h"
 

@@ -4,7 +4,7 @@
 #include <map>
 
 #include "core/errors.h"
-#include "dist/errors.h"
+#include "dist/dist_errors.h"
 
 namespace specfuse::dist {
 namespace {

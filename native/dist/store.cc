@@ -5,7 +5,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "core/errors.h"
-#include "dist/errors.h"
+#include "dist/dist_errors.h"
 
 namespace specfuse::dist {
 

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel, recordedModel } from '../../lib/index.js';
-import { loadCheckpointFile } from '../../lib/io/index.js';
+import { loadCheckpointFile } from '../../lib/checkpoint-formats/index.js';
 import { loadPansharpeningInput, openMat, writePanCollection } from '../../lib/data/index.js';
 import type { HostArray } from '../../lib/host.js';
 import { PATCH, REPO, dataUnavailable } from '../cnn/fixtures/helpers.js';

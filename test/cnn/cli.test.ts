@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadPansharpeningInput, openMat, writeGeoTiff, writeMatFile, writePanCollection } from '../../lib/data/index.js';
 import { h5wasm } from '../../lib/data/hdf5.js';
-import { loadCheckpointFile, writeSafetensors } from '../../lib/io/index.js';
+import { loadCheckpointFile, writeSafetensors } from '../../lib/checkpoint-formats/index.js';
 import type { HostArray } from '../../lib/host.js';
 import { REPO, PATCH, ZPNN, checkpoint, dataUnavailable } from './fixtures/helpers.js';
 

@@ -16,7 +16,7 @@ import {
 } from '../../lib/index.js';
 import { loadPansharpeningInput } from '../../lib/data/index.js';
 import type { HostArray } from '../../lib/host.js';
-import { readSafetensors } from '../../lib/io/index.js';
+import { readSafetensors } from '../../lib/checkpoint-formats/index.js';
 import { FIXTURES, MODELS, PATCH, DLPAN, PYTHON, SENSORS, checkpoint, dataUnavailable, firstSample, pythonUnavailable, relError } from './fixtures/helpers.js';
 
 const TOL = 1e-5;

@@ -7,7 +7,7 @@ import {
   createModel, describeDlpanCheckpoint, loadDlpanStateDict, loadDlpanWeights, modelNames, cnnSpecs,
 } from '../../lib/index.js';
 import { native } from '../../lib/native.js';
-import { loadCheckpointFile } from '../../lib/io/index.js';
+import { loadCheckpointFile } from '../../lib/checkpoint-formats/index.js';
 import type { HostArray } from '../../lib/host.js';
 import { MODELS, SENSORS, checkpoint, dataUnavailable } from './fixtures/helpers.js';
 

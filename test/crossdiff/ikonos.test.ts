@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import {
   ArrayDataset, createModel, data, fromHost, fullResolutionTiles, manualSeed, reducedResolutionTiles, train,
 } from '../../lib/index.js';
-import { heldOutReport } from '../../lib/cli/scene.js';
+import { heldOutReport } from '../../lib/workflows/scene-training.js';
 import { DATA, dataUnavailable } from '../protocol/helpers.js';
 
 const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;

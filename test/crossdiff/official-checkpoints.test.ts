@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CROSSDIFF_SCHEDULE_BUFFERS, createModel, loadWeights, WeightsError, type Module } from '../../lib/index.js';
 import { manualSeed } from '../../lib/tensor.js';
-import { writeSafetensors } from '../../lib/io/index.js';
+import { writeSafetensors } from '../../lib/checkpoint-formats/index.js';
 import type { HostArray } from '../../lib/host.js';
 import { DATA, PYTHON, dataUnavailable, pythonUnavailable } from '../protocol/helpers.js';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createModel, fromHost, type Tensor } from '../../lib/index.js';
-import { readSafetensors } from '../../lib/io/index.js';
+import { readSafetensors } from '../../lib/checkpoint-formats/index.js';
 import { pythonUnavailable, PYTHON } from '../protocol/helpers.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));

@@ -14,7 +14,7 @@ import { createModel, manualSeed, saveWeights } from '../../lib/index.js';
 import { readMat, writeMatFile, writePanCollection, writeGeoTiff } from '../../lib/data/index.js';
 import { generator } from '../../lib/train/rng.js';
 import { PATCH, REPO, ZPNN, checkpoint, dataUnavailable } from '../cnn/fixtures/helpers.js';
-import { loadCheckpointFileSync, writeSafetensors } from '../../lib/io/index.js';
+import { loadCheckpointFileSync, writeSafetensors } from '../../lib/checkpoint-formats/index.js';
 
 const CLI = join(REPO, 'bin/specfuse.js');
 const skip = dataUnavailable() || (existsSync(join(REPO, 'dist/cli/main.js')) ? false : 'dist/ is not built (npx tsc -p tsconfig.json)');

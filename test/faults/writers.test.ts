@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import pngjs from 'pngjs';
 import { readGeoTiff, readMat, openPanCollection } from '../../lib/data/index.js';
 import { h5wasm } from '../../lib/data/hdf5.js';
-import { readSafetensors } from '../../lib/io/index.js';
+import { readSafetensors } from '../../lib/checkpoint-formats/index.js';
 import { readCheckpoint } from '../../lib/index.js';
 import { generator } from '../../lib/train/rng.js';
 

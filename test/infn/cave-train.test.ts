@@ -7,11 +7,11 @@ import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel, manualSeed, train } from '../../lib/index.js';
-import { prepareMhifData } from '../../lib/mhif/data.js';
-import { evaluateMhif, formatMhifScores } from '../../lib/mhif/evaluate.js';
-import { DATA_DIR } from '../data/fixtures/helpers.js';
+import { prepareMhifData } from '../../lib/workflows/hyperspectral-fusion-data.js';
+import { evaluateMhif, formatMhifScores } from '../../lib/workflows/hyperspectral-fusion.js';
+import { sharedData } from '../helpers/locations.js';
 
-const CAVE = join(DATA_DIR, 'mhif', 'cave_balloons');
+const CAVE = sharedData('mhif', 'cave_balloons');
 const skip = existsSync(join(CAVE, 'balloons_ms_20.png')) ? false : `CAVE bands not found in ${CAVE}`;
 
 t.test('tiny INFN on the CAVE bands beats bicubic on PSNR and SAM (held-out crops, ×4)', { skip }, async (t) => {

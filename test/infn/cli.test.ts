@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeMatFile } from '../../lib/data/index.js';
+import { writeSyntheticCube } from '../helpers/synthetic-cube.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const cli = join(root, 'bin', 'specfuse.js');
@@ -14,16 +14,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'specfuse-infn-cli-'));
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 const run = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { cwd: tmp, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-// 20 bands (400–590 nm), 64×80, smooth blobs with band-dependent weights, uint16.
-const H = 64, W = 80, C = 20;
-const cube = new Uint16Array(H * W * C);
-for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let b = 0; b < C; b++) {
-  const v = 0.5 + 0.25 * Math.sin(x / 5 + b / 7) * Math.cos(y / 6 - b / 9) + 0.2 * ((x >> 3) % 2);
-  cube[(y * W + x) * C + b] = Math.round(65535 * Math.min(1, Math.max(0, v)));
-}
 const mat = join(tmp, 'scene.mat');
-function writeMat() { writeMatFile(mat, { data: { dtype: 'uint16', shape: [H, W, C], data: cube } }); }
-writeMat();
+writeSyntheticCube(mat);
 
 t.test('info: the INFN presets', async (t) => {
   const j = JSON.parse(run('info', '--model', 'infn', '--preset', 'cave', '--json'));

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { readBandStack, readHyperspectralCube, readMatCube, writeMatFile } from '../../lib/data/index.js';
 import { cutMhifPatches, gaussianKernel, mhifToHost, NIKON_D700, simulateMhif, spectralResponse, tensor } from '../../lib/index.js';
-import { DATA_DIR, pythonWith, REPO } from '../data/fixtures/helpers.js';
+import { pythonWith, REPO } from '../data/fixtures/helpers.js';
+import { sharedData } from '../helpers/locations.js';
 
-const CAVE = join(DATA_DIR, 'mhif', 'cave_balloons');
+const CAVE = sharedData('mhif', 'cave_balloons');
 const noCave = existsSync(join(CAVE, 'balloons_ms_20.png')) ? false : `CAVE bands not found in ${CAVE}`;
 const PY = pythonWith('numpy');
 const WL20 = Array.from({ length: 20 }, (_, i) => 400 + 10 * i);

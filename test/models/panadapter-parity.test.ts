@@ -16,12 +16,12 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createModel, fromHost, type ModelConfig, type Tensor } from '../../lib/index.js';
 import { native, type ConfigValue, type NativeModule, type NativeTensor } from '../../lib/native.js';
-import { readSafetensors } from '../../lib/io/index.js';
+import { readSafetensors } from '../../lib/checkpoint-formats/index.js';
 import type { HostArray } from '../../lib/host.js';
+import { PYTHON } from '../helpers/locations.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
-const PYTHON = process.env.SPECFUSE_PYTHON ?? join(REPO, '.venv/bin/python');
 const GENERATOR = join(HERE, 'fixtures', 'panadapter_parity.py');
 const TOL = 1e-5;
 

@@ -18,12 +18,12 @@ import { fileURLToPath } from 'node:url';
 import {
   createModel, fromHost, loadPanAdapterPretrained, loadWeights, WeightsError, zeros, type LoadReport, type Module, type Tensor,
 } from '../../lib/index.js';
-import { readSafetensors } from '../../lib/io/index.js';
+import { readSafetensors } from '../../lib/checkpoint-formats/index.js';
 import type { HostArray } from '../../lib/host.js';
+import { PYTHON } from '../helpers/locations.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
-const PYTHON = process.env.SPECFUSE_PYTHON ?? join(REPO, '.venv/bin/python');
 const GENERATOR = join(HERE, 'fixtures', 'make_pretrained.py');
 
 function pythonUnavailable(): string | false {

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createModel, fromHost, loadWeights, type Tensor } from '../../lib/index.js';
-import { loadCheckpointFileSync } from '../../lib/io/index.js';
+import { loadCheckpointFileSync } from '../../lib/checkpoint-formats/index.js';
+import { PYTHON } from '../helpers/locations.js';
 
-const python = process.env.SPECFUSE_PYTHON ?? fileURLToPath(new URL('../../.venv/bin/python', import.meta.url));
 const script = fileURLToPath(new URL('./fixtures/taps.py', import.meta.url));
 
 async function maxRel(a: Tensor, b: Tensor): Promise<number> {
@@ -31,7 +31,7 @@ for (const [label, preset, bands, tailUsesVit, batch] of cases) {
   t.test(`submodule parity: ${label}`, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'specfuse-taps-'));
     t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    execFileSync(python, [script, dir, preset, String(bands), tailUsesVit ? '1' : '0', String(batch)]);
+    execFileSync(PYTHON, [script, dir, preset, String(bands), tailUsesVit ? '1' : '0', String(batch)]);
     const ref = loadCheckpointFileSync(join(dir, 'taps.safetensors'));
     using model = createModel({ model: 'panadapter', preset: preset as 'tiny', bands, tailUsesVit });
     await loadWeights(model, join(dir, 'weights.pt'));

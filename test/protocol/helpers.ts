@@ -7,11 +7,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openMat, permute } from '../../lib/data/index.js';
 import { tensor, type Tensor } from '../../lib/tensor.js';
+import { PYTHON, sharedData } from '../helpers/locations.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(HERE, '../..');
-export const PYTHON = process.env.SPECFUSE_PYTHON ?? join(REPO, '.venv/bin/python');
-export const DATA = join(process.env.SPECFUSE_SHARED_DATA ?? resolve(REPO, '../shared/data'), 'pansharpening');
+export { PYTHON } from '../helpers/locations.js';
+/** The real pansharpening scenes. */
+export const DATA = sharedData('pansharpening');
 
 let pythonChecked: string | false | undefined;
 /** Why the oracle cannot run (no Python, or no numpy / scipy / torch), or false; checked once. */

@@ -1,14 +1,34 @@
 // Repository hygiene that review alone does not hold: lib/ has no import cycles (a module that
-// imports one that imports it back sees half-initialised exports, order-dependent), and no tracked
-// file names an absolute path of the machine it was written on (they break on every other one).
+// imports one that imports it back sees half-initialised exports, order-dependent), no two files
+// in lib/ or native/ share a name across folders (three hyperspectral.ts files say nothing about
+// which is which), and no tracked file names an absolute path of the machine it was written on
+// (they break on every other one).
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const LIB = join(REPO, 'lib');
+
+function allFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? allFiles(p) : [p];
+  });
+}
+
+/** Names (basenames) that more than one file under `files` has, with those files; index.ts, a folder's entry point by convention, is left out. */
+function sharedNames(files: readonly string[]): Record<string, string[]> {
+  const byName = new Map<string, string[]>();
+  for (const f of files) {
+    const name = basename(f);
+    if (name === 'index.ts') continue;
+    byName.set(name, [...(byName.get(name) ?? []), f]);
+  }
+  return Object.fromEntries([...byName].filter(([, fs]) => fs.length > 1).map(([n, fs]) => [n, fs.sort()]));
+}
 
 function tsFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
@@ -69,6 +89,32 @@ t.test('no import cycles in lib/', async (t) => {
   t.ok(graph.size > 50, `${graph.size} files read`);
   const found = cycles(graph).map((c) => c.map((f) => relative(REPO, f)).join(' <-> '));
   t.same(found, [], 'no cycles');
+});
+
+t.test('no two files in lib/ or native/ share a name across folders', async (t) => {
+  t.same(sharedNames(['a/x.ts', 'b/x.ts', 'a/index.ts', 'b/index.ts', 'c/y.ts']), { 'x.ts': ['a/x.ts', 'b/x.ts'] }, 'the check finds a shared name, and allows index.ts');
+  for (const dir of ['lib', 'native']) {
+    // native/dist/gloo_api/ declares gloo's own headers under gloo's own names (ProcessGroupGloo.hpp
+    // includes them by those names): they are a mirror of another project's layout, not our files
+    const files = allFiles(join(REPO, dir)).filter((f) => !relative(REPO, f).startsWith('native/dist/gloo_api/'));
+    t.ok(files.length > 20, `${files.length} files in ${dir}/`);
+    const shared = sharedNames(files.map((f) => relative(REPO, f)));
+    t.same(shared, {}, `no shared names in ${dir}/`);
+  }
+});
+
+// The `duplicates` tool (where the machine has it: it is not a dependency) lists places sharing six
+// or more lines. The workflows and the CLI were written to hold each piece of work once: no run of
+// lines there may stand again to the letter elsewhere in lib/ (rows marked `shape` share only a
+// form, such as an Error subclass's constructor, and are left to review).
+const hasDuplicates = spawnSync('duplicates', ['--help'], { encoding: 'utf8' }).error === undefined;
+t.test('duplicates: no repeated code in lib/workflows and lib/cli', { skip: hasDuplicates ? false : 'the duplicates tool is not installed here' }, async (t) => {
+  const out = spawnSync('duplicates', ['--repo', LIB, '--most', '200', '--seconds', '120'], { encoding: 'utf8' }).stdout;
+  t.notMatch(out, /^incomplete:/m, 'the whole of lib/ was read and paired');
+  const copies = (text: string) => text.split('\n').filter((l) => /(^D\d+ |~ )(workflows|cli)\//.test(l) && !/\bshape\b/.test(l));
+  t.same(copies('D1 workflows/a.ts:1-9 ~ data/b.ts:4-12\nD2 data/c.ts:1-6 ~ cli/d.ts:1-6 shape\nD3 data/e.ts:1-6 ~ cli/f.ts:2-7'),
+    ['D1 workflows/a.ts:1-9 ~ data/b.ts:4-12', 'D3 data/e.ts:1-6 ~ cli/f.ts:2-7'], 'the filter keeps copies on either side, not shapes');
+  t.same(copies(out), [], 'no run of lines in workflows/ or cli/ repeated to the letter');
 });
 
 t.test("package.json's scripts run files that exist", async (t) => {

@@ -5,8 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createModel, manualSeed, train, type Callback, type Module } from '../../lib/index.js';
 import type { HostArray } from '../../lib/host.js';
-import { readSafetensors } from '../../lib/io/index.js';
-import { tempDir } from '../io/fixtures/helpers.js';
+import { readSafetensors } from '../../lib/checkpoint-formats/index.js';
+import { tempDir } from '../checkpoint-formats/fixtures/helpers.js';
 import { tiles } from './fixtures/tiles.js';
 import { regression } from './fixtures/regression.js';
 

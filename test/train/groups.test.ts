@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import {
   createModel, learningRate, manualSeed, resolveParamGroups, saveWeights, train, type Module,
 } from '../../lib/index.js';
-import { readSafetensors, writeSafetensors } from '../../lib/io/index.js';
+import { readSafetensors, writeSafetensors } from '../../lib/checkpoint-formats/index.js';
 import { isNoDecay, parseGroupsOption } from '../../lib/train/groups.js';
-import { pythonUnavailable, runPython, tempDir } from '../io/fixtures/helpers.js';
+import { pythonUnavailable, runPython, tempDir } from '../checkpoint-formats/fixtures/helpers.js';
 import { regression } from './fixtures/regression.js';
 
 const ORACLE = fileURLToPath(new URL('./fixtures/torch_optim.py', import.meta.url));

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLoggers, createModel, manualSeed, parseLoggerKinds, train } from '../../lib/index.js';
 import { crc32c, maskedCrc32c } from '../../lib/train/tfevents.js';
-import { pythonUnavailable, runPython, tempDir } from '../io/fixtures/helpers.js';
+import { pythonUnavailable, runPython, tempDir } from '../checkpoint-formats/fixtures/helpers.js';
 import { tiles } from './fixtures/tiles.js';
 
 const READER = fileURLToPath(new URL('./fixtures/read_tfevents.py', import.meta.url));

@@ -5,8 +5,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createModel, manualSeed, readCheckpoint, saveWeights, train, writeTorchOptimizer, type Module } from '../../lib/index.js';
-import { readSafetensors, writeSafetensors } from '../../lib/io/index.js';
-import { pythonUnavailable, runPython, tempDir } from '../io/fixtures/helpers.js';
+import { readSafetensors, writeSafetensors } from '../../lib/checkpoint-formats/index.js';
+import { pythonUnavailable, runPython, tempDir } from '../checkpoint-formats/fixtures/helpers.js';
 import { regression } from './fixtures/regression.js';
 
 const ORACLE = fileURLToPath(new URL('./fixtures/torch_optim.py', import.meta.url));
