@@ -45,11 +45,14 @@ inline void report_external_memory(napi_env env, MemoryCounters& m, int64_t delt
   m.unreported = 0;
 }
 
+class Completions;  // bridge/async.cc
+
 struct AddonData {
   Napi::FunctionReference tensor_ctor;
   Napi::FunctionReference module_ctor;
   // Shared with every wrapper, so wrappers finalized after the env's data still have somewhere to count.
   std::shared_ptr<MemoryCounters> memory = std::make_shared<MemoryCounters>();
+  std::shared_ptr<Completions> completions;  // created by the first async call
 };
 
 inline AddonData& addon_data(Napi::Env env) { return *env.GetInstanceData<AddonData>(); }
