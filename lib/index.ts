@@ -30,5 +30,6 @@ export * as baselines from './baselines/index.js';
 export { runBaseline, type BaselineName, type BaselineInput } from './baselines/index.js';
 export * from './metrics/index.js';
 export { fuseScene, type TileOptions } from './infer.js';
+export { InferenceQueue, createInferenceQueue, QueueFullError, QueueClosedError, type InferenceQueueOptions, type InferenceRequestOptions } from './inference-queue.js';
 export * as data from './data/index.js';
 export * as io from './io/index.js';
