@@ -5,7 +5,7 @@ applyDefaultThreads();
 
 export * from './tensor.js';
 export * from './device.js';
-export { Module, type ModelSpec, type ParameterCounts } from './module.js';
+export { Module, type ModelPlan, type ModelSpec, type ParameterCounts } from './module.js';
 export * from './models/index.js';
 export { compilePattern, selectNames } from './freeze.js';
 export type { DType, HostArray, HostData } from './host.js';

@@ -176,6 +176,10 @@ export interface NativeBinding {
   setNumThreads(n: number): void;
   getNumThreads(): number;
   modelNames(): string[];
+  /** Builds a model on the compute thread (bridge/model_factory.cc). */
+  createModule(model: string, config: Record<string, ConfigValue>): Promise<NativeModule>;
+  /** Names, shapes and dtypes of a model's tensors from a shape-only build: no weights allocated. */
+  describeModel(model: string, config: Record<string, ConfigValue>): Promise<{ parameters: TensorDescription[]; buffers: TensorDescription[] }>;
   acceleratorMemory(device: string, resetPeak?: boolean): { allocated: number; peakAllocated: number; reserved: number; peakReserved: number };
   setCudnnBenchmark(on: boolean): void;
   // Wald's protocol and classical baselines (native/bridge/resample_bind.cc; lib/protocol, lib/baselines).

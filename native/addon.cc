@@ -11,6 +11,7 @@
 #include "bridge/convert.h"
 #include "bridge/errors.h"
 #include "bridge/metrics_bind.h"
+#include "bridge/model_factory.h"
 #include "bridge/module.h"
 #include "bridge/resample_bind.h"
 #include "bridge/tensor.h"
@@ -134,6 +135,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTensorFactories(env, exports);
   InitResampleBindings(env, exports);
   InitMetricsBindings(env, exports);
+  InitModelFactory(env, exports);
   exports.Set("torchVersion", Napi::String::New(env, SPECFUSE_TORCH_VERSION));
   exports.Set("libtorchDir", Napi::String::New(env, libtorch_lib_dir()));
   exports.Set("memory", Napi::Function::New<Memory>(env, "memory"));

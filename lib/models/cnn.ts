@@ -11,7 +11,7 @@
  *  - fusionnet: lms, pan, output lms + detail
  * All are fully convolutional: any image size (PanNet: multiples of 4 with ms a quarter of lms).
  */
-import { Module, type ModelSpec } from '../module.js';
+import { Module, type ModelPlan, type ModelSpec } from '../module.js';
 import type { HostArray } from '../host.js';
 import { loadCheckpointFile } from '../io/index.js';
 import { loadCheckpointFiles, planLoad, renameState, WeightsError, type CheckpointDialect, type LoadReport, type NameMapping } from '../weights.js';
@@ -40,13 +40,15 @@ export function isCnnModel(name: unknown): name is CnnModelName {
   return typeof name === 'string' && (CNN_MODELS as readonly string[]).includes(name);
 }
 
-export function createCnn(config: CnnConfig): Module {
+export function createCnn(config: CnnConfig): Module { return Module.fromPlan(planCnn(config)); }
+
+export function planCnn(config: CnnConfig): ModelPlan {
   checkKeys(config, ['model', 'bands']);
   if (!isCnnModel(config.model)) throw new RangeError(`config.model: expected one of ${CNN_MODELS.join(', ')}, got '${String(config.model)}'`);
   const bands = config.bands ?? 8;
   if (typeof bands !== 'number') throw new TypeError('config.bands: expected 4 or 8');
   if (bands !== 4 && bands !== 8) throw new RangeError(`config.bands: expected 4 or 8, got ${bands}`);
-  return new Module(cnnSpecs[config.model], config.model, { bands });
+  return { spec: cnnSpecs[config.model], nativeName: config.model, config: { bands } };
 }
 
 // ---- the released checkpoints ---------------------------------------------------------------------

@@ -1,5 +1,5 @@
 /** A small MLP over input 'x': for checks of the binding itself (threads, async, freezing). */
-import { Module, type ModelSpec } from '../module.js';
+import { Module, type ModelPlan, type ModelSpec } from '../module.js';
 import { checkKeys, positiveInt } from './validate.js';
 
 export interface MlpConfig {
@@ -13,7 +13,9 @@ export interface MlpConfig {
 
 export const mlpSpec: ModelSpec = { family: 'mlp', stages: { 1: ['net'] }, inputs: ['x'] };
 
-export function createMlp(config: MlpConfig): Module {
+export function createMlp(config: MlpConfig): Module { return Module.fromPlan(planMlp(config)); }
+
+export function planMlp(config: MlpConfig): ModelPlan {
   checkKeys(config, ['model', 'inFeatures', 'hidden', 'outFeatures', 'layers']);
   const c = {
     inFeatures: positiveInt(config, 'inFeatures', 8),
@@ -21,5 +23,5 @@ export function createMlp(config: MlpConfig): Module {
     outFeatures: positiveInt(config, 'outFeatures', 8),
     layers: positiveInt(config, 'layers', 2, 0),
   };
-  return new Module(mlpSpec, 'mlp', c);
+  return { spec: mlpSpec, nativeName: 'mlp', config: c };
 }
