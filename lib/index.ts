@@ -11,7 +11,7 @@ export { compilePattern, selectNames } from './freeze.js';
 export type { DType, HostArray, HostData } from './host.js';
 export * from './train/index.js';
 export {
-  loadWeights, loadCheckpointFiles, loadStateDict, saveWeights, modelMetadata, planLoad, renameState, ownNames, WeightsError,
+  loadWeights, loadCheckpointFiles, loadCheckpointFilesAsync, loadStateDict, loadStateDictAsync, saveWeights, modelMetadata, planLoad, renameState, ownNames, WeightsError,
   type CheckpointDialect, type CheckpointFile, type LoadReport, type LoadOptions, type NameMapping, type PreparedLoad,
 } from './weights.js';
 export { loadModel, recordedModel, recordedConfig, type RecordedModel } from './model-file.js';

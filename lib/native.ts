@@ -180,6 +180,8 @@ export interface NativeBinding {
   createModule(model: string, config: Record<string, ConfigValue>): Promise<NativeModule>;
   /** Names, shapes and dtypes of a model's tensors from a shape-only build: no weights allocated. */
   describeModel(model: string, config: Record<string, ConfigValue>): Promise<{ parameters: TensorDescription[]; buffers: TensorDescription[] }>;
+  /** Copies host arrays into a module's tensors on the compute thread (bridge/weights_bind.cc). */
+  loadHostArrays(module: NativeModule, names: string[], arrays: ArrayBufferView[], shapes: number[][], dtypes: DType[]): Promise<number>;
   acceleratorMemory(device: string, resetPeak?: boolean): { allocated: number; peakAllocated: number; reserved: number; peakReserved: number };
   setCudnnBenchmark(on: boolean): void;
   // Wald's protocol and classical baselines (native/bridge/resample_bind.cc; lib/protocol, lib/baselines).

@@ -16,6 +16,7 @@
 #include "bridge/resample_bind.h"
 #include "bridge/tensor.h"
 #include "bridge/trainer.h"
+#include "bridge/weights_bind.h"
 #include "core/device.h"
 #include "core/host_allocator.h"
 #include "models/registry.h"
@@ -136,6 +137,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitResampleBindings(env, exports);
   InitMetricsBindings(env, exports);
   InitModelFactory(env, exports);
+  InitWeightsBindings(env, exports);
   exports.Set("torchVersion", Napi::String::New(env, SPECFUSE_TORCH_VERSION));
   exports.Set("libtorchDir", Napi::String::New(env, libtorch_lib_dir()));
   exports.Set("memory", Napi::Function::New<Memory>(env, "memory"));

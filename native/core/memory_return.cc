@@ -1,6 +1,8 @@
 #include "core/memory_return.h"
 
 #include <chrono>
+#include <cstdlib>
+#include <string>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -67,7 +69,13 @@ class MemoryReturner {
 
 }  // namespace
 
-void request_memory_return() { MemoryReturner::get().request(); }
+void request_memory_return() {
+  static const bool off = [] {
+    const char* v = std::getenv("SPECFUSE_MEMORY_RETURN");
+    return v && std::string(v) == "0";
+  }();
+  if (!off) MemoryReturner::get().request();
+}
 
 bool return_memory_now() { return trim_heaps(); }
 

@@ -57,3 +57,25 @@ t.test('createModelAsync builds on the compute thread: the event loop turns mean
   t.equal(memory().modules, 0);
   t.equal(memory().tensors, 0);
 });
+
+t.test('loadStateDictAsync copies host arrays into the module off the JS thread, checked like loadStateDict', async (t) => {
+  const { loadStateDict, loadStateDictAsync, WeightsError } = await import('../../lib/index.js');
+  const config = { model: 'mlp', inFeatures: 4, hidden: 8, outFeatures: 2 } as ModelConfig;
+  const a = createModel(config), b = createModel(config), c = createModel(config);
+  const state = new Map(Object.entries(a.stateDict()).map(([k, v]) => {
+    const h = { dtype: v.dtype, shape: v.shape, data: v.dataSync() };
+    v.dispose();
+    return [k, h] as const;
+  }));
+  await loadStateDictAsync(b, state);
+  loadStateDict(c, state);
+  const x = rand([5, 4]);
+  const [ya, yb, yc] = await Promise.all([a.forward({ x }), b.forward({ x }), c.forward({ x })]);
+  t.ok(ya.equal(yb), 'async load equals the source');
+  t.ok(yb.equal(yc), 'and the synchronous load');
+  const bad = new Map(state);
+  bad.set('extra', state.values().next().value!);
+  await t.rejects(loadStateDictAsync(b, bad), WeightsError, 'unexpected names refuse the whole load');
+  for (const d of [x, ya, yb, yc, a, b, c]) d.dispose();
+  t.equal(memory().tensors, 0);
+});
