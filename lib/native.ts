@@ -173,7 +173,8 @@ export interface NativeBinding {
   memory(): { tensors: number; bytes: number; modules: number };
   devices(): DeviceInfo[];
   cudaStatus(): { available: boolean; reason: string; deviceCount: number };
-  setNumThreads(n: number): void;
+  /** adaptive: size the team to the cores other processes leave free, at most n (bridge/threading.h). */
+  setNumThreads(n: number, adaptive?: boolean): void;
   getNumThreads(): number;
   modelNames(): string[];
   /** Builds a model on the compute thread (bridge/model_factory.cc). */

@@ -2,6 +2,8 @@
 
 #include <ATen/Parallel.h>
 
+#include "bridge/threading.h"
+
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -38,8 +40,8 @@ class ComputeThread {
       // Intra-op thread settings are per thread (OpenMP's nthreads ICV, MKL's thread-local count):
       // setNumThreads on the JS thread never reached this thread, whose MKL calls (every matmul,
       // conv and linear) then ran on one thread, and lazy initialisation only happens on ATen's
-      // own parallel_for path. Apply the process-wide setting before each task.
-      at::init_num_threads();
+      // own parallel_for path. Apply the policy's width before each task (bridge/threading.h).
+      at::set_num_threads(team_for_next_task());
       task();
     }
   }
