@@ -12,7 +12,7 @@
       "<!(node scripts/libtorch.mjs dir)/include/torch/csrc/api/include"
     ],
     "defines": [
-      "NAPI_VERSION=8",
+      "NAPI_VERSION=2147483647",  # experimental: GC-time finalizers (see CMakeLists.txt)
       "NODE_ADDON_API_CPP_EXCEPTIONS",
       "NODE_ADDON_API_CPP_EXCEPTIONS_ALL",
       "NODE_ADDON_API_DISABLE_DEPRECATED",

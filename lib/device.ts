@@ -10,20 +10,24 @@ export function devices(): DeviceInfo[] { return native.devices(); }
 /** Whether CUDA can be used, and why not when it cannot. */
 export function cuda(): { available: boolean; reason: string; deviceCount: number } { return native.cudaStatus(); }
 
-/** libtorch's intra-op threads for this process. */
+/** libtorch's intra-op threads for this process: exactly n, whatever else runs on the machine. */
 export function setNumThreads(n: number): void { native.setNumThreads(n); }
 export function getNumThreads(): number { return native.getNumThreads(); }
 
 /**
- * Default: one intra-op thread per available core (SPECFUSE_NUM_THREADS overrides). libtorch's own
- * default counts physical cores of the host, which oversubscribes containers with a CPU quota.
+ * Default: at most one intra-op thread per available core, fewer while other processes keep cores
+ * busy (measured before each native task); SPECFUSE_NUM_THREADS or setNumThreads fixes the count.
+ * libtorch's own default counts physical cores of the host, which oversubscribes containers with a
+ * CPU quota.
  */
 export function applyDefaultThreads(): void {
   const env = Number(process.env.SPECFUSE_NUM_THREADS);
-  // Under torchrun (or specfuse train --nproc) LOCAL_WORLD_SIZE processes share this machine's cores.
+  if (Number.isInteger(env) && env > 0) { native.setNumThreads(env); return; }
+  // Under torchrun (or specfuse train --nproc) LOCAL_WORLD_SIZE processes share this machine's
+  // cores: each one's ceiling is its share, and the adaptive team shrinks below it under load.
   const local = Number(process.env.LOCAL_WORLD_SIZE);
   const share = Number.isInteger(local) && local > 1 ? local : 1;
-  native.setNumThreads(Number.isInteger(env) && env > 0 ? env : Math.max(1, Math.floor(availableParallelism() / share)));
+  native.setNumThreads(Math.max(1, Math.floor(availableParallelism() / share)), true);
 }
 
 export const torchVersion = native.torchVersion;

@@ -5,7 +5,7 @@ applyDefaultThreads();
 
 export * from './tensor.js';
 export * from './device.js';
-export { Module, type ModelSpec, type ParameterCounts } from './module.js';
+export { Module, type ModelPlan, type ModelSpec, type ParameterCounts } from './module.js';
 export * from './models/index.js';
 export { compilePattern, selectNames } from './freeze.js';
 export type { DType, HostArray, HostData } from './host.js';
@@ -15,7 +15,7 @@ export {
   DistributedError, type DistributedOptions, type DistributedInfo, type StoreOptions, type DistributedErrorCode,
 } from './distributed/index.js';
 export {
-  loadWeights, loadCheckpointFiles, loadStateDict, saveWeights, modelMetadata, planLoad, renameState, ownNames, WeightsError,
+  loadWeights, loadCheckpointFiles, loadCheckpointFilesAsync, loadStateDict, loadStateDictAsync, saveWeights, modelMetadata, planLoad, renameState, ownNames, WeightsError,
   type CheckpointDialect, type CheckpointFile, type LoadReport, type LoadOptions, type NameMapping, type PreparedLoad,
 } from './weights.js';
 export { loadModel, recordedModel, recordedConfig, type RecordedModel } from './model-file.js';
@@ -33,6 +33,7 @@ export { NIKON_D700, SRF_WAVELENGTHS, spectralResponse, spectralResponseTensor, 
 export * as baselines from './baselines/index.js';
 export { runBaseline, type BaselineName, type BaselineInput } from './baselines/index.js';
 export * from './metrics/index.js';
+export { InferenceQueue, createInferenceQueue, QueueFullError, QueueClosedError, type InferenceQueueOptions, type InferenceRequestOptions } from './inference-queue.js';
 export * as data from './data/index.js';
 /** The checkpoint codecs (safetensors, torch.save zip and legacy files, the restricted unpickler); also as `io`, its former name. */
 export * as checkpointFormats from './checkpoint-formats/index.js';

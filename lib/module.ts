@@ -49,6 +49,35 @@ export function nativeInputs(inputs: Record<string, Tensor | undefined>, what = 
   return raw;
 }
 
+/** What a model builder decides from a user config: the family's spec, the native model and its flat config. */
+export interface ModelPlan {
+  spec: ModelSpec;
+  nativeName: string;
+  config: Record<string, ConfigValue>;
+}
+
+/** The parameters `spec` trains in `stage` (a RangeError for a stage the family does not have). */
+export function stageParameterNames(spec: ModelSpec, names: readonly string[], stage: number): string[] {
+  const trainable = spec.stages[stage];
+  if (!trainable) {
+    throw new RangeError(`stage: ${spec.family} has stages ${Object.keys(spec.stages).join(', ')}, not ${String(stage)}`);
+  }
+  return trainable.length ? selectNames([...names], trainable) : [];
+}
+
+/** Totals and per-top-level-module counts of parameter descriptions. */
+export function countParameters(params: readonly TensorDescription[]): ParameterCounts {
+  const out: ParameterCounts = { total: 0, trainable: 0, modules: {} };
+  for (const p of params) {
+    const top = p.name.split('.')[0]!;
+    const m = (out.modules[top] ??= { total: 0, trainable: 0 });
+    out.total += p.numel;
+    m.total += p.numel;
+    if (p.requiresGrad) { out.trainable += p.numel; m.trainable += p.numel; }
+  }
+  return out;
+}
+
 export class Module implements Disposable {
   /** @internal */
   readonly native: NativeModule;
@@ -56,11 +85,19 @@ export class Module implements Disposable {
   readonly config: Readonly<Record<string, ConfigValue>>;
   #stage: number | null = null;
 
-  /** @internal Use createModel(). */
-  constructor(spec: ModelSpec, nativeName: string, config: Record<string, ConfigValue>) {
+  /** @internal Use createModel() or createModelAsync(). `built`: a model the addon built off the JS thread. */
+  constructor(spec: ModelSpec, nativeName: string, config: Record<string, ConfigValue>, built?: NativeModule) {
     this.spec = spec;
     this.config = Object.freeze({ ...config });
-    this.native = new native.NativeModule(nativeName, config);
+    this.native = built ?? new native.NativeModule(nativeName, config);
+  }
+
+  /** @internal Builds the planned model on the JS thread. */
+  static fromPlan(plan: ModelPlan): Module { return new Module(plan.spec, plan.nativeName, plan.config); }
+
+  /** @internal Builds the planned model on the addon's compute thread: the JS thread stays free. */
+  static async buildPlan(plan: ModelPlan): Promise<Module> {
+    return new Module(plan.spec, plan.nativeName, plan.config, await native.createModule(plan.nativeName, plan.config));
   }
 
   namedParameters(): TensorDescription[] { return this.native.namedParameters(); }
@@ -77,13 +114,10 @@ export class Module implements Disposable {
 
   /** Freezes everything, then unfreezes what the model trains in `stage`. */
   setStage(stage: number): void {
-    const trainable = this.spec.stages[stage];
-    if (!trainable) {
-      throw new RangeError(`stage: ${this.spec.family} has stages ${Object.keys(this.spec.stages).join(', ')}, not ${String(stage)}`);
-    }
     const names = this.parameterNames();
+    const trainable = stageParameterNames(this.spec, names, stage);
     this.native.setRequiresGrad(names, false);
-    if (trainable.length) this.native.setRequiresGrad(selectNames(names, trainable), true);
+    if (trainable.length) this.native.setRequiresGrad(trainable, true);
     this.#stage = stage;
   }
   get stage(): number | null { return this.#stage; }
@@ -101,22 +135,10 @@ export class Module implements Disposable {
    * would make them (without changing anything).
    */
   parameterCounts(stage?: number): ParameterCounts {
-    let trains = (p: TensorDescription) => p.requiresGrad;
-    if (stage !== undefined) {
-      const trainable = this.spec.stages[stage];
-      if (!trainable) throw new RangeError(`stage: ${this.spec.family} has stages ${Object.keys(this.spec.stages).join(', ')}, not ${String(stage)}`);
-      const names = new Set(trainable.length ? selectNames(this.parameterNames(), trainable) : []);
-      trains = (p) => names.has(p.name);
-    }
-    const out: ParameterCounts = { total: 0, trainable: 0, modules: {} };
-    for (const p of this.namedParameters()) {
-      const top = p.name.split('.')[0]!;
-      const m = (out.modules[top] ??= { total: 0, trainable: 0 });
-      out.total += p.numel;
-      m.total += p.numel;
-      if (trains(p)) { out.trainable += p.numel; m.trainable += p.numel; }
-    }
-    return out;
+    const params = this.namedParameters();
+    if (stage === undefined) return countParameters(params);
+    const trains = new Set(stageParameterNames(this.spec, params.map((p) => p.name), stage));
+    return countParameters(params.map((p) => ({ ...p, requiresGrad: trains.has(p.name) })));
   }
 
   train(on = true): this { this.native.train(on); return this; }

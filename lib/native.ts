@@ -185,7 +185,8 @@ export interface NativeBinding {
   memory(): { tensors: number; bytes: number; modules: number };
   devices(): DeviceInfo[];
   cudaStatus(): { available: boolean; reason: string; deviceCount: number };
-  setNumThreads(n: number): void;
+  /** adaptive: size the team to the cores other processes leave free, at most n (bridge/threading.h). */
+  setNumThreads(n: number, adaptive?: boolean): void;
   getNumThreads(): number;
   /** The C++ model registry's names (native/models/registry.cc): the one list of models. */
   modelNames(): string[];
@@ -199,6 +200,12 @@ export interface NativeBinding {
   resolveModelConfig(model: string, config: Record<string, ConfigValue>): Record<string, ConfigValue>;
   /** The sensor table (native/ops/sensors.cc): canonical ids, further aliases (folded), MS band counts (0: any). */
   sensors(): { id: string; aliases: string[]; bands: number }[];
+  /** Builds a model on the compute thread (bridge/model_factory.cc). */
+  createModule(model: string, config: Record<string, ConfigValue>): Promise<NativeModule>;
+  /** Names, shapes and dtypes of a model's tensors from a shape-only build: no weights allocated. */
+  describeModel(model: string, config: Record<string, ConfigValue>): Promise<{ parameters: TensorDescription[]; buffers: TensorDescription[] }>;
+  /** Copies host arrays into a module's tensors on the compute thread (bridge/weights_bind.cc). */
+  loadHostArrays(module: NativeModule, names: string[], arrays: ArrayBufferView[], shapes: number[][], dtypes: DType[]): Promise<number>;
   acceleratorMemory(device: string, resetPeak?: boolean): { allocated: number; peakAllocated: number; reserved: number; peakReserved: number };
   setCudnnBenchmark(on: boolean): void;
   // Wald's protocol and classical baselines (native/bridge/resample_bind.cc; lib/protocol, lib/baselines).

@@ -7,6 +7,7 @@
  */
 import { writeFileAtomic } from './atomic.js';
 import type { Module } from './module.js';
+import { native } from './native.js';
 import { fromHost, type Tensor } from './tensor.js';
 import { compilePattern } from './freeze.js';
 import type { HostArray } from './host.js';
@@ -90,11 +91,17 @@ function failures(report: LoadReport, options: LoadOptions): string[] {
   return out;
 }
 
+/** planLoad, refusing (WeightsError, nothing changed) unless the load is clean or allowed. */
+function checkedPlan(model: Module, state: Map<string, HostArray>, options: LoadOptions): { report: LoadReport; writes: Map<string, string> } {
+  const planned = planLoad(model, state, options);
+  const bad = failures(planned.report, options);
+  if (bad.length) throw new WeightsError(`weights do not fit ${model.spec.family}: ${bad.join('; ')}`, planned.report);
+  return planned;
+}
+
 /** Loads a state dict (name -> HostArray) into the module. Throws WeightsError, changing nothing, unless clean or allowed. */
 export function loadStateDict(model: Module, state: Map<string, HostArray>, options: LoadOptions = {}): LoadReport {
-  const { report, writes } = planLoad(model, state, options);
-  const bad = failures(report, options);
-  if (bad.length) throw new WeightsError(`weights do not fit ${model.spec.family}: ${bad.join('; ')}`, report);
+  const { report, writes } = checkedPlan(model, state, options);
   const tensors: Record<string, Tensor> = {};
   try {
     for (const [dst, src] of writes) tensors[dst] = fromHost(state.get(src)!);
@@ -102,6 +109,22 @@ export function loadStateDict(model: Module, state: Map<string, HostArray>, opti
   } finally {
     for (const t of Object.values(tensors)) t.dispose();
   }
+  return report;
+}
+
+/**
+ * loadStateDict with the copies made on the addon's compute thread, straight from the host arrays:
+ * the JS thread stays free (the WV3 PanAdapter's 640 MB otherwise block it for over a second).
+ * The arrays must not change until it resolves.
+ */
+export async function loadStateDictAsync(model: Module, state: Map<string, HostArray>, options: LoadOptions = {}): Promise<LoadReport> {
+  const { report, writes } = checkedPlan(model, state, options);
+  const names: string[] = [], arrays: ArrayBufferView[] = [], shapes: number[][] = [], dtypes: HostArray['dtype'][] = [];
+  for (const [dst, src] of writes) {
+    const h = state.get(src)!;
+    names.push(dst); arrays.push(h.data); shapes.push(h.shape); dtypes.push(h.dtype);
+  }
+  await native.loadHostArrays(model.native, names, arrays, shapes, dtypes);
   return report;
 }
 
@@ -155,18 +178,38 @@ export function renameState(state: Map<string, HostArray>, map: NameMapping, int
 
 /** Loads checkpoint files already read, through the model family's dialect. */
 export function loadCheckpointFiles(model: Module, files: readonly CheckpointFile[], options: LoadOptions = {}): LoadReport {
+  const { p, allowMissing } = prepareFiles(model, files, options);
+  try {
+    return finishReport(loadStateDict(model, p.state, { ...options, allowMissing }), p);
+  } catch (e) {
+    throw explained(e, p);
+  }
+}
+
+/** loadCheckpointFiles with the copies made off the JS thread (loadStateDictAsync). */
+export async function loadCheckpointFilesAsync(model: Module, files: readonly CheckpointFile[], options: LoadOptions = {}): Promise<LoadReport> {
+  const { p, allowMissing } = prepareFiles(model, files, options);
+  try {
+    return finishReport(await loadStateDictAsync(model, p.state, { ...options, allowMissing }), p);
+  } catch (e) {
+    throw explained(e, p);
+  }
+}
+
+function prepareFiles(model: Module, files: readonly CheckpointFile[], options: LoadOptions): { p: PreparedLoad; allowMissing: string[] } {
   // a caller's own mapping reads one file as it is; otherwise the family's dialect reads the files
   const p: PreparedLoad = options.map ? ownNames(model, files) : (model.spec.checkpoints ?? ownNames)(model, files);
-  const allowMissing = [...(p.allowMissing ?? []), ...(options.allowMissing ?? [])];
-  try {
-    const report = loadStateDict(model, p.state, { ...options, allowMissing });
-    report.ignored.push(...(p.ignored ?? []));
-    return Object.assign(report, p.notes);
-  } catch (e) {
-    const why = e instanceof WeightsError ? p.explain?.(e.report) : undefined;
-    if (why) throw new WeightsError(`${(e as Error).message} (${why})`, (e as WeightsError).report);
-    throw e;
-  }
+  return { p, allowMissing: [...(p.allowMissing ?? []), ...(options.allowMissing ?? [])] };
+}
+
+function finishReport(report: LoadReport, p: PreparedLoad): LoadReport {
+  report.ignored.push(...(p.ignored ?? []));
+  return Object.assign(report, p.notes);
+}
+
+function explained(e: unknown, p: PreparedLoad): unknown {
+  const why = e instanceof WeightsError ? p.explain?.(e.report) : undefined;
+  return why ? new WeightsError(`${(e as Error).message} (${why})`, (e as WeightsError).report) : e;
 }
 
 /**
@@ -180,7 +223,7 @@ export async function loadWeights(model: Module, fileOrFiles: string | readonly 
   if (!paths.length) throw new TypeError('files: expected at least one weights file');
   const files: CheckpointFile[] = [];
   for (const path of paths) files.push({ path, state: await loadCheckpointFile(path) });
-  return loadCheckpointFiles(model, files, options);
+  return loadCheckpointFilesAsync(model, files, options);
 }
 
 export { writeFileAtomic } from './atomic.js';

@@ -3,6 +3,7 @@
 #include <napi.h>
 
 #include <atomic>
+#include <mutex>
 
 #include <ATen/DeviceAccelerator.h>
 
@@ -12,10 +13,13 @@
 #include "bridge/dist_bind.h"
 #include "bridge/napi_errors.h"
 #include "bridge/metrics_bind.h"
+#include "bridge/model_factory.h"
 #include "bridge/module.h"
 #include "bridge/resample_bind.h"
 #include "bridge/tensor.h"
+#include "bridge/threading.h"
 #include "bridge/trainer.h"
+#include "bridge/weights_bind.h"
 #include "core/device.h"
 #include "core/host_allocator.h"
 #include "models/registry.h"
@@ -57,8 +61,6 @@ Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// The intra-op thread count set by setNumThreads, applied on the compute thread (bridge/async.cc).
-std::atomic<int> g_intra_op_threads{0};
 
 // Synchronous tensor ops on a JS thread run on one thread. A parallel region there would give that
 // thread an OpenMP team of its own next to the compute thread's; with more OpenMP threads than
@@ -76,20 +78,19 @@ void serial_on_js_thread() {
   if (MKL_Set_Num_Threads_Local) MKL_Set_Num_Threads_Local(1);
 }
 
+// setNumThreads(n, adaptive = false): the compute thread's intra-op team (bridge/threading.h).
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     const int64_t n = read_int(arg_or_undefined(info, 0), "threads");
     if (n < 1 || n > 1024) throw_range("threads: must be in [1, 1024]");
-    at::set_num_threads(int(n));  // the process-wide count the compute thread applies before each task
-    g_intra_op_threads = int(n);
-    serial_on_js_thread();        // at::set_num_threads also set this thread's own count
+    const bool adaptive = info.Length() > 1 && !info[1].IsUndefined() && read_bool(info[1], "adaptive");
+    set_intra_op_threads(int(n), adaptive);
     return info.Env().Undefined();
   });
 }
 
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
-  const int n = g_intra_op_threads.load();
-  return Napi::Number::New(info.Env(), n > 0 ? n : at::get_num_threads());
+  return Napi::Number::New(info.Env(), intra_op_threads());
 }
 
 // Peak/current memory of a CUDA device's caching allocator (through libtorch's device-generic
@@ -136,7 +137,8 @@ Napi::Value ResolveModelConfig(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  if (g_intra_op_threads.load() == 0) g_intra_op_threads = at::get_num_threads();
+  static std::once_flag threads_once;  // the first environment sets the default; workers keep what is set
+  std::call_once(threads_once, [] { set_intra_op_threads(at::get_num_threads(), true); });
   serial_on_js_thread();
   install_host_allocator();
   env.SetInstanceData(new AddonData());
@@ -147,6 +149,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitResampleBindings(env, exports);
   InitMetricsBindings(env, exports);
   InitDistBindings(env, exports);
+  InitModelFactory(env, exports);
+  InitWeightsBindings(env, exports);
   exports.Set("torchVersion", Napi::String::New(env, SPECFUSE_TORCH_VERSION));
   exports.Set("libtorchDir", Napi::String::New(env, libtorch_lib_dir()));
   exports.Set("memory", Napi::Function::New<Memory>(env, "memory"));

@@ -1,10 +1,11 @@
 /** `specfuse info`: parameter counts of a model configuration (total, trainable in a stage, per module). */
-import { createModel, type ModelConfig } from '../models/index.js';
+import { countParameters } from '../module.js';
+import { describeModel, type ModelConfig } from '../models/index.js';
 import { intOption, parse, UsageError } from './args.js';
 
 export const infoHelp = `specfuse info --model NAME [--preset P] [--bands N] [--stage S] [--json] [--names]
 
-Builds the model (no weights are loaded) and prints its parameter counts: total, trainable in
+Builds the model's shapes only (no weights are allocated) and prints its parameter counts: total, trainable in
 the given stage (all parameters without --stage), and per top-level module.
   --model    panadapter | crossdiff | pnn | pannet | dicnn | fusionnet | infn | mlp
   --preset   panadapter: wv3, wv2, qb, gf2, ikonos (full size) or tiny;
@@ -26,25 +27,20 @@ export async function info(argv: string[]): Promise<void> {
   if (values.preset) config.preset = values.preset;
   const bands = intOption(values.bands, 'bands');
   if (bands !== undefined) config.bands = bands;
-  const model = createModel(config as unknown as ModelConfig);
-  try {
-    const stage = intOption(values.stage, 'stage');
-    if (stage !== undefined) model.setStage(stage);
-    const counts = model.parameterCounts();
-    const params = values.names ? model.namedParameters().map((p) => ({ name: p.name, shape: p.shape, requiresGrad: p.requiresGrad })) : undefined;
-    if (values.json) {
-      console.log(JSON.stringify(params ? { ...counts, parameters: params } : counts));
-      return;
-    }
-    const pct = (n: number) => `${((100 * n) / counts.total).toFixed(3)}%`;
-    console.log(`${values.model}${values.preset ? ` (${values.preset})` : ''}${stage !== undefined ? `, stage ${stage}` : ''}`);
-    console.log(`  total      ${counts.total.toLocaleString('en-US')}`);
-    console.log(`  trainable  ${counts.trainable.toLocaleString('en-US')} (${pct(counts.trainable)})`);
-    for (const [name, m] of Object.entries(counts.modules)) {
-      console.log(`  ${name.padEnd(10)} ${m.total.toLocaleString('en-US').padStart(13)}  trainable ${m.trainable.toLocaleString('en-US')}`);
-    }
-    if (params) for (const p of params) console.log(`  ${p.requiresGrad ? '*' : ' '} ${p.name} [${p.shape.join(', ')}]`);
-  } finally {
-    model.dispose();
+  const stage = intOption(values.stage, 'stage');
+  const { parameters } = await describeModel(config as unknown as ModelConfig, stage === undefined ? {} : { stage });
+  const counts = countParameters(parameters);
+  const params = values.names ? parameters.map((p) => ({ name: p.name, shape: p.shape, requiresGrad: p.requiresGrad })) : undefined;
+  if (values.json) {
+    console.log(JSON.stringify(params ? { ...counts, parameters: params } : counts));
+    return;
   }
+  const pct = (n: number) => `${((100 * n) / counts.total).toFixed(3)}%`;
+  console.log(`${values.model}${values.preset ? ` (${values.preset})` : ''}${stage !== undefined ? `, stage ${stage}` : ''}`);
+  console.log(`  total      ${counts.total.toLocaleString('en-US')}`);
+  console.log(`  trainable  ${counts.trainable.toLocaleString('en-US')} (${pct(counts.trainable)})`);
+  for (const [name, m] of Object.entries(counts.modules)) {
+    console.log(`  ${name.padEnd(10)} ${m.total.toLocaleString('en-US').padStart(13)}  trainable ${m.trainable.toLocaleString('en-US')}`);
+  }
+  if (params) for (const p of params) console.log(`  ${p.requiresGrad ? '*' : ' '} ${p.name} [${p.shape.join(', ')}]`);
 }

@@ -11,7 +11,7 @@
  *  - fusionnet: lms, pan, output lms + detail
  * All are fully convolutional: any image size (PanNet: multiples of 4 with ms a quarter of lms).
  */
-import { Module, type ModelSpec } from '../module.js';
+import { Module, type ModelPlan, type ModelSpec } from '../module.js';
 import type { HostArray } from '../host.js';
 import { loadCheckpointFile } from '../checkpoint-formats/index.js';
 import { loadCheckpointFiles, planLoad, renameState, WeightsError, type CheckpointDialect, type LoadReport, type NameMapping } from '../weights.js';
@@ -52,8 +52,10 @@ export function resolveCnnOptions(config: CnnConfig): { bands: number } {
   return options;
 }
 
-export function createCnn(config: CnnConfig): Module {
-  return new Module(cnnSpecs[config.model], config.model, resolveCnnOptions(config));
+export function createCnn(config: CnnConfig): Module { return Module.fromPlan(planCnn(config)); }
+
+export function planCnn(config: CnnConfig): ModelPlan {
+  return { spec: cnnSpecs[config.model], nativeName: config.model, config: resolveCnnOptions(config) };
 }
 
 // ---- the released checkpoints ---------------------------------------------------------------------

@@ -9,7 +9,7 @@
  * them and trains the fusion head on their encoder features at t = featureStep, against `gt` (L1 at
  * reduced resolution) or with the no-reference loss 'qnr' at full resolution.
  */
-import { Module, type ModelSpec } from '../module.js';
+import { Module, type ModelPlan, type ModelSpec } from '../module.js';
 import { checkKeys, checkWithNative, oneOf, overPreset } from './config-checks.js';
 import { crossDiffCheckpoints } from './crossdiff-checkpoints.js';
 
@@ -80,9 +80,11 @@ export function resolveCrossDiffOptions(config: CrossDiffConfig): CrossDiffOptio
   return o;
 }
 
-export function createCrossDiff(config: CrossDiffConfig): Module {
+export function createCrossDiff(config: CrossDiffConfig): Module { return Module.fromPlan(planCrossDiff(config)); }
+
+export function planCrossDiff(config: CrossDiffConfig): ModelPlan {
   const o = resolveCrossDiffOptions(config);
-  return new Module(crossDiffSpec, 'crossdiff', { ...o });
+  return { spec: crossDiffSpec, nativeName: 'crossdiff', config: { ...o } };
 }
 
 /** Options of CrossDiff's `sample` method (stage-1 validation: does each denoiser predict the other modality?). */

@@ -8,7 +8,7 @@
  * Inputs: `lrhsi` B×S×h×w, `msi` B×s×(r·h)×(r·w), `hsi_up` B×S×(r·h)×(r·w) (the bicubic
  * upsampling of lrhsi, see lib/protocol/hyperspectral-simulation.ts); target `gt` B×S×(r·h)×(r·w).
  */
-import { Module, type ModelSpec } from '../module.js';
+import { Module, type ModelPlan, type ModelSpec } from '../module.js';
 import type { ConfigValue } from '../native.js';
 import { checkKeys, checkWithNative, oneOf, overPreset } from './config-checks.js';
 
@@ -92,7 +92,9 @@ export function infnMlpInput(o: Pick<InfnOptions, 'feats' | 'hfMsi'>): number {
   return 3 * o.feats + 2 + (o.hfMsi ? o.feats : 0);
 }
 
-export function createInfn(config: InfnConfig): Module {
+export function createInfn(config: InfnConfig): Module { return Module.fromPlan(planInfn(config)); }
+
+export function planInfn(config: InfnConfig): ModelPlan {
   const o = resolveInfnOptions(config);
-  return new Module(infnSpec, 'infn', flatInfnOptions(o));
+  return { spec: infnSpec, nativeName: 'infn', config: flatInfnOptions(o) };
 }

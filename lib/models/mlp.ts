@@ -1,5 +1,5 @@
 /** A small MLP over input 'x': for checks of the binding itself (threads, async, freezing). */
-import { Module, type ModelSpec } from '../module.js';
+import { Module, type ModelPlan, type ModelSpec } from '../module.js';
 import { checkKeys, checkWithNative, overPreset } from './config-checks.js';
 
 export interface MlpConfig {
@@ -26,6 +26,8 @@ export function resolveMlpOptions(config: MlpConfig): MlpOptions {
   return o;
 }
 
-export function createMlp(config: MlpConfig): Module {
-  return new Module(mlpSpec, 'mlp', resolveMlpOptions(config));
+export function createMlp(config: MlpConfig): Module { return Module.fromPlan(planMlp(config)); }
+
+export function planMlp(config: MlpConfig): ModelPlan {
+  return { spec: mlpSpec, nativeName: 'mlp', config: { ...resolveMlpOptions(config) } };
 }

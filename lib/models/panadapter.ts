@@ -3,7 +3,7 @@
  * The model itself is C++ (native/models/panadapter.*), whose option parser checks every limit;
  * this file owns the typed config, its key list, the presets and the stage sets. Defaults follow ../shared/reference/panadapter.md §8.
  */
-import { Module, type ModelSpec } from '../module.js';
+import { Module, type ModelPlan, type ModelSpec } from '../module.js';
 import { checkKeys, checkWithNative, oneOf, overPreset } from './config-checks.js';
 import { panAdapterCheckpoints } from './panadapter-checkpoints.js';
 
@@ -93,7 +93,9 @@ export function resolvePanAdapterOptions(config: PanAdapterConfig): PanAdapterOp
   return o;
 }
 
-export function createPanAdapter(config: PanAdapterConfig): Module {
+export function createPanAdapter(config: PanAdapterConfig): Module { return Module.fromPlan(planPanAdapter(config)); }
+
+export function planPanAdapter(config: PanAdapterConfig): ModelPlan {
   const o = resolvePanAdapterOptions(config);
-  return new Module(panAdapterSpec, 'panadapter', { ...o });
+  return { spec: panAdapterSpec, nativeName: 'panadapter', config: { ...o } };
 }

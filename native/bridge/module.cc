@@ -61,6 +61,11 @@ Napi::Function ModuleWrap::Init(Napi::Env env, Napi::Object exports) {
 // new NativeModule(name, config)
 ModuleWrap::ModuleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModuleWrap>(info) {
   mem_ = addon_data(info.Env()).memory;
+  if (info.Length() == 1 && info[0].IsExternal()) {  // adopt a model built off the JS thread (Adopt)
+    model_ = *info[0].As<Napi::External<std::shared_ptr<FusionModel>>>().Data();
+    mem_->modules += 1;
+    return;
+  }
   guard(info.Env(), [&]() {
     const std::string name = read_string(arg_or_undefined(info, 0), "model");
     model_ = create_model(name, read_config(arg_or_undefined(info, 1), "config"));
@@ -70,6 +75,10 @@ ModuleWrap::ModuleWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Module
 
 ModuleWrap::~ModuleWrap() {
   if (model_) mem_->modules -= 1;
+}
+
+Napi::Object ModuleWrap::Adopt(Napi::Env env, std::shared_ptr<FusionModel> model) {
+  return addon_data(env).module_ctor.New({Napi::External<std::shared_ptr<FusionModel>>::New(env, &model)});
 }
 
 ModuleWrap* ModuleWrap::From(const Napi::Value& v, const char* arg) {

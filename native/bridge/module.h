@@ -15,6 +15,8 @@ class ModuleWrap : public Napi::ObjectWrap<ModuleWrap>, public Pinnable {
  public:
   static Napi::Function Init(Napi::Env env, Napi::Object exports);
   explicit ModuleWrap(const Napi::CallbackInfo& info);
+  // A JS Module around a model built elsewhere (off the JS thread: bridge/model_factory.h).
+  static Napi::Object Adopt(Napi::Env env, std::shared_ptr<FusionModel> model);
   ~ModuleWrap() override;
 
   static ModuleWrap* From(const Napi::Value& v, const char* arg);

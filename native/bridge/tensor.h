@@ -1,8 +1,10 @@
 // The JS Tensor: one ObjectWrap holding one torch::Tensor.
 //
 // Data crosses the boundary by copy in both directions (external ArrayBuffers are refused by V8
-// sandboxed builds, and a copy decouples GC from libtorch's allocator). dispose() frees at once;
-// the GC finalizer is only a safety net. CPU bytes are reported to V8 so GC pressure is honest.
+// sandboxed builds, and a copy decouples GC from libtorch's allocator). dispose() frees at once.
+// Undisposed tensors are freed by the destructor, which Node runs inside the GC (the addon is built
+// with the experimental Node-API version, see CMakeLists.txt), so it must touch no JS state: it only
+// drops the torch::Tensor and adjusts counters. CPU bytes are reported to V8 so that it collects.
 #pragma once
 #include <napi.h>
 

@@ -55,3 +55,28 @@ t.test('data() resolves off-thread and concurrent forwards of one module work', 
   }
   for (const d of [...xs, ...ys, m]) d.dispose();
 });
+
+t.test('no libuv pool thread waits on native work: a file read finishes while 8 forwards are in flight', async (t) => {
+  const { readFile } = await import('node:fs/promises');
+  const m = createModel({ model: 'mlp', inFeatures: 256, hidden: 256, outFeatures: 256, layers: 2 });
+  const x = rand([8192, 256]);
+  let settled = 0;
+  const forwards = Array.from({ length: 8 }, () => m.forward({ x }).then((y) => { settled++; return y; }));
+  await readFile(new URL(import.meta.url));
+  // A task that held a pool thread while the compute thread worked would take all four of libuv's
+  // threads and queue the read behind at least five forwards.
+  t.ok(settled < 4, `${settled} of 8 forwards settled before the read finished`);
+  for (const y of await Promise.all(forwards)) y.dispose();
+  x.dispose();
+  m.dispose();
+});
+
+t.test('pending native work keeps the process alive; idle, the addon does not', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const lib = new URL('../../lib/index.ts', import.meta.url).href;
+  const script = `import { createModel, rand } from ${JSON.stringify(lib)};
+    const m = createModel({ model: 'mlp', inFeatures: 8, hidden: 8, outFeatures: 2 });
+    m.forward({ x: rand([4, 8]) }).then((y) => console.log('settled', y.shape.join('x')));`;
+  const out = execFileSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  t.equal(out.trim(), 'settled 4x2', 'the process waited for the forward, then exited');
+});

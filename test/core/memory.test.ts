@@ -86,3 +86,40 @@ t.test('buffers handed to JS by data() are freed exactly once, empty ones includ
   await new Promise((r) => setImmediate(r));
   t.equal(memory().tensors, 0);
 });
+
+const rssMb = (): number => process.memoryUsage().rss / 2 ** 20;
+
+t.test('a synchronous loop of 10,000 iterations that never disposes stays under 1 GB RSS', async (t) => {
+  // 512 KiB of tensors per iteration, 5 GB in all: only GC-time finalizers (V8 collects under the
+  // reported external memory and frees the buffers without waiting for an event-loop turn) keep it bounded.
+  let peak = rssMb();
+  for (let i = 0; i < 10_000; i++) {
+    const a = zeros([256, 256]);
+    a.add(i);
+    if (i % 100 === 0) peak = Math.max(peak, rssMb());
+  }
+  peak = Math.max(peak, rssMb());
+  t.ok(peak < 1024, `peak RSS ${peak.toFixed(0)} MB`);
+});
+
+t.test('after disposing everything RSS falls back within 100 MB of where it started', async (t) => {
+  global.gc?.();
+  await new Promise((r) => setTimeout(r, 300)); // memory freed by earlier tests goes back first
+  const start = rssMb();
+  const kept: Tensor[] = [];
+  for (let i = 0; i < 3000; i++) {
+    const a = zeros([256, 256]);
+    kept.push(a.add(i)); // 768 MB held, interleaved with the wrappers' small native blocks
+    a.dispose();
+  }
+  const full = rssMb();
+  t.ok(full - start > 500, `held ${(full - start).toFixed(0)} MB`);
+  for (const k of kept) k.dispose();
+  // Freed memory goes back on a background thread, rate-limited: poll rather than sleep a fixed time.
+  let now = rssMb();
+  for (let i = 0; i < 100 && now - start >= 100; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    now = rssMb();
+  }
+  t.ok(now - start < 100, `RSS ${start.toFixed(0)} -> ${full.toFixed(0)} -> ${now.toFixed(0)} MB`);
+});

@@ -1,0 +1,57 @@
+#include "bridge/compute_thread.h"
+
+#include <ATen/Parallel.h>
+
+#include "bridge/threading.h"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace specfuse {
+namespace {
+
+class ComputeThread {
+ public:
+  static ComputeThread& get() {
+    static auto* thread = new ComputeThread();  // never destroyed: the detached thread outlives static destructors
+    return *thread;
+  }
+  void post(std::function<void()> task) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      queue_.push_back(std::move(task));
+    }
+    ready_.notify_one();
+  }
+
+ private:
+  ComputeThread() { std::thread([this] { loop(); }).detach(); }
+  void loop() {
+    for (;;) {
+      std::function<void()> task;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        ready_.wait(lock, [&] { return !queue_.empty(); });
+        task = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      // Intra-op thread settings are per thread (OpenMP's nthreads ICV, MKL's thread-local count):
+      // setNumThreads on the JS thread never reached this thread, whose MKL calls (every matmul,
+      // conv and linear) then ran on one thread, and lazy initialisation only happens on ATen's
+      // own parallel_for path. Apply the policy's width before each task (bridge/threading.h).
+      at::set_num_threads(team_for_next_task());
+      task();
+    }
+  }
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<std::function<void()>> queue_;
+};
+
+}  // namespace
+
+void post_to_compute_thread(std::function<void()> task) { ComputeThread::get().post(std::move(task)); }
+
+}  // namespace specfuse
