@@ -11,7 +11,7 @@ namespace specfuse {
 namespace {
 
 namespace F = torch::nn::functional;
-constexpr int64_t kRatio = 4;      // PAN/MS ratio of the PanCollection data these models were trained on
+constexpr int64_t kDlpanRatio = 4;      // PAN/MS ratio of the PanCollection data these models were trained on
 constexpr int64_t kResWidth = 32;  // PanNet / FusionNet feature width
 constexpr int64_t kPnnWidth = 64;  // PNN conv1 / DiCNN width
 
@@ -115,13 +115,13 @@ void CnnModel::check_inputs(const NamedTensors& inputs) const {
     throw range_error("inputs.pan: expected shape [" + std::to_string(B) + ", 1, " + std::to_string(H) + ", " +
                       std::to_string(W) + "] (lms's batch and size), got " + shape_str(pan.sizes()));
   if (options.kind == CnnKind::PanNet) {
-    if (H % kRatio || W % kRatio || H < 3 * kRatio || W < 3 * kRatio)
+    if (H % kDlpanRatio || W % kDlpanRatio || H < 3 * kDlpanRatio || W < 3 * kDlpanRatio)
       throw range_error("inputs.lms: pannet needs H and W multiples of 4 and at least 12, got " + shape_str(lms.sizes()));
     const auto& ms = input(inputs, "ms");
     common(ms, "ms", C);
-    if (ms.size(0) != B || ms.size(2) * kRatio != H || ms.size(3) * kRatio != W)
+    if (ms.size(0) != B || ms.size(2) * kDlpanRatio != H || ms.size(3) * kDlpanRatio != W)
       throw range_error("inputs.ms: expected shape [" + std::to_string(B) + ", " + std::to_string(C) + ", " +
-                        std::to_string(H / kRatio) + ", " + std::to_string(W / kRatio) + "] (lms's size / 4), got " +
+                        std::to_string(H / kDlpanRatio) + ", " + std::to_string(W / kDlpanRatio) + "] (lms's size / 4), got " +
                         shape_str(ms.sizes()));
   }
 }
@@ -156,7 +156,7 @@ torch::Tensor PnnImpl::forward_checked(const torch::Tensor& lms, const torch::Te
 PanNetImpl::PanNetImpl(const CnnOptions& o) : CnnModel(o) {
   const int64_t C = o.bands;
   deconv = register_module(
-      "deconv", torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(C, C, 8).stride(kRatio).padding(2).bias(true)));
+      "deconv", torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(C, C, 8).stride(kDlpanRatio).padding(2).bias(true)));
   conv1 = register_module("conv1", conv(C + 1, kResWidth, 3, 1));
   res1 = register_module("res1", DlpanResBlock(kResWidth));
   res2 = register_module("res2", DlpanResBlock(kResWidth));
