@@ -110,7 +110,9 @@ t.test('2 GB PanCollection: incremental write and batched read under 1 GiB RSS',
   fs.writeFileSync(path.join(dir, 'child.mjs'), CHILD);
   const file = path.join(dir, 'train_wv3.h5');
   const started = performance.now();
-  const r = spawnSync(process.execPath, [path.join(dir, 'child.mjs'), file], { cwd: dir, encoding: 'utf8', timeout: 280_000 });
+  // lib/data reads the sensor table from the addon (native/ops/sensors.cc): the copy loads this checkout's build
+    const env = { ...process.env, SPECFUSE_ADDON: process.env.SPECFUSE_ADDON ?? path.join(REPO, 'build/Release/specfuse.node') };
+    const r = spawnSync(process.execPath, [path.join(dir, 'child.mjs'), file], { cwd: dir, env, encoding: 'utf8', timeout: 280_000 });
   t.equal(r.status, 0, `child exited cleanly ${r.stderr ? `(stderr: ${r.stderr.slice(-2000)})` : ''}`);
   const res = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
   t.equal(res.length, N);
