@@ -53,8 +53,10 @@ const rows = [
   ['copy out 64 MB (dataSync), GB/s', bytes / outSyncSec / 1e9, bytes / py.out_sec / 1e9, 'higher'],
   ['copy out 64 MB (async data()), GB/s', bytes / outAsyncSec / 1e9, bytes / py.out_sec / 1e9, 'higher'],
 ];
-printTable(['measure', 'specfuse', 'PyTorch', 'specfuse/PyTorch (speed)'],
-  rows.map(([name, s, p, better]) => [name, s.toFixed(2), p.toFixed(2), (better === 'lower' ? p / s : s / p).toFixed(2)]));
+printTable(
+  ['measure', 'specfuse', 'PyTorch', 'specfuse/PyTorch (speed)'],
+  rows.map(([name, s, p, better]) => [name, s.toFixed(2), p.toFixed(2), (better === 'lower' ? p / s : s / p).toFixed(2)]),
+);
 console.log(`medians of 15 runs; threads ${getNumThreads()}; PyTorch ${py.torch}; node ${process.version}`);
 const jsonAt = process.argv.indexOf('--json');
 if (jsonAt > 0) writeFileSync(process.argv[jsonAt + 1], JSON.stringify({ rows, py }, null, 2));

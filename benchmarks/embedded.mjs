@@ -15,19 +15,25 @@ import { parseArgs } from 'node:util';
 import { createModel, createModelAsync, loadWeights, saveWeights, rand, getNumThreads } from '../dist/index.js';
 import { median, printTable } from './util.mjs';
 
-const { values: a } = parseArgs({ options: {
-  case: { type: 'string', default: 'all' },
-  reads: { type: 'string', default: '200' }, 'in-flight': { type: 'string', default: '8' }, preset: { type: 'string', default: 'tiny' },
-  'lifecycle-preset': { type: 'string', default: 'wv3' },
-} });
+const { values: a } = parseArgs({
+  options: {
+    case: { type: 'string', default: 'all' },
+    reads: { type: 'string', default: '200' },
+    'in-flight': { type: 'string', default: '8' },
+    preset: { type: 'string', default: 'tiny' },
+    'lifecycle-preset': { type: 'string', default: 'wv3' },
+  },
+});
 const quantile = (xs, q) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor(xs.length * q))];
 const ms = (x) => x.toFixed(3);
 const dir = mkdtempSync(join(tmpdir(), 'specfuse-embedded-'));
-const setting = `${getNumThreads()} intra-op threads; UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 'default (4)'}; ` +
+const setting =
+  `${getNumThreads()} intra-op threads; UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? 'default (4)'}; ` +
   `addon ${process.env.SPECFUSE_ADDON ?? 'build/Release'}`;
 
 async function readfileCase() {
-  const reads = Number(a.reads), inFlight = Number(a['in-flight']);
+  const reads = Number(a.reads),
+    inFlight = Number(a['in-flight']);
   const file = join(dir, 'small.bin');
   writeFileSync(file, Buffer.alloc(4096, 7));
   const readLatencies = async (n) => {
@@ -46,8 +52,14 @@ async function readfileCase() {
   (await model.forward(inputs)).dispose(); // warm-up
   await readLatencies(20);
   const idle = await readLatencies(reads);
-  let stop = false, forwards = 0;
-  const keepBusy = async () => { while (!stop) { (await model.forward(inputs)).dispose(); forwards++; } };
+  let stop = false,
+    forwards = 0;
+  const keepBusy = async () => {
+    while (!stop) {
+      (await model.forward(inputs)).dispose();
+      forwards++;
+    }
+  };
   const busy = Array.from({ length: inFlight }, keepBusy);
   const t0 = performance.now();
   const loaded = await readLatencies(reads);
@@ -55,10 +67,19 @@ async function readfileCase() {
   stop = true;
   await Promise.all(busy);
   console.log(`readFile latency, ms (${reads} reads; ${inFlight} forwards of a ${a.preset} PanAdapter at batch 4 kept in flight; ${setting})`);
-  printTable(['case', 'median', 'p99', 'median ratio to idle', 'forwards/s'], [
-    ['idle', ms(median(idle)), ms(quantile(idle, 0.99)), '1.00', '-'],
-    [`${inFlight} forwards in flight`, ms(median(loaded)), ms(quantile(loaded, 0.99)), (median(loaded) / median(idle)).toFixed(2), (forwards / seconds).toFixed(1)],
-  ]);
+  printTable(
+    ['case', 'median', 'p99', 'median ratio to idle', 'forwards/s'],
+    [
+      ['idle', ms(median(idle)), ms(quantile(idle, 0.99)), '1.00', '-'],
+      [
+        `${inFlight} forwards in flight`,
+        ms(median(loaded)),
+        ms(quantile(loaded, 0.99)),
+        (median(loaded) / median(idle)).toFixed(2),
+        (forwards / seconds).toFixed(1),
+      ],
+    ],
+  );
   for (const t of [model, ...Object.values(inputs)]) t.dispose();
 }
 

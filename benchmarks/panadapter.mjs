@@ -17,18 +17,28 @@ import { median, printTable } from './util.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: a } = parseArgs({
   options: {
-    preset: { type: 'string', default: 'wv3' }, device: { type: 'string', default: 'cpu' }, batches: { type: 'string', default: '4,32' },
-    precisions: { type: 'string', default: 'fp32,bf16' }, steps: { type: 'string', default: '10' }, warmup: { type: 'string', default: '3' },
-    compile: { type: 'boolean', default: false }, json: { type: 'string' }, only: { type: 'string' }, python: { type: 'string' },
+    preset: { type: 'string', default: 'wv3' },
+    device: { type: 'string', default: 'cpu' },
+    batches: { type: 'string', default: '4,32' },
+    precisions: { type: 'string', default: 'fp32,bf16' },
+    steps: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '3' },
+    compile: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    only: { type: 'string' },
+    python: { type: 'string' },
     stages: { type: 'string', default: '1,2' },
     // specfuse's GPU settings (on by default on CUDA): NHWC weights/inputs and cuDNN autotuning
-    'channels-last': { type: 'boolean' }, 'no-channels-last': { type: 'boolean' }, 'no-cudnn-benchmark': { type: 'boolean' },
+    'channels-last': { type: 'boolean' },
+    'no-channels-last': { type: 'boolean' },
+    'no-cudnn-benchmark': { type: 'boolean' },
   },
 });
 const python = a.python ?? process.env.SPECFUSE_PYTHON ?? join(here, '..', '.venv', 'bin', 'python');
 const py = (...args) => execFileSync(python, [join(here, 'py', 'panadapter.py'), ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
 const device = a.device;
-const steps = Number(a.steps), warmup = Number(a.warmup);
+const steps = Number(a.steps),
+  warmup = Number(a.warmup);
 const batches = a.batches.split(',').map(Number);
 const precisions = a.precisions.split(',');
 const stages = a.stages.split(',').map(Number);
@@ -39,10 +49,11 @@ py('init', a.preset, weights);
 const flops = JSON.parse(py('flops', a.preset));
 
 const spec = [];
-for (const precision of precisions) for (const batch of batches) {
-  if (a.only !== 'infer') for (const stage of stages) spec.push({ kind: 'train', stage, batch, precision, steps, warmup });
-  if (a.only !== 'train') spec.push({ kind: 'infer', batch, precision, steps, warmup });
-}
+for (const precision of precisions)
+  for (const batch of batches) {
+    if (a.only !== 'infer') for (const stage of stages) spec.push({ kind: 'train', stage, batch, precision, steps, warmup });
+    if (a.only !== 'train') spec.push({ kind: 'infer', batch, precision, steps, warmup });
+  }
 
 // ---- specfuse ---------------------------------------------------------------------------------
 const onGpu = device.startsWith('cuda');
@@ -56,8 +67,10 @@ if (onGpu && !a['no-cudnn-benchmark']) setCudnnBenchmark(true);
 const ours = [];
 for (const c of spec) {
   const cfgBands = model.config.bands;
-  const lms = rand([c.batch, cfgBands, 64, 64], 'float32', device), pan = rand([c.batch, 1, 64, 64], 'float32', device);
-  const ms = rand([c.batch, cfgBands, 16, 16], 'float32', device), gt = rand([c.batch, cfgBands, 64, 64], 'float32', device);
+  const lms = rand([c.batch, cfgBands, 64, 64], 'float32', device),
+    pan = rand([c.batch, 1, 64, 64], 'float32', device);
+  const ms = rand([c.batch, cfgBands, 16, 16], 'float32', device),
+    gt = rand([c.batch, cfgBands, 64, 64], 'float32', device);
   const times = [];
   if (onGpu) deviceMemory(device, true);
   if (c.kind === 'train') {
@@ -107,19 +120,28 @@ const peakFlops = (precision) => {
 const rows = ours.map((o, i) => {
   const p = theirs.rows[i];
   const perSample = o.kind === 'train' ? flops[`train_stage${o.stage}`] : flops.forward;
-  const ourRate = o.batch / o.seconds, pyRate = o.batch / p.seconds;
+  const ourRate = o.batch / o.seconds,
+    pyRate = o.batch / p.seconds;
   const pk = peakFlops(o.precision);
   const mfu = (rate) => (pk ? `${((100 * rate * perSample) / pk).toFixed(1)}%` : '-');
   const row = [
-    o.kind === 'train' ? `train stage ${o.stage}` : 'inference', o.batch, o.precision,
-    ourRate.toFixed(2), pyRate.toFixed(2), (ourRate / pyRate).toFixed(2),
+    o.kind === 'train' ? `train stage ${o.stage}` : 'inference',
+    o.batch,
+    o.precision,
+    ourRate.toFixed(2),
+    pyRate.toFixed(2),
+    (ourRate / pyRate).toFixed(2),
   ];
   if (compiled) {
     const r = compiled.rows[i];
-    if (r) { const cr = o.batch / r.seconds; row.push(cr.toFixed(2), (ourRate / cr).toFixed(2)); } else row.push('-', '-');
+    if (r) {
+      const cr = o.batch / r.seconds;
+      row.push(cr.toFixed(2), (ourRate / cr).toFixed(2));
+    } else row.push('-', '-');
   }
   row.push(mfu(ourRate), mfu(pyRate));
-  if (device !== 'cpu') row.push(o.peakBytes ? `${(o.peakBytes / 2 ** 30).toFixed(1)} GiB` : '-', p.peakBytes ? `${(p.peakBytes / 2 ** 30).toFixed(1)} GiB` : '-');
+  if (device !== 'cpu')
+    row.push(o.peakBytes ? `${(o.peakBytes / 2 ** 30).toFixed(1)} GiB` : '-', p.peakBytes ? `${(p.peakBytes / 2 ** 30).toFixed(1)} GiB` : '-');
   return row;
 });
 const header = ['case', 'batch', 'precision', 'specfuse samples/s', 'PyTorch eager samples/s', 'ratio'];
@@ -127,8 +149,12 @@ if (compiled) header.push('torch.compile samples/s', 'ratio vs compile');
 header.push('MFU specfuse', 'MFU PyTorch');
 if (device !== 'cpu') header.push('specfuse peak mem', 'PyTorch peak mem');
 printTable(header, rows);
-console.log(`specfuse settings: channels-last ${channelsLast ? 'on' : 'off'}, cuDNN autotuning ${onGpu && !a['no-cudnn-benchmark'] ? 'on' : 'off'}; PyTorch side: eager defaults`);
-console.log(`preset ${a.preset}; device ${device === 'cpu' ? `cpu (${getNumThreads()} threads)` : theirs.device}; PyTorch ${theirs.torch}; ` +
-  `medians of ${steps} steps after ${warmup} warm-up; counted FLOPs per sample: forward ${(flops.forward / 1e9).toFixed(1)} G, ` +
-  `train stage 1 ${(flops.train_stage1 / 1e9).toFixed(1)} G, stage 2 ${(flops.train_stage2 / 1e9).toFixed(1)} G`);
+console.log(
+  `specfuse settings: channels-last ${channelsLast ? 'on' : 'off'}, cuDNN autotuning ${onGpu && !a['no-cudnn-benchmark'] ? 'on' : 'off'}; PyTorch side: eager defaults`,
+);
+console.log(
+  `preset ${a.preset}; device ${device === 'cpu' ? `cpu (${getNumThreads()} threads)` : theirs.device}; PyTorch ${theirs.torch}; ` +
+    `medians of ${steps} steps after ${warmup} warm-up; counted FLOPs per sample: forward ${(flops.forward / 1e9).toFixed(1)} G, ` +
+    `train stage 1 ${(flops.train_stage1 / 1e9).toFixed(1)} G, stage 2 ${(flops.train_stage2 / 1e9).toFixed(1)} G`,
+);
 if (a.json) writeFileSync(a.json, JSON.stringify({ ours, theirs, compiled, flops }, null, 2));

@@ -6,7 +6,18 @@
  * under the final name. Temporaries left by dead processes are removed on the next write.
  */
 import {
-  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, accessSync, constants,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  accessSync,
+  constants,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -30,9 +41,14 @@ function alive(pid: number): boolean {
 
 /** Removes temporaries of `path` left by processes that no longer run (killed mid-write). */
 export function removeStaleTemporaries(path: string): void {
-  const dir = dirname(path), base = basename(path);
+  const dir = dirname(path),
+    base = basename(path);
   let names: string[];
-  try { names = readdirSync(dir); } catch { return; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
   for (const n of names) {
     if (!n.startsWith(`${base}.tmp-`)) continue;
     const m = n.slice(base.length).match(TMP_RE);
@@ -43,7 +59,11 @@ export function removeStaleTemporaries(path: string): void {
 /** fsyncs a file or folder by path. */
 export function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
-  try { fsyncSync(fd); } finally { closeSync(fd); }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Renames the finished temporary over `path` and makes the rename durable (for writers that manage their own temporary). */
@@ -96,22 +116,33 @@ function checkSize(tmp: string, path: string, expected: number | undefined): voi
 /** Writes bytes (or text) to `path` atomically. */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
   const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
-  writeAtomically(path, (tmp) => {
-    const fd = openSync(tmp, 'w');
-    try {
-      writeFileSync(fd, data);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  }, data.byteLength);
+  writeAtomically(
+    path,
+    (tmp) => {
+      const fd = openSync(tmp, 'w');
+      try {
+        writeFileSync(fd, data);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    },
+    data.byteLength,
+  );
 }
 
 /** System errors name the path they were about (Node's own message often gives only the temporary, or none). */
 function withPath(e: unknown, path: string): unknown {
   if (e instanceof Error && 'code' in e && typeof (e as NodeJS.ErrnoException).code === 'string' && !e.message.includes(path)) {
     const code = (e as NodeJS.ErrnoException).code!;
-    const why = { ENOSPC: 'the disk is full', EFBIG: 'the file is larger than allowed (disk quota or ulimit -f)', EDQUOT: 'the disk quota is exhausted', EACCES: 'permission denied', EROFS: 'read-only filesystem', EIO: 'I/O error' }[code];
+    const why = {
+      ENOSPC: 'the disk is full',
+      EFBIG: 'the file is larger than allowed (disk quota or ulimit -f)',
+      EDQUOT: 'the disk quota is exhausted',
+      EACCES: 'permission denied',
+      EROFS: 'read-only filesystem',
+      EIO: 'I/O error',
+    }[code];
     e.message = `could not write ${path}${why ? `: ${why}` : ''} (${e.message})`;
   }
   return e;

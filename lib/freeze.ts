@@ -10,7 +10,14 @@ export function compilePattern(pattern: string): (name: string) => boolean {
   if (!/[*?]/.test(pattern)) return (name) => name === pattern || name.startsWith(pattern + '.');
   const re = pattern
     .split('.')
-    .map((seg) => (seg === '**' ? '(?:[^.]+(?:\\.[^.]+)*)' : seg.replace(/[|\\{}()[\]^$+.]/g, '\\$&').replace(/\*/g, '[^.]*').replace(/\?/g, '[^.]')))
+    .map((seg) =>
+      seg === '**'
+        ? '(?:[^.]+(?:\\.[^.]+)*)'
+        : seg
+            .replace(/[|\\{}()[\]^$+.]/g, '\\$&')
+            .replace(/\*/g, '[^.]*')
+            .replace(/\?/g, '[^.]'),
+    )
     .join('\\.');
   const full = new RegExp(`^${re}(?:\\..+)?$`);
   return (name) => full.test(name);
@@ -24,7 +31,11 @@ export function selectNames(names: readonly string[], patterns: string | readonl
   for (const p of list) {
     const match = compilePattern(p);
     let hit = false;
-    for (const n of names) if (match(n)) { picked.add(n); hit = true; }
+    for (const n of names)
+      if (match(n)) {
+        picked.add(n);
+        hit = true;
+      }
     if (!hit) throw new RangeError(`pattern '${p}' matches no parameter`);
   }
   return names.filter((n) => picked.has(n));

@@ -6,15 +6,7 @@
  */
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int32' | 'int64' | 'int16' | 'int8' | 'uint8' | 'uint16' | 'bool';
 
-export type HostData =
-  | Float32Array
-  | Float64Array
-  | Int32Array
-  | BigInt64Array
-  | Int16Array
-  | Int8Array
-  | Uint8Array
-  | Uint16Array;
+export type HostData = Float32Array | Float64Array | Int32Array | BigInt64Array | Int16Array | Int8Array | Uint8Array | Uint16Array;
 
 export interface HostArray {
   dtype: DType;
@@ -24,7 +16,17 @@ export interface HostArray {
 }
 
 export const BYTES_PER_ELEMENT: Record<DType, number> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int32: 4, int64: 8, int16: 2, int8: 1, uint8: 1, uint16: 2, bool: 1,
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int32: 4,
+  int64: 8,
+  int16: 2,
+  int8: 1,
+  uint8: 1,
+  uint16: 2,
+  bool: 1,
 };
 
 export function numel(shape: readonly number[]): number {

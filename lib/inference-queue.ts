@@ -82,9 +82,13 @@ export class InferenceQueue {
   }
 
   /** Requests waiting for their turn. */
-  get queued(): number { return this.#waiting.length; }
+  get queued(): number {
+    return this.#waiting.length;
+  }
   /** Forwards handed to the addon and not yet settled. */
-  get running(): number { return this.#running; }
+  get running(): number {
+    return this.#running;
+  }
 
   /**
    * Queues a forward of `inputs`, which the queue now owns (disposed when the request ends, however
@@ -93,8 +97,14 @@ export class InferenceQueue {
    */
   forward(inputs: Record<string, Tensor>, options: InferenceRequestOptions = {}): Promise<Tensor> {
     const { signal, stage } = options;
-    if (this.#closed) { disposeAll(inputs); return Promise.reject(new QueueClosedError()); }
-    if (signal?.aborted) { disposeAll(inputs); return Promise.reject(abortReason(signal)); }
+    if (this.#closed) {
+      disposeAll(inputs);
+      return Promise.reject(new QueueClosedError());
+    }
+    if (signal?.aborted) {
+      disposeAll(inputs);
+      return Promise.reject(abortReason(signal));
+    }
     if (this.#running >= this.#concurrency && this.#waiting.length >= this.#maxQueued) {
       disposeAll(inputs);
       return Promise.reject(new QueueFullError(this.#maxQueued));
@@ -120,7 +130,9 @@ export class InferenceQueue {
     this.#notifyRoom();
   }
 
-  #hasRoom(): boolean { return this.#closed || this.#running < this.#concurrency || this.#waiting.length < this.#maxQueued; }
+  #hasRoom(): boolean {
+    return this.#closed || this.#running < this.#concurrency || this.#waiting.length < this.#maxQueued;
+  }
 
   #notifyRoom(): void {
     while (this.#roomWaiters.length > 0 && this.#hasRoom()) this.#roomWaiters.shift()!();
@@ -160,9 +172,15 @@ export class InferenceQueue {
     try {
       const out = await this.#model.forward(req.inputs, req.stage === undefined ? {} : { stage: req.stage });
       if (settled) out.dispose();
-      else { settled = true; req.resolve(out); }
+      else {
+        settled = true;
+        req.resolve(out);
+      }
     } catch (e) {
-      if (!settled) { settled = true; req.reject(e); }
+      if (!settled) {
+        settled = true;
+        req.reject(e);
+      }
     } finally {
       req.signal?.removeEventListener('abort', onAbort);
       req.signal?.removeEventListener('abort', req.onAbort);

@@ -45,7 +45,10 @@ export function recordedConfig(recorded: RecordedModel): ModelConfig {
  */
 export async function loadModel(path: string): Promise<{ model: Module; report: LoadReport; recorded: RecordedModel }> {
   const recorded = recordedModel(path);
-  if (!recorded) throw new TypeError(`${path}: records no model config (not written by specfuse, or by an older version): build the model with createModel and use loadWeights`);
+  if (!recorded)
+    throw new TypeError(
+      `${path}: records no model config (not written by specfuse, or by an older version): build the model with createModel and use loadWeights`,
+    );
   const model = createModel(recordedConfig(recorded));
   try {
     const report = await loadWeights(model, path);

@@ -73,7 +73,10 @@ export function countParameters(params: readonly TensorDescription[]): Parameter
     const m = (out.modules[top] ??= { total: 0, trainable: 0 });
     out.total += p.numel;
     m.total += p.numel;
-    if (p.requiresGrad) { out.trainable += p.numel; m.trainable += p.numel; }
+    if (p.requiresGrad) {
+      out.trainable += p.numel;
+      m.trainable += p.numel;
+    }
   }
   return out;
 }
@@ -93,16 +96,24 @@ export class Module implements Disposable {
   }
 
   /** @internal Builds the planned model on the JS thread. */
-  static fromPlan(plan: ModelPlan): Module { return new Module(plan.spec, plan.nativeName, plan.config); }
+  static fromPlan(plan: ModelPlan): Module {
+    return new Module(plan.spec, plan.nativeName, plan.config);
+  }
 
   /** @internal Builds the planned model on the addon's compute thread: the JS thread stays free. */
   static async buildPlan(plan: ModelPlan): Promise<Module> {
     return new Module(plan.spec, plan.nativeName, plan.config, await native.createModule(plan.nativeName, plan.config));
   }
 
-  namedParameters(): TensorDescription[] { return this.native.namedParameters(); }
-  namedBuffers(): TensorDescription[] { return this.native.namedBuffers(); }
-  parameterNames(): string[] { return this.namedParameters().map((p) => p.name); }
+  namedParameters(): TensorDescription[] {
+    return this.native.namedParameters();
+  }
+  namedBuffers(): TensorDescription[] {
+    return this.native.namedBuffers();
+  }
+  parameterNames(): string[] {
+    return this.namedParameters().map((p) => p.name);
+  }
 
   /** Stops gradients for the matched parameters. Returns how many tensors changed. */
   freeze(patterns: string | readonly string[]): number {
@@ -120,7 +131,9 @@ export class Module implements Disposable {
     if (trainable.length) this.native.setRequiresGrad(trainable, true);
     this.#stage = stage;
   }
-  get stage(): number | null { return this.#stage; }
+  get stage(): number | null {
+    return this.#stage;
+  }
   /**
    * The stage every entry point trains and runs when none is given (train(), trainOnScene, the
    * CLI's `--stage`, and the C++ forward, whose stage 0 means the same): the family's last, the
@@ -128,7 +141,9 @@ export class Module implements Disposable {
    * CrossDiff: stage 1, then 2 from it). The C++ registry holds the stage counts;
    * test/models/config-parity.test.ts checks spec.stages against it.
    */
-  get defaultStage(): number { return Math.max(...Object.keys(this.spec.stages).map(Number)); }
+  get defaultStage(): number {
+    return Math.max(...Object.keys(this.spec.stages).map(Number));
+  }
 
   /**
    * Parameter counts, trainable as the parameters are now, or, with `stage`, as setStage(stage)
@@ -137,18 +152,39 @@ export class Module implements Disposable {
   parameterCounts(stage?: number): ParameterCounts {
     const params = this.namedParameters();
     if (stage === undefined) return countParameters(params);
-    const trains = new Set(stageParameterNames(this.spec, params.map((p) => p.name), stage));
+    const trains = new Set(
+      stageParameterNames(
+        this.spec,
+        params.map((p) => p.name),
+        stage,
+      ),
+    );
     return countParameters(params.map((p) => ({ ...p, requiresGrad: trains.has(p.name) })));
   }
 
-  train(on = true): this { this.native.train(on); return this; }
-  eval(): this { this.native.train(false); return this; }
-  get training(): boolean { return this.native.training; }
-  get device(): string { return this.native.device; }
-  get disposed(): boolean { return this.native.disposed; }
+  train(on = true): this {
+    this.native.train(on);
+    return this;
+  }
+  eval(): this {
+    this.native.train(false);
+    return this;
+  }
+  get training(): boolean {
+    return this.native.training;
+  }
+  get device(): string {
+    return this.native.device;
+  }
+  get disposed(): boolean {
+    return this.native.disposed;
+  }
 
   /** Moves (and optionally casts) the weights, off the JS thread. */
-  async to(device: string, dtype?: DType): Promise<this> { await this.native.to(device, dtype); return this; }
+  async to(device: string, dtype?: DType): Promise<this> {
+    await this.native.to(device, dtype);
+    return this;
+  }
 
   /** Runs the model on named inputs, off the JS thread. Gradients are off unless `grad: true`. */
   async forward(inputs: Record<string, Tensor>, options: { stage?: number; grad?: boolean; autocast?: 'none' | 'bf16' } = {}): Promise<Tensor> {
@@ -177,7 +213,9 @@ export class Module implements Disposable {
     const raw = nativeInputs(inputs);
     return new Tensor(await this.native.call(method, raw, options));
   }
-  methods(): string[] { return this.native.methods(); }
+  methods(): string[] {
+    return this.native.methods();
+  }
 
   /** Detached copies of every parameter and buffer, by reference name. */
   stateDict(): Record<string, Tensor> {
@@ -185,7 +223,9 @@ export class Module implements Disposable {
     for (const [k, v] of Object.entries(this.native.stateDict())) out[k] = new Tensor(v);
     return out;
   }
-  getTensor(name: string): Tensor { return new Tensor(this.native.getTensor(name)); }
+  getTensor(name: string): Tensor {
+    return new Tensor(this.native.getTensor(name));
+  }
 
   /**
    * Detached copies of the gradients left by the last backward (e.g. a Trainer step; the next step
@@ -211,8 +251,15 @@ export class Module implements Disposable {
    * Channels-last (NHWC) weights and inputs: the same parameters in another memory layout, which
    * cuDNN's tensor-core convolutions run faster (notably in bf16). Outputs stay contiguous NCHW.
    */
-  setChannelsLast(on = true): this { this.native.setChannelsLast(on); return this; }
+  setChannelsLast(on = true): this {
+    this.native.setChannelsLast(on);
+    return this;
+  }
 
-  dispose(): void { this.native.dispose(); }
-  [Symbol.dispose](): void { this.dispose(); }
+  dispose(): void {
+    this.native.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }

@@ -220,10 +220,25 @@ export interface NativeBinding {
   bicubicDownsample(image: NativeTensor, ratio: number, dtype?: string): Promise<NativeTensor>;
   interp23tap(image: NativeTensor, ratio: number, dtype?: string): Promise<NativeTensor>;
   lpFilterPlusDec(image: NativeTensor, ratio: number, dtype?: string): Promise<NativeTensor>;
-  waldDegrade(ms: NativeTensor, pan: NativeTensor, sensor: string, ratio: number, panMtf?: boolean, dtype?: string):
-    Promise<{ gt: NativeTensor; lms: NativeTensor; ms: NativeTensor; pan: NativeTensor }>;
-  waldPatches(ms: NativeTensor, pan: NativeTensor, sensor: string, ratio: number, patch: number, stride: number, flips: boolean,
-    panMtf: boolean, dtype?: string): Promise<{ gt: NativeTensor; lms: NativeTensor; ms: NativeTensor; pan: NativeTensor }>;
+  waldDegrade(
+    ms: NativeTensor,
+    pan: NativeTensor,
+    sensor: string,
+    ratio: number,
+    panMtf?: boolean,
+    dtype?: string,
+  ): Promise<{ gt: NativeTensor; lms: NativeTensor; ms: NativeTensor; pan: NativeTensor }>;
+  waldPatches(
+    ms: NativeTensor,
+    pan: NativeTensor,
+    sensor: string,
+    ratio: number,
+    patch: number,
+    stride: number,
+    flips: boolean,
+    panMtf: boolean,
+    dtype?: string,
+  ): Promise<{ gt: NativeTensor; lms: NativeTensor; ms: NativeTensor; pan: NativeTensor }>;
   takeSamples(tensor: NativeTensor, indices: number[]): Promise<NativeTensor>;
   baselineExp(ms: NativeTensor, ratio: number, dtype?: string): Promise<NativeTensor>;
   baselineBrovey(lms: NativeTensor, pan: NativeTensor, dtype?: string): Promise<NativeTensor>;

@@ -30,58 +30,144 @@ export class Tensor implements Disposable {
     track(this);
   }
 
-  get shape(): number[] { return this.native.shape; }
-  get dtype(): DType { return this.native.dtype; }
-  get device(): string { return this.native.device; }
-  get numel(): number { return this.native.numel; }
-  get ndim(): number { return this.native.shape.length; }
-  get disposed(): boolean { return this.native.disposed; }
-  get requiresGrad(): boolean { return this.native.requiresGrad; }
+  get shape(): number[] {
+    return this.native.shape;
+  }
+  get dtype(): DType {
+    return this.native.dtype;
+  }
+  get device(): string {
+    return this.native.device;
+  }
+  get numel(): number {
+    return this.native.numel;
+  }
+  get ndim(): number {
+    return this.native.shape.length;
+  }
+  get disposed(): boolean {
+    return this.native.disposed;
+  }
+  get requiresGrad(): boolean {
+    return this.native.requiresGrad;
+  }
 
   /** Copies the values out on a worker thread. float16/bfloat16 come back as raw Uint16Array bits. */
-  data(): Promise<TensorData> { return this.native.data() as Promise<TensorData>; }
+  data(): Promise<TensorData> {
+    return this.native.data() as Promise<TensorData>;
+  }
   /** Copies the values out on the JS thread (blocks it for large tensors: prefer data()). */
-  dataSync(): TensorData { return this.native.dataSync() as TensorData; }
-  item(): number | bigint | boolean { return this.native.item(); }
-  async toHost(): Promise<HostArray> { return { dtype: this.dtype, shape: this.shape, data: (await this.data()) as HostData }; }
-  toNdarray(): NdArray { return ndarray(this.dataSync() as unknown as number[], this.shape) as unknown as NdArray; }
+  dataSync(): TensorData {
+    return this.native.dataSync() as TensorData;
+  }
+  item(): number | bigint | boolean {
+    return this.native.item();
+  }
+  async toHost(): Promise<HostArray> {
+    return { dtype: this.dtype, shape: this.shape, data: (await this.data()) as HostData };
+  }
+  toNdarray(): NdArray {
+    return ndarray(this.dataSync() as unknown as number[], this.shape) as unknown as NdArray;
+  }
 
   /** A copy on another device ('cpu', 'cuda', 'cuda:1') or with another dtype. */
-  to(target: string): Tensor { return new Tensor(this.native.to(target)); }
-  clone(): Tensor { return new Tensor(this.native.clone()); }
-  contiguous(): Tensor { return new Tensor(this.native.contiguous()); }
-  reshape(shape: number[]): Tensor { return new Tensor(this.native.reshape(shape)); }
-  permute(dims: number[]): Tensor { return new Tensor(this.native.permute(dims)); }
-  transpose(dim0: number, dim1: number): Tensor { return new Tensor(this.native.transpose(dim0, dim1)); }
-  slice(dim: number, start?: number, end?: number, step?: number): Tensor { return new Tensor(this.native.slice(dim, start, end, step)); }
-  select(dim: number, index: number): Tensor { return new Tensor(this.native.select(dim, index)); }
-  flip(dims: number | number[]): Tensor { return new Tensor(this.native.flip(dims)); }
-  squeeze(dim?: number): Tensor { return new Tensor(this.native.squeeze(dim)); }
-  unsqueeze(dim: number): Tensor { return new Tensor(this.native.unsqueeze(dim)); }
+  to(target: string): Tensor {
+    return new Tensor(this.native.to(target));
+  }
+  clone(): Tensor {
+    return new Tensor(this.native.clone());
+  }
+  contiguous(): Tensor {
+    return new Tensor(this.native.contiguous());
+  }
+  reshape(shape: number[]): Tensor {
+    return new Tensor(this.native.reshape(shape));
+  }
+  permute(dims: number[]): Tensor {
+    return new Tensor(this.native.permute(dims));
+  }
+  transpose(dim0: number, dim1: number): Tensor {
+    return new Tensor(this.native.transpose(dim0, dim1));
+  }
+  slice(dim: number, start?: number, end?: number, step?: number): Tensor {
+    return new Tensor(this.native.slice(dim, start, end, step));
+  }
+  select(dim: number, index: number): Tensor {
+    return new Tensor(this.native.select(dim, index));
+  }
+  flip(dims: number | number[]): Tensor {
+    return new Tensor(this.native.flip(dims));
+  }
+  squeeze(dim?: number): Tensor {
+    return new Tensor(this.native.squeeze(dim));
+  }
+  unsqueeze(dim: number): Tensor {
+    return new Tensor(this.native.unsqueeze(dim));
+  }
 
-  add(other: Tensor | number): Tensor { return new Tensor(this.native.add(operand(other))); }
-  sub(other: Tensor | number): Tensor { return new Tensor(this.native.sub(operand(other))); }
-  mul(other: Tensor | number): Tensor { return new Tensor(this.native.mul(operand(other))); }
-  div(other: Tensor | number): Tensor { return new Tensor(this.native.div(operand(other))); }
-  matmul(other: Tensor): Tensor { return new Tensor(this.native.matmul(operand(other) as NativeTensor)); }
-  neg(): Tensor { return new Tensor(this.native.neg()); }
-  abs(): Tensor { return new Tensor(this.native.abs()); }
-  sqrt(): Tensor { return new Tensor(this.native.sqrt()); }
-  exp(): Tensor { return new Tensor(this.native.exp()); }
-  log(): Tensor { return new Tensor(this.native.log()); }
-  pow(exponent: number): Tensor { return new Tensor(this.native.pow(exponent)); }
-  clamp(min?: number | null, max?: number | null): Tensor { return new Tensor(this.native.clamp(min, max)); }
-  sum(dims?: number | number[] | null, keepdim?: boolean): Tensor { return new Tensor(this.native.sum(dims, keepdim)); }
-  mean(dims?: number | number[] | null, keepdim?: boolean): Tensor { return new Tensor(this.native.mean(dims, keepdim)); }
-  max(dim?: number | null, keepdim?: boolean): Tensor { return new Tensor(this.native.max(dim, keepdim)); }
-  min(dim?: number | null, keepdim?: boolean): Tensor { return new Tensor(this.native.min(dim, keepdim)); }
+  add(other: Tensor | number): Tensor {
+    return new Tensor(this.native.add(operand(other)));
+  }
+  sub(other: Tensor | number): Tensor {
+    return new Tensor(this.native.sub(operand(other)));
+  }
+  mul(other: Tensor | number): Tensor {
+    return new Tensor(this.native.mul(operand(other)));
+  }
+  div(other: Tensor | number): Tensor {
+    return new Tensor(this.native.div(operand(other)));
+  }
+  matmul(other: Tensor): Tensor {
+    return new Tensor(this.native.matmul(operand(other) as NativeTensor));
+  }
+  neg(): Tensor {
+    return new Tensor(this.native.neg());
+  }
+  abs(): Tensor {
+    return new Tensor(this.native.abs());
+  }
+  sqrt(): Tensor {
+    return new Tensor(this.native.sqrt());
+  }
+  exp(): Tensor {
+    return new Tensor(this.native.exp());
+  }
+  log(): Tensor {
+    return new Tensor(this.native.log());
+  }
+  pow(exponent: number): Tensor {
+    return new Tensor(this.native.pow(exponent));
+  }
+  clamp(min?: number | null, max?: number | null): Tensor {
+    return new Tensor(this.native.clamp(min, max));
+  }
+  sum(dims?: number | number[] | null, keepdim?: boolean): Tensor {
+    return new Tensor(this.native.sum(dims, keepdim));
+  }
+  mean(dims?: number | number[] | null, keepdim?: boolean): Tensor {
+    return new Tensor(this.native.mean(dims, keepdim));
+  }
+  max(dim?: number | null, keepdim?: boolean): Tensor {
+    return new Tensor(this.native.max(dim, keepdim));
+  }
+  min(dim?: number | null, keepdim?: boolean): Tensor {
+    return new Tensor(this.native.min(dim, keepdim));
+  }
   /** Same shape, dtype, device and values (bit for bit). */
-  equal(other: Tensor): boolean { return this.native.equal(operand(other) as NativeTensor); }
-  allclose(other: Tensor, rtol?: number, atol?: number): boolean { return this.native.allclose(operand(other) as NativeTensor, rtol, atol); }
+  equal(other: Tensor): boolean {
+    return this.native.equal(operand(other) as NativeTensor);
+  }
+  allclose(other: Tensor, rtol?: number, atol?: number): boolean {
+    return this.native.allclose(operand(other) as NativeTensor, rtol, atol);
+  }
 
   /** Frees the native memory now. Throws while an async operation still uses the tensor. Idempotent. */
-  dispose(): void { this.native.dispose(); }
-  [Symbol.dispose](): void { this.dispose(); }
+  dispose(): void {
+    this.native.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 
   toString(): string {
     return this.disposed ? 'Tensor(disposed)' : `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device})`;
@@ -104,7 +190,9 @@ export function tensor(data: TensorData | number[], shape?: number[], dtype?: DT
   return new Tensor(native.fromTypedArray(data, shape ?? [data.length], dtype));
 }
 
-export function fromHost(h: HostArray): Tensor { return tensor(h.data, h.shape, h.dtype); }
+export function fromHost(h: HostArray): Tensor {
+  return tensor(h.data, h.shape, h.dtype);
+}
 
 /** A contiguous copy of a scijs ndarray, including transposed, stepped and offset views. */
 export function fromNdarray(nd: NdArray, dtype?: DType): Tensor {
@@ -117,14 +205,29 @@ export const ones = (shape: number[], dtype?: DType, device?: string) => new Ten
 export const full = (shape: number[], value: number, dtype?: DType, device?: string) => new Tensor(native.full(shape, value, dtype, device));
 export const rand = (shape: number[], dtype?: DType, device?: string) => new Tensor(native.rand(shape, dtype, device));
 export const randn = (shape: number[], dtype?: DType, device?: string) => new Tensor(native.randn(shape, dtype, device));
-export const cat = (tensors: Tensor[], dim = 0) => new Tensor(native.cat(tensors.map((t) => operand(t) as NativeTensor), dim));
-export const stack = (tensors: Tensor[], dim = 0) => new Tensor(native.stack(tensors.map((t) => operand(t) as NativeTensor), dim));
+export const cat = (tensors: Tensor[], dim = 0) =>
+  new Tensor(
+    native.cat(
+      tensors.map((t) => operand(t) as NativeTensor),
+      dim,
+    ),
+  );
+export const stack = (tensors: Tensor[], dim = 0) =>
+  new Tensor(
+    native.stack(
+      tensors.map((t) => operand(t) as NativeTensor),
+      dim,
+    ),
+  );
 /** Seeds libtorch's global CPU (and CUDA) generators. */
 export const manualSeed = (seed: number) => native.manualSeed(seed);
 
 function collectKept(value: unknown, kept: Set<Tensor>, depth = 0): void {
   if (depth > 4 || value === null || typeof value !== 'object') return;
-  if (value instanceof Tensor) { kept.add(value); return; }
+  if (value instanceof Tensor) {
+    kept.add(value);
+    return;
+  }
   for (const v of Array.isArray(value) ? value : Object.values(value)) collectKept(v, kept, depth + 1);
 }
 
@@ -155,14 +258,29 @@ export function scope<T>(fn: () => T): T {
   }
   const hand = (r: unknown) => {
     release(created, r);
-    if (outer) { const kept = new Set<Tensor>(); collectKept(r, kept); for (const t of kept) outer.add(t); }
+    if (outer) {
+      const kept = new Set<Tensor>();
+      collectKept(r, kept);
+      for (const t of kept) outer.add(t);
+    }
   };
   if (result instanceof Promise) {
-    return result.then((r) => { hand(r); return r; }, (e) => { release(created, undefined); throw e; }) as T;
+    return result.then(
+      (r) => {
+        hand(r);
+        return r;
+      },
+      (e) => {
+        release(created, undefined);
+        throw e;
+      },
+    ) as T;
   }
   hand(result);
   return result;
 }
 
 /** Live tensors and their bytes (this thread), and live modules. */
-export function memory(): { tensors: number; bytes: number; modules: number } { return native.memory(); }
+export function memory(): { tensors: number; bytes: number; modules: number } {
+  return native.memory();
+}

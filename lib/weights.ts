@@ -61,12 +61,24 @@ export function planLoad(model: Module, state: Map<string, HostArray>, options: 
   const writes = new Map<string, string>(); // module name -> checkpoint name
   for (const [src, arr] of state) {
     const dst = map(src);
-    if (dst === null) { report.unexpected.push(src); continue; }
-    if (dst.length === 0) { report.ignored.push(src); continue; }
+    if (dst === null) {
+      report.unexpected.push(src);
+      continue;
+    }
+    if (dst.length === 0) {
+      report.ignored.push(src);
+      continue;
+    }
     for (const d of dst) {
       const shape = targets.get(d);
-      if (!shape) { report.unexpected.push(src); continue; }
-      if (!sameShape(shape, arr.shape)) { report.shapeMismatch.push({ name: d, source: src, expected: shape, got: arr.shape }); continue; }
+      if (!shape) {
+        report.unexpected.push(src);
+        continue;
+      }
+      if (!sameShape(shape, arr.shape)) {
+        report.shapeMismatch.push({ name: d, source: src, expected: shape, got: arr.shape });
+        continue;
+      }
       writes.set(d, src);
     }
   }
@@ -85,8 +97,13 @@ function failures(report: LoadReport, options: LoadOptions): string[] {
   if (missing.length) out.push(`missing ${missing.length}: ${list(missing)}`);
   if (unexpected.length) out.push(`unexpected ${unexpected.length}: ${list(unexpected)}`);
   if (report.shapeMismatch.length) {
-    out.push(`shape mismatch ${report.shapeMismatch.length}: ` +
-      report.shapeMismatch.slice(0, 4).map((m) => `${m.source} [${m.got.join(', ')}] -> ${m.name} [${m.expected.join(', ')}]`).join('; '));
+    out.push(
+      `shape mismatch ${report.shapeMismatch.length}: ` +
+        report.shapeMismatch
+          .slice(0, 4)
+          .map((m) => `${m.source} [${m.got.join(', ')}] -> ${m.name} [${m.expected.join(', ')}]`)
+          .join('; '),
+    );
   }
   return out;
 }
@@ -119,10 +136,16 @@ export function loadStateDict(model: Module, state: Map<string, HostArray>, opti
  */
 export async function loadStateDictAsync(model: Module, state: Map<string, HostArray>, options: LoadOptions = {}): Promise<LoadReport> {
   const { report, writes } = checkedPlan(model, state, options);
-  const names: string[] = [], arrays: ArrayBufferView[] = [], shapes: number[][] = [], dtypes: HostArray['dtype'][] = [];
+  const names: string[] = [],
+    arrays: ArrayBufferView[] = [],
+    shapes: number[][] = [],
+    dtypes: HostArray['dtype'][] = [];
   for (const [dst, src] of writes) {
     const h = state.get(src)!;
-    names.push(dst); arrays.push(h.data); shapes.push(h.shape); dtypes.push(h.dtype);
+    names.push(dst);
+    arrays.push(h.data);
+    shapes.push(h.shape);
+    dtypes.push(h.dtype);
   }
   await native.loadHostArrays(model.native, names, arrays, shapes, dtypes);
   return report;
@@ -165,7 +188,11 @@ export const ownNames: CheckpointDialect = (model, files) => {
  * mapping ignores are returned, names with no rule stay as they are (the load reports them as
  * unexpected).
  */
-export function renameState(state: Map<string, HostArray>, map: NameMapping, into = new Map<string, HostArray>()): { state: Map<string, HostArray>; ignored: string[] } {
+export function renameState(
+  state: Map<string, HostArray>,
+  map: NameMapping,
+  into = new Map<string, HostArray>(),
+): { state: Map<string, HostArray>; ignored: string[] } {
   const ignored: string[] = [];
   for (const [src, arr] of state) {
     const dst = map(src);

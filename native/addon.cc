@@ -7,14 +7,12 @@
 
 #include <ATen/DeviceAccelerator.h>
 
-
-
 #include "bridge/convert.h"
 #include "bridge/dist_bind.h"
-#include "bridge/napi_errors.h"
 #include "bridge/metrics_bind.h"
 #include "bridge/model_factory.h"
 #include "bridge/module.h"
+#include "bridge/napi_errors.h"
 #include "bridge/resample_bind.h"
 #include "bridge/tensor.h"
 #include "bridge/threading.h"
@@ -61,7 +59,6 @@ Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
   return o;
 }
 
-
 // Synchronous tensor ops on a JS thread run on one thread. A parallel region there would give that
 // thread an OpenMP team of its own next to the compute thread's; with more OpenMP threads than
 // cores libgomp switches every team to throttled spinning (100 spins), so the compute thread's
@@ -89,9 +86,7 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), intra_op_threads());
-}
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), intra_op_threads()); }
 
 // Peak/current memory of a CUDA device's caching allocator (through libtorch's device-generic
 // accelerator API, so no CUDA headers are needed at build time).

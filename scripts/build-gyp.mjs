@@ -10,7 +10,12 @@ import { projectRoot, resolveLibtorch } from './libtorch.mjs';
 import { writeBuildInfo } from './build-native.mjs';
 
 function ccache() {
-  try { execFileSync('ccache', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; }
+  try {
+    execFileSync('ccache', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function buildGyp() {
@@ -30,8 +35,11 @@ export function buildGyp() {
   const env = { ...process.env, LIBTORCH: lt.dir };
   // ccache, when the machine has it, makes rebuilds cheap (the libtorch headers dominate compile time).
   if (!env.CXX && ccache()) env.CXX = 'ccache g++';
-  execFileSync(process.execPath, [gyp, 'rebuild', `--nodedir=${process.env.npm_config_nodedir || nodedir}`, `--jobs=${cpus().length}`],
-    { cwd: work, stdio: 'inherit', env });
+  execFileSync(process.execPath, [gyp, 'rebuild', `--nodedir=${process.env.npm_config_nodedir || nodedir}`, `--jobs=${cpus().length}`], {
+    cwd: work,
+    stdio: 'inherit',
+    env,
+  });
   const out = join(projectRoot, 'build-gyp');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(join(out, 'Release'), { recursive: true });
@@ -41,5 +49,10 @@ export function buildGyp() {
 }
 
 if (process.argv[1] && process.argv[1].endsWith('build-gyp.mjs')) {
-  try { buildGyp(); } catch (err) { console.error(`specfuse gyp build failed: ${err.message}`); process.exit(1); }
+  try {
+    buildGyp();
+  } catch (err) {
+    console.error(`specfuse gyp build failed: ${err.message}`);
+    process.exit(1);
+  }
 }

@@ -9,7 +9,10 @@ import { projectRoot, resolveLibtorch } from './libtorch.mjs';
 
 /** libtorch's folder as recorded for the addon: relative to the record when both live in the project, so the project can move. */
 export function recordedLibtorch(outDir, libtorchDir) {
-  const inProject = (p) => { const r = relative(projectRoot, p); return r !== '' && !r.startsWith('..') && !isAbsolute(r); };
+  const inProject = (p) => {
+    const r = relative(projectRoot, p);
+    return r !== '' && !r.startsWith('..') && !isAbsolute(r);
+  };
   return inProject(libtorchDir) && inProject(outDir) ? relative(outDir, libtorchDir) : libtorchDir;
 }
 
@@ -23,12 +26,29 @@ export function buildNative(lt = resolveLibtorch()) {
   const require = createRequire(import.meta.url);
   const cmakeJs = join(require.resolve('cmake-js/package.json'), '..', 'bin', 'cmake-js');
   const jobs = String(Math.max(1, Math.min(cpus().length, Number(process.env.SPECFUSE_BUILD_JOBS) || cpus().length)));
-  execFileSync(process.execPath, [cmakeJs, process.env.SPECFUSE_REBUILD ? 'rebuild' : 'build', '-O', 'build', '--parallel', jobs,
-    `--CDSPECFUSE_LIBTORCH=${lt.dir}`, `--CDSPECFUSE_TORCH_VERSION=${lt.version}`, `--CDSPECFUSE_UNITY_TUS=${jobs}`],
-  { stdio: 'inherit', cwd: projectRoot });
+  execFileSync(
+    process.execPath,
+    [
+      cmakeJs,
+      process.env.SPECFUSE_REBUILD ? 'rebuild' : 'build',
+      '-O',
+      'build',
+      '--parallel',
+      jobs,
+      `--CDSPECFUSE_LIBTORCH=${lt.dir}`,
+      `--CDSPECFUSE_TORCH_VERSION=${lt.version}`,
+      `--CDSPECFUSE_UNITY_TUS=${jobs}`,
+    ],
+    { stdio: 'inherit', cwd: projectRoot },
+  );
   writeBuildInfo(join(projectRoot, 'build'), lt, 'cmake-js');
 }
 
 if (process.argv[1] && process.argv[1].endsWith('build-native.mjs')) {
-  try { buildNative(); } catch (err) { console.error(`specfuse build failed: ${err.message}`); process.exit(1); }
+  try {
+    buildNative();
+  } catch (err) {
+    console.error(`specfuse build failed: ${err.message}`);
+    process.exit(1);
+  }
 }

@@ -27,7 +27,9 @@ function findPython() {
       const v = execFileSync(cand, ['-c', 'import sys; print("%d.%d" % sys.version_info[:2])'], { encoding: 'utf8' }).trim();
       const [maj, min] = v.split('.').map(Number);
       if (maj === 3 && min >= 10) return cand;
-    } catch { /* try the next one */ }
+    } catch {
+      /* try the next one */
+    }
   }
   throw new Error('specfuse needs Python >= 3.10 to install libtorch (torch wheel) into .venv, or LIBTORCH set to an existing libtorch');
 }
@@ -60,7 +62,10 @@ export function wantCuda({ env = process.env, driver = hasNvidiaDriver } = {}) {
  * brings exactly libcudart and libcupti. Older layouts named nvidia-cuda-runtime-cuXX directly.
  */
 export function cpuRuntimeRequirements(metadataText) {
-  const reqs = metadataText.split('\n').filter((l) => l.startsWith('Requires-Dist:')).map((l) => l.slice(14).trim());
+  const reqs = metadataText
+    .split('\n')
+    .filter((l) => l.startsWith('Requires-Dist:'))
+    .map((l) => l.slice(14).trim());
   const toolkit = reqs.find((r) => /^cuda-toolkit\[/.test(r));
   if (toolkit) {
     const version = toolkit.match(/==\s*([\w.]+)/)?.[1];
@@ -84,7 +89,10 @@ export function missingLibraries(torchDir, lib = 'libtorch_cpu.so') {
   if (!existsSync(file)) return [lib];
   const r = spawnSync('ldd', [file], { encoding: 'utf8' });
   if (r.status !== 0) return [];
-  return r.stdout.split('\n').filter((l) => /not found/.test(l)).map((l) => l.trim().split(/\s+/)[0]);
+  return r.stdout
+    .split('\n')
+    .filter((l) => /not found/.test(l))
+    .map((l) => l.trim().split(/\s+/)[0]);
 }
 
 function venvPython() {
@@ -128,7 +136,9 @@ if (process.argv[1] && process.argv[1].endsWith('install.mjs')) {
   try {
     const cudaOnly = process.argv.includes('--cuda');
     const cuda = cudaOnly || wantCuda();
-    console.log(`specfuse install: ${cuda ? 'CUDA' : 'CPU-only'} libtorch (${cudaOnly ? '--cuda' : process.env.SPECFUSE_CUDA ? `SPECFUSE_CUDA=${process.env.SPECFUSE_CUDA}` : hasNvidiaDriver() ? 'NVIDIA driver found' : 'no NVIDIA driver; SPECFUSE_CUDA=1 to override'})`);
+    console.log(
+      `specfuse install: ${cuda ? 'CUDA' : 'CPU-only'} libtorch (${cudaOnly ? '--cuda' : process.env.SPECFUSE_CUDA ? `SPECFUSE_CUDA=${process.env.SPECFUSE_CUDA}` : hasNvidiaDriver() ? 'NVIDIA driver found' : 'no NVIDIA driver; SPECFUSE_CUDA=1 to override'})`,
+    );
     const lt = ensureLibtorch({ cuda });
     console.log(`specfuse install: libtorch ${lt.version} from ${lt.source} at ${lt.dir}`);
     if (!cudaOnly || !existsSync(join(projectRoot, 'build', 'Release', 'specfuse.node'))) buildNative(lt);

@@ -27,7 +27,10 @@ const [first, ...others] = models;
 const report = await heldOutReport(first.model, first.stage, data.heldOut, 'reduced', data.sensor, data.scale, others);
 const rename = (methods) => Object.fromEntries(Object.entries(methods).map(([k, v]) => [k === first.model.spec.family ? first.name : k, v]));
 const f4 = (x) => x.toFixed(4);
-for (const [title, methods] of [['no border cut', report.methods], ['21-pixel border cut', report.cut21]]) {
+for (const [title, methods] of [
+  ['no border cut', report.methods],
+  ['21-pixel border cut', report.cut21],
+]) {
   console.log(`\n${scene.split('/').pop()}: ${report.tiles} held-out 80×80 tiles, ${title}\n`);
   console.log('| method | SAM ↓ | ERGAS ↓ | Q2n ↑ | PSNR ↑ |\n|---|---|---|---|---|');
   for (const [name, r] of Object.entries(rename(methods))) console.log(`| ${name} | ${f4(r.SAM)} | ${f4(r.ERGAS)} | ${f4(r.Q2n)} | ${f4(r.PSNR)} |`);

@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { venvDir } from './libtorch.mjs';
 import { installFullTorch } from './install.mjs';
 
-const modules = { scipy: 'scipy', h5py: 'h5py', tifffile: 'tifffile', imagecodecs: 'imagecodecs', safetensors: 'safetensors', numpy: 'numpy', tensorboard: 'tensorboard' };
+const modules = {
+  scipy: 'scipy',
+  h5py: 'h5py',
+  tifffile: 'tifffile',
+  imagecodecs: 'imagecodecs',
+  safetensors: 'safetensors',
+  numpy: 'numpy',
+  tensorboard: 'tensorboard',
+};
 
 export function ensureTestOracles() {
   const py = join(venvDir, 'bin', 'python');

@@ -31,5 +31,9 @@ export function unitySources(outDir, units = cpus().length, nativeDir = resolve(
 if (process.argv[1] && process.argv[1].endsWith('unity-sources.mjs')) {
   const dir = process.argv[2] ?? 'unity';
   const n = Number(process.argv[3] ?? process.env.SPECFUSE_BUILD_JOBS ?? cpus().length);
-  console.log(unitySources(resolve(dir), n).map((f) => relative(process.cwd(), f)).join(' '));
+  console.log(
+    unitySources(resolve(dir), n)
+      .map((f) => relative(process.cwd(), f))
+      .join(' '),
+  );
 }

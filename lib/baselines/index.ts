@@ -18,8 +18,16 @@
 import { native, type NativeTensor } from '../native.js';
 import { Tensor } from '../tensor.js';
 import {
-  checkBands, checkImage, checkOutDType, checkRatio, checkSameBatching, dims, isBatched, resolveSensor,
-  type OutDType, type ProtocolSensor,
+  checkBands,
+  checkImage,
+  checkOutDType,
+  checkRatio,
+  checkSameBatching,
+  dims,
+  isBatched,
+  resolveSensor,
+  type OutDType,
+  type ProtocolSensor,
 } from '../protocol/argument-checks.js';
 
 export interface BaselineInput {
@@ -76,7 +84,7 @@ async function withLms(input: BaselineInput, ratio: number, f: (lms: NativeTenso
   let lms: NativeTensor | undefined;
   let pan: Tensor | undefined;
   try {
-    lms = input.lms?.native ?? await native.interp23tap(input.ms!.native, checkRatio(ratio, { powerOfTwo: true }));
+    lms = input.lms?.native ?? (await native.interp23tap(input.ms!.native, checkRatio(ratio, { powerOfTwo: true })));
     pan = input.pan!.ndim === 2 ? input.pan!.unsqueeze(0) : input.pan!;
     return new Tensor(await f(lms, pan.native));
   } finally {
@@ -125,10 +133,10 @@ export async function mtfGlpHpm(input: BaselineInput): Promise<Tensor> {
 }
 
 export const baselines: Record<BaselineName, (input: BaselineInput) => Promise<Tensor>> = {
-  'EXP': exp,
-  'Brovey': brovey,
+  EXP: exp,
+  Brovey: brovey,
   'BT-H': btH,
-  'GSA': gsa,
+  GSA: gsa,
   'MTF-GLP-HPM': mtfGlpHpm,
 };
 

@@ -27,9 +27,17 @@ export const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0]
 type TypedCtor = new (buffer: ArrayBuffer, byteOffset?: number, length?: number) => HostData;
 
 const CTOR: Record<DType, TypedCtor> = {
-  float32: Float32Array, float64: Float64Array, float16: Uint16Array, bfloat16: Uint16Array,
-  int32: Int32Array, int64: BigInt64Array, int16: Int16Array, int8: Int8Array,
-  uint8: Uint8Array, uint16: Uint16Array, bool: Uint8Array,
+  float32: Float32Array,
+  float64: Float64Array,
+  float16: Uint16Array,
+  bfloat16: Uint16Array,
+  int32: Int32Array,
+  int64: BigInt64Array,
+  int16: Int16Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  uint16: Uint16Array,
+  bool: Uint8Array,
 };
 
 /** Does `data` have the typed-array class HostArray uses for `dtype`? (Writers validate input with it.) */

@@ -4,16 +4,16 @@
  * a RangeError from a typed array or a TypeError from walking a half-built object.
  */
 export type CheckpointErrorCode =
-  | 'format'        // not a file type we know, or a container that is structurally wrong
-  | 'truncated'     // the bytes end before a structure does
-  | 'bounds'        // an offset/size points outside its container
-  | 'limit'         // a safety limit (size, depth, count) was exceeded
-  | 'corrupt'       // checksums or internal consistency checks fail
-  | 'unsupported'   // well-formed, but uses a feature/dtype we do not read
-  | 'pickle'        // the pickle stream is malformed
-  | 'refused'       // the pickle asks to run code we will not run
+  | 'format' // not a file type we know, or a container that is structurally wrong
+  | 'truncated' // the bytes end before a structure does
+  | 'bounds' // an offset/size points outside its container
+  | 'limit' // a safety limit (size, depth, count) was exceeded
+  | 'corrupt' // checksums or internal consistency checks fail
+  | 'unsupported' // well-formed, but uses a feature/dtype we do not read
+  | 'pickle' // the pickle stream is malformed
+  | 'refused' // the pickle asks to run code we will not run
   | 'no-state-dict' // nothing in the file looks like a state dict
-  | 'invalid';      // an argument given to a writer is inconsistent
+  | 'invalid'; // an argument given to a writer is inconsistent
 
 export class CheckpointError extends Error {
   readonly code: CheckpointErrorCode;

@@ -11,7 +11,12 @@ export { Opaque, PyBytes, PyCallable, PyDict, PyList, PyObj, PySet, PyTuple, Ref
 export type { PyValue } from './py-values.js';
 export { TorchDType, TorchStorage, TorchStorageType, TorchTensor } from './torch-tensor.js';
 export {
-  readTorchCheckpoint, extractStateDict, loadCheckpoint, loadCheckpointFile, loadCheckpointFileSync, sniffCheckpoint,
+  readTorchCheckpoint,
+  extractStateDict,
+  loadCheckpoint,
+  loadCheckpointFile,
+  loadCheckpointFileSync,
+  sniffCheckpoint,
   DEFAULT_STATE_DICT_KEYS,
 } from './torch-checkpoint.js';
 export type { TorchCheckpoint, CheckpointFormat, ExtractOptions } from './torch-checkpoint.js';

@@ -40,7 +40,10 @@ export function decodeStringLiteral(line: string): string {
   let out = '';
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
-    if (c !== '\\') { out += c; continue; }
+    if (c !== '\\') {
+      out += c;
+      continue;
+    }
     const n = body[++i];
     check(n !== undefined, 'pickle', 'STRING: dangling backslash');
     const simple: Record<string, string> = { n: '\n', r: '\r', t: '\t', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', v: '\v', '\n': '' };
@@ -67,4 +70,3 @@ export function decodeRawUnicodeEscape(s: string): string {
     return String.fromCodePoint(cp);
   });
 }
-

@@ -17,9 +17,7 @@ import { copyBytes, plainBytes } from './bytes.js';
 import { BUILTIN_GLOBALS, fixImports } from './pickle-builtins.js';
 import type { GlobalTable } from './pickle-builtins.js';
 import { decodeLong, decodeRawUnicodeEscape, decodeStringLiteral, latin1, parseIntText, utf8 } from './pickle-text.js';
-import {
-  Opaque, PyBytes, PyCallable, PyDict, PyList, PyObj, PySet, PyTuple, Refused, findRefused, typeName,
-} from './py-values.js';
+import { Opaque, PyBytes, PyCallable, PyDict, PyList, PyObj, PySet, PyTuple, Refused, findRefused, typeName } from './py-values.js';
 import type { PyValue, RefusedAction } from './py-values.js';
 
 export { BUILTIN_GLOBALS, fixImports } from './pickle-builtins.js';
@@ -71,7 +69,11 @@ class Machine {
   private readonly lim: typeof DEFAULTS;
   private readonly globals: GlobalTable;
 
-  constructor(private readonly bytes: Uint8Array, start: number, private readonly opts: UnpickleOptions) {
+  constructor(
+    private readonly bytes: Uint8Array,
+    start: number,
+    private readonly opts: UnpickleOptions,
+  ) {
     this.pos = start;
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.lim = { ...DEFAULTS };
@@ -89,10 +91,24 @@ class Machine {
     this.pos += n;
     return b;
   }
-  private u8(): number { return this.take(1, 'operand')[0]!; }
-  private u16(): number { const p = this.pos; this.take(2, 'operand'); return this.view.getUint16(p, true); }
-  private u32(): number { const p = this.pos; this.take(4, 'operand'); return this.view.getUint32(p, true); }
-  private i32(): number { const p = this.pos; this.take(4, 'operand'); return this.view.getInt32(p, true); }
+  private u8(): number {
+    return this.take(1, 'operand')[0]!;
+  }
+  private u16(): number {
+    const p = this.pos;
+    this.take(2, 'operand');
+    return this.view.getUint16(p, true);
+  }
+  private u32(): number {
+    const p = this.pos;
+    this.take(4, 'operand');
+    return this.view.getUint32(p, true);
+  }
+  private i32(): number {
+    const p = this.pos;
+    this.take(4, 'operand');
+    return this.view.getInt32(p, true);
+  }
   private u64(): number {
     const p = this.pos;
     this.take(8, 'operand');
@@ -120,7 +136,9 @@ class Machine {
     check(this.stack.length < this.lim.maxStack, 'limit', `pickle: stack deeper than ${this.lim.maxStack}`);
     this.stack.push(v);
   }
-  private fence(): number { return this.marks.length ? this.marks[this.marks.length - 1]! : 0; }
+  private fence(): number {
+    return this.marks.length ? this.marks[this.marks.length - 1]! : 0;
+  }
   private pop(): PyValue {
     check(this.stack.length > this.fence(), 'pickle', 'pickle: stack underflow');
     return this.stack.pop()!;
@@ -141,7 +159,10 @@ class Machine {
     check(this.memo.has(i), 'pickle', `pickle: memo key ${i} is not set`);
     this.push(this.memo.get(i)!);
   }
-  private obj<T extends PyValue>(v: T): T { this.count(); return v; }
+  private obj<T extends PyValue>(v: T): T {
+    this.count();
+    return v;
+  }
   /** Charge the size of a value about to be copied against the object budget. */
   private charge(v: PyValue): void {
     let units = 0;
@@ -228,38 +249,79 @@ class Machine {
     for (;;) {
       const op = this.u8();
       switch (op) {
-        case 0x80: { const v = this.u8(); check(v <= 5, 'unsupported', `pickle: protocol ${v} is newer than 5`); this.protocol = v; break; } // PROTO
-        case 0x95: { const n = this.u64(); check(this.pos + n <= this.bytes.length, 'truncated', 'pickle: FRAME runs past the end'); break; } // FRAME
-        case 0x2e: return { value: this.pop(), end: this.pos }; // STOP
+        case 0x80: {
+          const v = this.u8();
+          check(v <= 5, 'unsupported', `pickle: protocol ${v} is newer than 5`);
+          this.protocol = v;
+          break;
+        } // PROTO
+        case 0x95: {
+          const n = this.u64();
+          check(this.pos + n <= this.bytes.length, 'truncated', 'pickle: FRAME runs past the end');
+          break;
+        } // FRAME
+        case 0x2e:
+          return { value: this.pop(), end: this.pos }; // STOP
         case 0x28: // MARK
           check(this.marks.length < this.lim.maxMarkDepth, 'limit', 'pickle: MARKs nested too deeply');
           this.marks.push(this.stack.length);
           break;
-        case 0x30: if (this.stack.length > this.fence()) this.stack.pop(); else this.popMark(); break; // POP
-        case 0x31: this.popMark(); break; // POP_MARK
-        case 0x32: this.push(this.top()); break; // DUP
+        case 0x30:
+          if (this.stack.length > this.fence()) this.stack.pop();
+          else this.popMark();
+          break; // POP
+        case 0x31:
+          this.popMark();
+          break; // POP_MARK
+        case 0x32:
+          this.push(this.top());
+          break; // DUP
         // ---- scalars ----
-        case 0x4e: this.push(null); break; // NONE
-        case 0x88: this.push(true); break; // NEWTRUE
-        case 0x89: this.push(false); break; // NEWFALSE
-        case 0x4a: this.push(this.i32()); break; // BININT
-        case 0x4b: this.push(this.u8()); break; // BININT1
-        case 0x4d: this.push(this.u16()); break; // BININT2
-        case 0x8a: this.push(decodeLong(this.take(this.u8(), 'LONG1'))); break; // LONG1
-        case 0x8b: { // LONG4
+        case 0x4e:
+          this.push(null);
+          break; // NONE
+        case 0x88:
+          this.push(true);
+          break; // NEWTRUE
+        case 0x89:
+          this.push(false);
+          break; // NEWFALSE
+        case 0x4a:
+          this.push(this.i32());
+          break; // BININT
+        case 0x4b:
+          this.push(this.u8());
+          break; // BININT1
+        case 0x4d:
+          this.push(this.u16());
+          break; // BININT2
+        case 0x8a:
+          this.push(decodeLong(this.take(this.u8(), 'LONG1')));
+          break; // LONG1
+        case 0x8b: {
+          // LONG4
           const n = this.i32();
           check(n >= 0 && n <= this.lim.maxLongBytes, 'limit', `pickle: LONG4 of ${n} bytes`);
           this.push(decodeLong(this.take(n, 'LONG4')));
           break;
         }
-        case 0x47: { const p = this.pos; this.take(8, 'BINFLOAT'); this.push(this.view.getFloat64(p, false)); break; } // BINFLOAT
-        case 0x49: { // INT
+        case 0x47: {
+          const p = this.pos;
+          this.take(8, 'BINFLOAT');
+          this.push(this.view.getFloat64(p, false));
+          break;
+        } // BINFLOAT
+        case 0x49: {
+          // INT
           const t = this.line('INT');
           this.push(t === '00' ? false : t === '01' ? true : parseIntText(t, 'INT'));
           break;
         }
-        case 0x4c: this.push(parseIntText(this.line('LONG').replace(/L$/, ''), 'LONG')); break; // LONG
-        case 0x46: { // FLOAT
+        case 0x4c:
+          this.push(parseIntText(this.line('LONG').replace(/L$/, ''), 'LONG'));
+          break; // LONG
+        case 0x46: {
+          // FLOAT
           const t = this.line('FLOAT').trim();
           const specials: Record<string, number> = { inf: Infinity, '-inf': -Infinity, nan: NaN, '+inf': Infinity };
           const v = t.toLowerCase() in specials ? specials[t.toLowerCase()]! : Number(t);
@@ -268,41 +330,119 @@ class Machine {
           break;
         }
         // ---- strings and bytes ----
-        case 0x58: this.push(this.obj(utf8.decode(this.payload(this.u32(), 'BINUNICODE')))); break;
-        case 0x8c: this.push(this.obj(utf8.decode(this.payload(this.u8(), 'SHORT_BINUNICODE')))); break;
-        case 0x8d: this.push(this.obj(utf8.decode(this.payload(this.u64(), 'BINUNICODE8')))); break;
-        case 0x56: this.push(this.obj(decodeRawUnicodeEscape(this.line('UNICODE')))); break;
-        case 0x53: this.push(this.obj(decodeStringLiteral(this.line('STRING')))); break;
-        case 0x54: { // BINSTRING
+        case 0x58:
+          this.push(this.obj(utf8.decode(this.payload(this.u32(), 'BINUNICODE'))));
+          break;
+        case 0x8c:
+          this.push(this.obj(utf8.decode(this.payload(this.u8(), 'SHORT_BINUNICODE'))));
+          break;
+        case 0x8d:
+          this.push(this.obj(utf8.decode(this.payload(this.u64(), 'BINUNICODE8'))));
+          break;
+        case 0x56:
+          this.push(this.obj(decodeRawUnicodeEscape(this.line('UNICODE'))));
+          break;
+        case 0x53:
+          this.push(this.obj(decodeStringLiteral(this.line('STRING'))));
+          break;
+        case 0x54: {
+          // BINSTRING
           const n = this.i32();
           check(n >= 0, 'pickle', 'pickle: negative BINSTRING length');
           this.push(this.obj(latin1(this.payload(n, 'BINSTRING'))));
           break;
         }
-        case 0x55: this.push(this.obj(latin1(this.payload(this.u8(), 'SHORT_BINSTRING')))); break;
-        case 0x42: this.push(this.obj(new PyBytes(copyBytes(this.payload(this.u32(), 'BINBYTES'))))); break;
-        case 0x43: this.push(this.obj(new PyBytes(copyBytes(this.payload(this.u8(), 'SHORT_BINBYTES'))))); break;
-        case 0x8e: this.push(this.obj(new PyBytes(copyBytes(this.payload(this.u64(), 'BINBYTES8'))))); break;
-        case 0x96: this.push(this.obj(new PyBytes(copyBytes(this.payload(this.u64(), 'BYTEARRAY8')), true))); break;
-        case 0x97: throw new CheckpointError('unsupported', 'pickle: out-of-band buffers (NEXT_BUFFER) are not supported');
-        case 0x98: this.top(); break; // READONLY_BUFFER: no-op on our copies
+        case 0x55:
+          this.push(this.obj(latin1(this.payload(this.u8(), 'SHORT_BINSTRING'))));
+          break;
+        case 0x42:
+          this.push(this.obj(new PyBytes(copyBytes(this.payload(this.u32(), 'BINBYTES')))));
+          break;
+        case 0x43:
+          this.push(this.obj(new PyBytes(copyBytes(this.payload(this.u8(), 'SHORT_BINBYTES')))));
+          break;
+        case 0x8e:
+          this.push(this.obj(new PyBytes(copyBytes(this.payload(this.u64(), 'BINBYTES8')))));
+          break;
+        case 0x96:
+          this.push(this.obj(new PyBytes(copyBytes(this.payload(this.u64(), 'BYTEARRAY8')), true)));
+          break;
+        case 0x97:
+          throw new CheckpointError('unsupported', 'pickle: out-of-band buffers (NEXT_BUFFER) are not supported');
+        case 0x98:
+          this.top();
+          break; // READONLY_BUFFER: no-op on our copies
         // ---- containers ----
-        case 0x29: this.push(this.obj(new PyTuple([]))); break; // EMPTY_TUPLE
-        case 0x85: { const a = this.pop(); this.push(this.obj(new PyTuple([a]))); break; } // TUPLE1
-        case 0x86: { const b = this.pop(); const a = this.pop(); this.push(this.obj(new PyTuple([a, b]))); break; }
-        case 0x87: { const c = this.pop(); const b = this.pop(); const a = this.pop(); this.push(this.obj(new PyTuple([a, b, c]))); break; }
-        case 0x74: this.push(this.obj(new PyTuple(this.popMark()))); break; // TUPLE
-        case 0x5d: this.push(this.obj(new PyList())); break; // EMPTY_LIST
-        case 0x6c: this.push(this.obj(new PyList(this.popMark()))); break; // LIST
-        case 0x7d: this.push(this.obj(new PyDict())); break; // EMPTY_DICT
-        case 0x64: { const d = this.obj(new PyDict()); const items = this.popMark(); this.push(d); this.setItems(items); break; } // DICT
-        case 0x8f: this.push(this.obj(new PySet())); break; // EMPTY_SET
-        case 0x91: { const s = this.obj(new PySet(true)); for (const v of this.popMark()) s.add(v); this.push(s); break; } // FROZENSET
-        case 0x61: { const v = this.pop(); this.appendTo([v]); break; } // APPEND
-        case 0x65: { const items = this.popMark(); this.appendTo(items); break; } // APPENDS
-        case 0x73: { const v = this.pop(); const k = this.pop(); this.setItems([k, v]); break; } // SETITEM
-        case 0x75: this.setItems(this.popMark()); break; // SETITEMS
-        case 0x90: { // ADDITEMS
+        case 0x29:
+          this.push(this.obj(new PyTuple([])));
+          break; // EMPTY_TUPLE
+        case 0x85: {
+          const a = this.pop();
+          this.push(this.obj(new PyTuple([a])));
+          break;
+        } // TUPLE1
+        case 0x86: {
+          const b = this.pop();
+          const a = this.pop();
+          this.push(this.obj(new PyTuple([a, b])));
+          break;
+        }
+        case 0x87: {
+          const c = this.pop();
+          const b = this.pop();
+          const a = this.pop();
+          this.push(this.obj(new PyTuple([a, b, c])));
+          break;
+        }
+        case 0x74:
+          this.push(this.obj(new PyTuple(this.popMark())));
+          break; // TUPLE
+        case 0x5d:
+          this.push(this.obj(new PyList()));
+          break; // EMPTY_LIST
+        case 0x6c:
+          this.push(this.obj(new PyList(this.popMark())));
+          break; // LIST
+        case 0x7d:
+          this.push(this.obj(new PyDict()));
+          break; // EMPTY_DICT
+        case 0x64: {
+          const d = this.obj(new PyDict());
+          const items = this.popMark();
+          this.push(d);
+          this.setItems(items);
+          break;
+        } // DICT
+        case 0x8f:
+          this.push(this.obj(new PySet()));
+          break; // EMPTY_SET
+        case 0x91: {
+          const s = this.obj(new PySet(true));
+          for (const v of this.popMark()) s.add(v);
+          this.push(s);
+          break;
+        } // FROZENSET
+        case 0x61: {
+          const v = this.pop();
+          this.appendTo([v]);
+          break;
+        } // APPEND
+        case 0x65: {
+          const items = this.popMark();
+          this.appendTo(items);
+          break;
+        } // APPENDS
+        case 0x73: {
+          const v = this.pop();
+          const k = this.pop();
+          this.setItems([k, v]);
+          break;
+        } // SETITEM
+        case 0x75:
+          this.setItems(this.popMark());
+          break; // SETITEMS
+        case 0x90: {
+          // ADDITEMS
           const items = this.popMark();
           const s = this.top();
           if (s instanceof PySet && !s.frozen) for (const v of items) s.add(v);
@@ -310,30 +450,64 @@ class Machine {
           break;
         }
         // ---- memo ----
-        case 0x71: this.put(this.u8()); break; // BINPUT
-        case 0x72: this.put(this.u32()); break; // LONG_BINPUT
-        case 0x70: this.put(Number(parseIntText(this.line('PUT'), 'PUT'))); break; // PUT
-        case 0x94: this.put(this.memo.size); break; // MEMOIZE
-        case 0x68: this.get(this.u8()); break; // BINGET
-        case 0x6a: this.get(this.u32()); break; // LONG_BINGET
-        case 0x67: this.get(Number(parseIntText(this.line('GET'), 'GET'))); break; // GET
+        case 0x71:
+          this.put(this.u8());
+          break; // BINPUT
+        case 0x72:
+          this.put(this.u32());
+          break; // LONG_BINPUT
+        case 0x70:
+          this.put(Number(parseIntText(this.line('PUT'), 'PUT')));
+          break; // PUT
+        case 0x94:
+          this.put(this.memo.size);
+          break; // MEMOIZE
+        case 0x68:
+          this.get(this.u8());
+          break; // BINGET
+        case 0x6a:
+          this.get(this.u32());
+          break; // LONG_BINGET
+        case 0x67:
+          this.get(Number(parseIntText(this.line('GET'), 'GET')));
+          break; // GET
         // ---- globals and object construction ----
-        case 0x63: { const m = this.line('GLOBAL'); const n = this.line('GLOBAL'); this.push(this.global(m, n)); break; }
-        case 0x93: { // STACK_GLOBAL
+        case 0x63: {
+          const m = this.line('GLOBAL');
+          const n = this.line('GLOBAL');
+          this.push(this.global(m, n));
+          break;
+        }
+        case 0x93: {
+          // STACK_GLOBAL
           const n = this.pop();
           const m = this.pop();
           check(typeof m === 'string' && typeof n === 'string', 'pickle', 'pickle: STACK_GLOBAL needs two strings');
           this.push(this.global(m, n));
           break;
         }
-        case 0x82: case 0x83: case 0x84: { // EXT1/2/4: copyreg extension registry, never consulted
+        case 0x82:
+        case 0x83:
+        case 0x84: {
+          // EXT1/2/4: copyreg extension registry, never consulted
           const code = op === 0x82 ? this.u8() : op === 0x83 ? this.u16() : this.i32();
           this.push(this.obj(new Opaque('copyreg', `extension_${code}`)));
           break;
         }
-        case 0x52: { const args = this.pop(); const fn = this.pop(); this.push(this.invoke(fn, this.argsTuple(args, 'REDUCE'), 'call')); break; }
-        case 0x81: { const args = this.pop(); const cls = this.pop(); this.push(this.invoke(cls, this.argsTuple(args, 'NEWOBJ'), 'instantiate')); break; }
-        case 0x92: { // NEWOBJ_EX
+        case 0x52: {
+          const args = this.pop();
+          const fn = this.pop();
+          this.push(this.invoke(fn, this.argsTuple(args, 'REDUCE'), 'call'));
+          break;
+        }
+        case 0x81: {
+          const args = this.pop();
+          const cls = this.pop();
+          this.push(this.invoke(cls, this.argsTuple(args, 'NEWOBJ'), 'instantiate'));
+          break;
+        }
+        case 0x92: {
+          // NEWOBJ_EX
           const kwargs = this.pop();
           const args = this.pop();
           const cls = this.pop();
@@ -342,22 +516,30 @@ class Machine {
           this.push(this.invoke(cls, this.argsTuple(args, 'NEWOBJ_EX'), 'instantiate'));
           break;
         }
-        case 0x69: { // INST
+        case 0x69: {
+          // INST
           const m = this.line('INST');
           const n = this.line('INST');
           const args = this.popMark();
           this.push(this.invoke(this.global(m, n), args, 'instantiate'));
           break;
         }
-        case 0x6f: { // OBJ
+        case 0x6f: {
+          // OBJ
           const items = this.popMark();
           check(items.length >= 1, 'pickle', 'pickle: OBJ without a class');
           this.push(this.invoke(items[0]!, items.slice(1), 'instantiate'));
           break;
         }
-        case 0x62: this.build(this.pop()); break; // BUILD
-        case 0x51: this.push(this.persistent(this.pop())); break; // BINPERSID
-        case 0x50: this.push(this.persistent(this.obj(this.line('PERSID')))); break; // PERSID
+        case 0x62:
+          this.build(this.pop());
+          break; // BUILD
+        case 0x51:
+          this.push(this.persistent(this.pop()));
+          break; // BINPERSID
+        case 0x50:
+          this.push(this.persistent(this.obj(this.line('PERSID'))));
+          break; // PERSID
         default:
           throw new CheckpointError('pickle', `pickle: unknown opcode 0x${op.toString(16).padStart(2, '0')} at offset ${this.pos - 1}`);
       }

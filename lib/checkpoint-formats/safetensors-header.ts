@@ -13,7 +13,9 @@ export function safetensorsHeader(path: string): { shapes: Map<string, number[]>
     if (!(len > 0 && len < 100 * 1024 * 1024)) return undefined;
     const json = Buffer.alloc(len);
     if (readSync(fd, json, 0, len, 8) !== len) return undefined;
-    const { __metadata__: metadata, ...tensors } = JSON.parse(json.toString('utf8')) as Record<string, { shape?: unknown }> & { __metadata__?: Record<string, string> };
+    const { __metadata__: metadata, ...tensors } = JSON.parse(json.toString('utf8')) as Record<string, { shape?: unknown }> & {
+      __metadata__?: Record<string, string>;
+    };
     const shapes = new Map<string, number[]>();
     for (const [name, t] of Object.entries(tensors)) if (Array.isArray(t?.shape)) shapes.set(name, t.shape as number[]);
     return { shapes, metadata };

@@ -16,12 +16,19 @@ import { plainBytes, checkedNumel, dataMatchesDType, hostDataFromBytes, hostData
 export const MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024;
 
 const TO_DTYPE: Record<string, DType> = {
-  F32: 'float32', F64: 'float64', F16: 'float16', BF16: 'bfloat16', I64: 'int64', I32: 'int32',
-  I16: 'int16', I8: 'int8', U8: 'uint8', U16: 'uint16', BOOL: 'bool',
+  F32: 'float32',
+  F64: 'float64',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  I64: 'int64',
+  I32: 'int32',
+  I16: 'int16',
+  I8: 'int8',
+  U8: 'uint8',
+  U16: 'uint16',
+  BOOL: 'bool',
 };
-const FROM_DTYPE: Record<DType, string> = Object.fromEntries(
-  Object.entries(TO_DTYPE).map(([k, v]) => [v, k]),
-) as Record<DType, string>;
+const FROM_DTYPE: Record<DType, string> = Object.fromEntries(Object.entries(TO_DTYPE).map(([k, v]) => [v, k])) as Record<DType, string>;
 
 export interface SafetensorsFile {
   /** In data-section order. */
@@ -29,11 +36,16 @@ export interface SafetensorsFile {
   metadata: Record<string, string>;
 }
 
-interface Entry { name: string; dtype: DType; shape: number[]; begin: number; end: number }
+interface Entry {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
 
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
-const isPlainObject = (x: unknown): x is Record<string, unknown> =>
-  typeof x === 'object' && x !== null && !Array.isArray(x);
+const isPlainObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
 export function isSafetensors(bytes: Uint8Array): boolean {
   if (bytes.length < 10) return false;
@@ -87,8 +99,11 @@ function parseEntry(name: string, raw: unknown, dataLen: number): Entry {
   check(hasOwn(TO_DTYPE, st), 'unsupported', `${where}: dtype ${JSON.stringify(st)} is not supported (supported: ${Object.keys(TO_DTYPE).join(', ')})`);
   const dtype = TO_DTYPE[st]!;
   check(isDimList(shape), 'format', `${where}: shape must be a list of non-negative integers`);
-  check(Array.isArray(offs) && offs.length === 2 && offs.every((o) => Number.isSafeInteger(o) && (o as number) >= 0),
-    'format', `${where}: data_offsets must be [begin, end] non-negative integers`);
+  check(
+    Array.isArray(offs) && offs.length === 2 && offs.every((o) => Number.isSafeInteger(o) && (o as number) >= 0),
+    'format',
+    `${where}: data_offsets must be [begin, end] non-negative integers`,
+  );
   const [begin, end] = offs as [number, number];
   check(begin <= end, 'format', `${where}: data_offsets begin ${begin} > end ${end}`);
   check(end <= dataLen, 'bounds', `${where}: data_offsets end ${end} is past the ${dataLen}-byte data section`);
@@ -124,10 +139,7 @@ export function readSafetensors(input: Uint8Array): SafetensorsFile {
   return { tensors, metadata };
 }
 
-export function writeSafetensors(
-  tensors: Map<string, HostArray> | Record<string, HostArray>,
-  metadata?: Record<string, string>,
-): Uint8Array {
+export function writeSafetensors(tensors: Map<string, HostArray> | Record<string, HostArray>, metadata?: Record<string, string>): Uint8Array {
   const list = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   // Null prototype: a tensor called "__proto__" must become a key, not a prototype change.
   const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>;

@@ -103,14 +103,15 @@ function findStateDict(root: PyValue, keys: readonly string[]): Map<string, Torc
     if (!a.found.ok && a.found.refused) throw new CheckpointError('refused', refusalMessage(a.found.refused, a.label));
   }
   const why = attempts.map((a) => `${a.label}: ${a.found.ok ? 'ok' : a.found.why}`).join('; ');
-  throw new CheckpointError('no-state-dict',
-    `no state dict found: ${describeRoot(root)}; looked for a dict of tensors at the top level or under ${keys.map((k) => JSON.stringify(k)).join(', ')} (${why})`);
+  throw new CheckpointError(
+    'no-state-dict',
+    `no state dict found: ${describeRoot(root)}; looked for a dict of tensors at the top level or under ${keys.map((k) => JSON.stringify(k)).join(', ')} (${why})`,
+  );
 }
 
 export function extractStateDict(root: PyValue, options: ExtractOptions = {}): Map<string, HostArray> {
   const tensors = findStateDict(root, options.keys ?? DEFAULT_STATE_DICT_KEYS);
-  const wrap = (name: string, e: unknown): unknown =>
-    e instanceof CheckpointError ? new CheckpointError(e.code, `${name}: ${e.message}`) : e;
+  const wrap = (name: string, e: unknown): unknown => (e instanceof CheckpointError ? new CheckpointError(e.code, `${name}: ${e.message}`) : e);
   // Load (and size-check) every storage first, so the default budget below rests on verified sizes.
   const storages = new Set<TorchStorage>();
   for (const [name, t] of tensors) {

@@ -37,8 +37,15 @@ function rebuildTensor(fn: string, args: readonly PyValue[], min: number, max: n
   check(args.length >= min && args.length <= max, 'pickle', `${fn}: expected ${min}-${max} arguments, got ${args.length}`);
   const storage = storageArg(fn, args[0]);
   const info = storage.type.info;
-  return new TorchTensor(storage, info.torchName, info.dtype, info.itemsize, offsetArg(fn, args[1]),
-    intList(fn, 'size', args[2]), intList(fn, 'stride', args[3]));
+  return new TorchTensor(
+    storage,
+    info.torchName,
+    info.dtype,
+    info.itemsize,
+    offsetArg(fn, args[1]),
+    intList(fn, 'size', args[2]),
+    intList(fn, 'stride', args[3]),
+  );
 }
 
 /** _rebuild_tensor_v3(storage, offset, size, stride, requires_grad, hooks, dtype[, metadata]): untyped storage + dtype. */
@@ -49,8 +56,7 @@ function rebuildTensorV3(fn: string, args: readonly PyValue[]): TorchTensor {
   if (!(dt instanceof TorchDType)) throw argError(fn, `dtype must be a torch dtype, got ${typeName(dt)}`);
   // Unsupported dtypes keep itemsize 1 so the tensor can exist (and error only if extracted).
   const itemsize = dt.dtype ? BYTES_PER_ELEMENT[dt.dtype] : 1;
-  return new TorchTensor(storage, dt.torchName, dt.dtype, itemsize, offsetArg(fn, args[1]),
-    intList(fn, 'size', args[2]), intList(fn, 'stride', args[3]));
+  return new TorchTensor(storage, dt.torchName, dt.dtype, itemsize, offsetArg(fn, args[1]), intList(fn, 'size', args[2]), intList(fn, 'stride', args[3]));
 }
 
 /** _rebuild_parameter(data, requires_grad, hooks) / _with_state(..., state): a Parameter is its tensor for us. */

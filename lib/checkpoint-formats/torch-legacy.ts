@@ -20,8 +20,7 @@ import { StorageTable } from './torch-storages.js';
 const MAGIC_NUMBER = 0x1950a86a20f9469cfc6cn;
 const PROTOCOL_VERSION = 1001;
 
-export const CONVERT_HINT =
-  'convert it with PyTorch: python -c "import torch; sd=torch.load(\'f\', map_location=\'cpu\'); torch.save(sd, \'f2\')"';
+export const CONVERT_HINT = "convert it with PyTorch: python -c \"import torch; sd=torch.load('f', map_location='cpu'); torch.save(sd, 'f2')\"";
 
 /** The tar container of torch < 0.4 (ustar magic at 257). */
 export function isLegacyTar(bytes: Uint8Array): boolean {

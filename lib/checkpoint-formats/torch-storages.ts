@@ -18,7 +18,10 @@ export type StorageLoader = (key: string, nbytes: number) => Uint8Array;
 
 export class StorageTable {
   readonly storages = new Map<string, TorchStorage>();
-  constructor(private readonly loader: StorageLoader, private readonly littleEndian: boolean) {}
+  constructor(
+    private readonly loader: StorageLoader,
+    private readonly littleEndian: boolean,
+  ) {}
 
   /** The pickle's persistent_load hook. */
   readonly persistentLoad = (pid: PyValue): PyValue => {
@@ -46,8 +49,11 @@ export class StorageTable {
   private storage(type: TorchStorageType, key: string, numel: number): TorchStorage {
     const existing = this.storages.get(key);
     if (existing) {
-      check(existing.type.name === type.name && existing.numel === numel, 'corrupt',
-        `storage ${key} is declared both as ${existing.numel} x ${existing.type.name} and ${numel} x ${type.name}`);
+      check(
+        existing.type.name === type.name && existing.numel === numel,
+        'corrupt',
+        `storage ${key} is declared both as ${existing.numel} x ${existing.type.name} and ${numel} x ${type.name}`,
+      );
       return existing;
     }
     const nbytes = safeMul(numel, type.info.itemsize, `storage ${key}`);
@@ -62,13 +68,15 @@ export class StorageTable {
     const viewKey = pidString(meta.items[0], 'view key');
     const offset = asInt(meta.items[1]);
     const size = asInt(meta.items[2]);
-    check(offset !== undefined && size !== undefined && offset >= 0 && size >= 0 && offset + size <= root.numel, 'bounds',
-      `storage view ${viewKey} lies outside storage ${root.key}`);
+    check(
+      offset !== undefined && size !== undefined && offset >= 0 && size >= 0 && offset + size <= root.numel,
+      'bounds',
+      `storage view ${viewKey} lies outside storage ${root.key}`,
+    );
     const existing = this.storages.get(viewKey);
     if (existing) return existing;
     const item = root.type.info.itemsize;
-    const s = new TorchStorage(viewKey, root.type, size, size * item,
-      () => root.bytes().subarray(offset * item, (offset + size) * item), root.littleEndian);
+    const s = new TorchStorage(viewKey, root.type, size, size * item, () => root.bytes().subarray(offset * item, (offset + size) * item), root.littleEndian);
     this.storages.set(viewKey, s);
     return s;
   }

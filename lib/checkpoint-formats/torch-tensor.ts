@@ -14,13 +14,38 @@ import { PyObj } from './py-values.js';
 
 /** torch dtype names (as in `torch.float32`) and their HostArray dtype where we have one. */
 export const TORCH_DTYPES: Record<string, DType | undefined> = {
-  float32: 'float32', float: 'float32', float64: 'float64', double: 'float64', float16: 'float16', half: 'float16',
-  bfloat16: 'bfloat16', int64: 'int64', long: 'int64', int32: 'int32', int: 'int32', int16: 'int16', short: 'int16',
-  int8: 'int8', uint8: 'uint8', uint16: 'uint16', bool: 'bool',
+  float32: 'float32',
+  float: 'float32',
+  float64: 'float64',
+  double: 'float64',
+  float16: 'float16',
+  half: 'float16',
+  bfloat16: 'bfloat16',
+  int64: 'int64',
+  long: 'int64',
+  int32: 'int32',
+  int: 'int32',
+  int16: 'int16',
+  short: 'int16',
+  int8: 'int8',
+  uint8: 'uint8',
+  uint16: 'uint16',
+  bool: 'bool',
   // Known to torch, not representable as a HostArray: reading a tensor of these is an 'unsupported' error.
-  complex64: undefined, complex128: undefined, cfloat: undefined, cdouble: undefined, complex32: undefined,
-  uint32: undefined, uint64: undefined, float8_e4m3fn: undefined, float8_e5m2: undefined,
-  float8_e4m3fnuz: undefined, float8_e5m2fnuz: undefined, qint8: undefined, quint8: undefined, qint32: undefined,
+  complex64: undefined,
+  complex128: undefined,
+  cfloat: undefined,
+  cdouble: undefined,
+  complex32: undefined,
+  uint32: undefined,
+  uint64: undefined,
+  float8_e4m3fn: undefined,
+  float8_e5m2: undefined,
+  float8_e4m3fnuz: undefined,
+  float8_e5m2fnuz: undefined,
+  qint8: undefined,
+  quint8: undefined,
+  qint32: undefined,
 };
 
 /** Legacy typed storage classes (what torch.save writes in persistent ids) -> element dtype. */
@@ -46,23 +71,39 @@ export const STORAGE_TYPES: Record<string, { dtype: DType | undefined; torchName
 
 /** A `torch.<dtype>` global. */
 export class TorchDType extends PyObj {
-  constructor(readonly torchName: string, readonly dtype: DType | undefined) { super(); }
-  describe(): string { return `torch.${this.torchName}`; }
+  constructor(
+    readonly torchName: string,
+    readonly dtype: DType | undefined,
+  ) {
+    super();
+  }
+  describe(): string {
+    return `torch.${this.torchName}`;
+  }
 }
 
 /** A `torch.<X>Storage` class global, as it appears inside persistent ids. */
 export class TorchStorageType extends PyObj {
-  constructor(readonly name: string) { super(); }
-  get info(): { dtype: DType | undefined; torchName: string; itemsize: number } { return STORAGE_TYPES[this.name]!; }
-  describe(): string { return `torch.${this.name}`; }
+  constructor(readonly name: string) {
+    super();
+  }
+  get info(): { dtype: DType | undefined; torchName: string; itemsize: number } {
+    return STORAGE_TYPES[this.name]!;
+  }
+  describe(): string {
+    return `torch.${this.name}`;
+  }
 }
 
 /** Caps the bytes one extraction may allocate for materialised tensors. */
 export class OutputBudget {
   constructor(public remaining: number) {}
   take(bytes: number, what: string): void {
-    check(bytes <= this.remaining, 'limit',
-      `${what} needs ${bytes} bytes but only ${this.remaining} are left in the output budget (raise maxOutputBytes if the file is trusted to be this large)`);
+    check(
+      bytes <= this.remaining,
+      'limit',
+      `${what} needs ${bytes} bytes but only ${this.remaining} are left in the output budget (raise maxOutputBytes if the file is trusted to be this large)`,
+    );
     this.remaining -= bytes;
   }
 }
@@ -82,8 +123,12 @@ export class TorchStorage extends PyObj {
     private readonly load: () => Uint8Array,
     /** Byte order of the stored data. */
     readonly littleEndian: boolean,
-  ) { super(); }
-  describe(): string { return `${this.type.describe()} ${this.key}`; }
+  ) {
+    super();
+  }
+  describe(): string {
+    return `${this.type.describe()} ${this.key}`;
+  }
 
   /** The storage bytes, 8-byte aligned so word views over them are legal. */
   bytes(): Uint8Array {
@@ -166,12 +211,17 @@ export class TorchTensor extends PyObj {
       for (let d = 0; d < shape.length; d++) last += safeMul(shape[d]! - 1, stride[d]!, what);
       check(Number.isSafeInteger(last), 'limit', `${what}: extent overflows`);
       const needBytes = safeMul(last + 1, itemsize, what);
-      check(needBytes <= storage.nbytes, 'bounds',
-        `${what}: size [${shape.join(', ')}] stride [${stride.join(', ')}] offset ${storageOffset} reaches byte ${needBytes} of a ${storage.nbytes}-byte storage`);
+      check(
+        needBytes <= storage.nbytes,
+        'bounds',
+        `${what}: size [${shape.join(', ')}] stride [${stride.join(', ')}] offset ${storageOffset} reaches byte ${needBytes} of a ${storage.nbytes}-byte storage`,
+      );
     }
   }
 
-  describe(): string { return `tensor(${this.torchName}, [${this.shape.join(', ')}])`; }
+  describe(): string {
+    return `tensor(${this.torchName}, [${this.shape.join(', ')}])`;
+  }
 
   /**
    * A fresh contiguous row-major copy. Not cached: two state-dict entries that alias one tensor
@@ -206,14 +256,26 @@ function reinterpret(dtype: DType, bytes: Uint8Array): HostArray['data'] {
   if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) return hostDataFromBytes(dtype, bytes, HOST_LITTLE_ENDIAN);
   const n = bytes.length / BYTES_PER_ELEMENT[dtype];
   switch (dtype) {
-    case 'float32': return new Float32Array(bytes.buffer, 0, n);
-    case 'float64': return new Float64Array(bytes.buffer, 0, n);
-    case 'int64': return new BigInt64Array(bytes.buffer, 0, n);
-    case 'int32': return new Int32Array(bytes.buffer, 0, n);
-    case 'int16': return new Int16Array(bytes.buffer, 0, n);
-    case 'int8': return new Int8Array(bytes.buffer, 0, n);
-    case 'float16': case 'bfloat16': case 'uint16': return new Uint16Array(bytes.buffer, 0, n);
-    case 'uint8': case 'bool': return bytes;
-    default: throw new CheckpointError('unsupported', `dtype ${String(dtype)}`);
+    case 'float32':
+      return new Float32Array(bytes.buffer, 0, n);
+    case 'float64':
+      return new Float64Array(bytes.buffer, 0, n);
+    case 'int64':
+      return new BigInt64Array(bytes.buffer, 0, n);
+    case 'int32':
+      return new Int32Array(bytes.buffer, 0, n);
+    case 'int16':
+      return new Int16Array(bytes.buffer, 0, n);
+    case 'int8':
+      return new Int8Array(bytes.buffer, 0, n);
+    case 'float16':
+    case 'bfloat16':
+    case 'uint16':
+      return new Uint16Array(bytes.buffer, 0, n);
+    case 'uint8':
+    case 'bool':
+      return bytes;
+    default:
+      throw new CheckpointError('unsupported', `dtype ${String(dtype)}`);
   }
 }

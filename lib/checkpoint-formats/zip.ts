@@ -37,8 +37,7 @@ export interface ZipOptions {
 }
 
 export function isZip(bytes: Uint8Array): boolean {
-  return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b &&
-    ((bytes[2] === 3 && bytes[3] === 4) || (bytes[2] === 5 && bytes[3] === 6));
+  return bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && ((bytes[2] === 3 && bytes[3] === 4) || (bytes[2] === 5 && bytes[3] === 6));
 }
 
 let crcTable: Uint32Array | undefined;
@@ -98,8 +97,11 @@ export class ZipArchive {
       check(e.compressedSize === e.uncompressedSize, 'corrupt', `zip: stored entry ${name} has differing sizes`);
       out = raw;
     } else if (e.method === 8) {
-      check(e.uncompressedSize <= this.maxInflated, 'limit',
-        `zip: entry ${name} inflates to ${e.uncompressedSize} bytes, over the ${this.maxInflated}-byte limit`);
+      check(
+        e.uncompressedSize <= this.maxInflated,
+        'limit',
+        `zip: entry ${name} inflates to ${e.uncompressedSize} bytes, over the ${this.maxInflated}-byte limit`,
+      );
       try {
         // maxOutputLength makes zlib stop (and throw) instead of growing past the declared size.
         out = plainBytes(zlib.inflateRawSync(raw, { maxOutputLength: Math.max(1, e.uncompressedSize) }));

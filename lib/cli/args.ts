@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 /** Parsed values: strings for 'string' options (arrays for repeatable ones), booleans for 'boolean' ones, undefined when absent. */
 export type Values<O extends OptionSpec> = {
-  [K in keyof O]?: O[K]['type'] extends 'string' ? (O[K]['multiple'] extends true ? string[] : string) : boolean
+  [K in keyof O]?: O[K]['type'] extends 'string' ? (O[K]['multiple'] extends true ? string[] : string) : boolean;
 } & { help?: boolean };
 
 export class UsageError extends Error {
@@ -36,7 +36,8 @@ export function checkInputFiles(files: Record<string, string | boolean | undefin
   for (const [flag, path] of Object.entries(files)) {
     if (typeof path !== 'string') continue;
     if (!existsSync(path)) throw new Error(`--${flag}: ${path} does not exist`);
-    if (statSync(path).isDirectory()) throw new Error(`--${flag}: ${path} is a folder, not a file: give the file in it (e.g. ${path.replace(/\/$/, '')}/final.safetensors for weights)`);
+    if (statSync(path).isDirectory())
+      throw new Error(`--${flag}: ${path} is a folder, not a file: give the file in it (e.g. ${path.replace(/\/$/, '')}/final.safetensors for weights)`);
   }
 }
 
@@ -78,12 +79,20 @@ export function oneOfOption<T extends string>(value: string | undefined, name: s
 export function jsonObjectOption(text: string | undefined, name: string, what: string): Record<string, unknown> {
   if (text === undefined) return {};
   let v: unknown;
-  try { v = JSON.parse(text); } catch (e) { throw new UsageError(`--${name}: not JSON (${(e as Error).message})`); }
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--${name}: not JSON (${(e as Error).message})`);
+  }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`--${name}: expected a JSON object of ${what}`);
   return v as Record<string, unknown>;
 }
 
 /** Library option checks (RangeError, TypeError) raised while reading flags are usage errors. */
 export function usage<T>(f: () => T): T {
-  try { return f(); } catch (e) { throw new UsageError((e as Error).message); }
+  try {
+    return f();
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }

@@ -21,21 +21,39 @@ distinct 8-band spectra, textures, roads and buildings) observed through the sen
 
 export async function demo(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
-    out: { type: 'string' }, data: { type: 'string' }, sensor: { type: 'string' }, steps: { type: 'string' },
-    batch: { type: 'string' }, seed: { type: 'string' }, device: { type: 'string' },
+    out: { type: 'string' },
+    data: { type: 'string' },
+    sensor: { type: 'string' },
+    steps: { type: 'string' },
+    batch: { type: 'string' },
+    seed: { type: 'string' },
+    device: { type: 'string' },
   });
-  if (values.help) { console.log(demoHelp); return; }
+  if (values.help) {
+    console.log(demoHelp);
+    return;
+  }
   const out = resolve(values.out ?? 'specfuse-demo');
   const steps = intOption(values.steps, 'steps');
   const bars: Record<number, ProgressBar> = {};
   const result = await runDemo({
-    outDir: out, data: values.data, sensor: values.sensor, stage1Steps: steps, stage2Steps: steps,
-    batchSize: intOption(values.batch, 'batch'), seed: intOption(values.seed, 'seed'), device: values.device,
+    outDir: out,
+    data: values.data,
+    sensor: values.sensor,
+    stage1Steps: steps,
+    stage2Steps: steps,
+    batchSize: intOption(values.batch, 'batch'),
+    seed: intOption(values.seed, 'seed'),
+    device: values.device,
     log: (line) => console.log(`• ${line}`),
     onProgress: (p) => {
       const bar = (bars[p.stage] ??= new ProgressBar(`  stage ${p.stage}`));
-      bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)}${p.valid !== undefined ? ` valid ${p.valid.toExponential(3)}` : ''} ` +
-        `${p.samplesPerSecond.toFixed(1)} samples/s eta ${formatSeconds(p.etaSeconds)}`);
+      bar.update(
+        p.step,
+        p.totalSteps,
+        `loss ${p.loss.toExponential(3)}${p.valid !== undefined ? ` valid ${p.valid.toExponential(3)}` : ''} ` +
+          `${p.samplesPerSecond.toFixed(1)} samples/s eta ${formatSeconds(p.etaSeconds)}`,
+      );
     },
   });
   console.log(`\n${result.table}\n`);

@@ -36,20 +36,39 @@ INFN (MS/HS fusion, scored against bicubic): see 'specfuse eval --model infn --h
 
 function loadSummary(r: DlpanLoadReport) {
   return {
-    loaded: r.loaded.length, missing: r.missing, unexpected: r.unexpected, shapeMismatch: r.shapeMismatch,
-    ignored: r.ignored, aliases: r.aliases,
+    loaded: r.loaded.length,
+    missing: r.missing,
+    unexpected: r.unexpected,
+    shapeMismatch: r.shapeMismatch,
+    ignored: r.ignored,
+    aliases: r.aliases,
   };
 }
 
 export async function evaluate(argv: string[]): Promise<void> {
   if (wantsInfn(argv)) return infnEval(argv);
   const { values } = parse(argv, {
-    model: { type: 'string' }, weights: { type: 'string' }, data: { type: 'string' },
-    pan: { type: 'string' }, ms: { type: 'string' }, lms: { type: 'string' }, gt: { type: 'string' },
-    sensor: { type: 'string' }, sample: { type: 'string' }, scale: { type: 'string' }, bits: { type: 'string' }, cut: { type: 'string' },
-    device: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' }, 'fill-non-finite': { type: 'string' },
+    model: { type: 'string' },
+    weights: { type: 'string' },
+    data: { type: 'string' },
+    pan: { type: 'string' },
+    ms: { type: 'string' },
+    lms: { type: 'string' },
+    gt: { type: 'string' },
+    sensor: { type: 'string' },
+    sample: { type: 'string' },
+    scale: { type: 'string' },
+    bits: { type: 'string' },
+    cut: { type: 'string' },
+    device: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'boolean' },
+    'fill-non-finite': { type: 'string' },
   });
-  if (values.help) { console.log(evalHelp); return; }
+  if (values.help) {
+    console.log(evalHelp);
+    return;
+  }
   if (!values.weights) throw new UsageError('--weights is required');
   checkInputFiles({ weights: values.weights, data: values.data, pan: values.pan, ms: values.ms, lms: values.lms, gt: values.gt });
   const { model: modelName } = chooseModel(values.model, values.weights, '--weights');
@@ -85,23 +104,43 @@ export async function evaluate(argv: string[]): Promise<void> {
     try {
       if (device !== 'cpu') await model.to(device);
       const result = await evaluatePansharpening(model, data, {
-        name: modelName, sample, sensor: values.sensor, scale, bits: intOption(values.bits, 'bits'), cut, fillNonFinite: fill, out,
-        record: { weights: values.weights, load: loadSummary(report) }, weightsName: values.weights, onWarning: printWarning,
+        name: modelName,
+        sample,
+        sensor: values.sensor,
+        scale,
+        bits: intOption(values.bits, 'bits'),
+        cut,
+        fillNonFinite: fill,
+        out,
+        record: { weights: values.weights, load: loadSummary(report) },
+        weightsName: values.weights,
+        onWarning: printWarning,
       });
       if (values.json) {
         console.log(JSON.stringify(result));
         return;
       }
-      const { count, samples, sensor, size: [H, W] } = result;
+      const {
+        count,
+        samples,
+        sensor,
+        size: [H, W],
+      } = result;
       const n = samples.length;
       const what = n === count ? (count === 1 ? '' : `${count} images, mean±std; `) : `image ${samples[0]} of ${count}; `;
-      console.log(`${modelName} on ${basename(dataName)} (${what}${sensor ? sensor.toUpperCase() + ', ' : ''}${bands} bands, ${H}×${W}; model inputs DN/${result.scale}, outputs ×${result.scale})`);
-      console.log(`weights ${values.weights}: ${report.loaded.length} tensors loaded, 0 missing, 0 unexpected, 0 shape mismatches` +
-        (report.aliases.length ? `; ${report.aliases.length} backbone.* aliases equal to their res* twins, ignored` : ''));
+      console.log(
+        `${modelName} on ${basename(dataName)} (${what}${sensor ? sensor.toUpperCase() + ', ' : ''}${bands} bands, ${H}×${W}; model inputs DN/${result.scale}, outputs ×${result.scale})`,
+      );
+      console.log(
+        `weights ${values.weights}: ${report.loaded.length} tensors loaded, 0 missing, 0 unexpected, 0 shape mismatches` +
+          (report.aliases.length ? `; ${report.aliases.length} backbone.* aliases equal to their res* twins, ignored` : ''),
+      );
       const { bits, dimCut } = result;
-      console.log(result.kind === 'reduced-resolution'
-        ? `reduced resolution against the ground truth; toolbox metrics on DN, ratio ${EVALUATION_RATIO}, ${bits} bits, ${dimCut ? `border cut ${dimCut}` : 'no border cut'}, Q blocks 32; EXP = ${result.exp}\n`
-        : `full resolution (no ground truth); toolbox metrics on DN, sensor ${sensor!.toUpperCase()} MTF, ratio ${EVALUATION_RATIO}, ${bits} bits, blocks 32; EXP = ${result.exp}\n`);
+      console.log(
+        result.kind === 'reduced-resolution'
+          ? `reduced resolution against the ground truth; toolbox metrics on DN, ratio ${EVALUATION_RATIO}, ${bits} bits, ${dimCut ? `border cut ${dimCut}` : 'no border cut'}, Q blocks 32; EXP = ${result.exp}\n`
+          : `full resolution (no ground truth); toolbox metrics on DN, sensor ${sensor!.toUpperCase()} MTF, ratio ${EVALUATION_RATIO}, ${bits} bits, blocks 32; EXP = ${result.exp}\n`,
+      );
       const rows = Object.keys(result.metrics).map((name) => ({ name, values: result.metrics[name]!, spread: result.std?.[name] }));
       console.log(formatTable(rows, result.kind === 'reduced-resolution' ? REDUCED_COLUMNS(bands) : FULL_COLUMNS));
       console.log(`\ninference ${result.inferenceSeconds.toFixed(2)} s on ${device}; total ${result.seconds.toFixed(2)} s`);

@@ -30,11 +30,25 @@ Fuses a full scene (any size) with a trained model: overlapping 64×64 tiles, ba
 
 export async function inferCommand(argv: string[]): Promise<void> {
   const { values: v } = parse(argv, {
-    model: { type: 'string' }, preset: { type: 'string' }, weights: { type: 'string' }, input: { type: 'string' },
-    pan: { type: 'string' }, ms: { type: 'string' }, lms: { type: 'string' }, scale: { type: 'string' }, 'fill-non-finite': { type: 'string' },
-    sensor: { type: 'string' }, out: { type: 'string' }, stride: { type: 'string' }, 'batch-size': { type: 'string' }, device: { type: 'string' },
+    model: { type: 'string' },
+    preset: { type: 'string' },
+    weights: { type: 'string' },
+    input: { type: 'string' },
+    pan: { type: 'string' },
+    ms: { type: 'string' },
+    lms: { type: 'string' },
+    scale: { type: 'string' },
+    'fill-non-finite': { type: 'string' },
+    sensor: { type: 'string' },
+    out: { type: 'string' },
+    stride: { type: 'string' },
+    'batch-size': { type: 'string' },
+    device: { type: 'string' },
   });
-  if (v.help) { console.log(inferHelp); return; }
+  if (v.help) {
+    console.log(inferHelp);
+    return;
+  }
   for (const k of ['weights', 'out'] as const) if (!v[k]) throw new UsageError(`--${k} is required`);
   checkInputFiles({ weights: v.weights, input: v.input, pan: v.pan, ms: v.ms, lms: v.lms });
   const tifs = (['pan', 'ms', 'lms'] as const).filter((k) => v[k] !== undefined);
@@ -50,36 +64,47 @@ export async function inferCommand(argv: string[]): Promise<void> {
   checkWritableFile(out, '--out');
   const fill = finiteOption(v['fill-non-finite'], 'fill-non-finite');
   const scale = positiveOption(v.scale, 'scale');
-  const stride = countOption(v.stride, 'stride'), batchSize = countOption(v['batch-size'], 'batch-size');
+  const stride = countOption(v.stride, 'stride'),
+    batchSize = countOption(v['batch-size'], 'batch-size');
   const source = v.input ?? { pan: v.pan!, ...(v.ms ? { ms: v.ms } : {}), ...(v.lms ? { lms: v.lms } : {}) };
-  await withCliErrors(async () => {
-    const scene = await readFusionScene(source, { sensor: v.sensor, scale, fillNonFinite: fill, onWarning: printWarning });
-    // before the model is built: a full PanAdapter is 160 M parameters
-    const { model: modelName, recorded } = chooseModel(v.model, v.weights!, '--weights');
-    // the recorded preset stands in for --preset; a --preset that differs from it is refused by checkPreset
-    const preset = v.preset ?? recorded?.preset;
-    const bands = scene.ms.shape[0]!;
-    checkPreset(v.weights!, modelName, preset, '--weights', bands);
-    if (recorded && Number(recorded.config.bands) !== bands) {
-      throw new Error(`--weights: ${bandsMismatch(v.weights!, Number(recorded.config.bands), bands)}`);
-    }
-    // the recorded config rebuilds the model exactly (--config overrides included); a --preset the
-    // file does not record overrides it
-    const useRecord = recorded && (v.preset === undefined || v.preset === recorded.preset);
-    const config: Record<string, unknown> = useRecord ? { ...recordedConfig(recorded) } : { model: modelName, bands, ...(v.preset ? { preset: v.preset } : {}) };
-    const model = createModel(config as unknown as ModelConfig);
-    try {
-      await loadWeightsExplained(model, v.weights!, '--weights', preset);
-      if (v.device && v.device !== 'cpu') await model.to(v.device);
-      model.eval();
-      const bar = new ProgressBar('tiles');
-      const fused = await fuseFusionScene(model, scene, {
-        stride, batchSize, fillNonFinite: fill, onWarning: printWarning, weightsName: v.weights, onProgress: (d, t) => bar.update(d, t),
-      });
-      await writeFusedImage(out, fused, { georef: scene.georef, sensor: scene.sensor });
-      console.log(`• fused ${fused.shape.join('×')} → ${out}`);
-    } finally {
-      model.dispose();
-    }
-  }, { input: '--input' });
+  await withCliErrors(
+    async () => {
+      const scene = await readFusionScene(source, { sensor: v.sensor, scale, fillNonFinite: fill, onWarning: printWarning });
+      // before the model is built: a full PanAdapter is 160 M parameters
+      const { model: modelName, recorded } = chooseModel(v.model, v.weights!, '--weights');
+      // the recorded preset stands in for --preset; a --preset that differs from it is refused by checkPreset
+      const preset = v.preset ?? recorded?.preset;
+      const bands = scene.ms.shape[0]!;
+      checkPreset(v.weights!, modelName, preset, '--weights', bands);
+      if (recorded && Number(recorded.config.bands) !== bands) {
+        throw new Error(`--weights: ${bandsMismatch(v.weights!, Number(recorded.config.bands), bands)}`);
+      }
+      // the recorded config rebuilds the model exactly (--config overrides included); a --preset the
+      // file does not record overrides it
+      const useRecord = recorded && (v.preset === undefined || v.preset === recorded.preset);
+      const config: Record<string, unknown> = useRecord
+        ? { ...recordedConfig(recorded) }
+        : { model: modelName, bands, ...(v.preset ? { preset: v.preset } : {}) };
+      const model = createModel(config as unknown as ModelConfig);
+      try {
+        await loadWeightsExplained(model, v.weights!, '--weights', preset);
+        if (v.device && v.device !== 'cpu') await model.to(v.device);
+        model.eval();
+        const bar = new ProgressBar('tiles');
+        const fused = await fuseFusionScene(model, scene, {
+          stride,
+          batchSize,
+          fillNonFinite: fill,
+          onWarning: printWarning,
+          weightsName: v.weights,
+          onProgress: (d, t) => bar.update(d, t),
+        });
+        await writeFusedImage(out, fused, { georef: scene.georef, sensor: scene.sensor });
+        console.log(`• fused ${fused.shape.join('×')} → ${out}`);
+      } finally {
+        model.dispose();
+      }
+    },
+    { input: '--input' },
+  );
 }

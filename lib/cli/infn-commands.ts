@@ -10,7 +10,14 @@ import type { InfnPreset } from '../models/infn.js';
 import type { Module } from '../module.js';
 import { saveWeights } from '../weights.js';
 import {
-  evaluateMhif, formatMhifScores, hyperspectralFusionModel, loadHyperspectralFusionModel, prepareMhifData, recordedFusionConfig, trainHyperspectralFusion, type MhifData,
+  evaluateMhif,
+  formatMhifScores,
+  hyperspectralFusionModel,
+  loadHyperspectralFusionModel,
+  prepareMhifData,
+  recordedFusionConfig,
+  trainHyperspectralFusion,
+  type MhifData,
 } from '../workflows/hyperspectral-fusion.js';
 import { countOption, intOption, jsonObjectOption, numberOption, parse, UsageError } from './args.js';
 import { withCliErrors } from './library-errors.js';
@@ -65,9 +72,17 @@ ${DATA_OPTIONS}
   --device       cpu (default) or cuda;  --json  machine-readable output`;
 
 const COMMON = {
-  model: { type: 'string' }, data: { type: 'string' }, key: { type: 'string' }, wavelengths: { type: 'string' }, ratio: { type: 'string' },
-  'blur-size': { type: 'string' }, 'blur-sigma': { type: 'string' }, 'test-crop': { type: 'string' }, preset: { type: 'string' },
-  config: { type: 'string' }, device: { type: 'string' },
+  model: { type: 'string' },
+  data: { type: 'string' },
+  key: { type: 'string' },
+  wavelengths: { type: 'string' },
+  ratio: { type: 'string' },
+  'blur-size': { type: 'string' },
+  'blur-sigma': { type: 'string' },
+  'test-crop': { type: 'string' },
+  preset: { type: 'string' },
+  config: { type: 'string' },
+  device: { type: 'string' },
 } as const;
 
 function wavelengths(spec: string | undefined, bands: number): number[] {
@@ -83,27 +98,51 @@ function wavelengths(spec: string | undefined, bands: number): number[] {
   return list;
 }
 
-async function loadData(v: Record<string, string | boolean | undefined>, extra: { patch?: number; stride?: number; trainPatches?: boolean; noTestRegion?: boolean }): Promise<MhifData> {
+async function loadData(
+  v: Record<string, string | boolean | undefined>,
+  extra: { patch?: number; stride?: number; trainPatches?: boolean; noTestRegion?: boolean },
+): Promise<MhifData> {
   if (!v.data) throw new UsageError('--data is required (a folder of band PNGs or a .mat cube)');
   const ratio = intOption(v.ratio as string | undefined, 'ratio') ?? 4;
   return prepareMhifData(String(v.data), {
-    ratio, key: v.key as string | undefined, wavelengthsFor: (bands) => wavelengths(v.wavelengths as string | undefined, bands),
-    blurSize: intOption(v['blur-size'] as string | undefined, 'blur-size'), blurSigma: numberOption(v['blur-sigma'] as string | undefined, 'blur-sigma'),
-    testCrop: intOption(v['test-crop'] as string | undefined, 'test-crop'), patch: extra.patch, stride: extra.stride, trainPatches: extra.trainPatches,
+    ratio,
+    key: v.key as string | undefined,
+    wavelengthsFor: (bands) => wavelengths(v.wavelengths as string | undefined, bands),
+    blurSize: intOption(v['blur-size'] as string | undefined, 'blur-size'),
+    blurSigma: numberOption(v['blur-sigma'] as string | undefined, 'blur-sigma'),
+    testCrop: intOption(v['test-crop'] as string | undefined, 'test-crop'),
+    patch: extra.patch,
+    stride: extra.stride,
+    trainPatches: extra.trainPatches,
     ...(extra.noTestRegion ? { testRegion: null } : {}),
   });
 }
 
 export async function infnTrain(argv: string[]): Promise<void | number> {
   const { values: v } = parse(argv, {
-    ...COMMON, patch: { type: 'string' }, stride: { type: 'string' }, steps: { type: 'string' }, epochs: { type: 'string' },
-    'batch-size': { type: 'string' }, lr: { type: 'string' }, loss: { type: 'string' }, schedule: { type: 'string' },
-    out: { type: 'string' }, resume: { type: 'boolean' }, fresh: { type: 'boolean' }, 'allow-changes': { type: 'boolean' },
-    'checkpoint-every': { type: 'string' }, seed: { type: 'string' },
+    ...COMMON,
+    patch: { type: 'string' },
+    stride: { type: 'string' },
+    steps: { type: 'string' },
+    epochs: { type: 'string' },
+    'batch-size': { type: 'string' },
+    lr: { type: 'string' },
+    loss: { type: 'string' },
+    schedule: { type: 'string' },
+    out: { type: 'string' },
+    resume: { type: 'boolean' },
+    fresh: { type: 'boolean' },
+    'allow-changes': { type: 'boolean' },
+    'checkpoint-every': { type: 'string' },
+    seed: { type: 'string' },
   });
-  if (v.help) { console.log(infnTrainHelp); return; }
+  if (v.help) {
+    console.log(infnTrainHelp);
+    return;
+  }
   if ((v.epochs === undefined) === (v.steps === undefined)) throw new UsageError('give exactly one of --epochs and --steps');
-  countOption(v.steps, 'steps'); countOption(v.epochs, 'epochs');
+  countOption(v.steps, 'steps');
+  countOption(v.epochs, 'epochs');
   const batchSize = countOption(v['batch-size'], 'batch-size') ?? 8;
   const checkpointEvery = countOption(v['checkpoint-every'], 'checkpoint-every') ?? 500;
   const loss = v.loss ?? 'l1';
@@ -116,17 +155,37 @@ export async function infnTrain(argv: string[]): Promise<void | number> {
     const data = await loadData(v, { patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride') });
     const preset = (v.preset ?? 'cave') as InfnPreset;
     const seed = intOption(v.seed, 'seed') ?? 0;
-    const built = await hyperspectralFusionModel(data, intOption(v.ratio, 'ratio') ?? 4, { preset, config: jsonObjectOption(v.config, 'config', 'INFN options'), seed, device: v.device });
+    const built = await hyperspectralFusionModel(data, intOption(v.ratio, 'ratio') ?? 4, {
+      preset,
+      config: jsonObjectOption(v.config, 'config', 'INFN options'),
+      seed,
+      device: v.device,
+    });
     model = built.model;
     const resolved = built.options;
     const c = model.parameterCounts();
-    console.log(`• infn (${preset}): ${c.total.toLocaleString('en-US')} parameters; ${data.bands} bands ${data.height}×${data.width}, ×${resolved.ratio}; ${data.trainSet!.length} training patches, ${data.testWindows.length} held-out crops`);
+    console.log(
+      `• infn (${preset}): ${c.total.toLocaleString('en-US')} parameters; ${data.bands} bands ${data.height}×${data.width}, ×${resolved.ratio}; ${data.trainSet!.length} training patches, ${data.testWindows.length} held-out crops`,
+    );
     const bar = new ProgressBar('infn');
     const { result: r, metadata } = await trainHyperspectralFusion(model, data, {
-      steps: intOption(v.steps, 'steps'), epochs: intOption(v.epochs, 'epochs'), batchSize,
-      lr: numberOption(v.lr, 'lr') ?? 1e-4, loss, schedule: v.schedule ? { kind: v.schedule as 'constant' } : undefined, seed,
-      ...run.trainOptions, checkpointEvery, allowOptionChanges: !!v['allow-changes'], device: v.device,
-      onProgress: (p) => bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} patches/s eta ${formatSeconds(p.etaSeconds)}`),
+      steps: intOption(v.steps, 'steps'),
+      epochs: intOption(v.epochs, 'epochs'),
+      batchSize,
+      lr: numberOption(v.lr, 'lr') ?? 1e-4,
+      loss,
+      schedule: v.schedule ? { kind: v.schedule as 'constant' } : undefined,
+      seed,
+      ...run.trainOptions,
+      checkpointEvery,
+      allowOptionChanges: !!v['allow-changes'],
+      device: v.device,
+      onProgress: (p) =>
+        bar.update(
+          p.step,
+          p.totalSteps,
+          `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} patches/s eta ${formatSeconds(p.etaSeconds)}`,
+        ),
     });
     const weights = await run.saveWeights(r, (path) => saveWeights(model!, path, metadata));
     const code = run.stopped(r, weights);
@@ -142,15 +201,30 @@ export async function infnTrain(argv: string[]): Promise<void | number> {
 }
 
 export async function infnEval(argv: string[]): Promise<void> {
-  const { values: v } = parse(argv, { ...COMMON, weights: { type: 'string' }, whole: { type: 'boolean' }, context: { type: 'string' }, json: { type: 'boolean' } });
-  if (v.help) { console.log(infnEvalHelp); return; }
+  const { values: v } = parse(argv, {
+    ...COMMON,
+    weights: { type: 'string' },
+    whole: { type: 'boolean' },
+    context: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (v.help) {
+    console.log(infnEvalHelp);
+    return;
+  }
   if (!v.weights) throw new UsageError('--weights is required');
   const ratio = intOption(v.ratio, 'ratio') ?? 4;
   await withCliErrors(async () => recordedFusionConfig(v.weights!, ratio)); // before the cube is simulated at that ratio
   const data = await loadData(v, { trainPatches: false, noTestRegion: !!v.whole });
   let model: Module | undefined;
   try {
-    model = await withCliErrors(() => loadHyperspectralFusionModel(v.weights!, data, ratio, { preset: v.preset as InfnPreset | undefined, config: jsonObjectOption(v.config, 'config', 'INFN options'), device: v.device }));
+    model = await withCliErrors(() =>
+      loadHyperspectralFusionModel(v.weights!, data, ratio, {
+        preset: v.preset as InfnPreset | undefined,
+        config: jsonObjectOption(v.config, 'config', 'INFN options'),
+        device: v.device,
+      }),
+    );
     const windows = v.whole ? [{ y: 0, x: 0, height: data.height, width: data.width }] : data.testWindows;
     const scores = await evaluateMhif(model, data.image, windows, { ratio, context: intOption(v.context, 'context') });
     if (v.json) console.log(JSON.stringify(scores));

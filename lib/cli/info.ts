@@ -18,10 +18,17 @@ the given stage (all parameters without --stage), and per top-level module.
 
 export async function info(argv: string[]): Promise<void> {
   const { values } = parse(argv, {
-    model: { type: 'string' }, preset: { type: 'string' }, bands: { type: 'string' }, stage: { type: 'string' },
-    json: { type: 'boolean' }, names: { type: 'boolean' },
+    model: { type: 'string' },
+    preset: { type: 'string' },
+    bands: { type: 'string' },
+    stage: { type: 'string' },
+    json: { type: 'boolean' },
+    names: { type: 'boolean' },
   });
-  if (values.help) { console.log(infoHelp); return; }
+  if (values.help) {
+    console.log(infoHelp);
+    return;
+  }
   if (!values.model) throw new UsageError('--model is required');
   const config: Record<string, unknown> = { model: values.model };
   if (values.preset) config.preset = values.preset;

@@ -33,4 +33,6 @@ export async function withCliErrors<T>(body: () => Promise<T>, flags: Readonly<R
 }
 
 /** The CLI's warning sink: a bullet on stderr. */
-export const printWarning = (message: string): void => { console.error(`• warning: ${inFlags(message)}`); };
+export const printWarning = (message: string): void => {
+  console.error(`• warning: ${inFlags(message)}`);
+};

@@ -29,7 +29,9 @@ function summary(help: string): string {
 const usage = `specfuse <command> [options]
 
 Commands:
-${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(8)} ${summary(c.help)}`).join('\n')}
+${Object.entries(commands)
+  .map(([name, c]) => `  ${name.padEnd(8)} ${summary(c.help)}`)
+  .join('\n')}
 
 Run 'specfuse <command> --help' for the options of a command; 'specfuse --version' for the version.`;
 

@@ -2,7 +2,10 @@
 export class ProgressBar {
   private last = 0;
   private readonly tty: boolean;
-  constructor(private readonly label: string, private readonly stream: NodeJS.WriteStream = process.stderr) {
+  constructor(
+    private readonly label: string,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+  ) {
     this.tty = !!stream.isTTY;
   }
 

@@ -1,7 +1,16 @@
 /** `specfuse train`: one stage of a model on PanCollection .h5 data, with checkpoints and a progress bar. */
 import { resolve, join } from 'node:path';
 import { createModel, type ModelConfig } from '../models/index.js';
-import { train, validateSchedule, createLoggers, parseLoggerKinds, parseGroupsOption, resolveMonitor, type Schedule, type TrainOptions } from '../train/index.js';
+import {
+  train,
+  validateSchedule,
+  createLoggers,
+  parseLoggerKinds,
+  parseGroupsOption,
+  resolveMonitor,
+  type Schedule,
+  type TrainOptions,
+} from '../train/index.js';
 import type { Module } from '../module.js';
 import { exportTorchOptimizer, openPanCollectionTraining, type PanCollectionTrainingData } from '../workflows/pancollection-training.js';
 import { reducedMetricNames, type ReducedMetricName } from '../metrics/index.js';
@@ -22,15 +31,27 @@ import { infnTrain, wantsInfn } from './infn-commands.js';
 /** Prints a --scene run's held-out report (written to heldout.json beside the weights). */
 function printSceneReport(report: SceneReport): void {
   if ('samples' in report) {
-    console.log(`• held-out tiles, DDIM samples (20 steps): ${Object.entries(report.samples).map(([k, x]) => `${k} ${x.toFixed(2)}`).join(', ')}`);
+    console.log(
+      `• held-out tiles, DDIM samples (20 steps): ${Object.entries(report.samples)
+        .map(([k, x]) => `${k} ${x.toFixed(2)}`)
+        .join(', ')}`,
+    );
     return;
   }
   const { resolution } = report;
   for (const [name, m] of Object.entries(report.methods)) {
-    console.log(`• held-out ${resolution} (${report.tiles} tiles) ${name.padEnd(11)} ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join('  ')}`);
+    console.log(
+      `• held-out ${resolution} (${report.tiles} tiles) ${name.padEnd(11)} ${Object.entries(m)
+        .map(([k, x]) => `${k} ${x.toFixed(4)}`)
+        .join('  ')}`,
+    );
   }
   for (const [name, m] of Object.entries(report.cut21 ?? {})) {
-    console.log(`• held-out ${resolution}, 21-pixel border cut ${name.padEnd(11)} ${Object.entries(m).map(([k, x]) => `${k} ${x.toFixed(4)}`).join('  ')}`);
+    console.log(
+      `• held-out ${resolution}, 21-pixel border cut ${name.padEnd(11)} ${Object.entries(m)
+        .map(([k, x]) => `${k} ${x.toFixed(4)}`)
+        .join('  ')}`,
+    );
   }
 }
 
@@ -101,29 +122,70 @@ function scheduleOption(v: Record<string, string | string[] | boolean | undefine
   if (kind !== 'step' && (v['step-size'] !== undefined || v.gamma !== undefined)) throw new UsageError('--step-size and --gamma go with --schedule step');
   if (kind !== 'cosine' && v['min-lr'] !== undefined) throw new UsageError('--min-lr goes with --schedule cosine');
   if (kind === 'step' && v['step-size'] === undefined) throw new UsageError('--schedule step needs --step-size N');
-  const s: Schedule = kind === 'step'
-    ? { kind, stepSize: intOption(v['step-size'] as string, 'step-size')!, gamma: numberOption(v.gamma as string | undefined, 'gamma'), warmup }
-    : kind === 'cosine' ? { kind, minLr: numberOption(v['min-lr'] as string | undefined, 'min-lr'), warmup } : { kind, warmup };
+  const s: Schedule =
+    kind === 'step'
+      ? { kind, stepSize: intOption(v['step-size'] as string, 'step-size')!, gamma: numberOption(v.gamma as string | undefined, 'gamma'), warmup }
+      : kind === 'cosine'
+        ? { kind, minLr: numberOption(v['min-lr'] as string | undefined, 'min-lr'), warmup }
+        : { kind, warmup };
   if (!v.schedule && warmup === undefined) return undefined;
   return usage(() => validateSchedule(s));
 }
 
 const TRAIN_FLAGS = {
-    model: { type: 'string' as const }, preset: { type: 'string' as const }, bands: { type: 'string' as const }, stage: { type: 'string' as const },
-    data: { type: 'string' as const }, valid: { type: 'string' as const }, scale: { type: 'string' as const }, epochs: { type: 'string' as const }, steps: { type: 'string' as const },
-    'batch-size': { type: 'string' as const }, lr: { type: 'string' as const }, schedule: { type: 'string' as const }, init: { type: 'string' as const, multiple: true as const },
-    ipt: { type: 'string' as const }, edsr: { type: 'string' as const }, out: { type: 'string' as const }, resume: { type: 'boolean' as const },
-    device: { type: 'string' as const }, bf16: { type: 'boolean' as const }, seed: { type: 'string' as const },
-    scene: { type: 'string' as const }, resolution: { type: 'string' as const }, patch: { type: 'string' as const }, stride: { type: 'string' as const },
-    holdout: { type: 'string' as const }, sensor: { type: 'string' as const }, loss: { type: 'string' as const }, optimizer: { type: 'string' as const },
-    'weight-decay': { type: 'string' as const }, warmup: { type: 'string' as const }, 'step-size': { type: 'string' as const }, gamma: { type: 'string' as const },
-    'min-lr': { type: 'string' as const }, 'clip-grad-norm': { type: 'string' as const }, 'nan-policy': { type: 'string' as const }, groups: { type: 'string' as const },
-    'no-decay': { type: 'boolean' as const }, config: { type: 'string' as const }, 'eval-every': { type: 'string' as const }, metrics: { type: 'string' as const },
-    monitor: { type: 'string' as const }, mode: { type: 'string' as const }, 'save-top-k': { type: 'string' as const }, 'early-stopping': { type: 'string' as const },
-    'min-delta': { type: 'string' as const }, 'checkpoint-every': { type: 'string' as const }, 'keep-checkpoints': { type: 'string' as const }, log: { type: 'string' as const },
-    fresh: { type: 'boolean' as const }, 'allow-changes': { type: 'boolean' as const },
-    flips: { type: 'boolean' as const }, 'held-out-patch': { type: 'string' as const },
-    nproc: { type: 'string' as const },
+  model: { type: 'string' as const },
+  preset: { type: 'string' as const },
+  bands: { type: 'string' as const },
+  stage: { type: 'string' as const },
+  data: { type: 'string' as const },
+  valid: { type: 'string' as const },
+  scale: { type: 'string' as const },
+  epochs: { type: 'string' as const },
+  steps: { type: 'string' as const },
+  'batch-size': { type: 'string' as const },
+  lr: { type: 'string' as const },
+  schedule: { type: 'string' as const },
+  init: { type: 'string' as const, multiple: true as const },
+  ipt: { type: 'string' as const },
+  edsr: { type: 'string' as const },
+  out: { type: 'string' as const },
+  resume: { type: 'boolean' as const },
+  device: { type: 'string' as const },
+  bf16: { type: 'boolean' as const },
+  seed: { type: 'string' as const },
+  scene: { type: 'string' as const },
+  resolution: { type: 'string' as const },
+  patch: { type: 'string' as const },
+  stride: { type: 'string' as const },
+  holdout: { type: 'string' as const },
+  sensor: { type: 'string' as const },
+  loss: { type: 'string' as const },
+  optimizer: { type: 'string' as const },
+  'weight-decay': { type: 'string' as const },
+  warmup: { type: 'string' as const },
+  'step-size': { type: 'string' as const },
+  gamma: { type: 'string' as const },
+  'min-lr': { type: 'string' as const },
+  'clip-grad-norm': { type: 'string' as const },
+  'nan-policy': { type: 'string' as const },
+  groups: { type: 'string' as const },
+  'no-decay': { type: 'boolean' as const },
+  config: { type: 'string' as const },
+  'eval-every': { type: 'string' as const },
+  metrics: { type: 'string' as const },
+  monitor: { type: 'string' as const },
+  mode: { type: 'string' as const },
+  'save-top-k': { type: 'string' as const },
+  'early-stopping': { type: 'string' as const },
+  'min-delta': { type: 'string' as const },
+  'checkpoint-every': { type: 'string' as const },
+  'keep-checkpoints': { type: 'string' as const },
+  log: { type: 'string' as const },
+  fresh: { type: 'boolean' as const },
+  'allow-changes': { type: 'boolean' as const },
+  flips: { type: 'boolean' as const },
+  'held-out-patch': { type: 'string' as const },
+  nproc: { type: 'string' as const },
 };
 
 type TrainFlags = Values<typeof TRAIN_FLAGS>;
@@ -136,33 +198,54 @@ async function loadStartingWeights(model: Module, v: TrainFlags, inits: readonly
   }
   if (inits.length) {
     const r = await loadWeightsExplained(model, inits, '--init', v.preset);
-    console.log(`• init: loaded ${r.loaded.length} tensors from ${inits.join(', ')}` +
-      (r.ignored.length ? `; ignored ${r.ignored.length}: ${r.ignored.slice(0, 3).join(', ')}${r.ignored.length > 3 ? ', ...' : ''}` : ''));
+    console.log(
+      `• init: loaded ${r.loaded.length} tensors from ${inits.join(', ')}` +
+        (r.ignored.length ? `; ignored ${r.ignored.length}: ${r.ignored.slice(0, 3).join(', ')}${r.ignored.length > 3 ? ', ...' : ''}` : ''),
+    );
   }
 }
 
 /** train()'s options from the flags and the stage's recipe (the loss, optimizer, batch size and lr a flag does not give). */
-function trainOptions(v: TrainFlags, o: {
-  stage: number; recipe: NonNullable<Module['spec']['trainingDefaults']>[number]; resolution: 'reduced' | 'full';
-  lossArg?: 'mse' | 'l1' | 'qnr'; optimizerArg?: 'adam' | 'adamw' | 'sgd'; batchSizeArg?: number;
-}): Omit<TrainOptions, 'data'> & { validation: NonNullable<TrainOptions['validation']> } {
+function trainOptions(
+  v: TrainFlags,
+  o: {
+    stage: number;
+    recipe: NonNullable<Module['spec']['trainingDefaults']>[number];
+    resolution: 'reduced' | 'full';
+    lossArg?: 'mse' | 'l1' | 'qnr';
+    optimizerArg?: 'adam' | 'adamw' | 'sgd';
+    batchSizeArg?: number;
+  },
+): Omit<TrainOptions, 'data'> & { validation: NonNullable<TrainOptions['validation']> } {
   const { stage, recipe } = o;
   const metrics = v.metrics ? v.metrics.split(',').map((m) => m.trim()) : [];
-  for (const m of metrics) if (!reducedMetricNames.includes(m as ReducedMetricName)) throw new UsageError(`--metrics: unknown metric '${m}' (expected ${reducedMetricNames.join(', ')})`);
+  for (const m of metrics)
+    if (!reducedMetricNames.includes(m as ReducedMetricName))
+      throw new UsageError(`--metrics: unknown metric '${m}' (expected ${reducedMetricNames.join(', ')})`);
   const patience = intOption(v['early-stopping'], 'early-stopping');
   if (v.monitor) usage(() => resolveMonitor({ metric: v.monitor }, metrics));
   return {
-    stage, epochs: intOption(v.epochs, 'epochs'), steps: intOption(v.steps, 'steps'), batchSize: o.batchSizeArg ?? recipe.batchSize ?? 4,
-    lr: numberOption(v.lr, 'lr') ?? recipe.lr ?? 1e-4, schedule: scheduleOption(v),
-    loss: o.lossArg ?? (o.resolution === 'full' && stage > 1 && recipe.loss ? 'qnr' : recipe.loss), optimizer: o.optimizerArg ?? recipe.optimizer,
-    weightDecay: numberOption(v['weight-decay'], 'weight-decay'), seed: intOption(v.seed, 'seed') ?? 0, autocast: v.bf16 ? 'bf16' : 'none',
-    clipGradNorm: numberOption(v['clip-grad-norm'], 'clip-grad-norm'), nanPolicy: oneOfOption(v['nan-policy'], 'nan-policy', ['error', 'skip'] as const),
-    groups: v.groups ? usage(() => parseGroupsOption(v.groups!)) : undefined, noDecay: v['no-decay'] ?? false,
+    stage,
+    epochs: intOption(v.epochs, 'epochs'),
+    steps: intOption(v.steps, 'steps'),
+    batchSize: o.batchSizeArg ?? recipe.batchSize ?? 4,
+    lr: numberOption(v.lr, 'lr') ?? recipe.lr ?? 1e-4,
+    schedule: scheduleOption(v),
+    loss: o.lossArg ?? (o.resolution === 'full' && stage > 1 && recipe.loss ? 'qnr' : recipe.loss),
+    optimizer: o.optimizerArg ?? recipe.optimizer,
+    weightDecay: numberOption(v['weight-decay'], 'weight-decay'),
+    seed: intOption(v.seed, 'seed') ?? 0,
+    autocast: v.bf16 ? 'bf16' : 'none',
+    clipGradNorm: numberOption(v['clip-grad-norm'], 'clip-grad-norm'),
+    nanPolicy: oneOfOption(v['nan-policy'], 'nan-policy', ['error', 'skip'] as const),
+    groups: v.groups ? usage(() => parseGroupsOption(v.groups!)) : undefined,
+    noDecay: v['no-decay'] ?? false,
     evalEvery: intOption(v['eval-every'], 'eval-every'),
     validation: { metrics: metrics as ReducedMetricName[] },
     monitor: v.monitor || v.mode ? { metric: v.monitor, mode: oneOfOption(v.mode, 'mode', ['min', 'max'] as const) } : undefined,
     earlyStopping: patience !== undefined ? { patience, minDelta: numberOption(v['min-delta'], 'min-delta') } : undefined,
-    saveTopK: intOption(v['save-top-k'], 'save-top-k'), keepCheckpoints: intOption(v['keep-checkpoints'], 'keep-checkpoints'),
+    saveTopK: intOption(v['save-top-k'], 'save-top-k'),
+    keepCheckpoints: intOption(v['keep-checkpoints'], 'keep-checkpoints'),
     augment: v.flips ?? false,
   };
 }
@@ -170,7 +253,10 @@ function trainOptions(v: TrainFlags, o: {
 export async function trainCommand(argv: string[]): Promise<void | number> {
   if (wantsInfn(argv)) return infnTrain(argv);
   const { values: v } = parse(argv, TRAIN_FLAGS);
-  if (v.help) { console.log(trainHelp); return; }
+  if (v.help) {
+    console.log(trainHelp);
+    return;
+  }
   // data parallel: --nproc starts the ranks (each runs this command without --nproc); under
   // torchrun / Slurm (RANK, WORLD_SIZE set) this process is one rank and rank 0 owns the run folder
   const ranks = distributedEnv();
@@ -190,12 +276,13 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   for (const init of inits) checkInputFiles({ init });
   const batchSizeArg = countOption(v['batch-size'], 'batch-size');
   const checkpointEvery = countOption(v['checkpoint-every'], 'checkpoint-every') ?? 200;
-  countOption(v.steps, 'steps'); countOption(v.epochs, 'epochs');
+  countOption(v.steps, 'steps');
+  countOption(v.epochs, 'epochs');
   const config: Record<string, unknown> = { model: v.model, ...jsonObjectOption(v.config, 'config', 'model options') };
   if (v.preset) config.preset = v.preset;
   const bands = intOption(v.bands, 'bands');
   if (bands !== undefined) config.bands = bands;
-  manualSeed(intOption(v.seed, 'seed') ?? 0);  // the initial weights follow --seed too
+  manualSeed(intOption(v.seed, 'seed') ?? 0); // the initial weights follow --seed too
   for (const init of inits) checkPreset(init, v.model, v.preset, '--init', bands);
   const out = resolve(v.out ?? 'specfuse-run');
   // the run folder is checked and locked before anything expensive happens
@@ -204,11 +291,19 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   let files: PanCollectionTrainingData | undefined;
   try {
     model = createModel(config as unknown as ModelConfig);
-    const scene = v.scene ? await withCliErrors(() => sceneData(v.scene!, {
-      resolution, patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride'),
-      holdout: v.holdout !== undefined ? Number(v.holdout) : 0.25, heldOutPatch: intOption(v['held-out-patch'], 'held-out-patch'),
-      sensor: v.sensor, scale: v.scale ? Number(v.scale) : undefined,
-    })) : undefined;
+    const scene = v.scene
+      ? await withCliErrors(() =>
+          sceneData(v.scene!, {
+            resolution,
+            patch: intOption(v.patch, 'patch') ?? 64,
+            stride: intOption(v.stride, 'stride'),
+            holdout: v.holdout !== undefined ? Number(v.holdout) : 0.25,
+            heldOutPatch: intOption(v['held-out-patch'], 'held-out-patch'),
+            sensor: v.sensor,
+            scale: v.scale ? Number(v.scale) : undefined,
+          }),
+        )
+      : undefined;
     files = scene ? undefined : await withCliErrors(() => openPanCollectionTraining(v.data!, { valid: v.valid, scale: v.scale ? Number(v.scale) : undefined }));
     await loadStartingWeights(model, v, inits);
     if (v.device && v.device !== 'cpu') await model.to(v.device);
@@ -218,20 +313,38 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
     const trainData = scene ? scene.train : files!.data;
     const options = trainOptions(v, { stage, recipe, resolution, lossArg, optimizerArg, batchSizeArg });
     // train.jsonl is the loop's own log (logFile), which a resume trims to the resumed step
-    const loggers = createLoggers(out, logKinds.filter((k) => k !== 'jsonl'));
+    const loggers = createLoggers(
+      out,
+      logKinds.filter((k) => k !== 'jsonl'),
+    );
     const bar = new ProgressBar(`stage ${stage}`);
     // what the stage trains, counted without setting it: train() sets it (once)
     const c = model.parameterCounts(stage);
-    if (!follower) console.log(`• ${v.model}${v.preset ? ` (${v.preset})` : ''}, stage ${stage}: ${c.trainable.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} parameters trainable; ${trainData.length} samples${scene ? ` (${resolution}-resolution tiles of ${v.scene}, ${scene.heldOut?.lms.shape[0] ?? 0} held out)` : ''}`);
+    if (!follower)
+      console.log(
+        `• ${v.model}${v.preset ? ` (${v.preset})` : ''}, stage ${stage}: ${c.trainable.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} parameters trainable; ${trainData.length} samples${scene ? ` (${resolution}-resolution tiles of ${v.scene}, ${scene.heldOut?.lms.shape[0] ?? 0} held out)` : ''}`,
+      );
     const r = await train(model, {
-      ...options, data: trainData, valid: files?.valid,
+      ...options,
+      data: trainData,
+      valid: files?.valid,
       validation: { ...options.validation, scale: scene ? scene.scale : files!.scale },
-      bestWeights: files?.valid ? join(out, 'best.safetensors') : undefined, loggers,
+      bestWeights: files?.valid ? join(out, 'best.safetensors') : undefined,
+      loggers,
       // the run folder's checkpoints, lock-guarded resume and signal; its train.jsonl only when asked for
-      ...run.trainOptions, logFile: logKinds.includes('jsonl') ? run.trainOptions.logFile : undefined,
-      checkpointEvery, allowOptionChanges: !!v['allow-changes'], device: v.device,
+      ...run.trainOptions,
+      logFile: logKinds.includes('jsonl') ? run.trainOptions.logFile : undefined,
+      checkpointEvery,
+      allowOptionChanges: !!v['allow-changes'],
+      device: v.device,
       distributed: ranks && ranks.worldSize > 1 ? true : undefined,
-      onProgress: (p) => follower || bar.update(p.step, p.totalSteps, `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} samples/s eta ${formatSeconds(p.etaSeconds)}`),
+      onProgress: (p) =>
+        follower ||
+        bar.update(
+          p.step,
+          p.totalSteps,
+          `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} samples/s eta ${formatSeconds(p.etaSeconds)}`,
+        ),
     });
     if (follower) return run.stopped(r, '');
     const metadata: Record<string, string> = { stage: String(stage), ...(v.preset ? { preset: v.preset } : {}), bands: String(model.config.bands ?? '') };
@@ -241,13 +354,14 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
     const code = run.stopped(r, weights);
     if (code !== undefined) return code;
     console.log(`• ${r.stopped} after ${r.steps} steps in ${formatSeconds(r.seconds)}; best validation loss ${r.bestValid ?? '-'}; weights ${weights}`);
-    const report = scene && await sceneReport(model, stage, scene, resolution);
+    const report = scene && (await sceneReport(model, stage, scene, resolution));
     if (report) {
       writeFileAtomic(join(out, 'heldout.json'), JSON.stringify(report, null, 2) + '\n');
       printSceneReport(report);
     }
   } finally {
-    files?.close(); model?.dispose();
+    files?.close();
+    model?.dispose();
     run.close();
   }
 }

@@ -16,11 +16,13 @@ function openRunFolder(out: string, flags: { resume?: boolean; fresh?: boolean }
   } catch (e) {
     if (!(e instanceof RunFolderError)) throw e;
     const { checkpoints, step } = e.details;
-    throw new UsageError({
-      'resume-and-fresh': 'give --resume or --fresh, not both',
-      'nothing-to-resume': `--resume: nothing to resume from: ${checkpoints} holds no checkpoint (run without --resume to start a new run there, or pass --fresh)`,
-      'holds-a-run': `--out: ${out} already holds a run (checkpoint at step ${step}): pass --resume to continue it, --fresh to start over (deletes its checkpoints, log and results), or choose another --out`,
-    }[e.reason]);
+    throw new UsageError(
+      {
+        'resume-and-fresh': 'give --resume or --fresh, not both',
+        'nothing-to-resume': `--resume: nothing to resume from: ${checkpoints} holds no checkpoint (run without --resume to start a new run there, or pass --fresh)`,
+        'holds-a-run': `--out: ${out} already holds a run (checkpoint at step ${step}): pass --resume to continue it, --fresh to start over (deletes its checkpoints, log and results), or choose another --out`,
+      }[e.reason],
+    );
   }
 }
 
@@ -52,7 +54,8 @@ export function stopOnSignals(onFirst: (name: string) => void, onSecond?: () => 
     onFirst(name);
     ac.abort();
   };
-  const onInt = () => handler('SIGINT'), onTerm = () => handler('SIGTERM');
+  const onInt = () => handler('SIGINT'),
+    onTerm = () => handler('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   return {
@@ -97,12 +100,18 @@ export interface TrainingRun {
  * with the others.
  */
 export function joinTrainingRun(out: string, flags: { resume?: boolean }): TrainingRun {
-  const stop = stopOnSignals(() => {}, () => {});
+  const stop = stopOnSignals(
+    () => {},
+    () => {},
+  );
   const folder: RunFolder = { out, checkpoints: join(out, 'checkpoints'), log: join(out, 'train.jsonl'), resume: !!flags.resume, release: () => {} };
   return {
-    folder, stop,
+    folder,
+    stop,
     trainOptions: { checkpointDir: folder.checkpoints, logFile: folder.log, resume: folder.resume, signal: stop.signal },
-    async saveWeights() { return join(out, 'final.safetensors'); },  // rank 0 writes them
+    async saveWeights() {
+      return join(out, 'final.safetensors');
+    }, // rank 0 writes them
     stopped: () => stop.exitCode(),
     close: () => stop.dispose(),
   };
@@ -114,7 +123,10 @@ export function startTrainingRun(out: string, flags: { resume?: boolean; fresh?:
   const stop = stopOnSignals(
     (name) => console.error(`\n• ${name}: stopping after this step and writing a checkpoint (a second ${name} exits at once)`),
     // process.exit skips `finally`: the lock goes now (the last checkpoint stays)
-    () => { console.error('• second signal: exiting now (the last checkpoint stays)'); folder.release(); },
+    () => {
+      console.error('• second signal: exiting now (the last checkpoint stays)');
+      folder.release();
+    },
   );
   return {
     folder,
@@ -125,9 +137,11 @@ export function startTrainingRun(out: string, flags: { resume?: boolean; fresh?:
     stopped(r, weights) {
       const name = stop.received();
       if (!name) return undefined;
-      console.error(r.stopped === 'aborted'
-        ? `• ${name} after ${r.steps} steps: checkpoint ${r.checkpoint}; weights so far ${weights}; continue with --resume`
-        : `• ${name} after the last step (${r.steps} steps): weights ${weights}; the rest (scoring) is skipped`);
+      console.error(
+        r.stopped === 'aborted'
+          ? `• ${name} after ${r.steps} steps: checkpoint ${r.checkpoint}; weights so far ${weights}; continue with --resume`
+          : `• ${name} after the last step (${r.steps} steps): weights ${weights}; the rest (scoring) is skipped`,
+      );
       return stop.exitCode();
     },
     close() {

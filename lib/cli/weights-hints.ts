@@ -20,8 +20,10 @@ export function checkPreset(path: string, family: string, preset: string | undef
   if (misfit.kind === 'recorded') {
     throw new UsageError(`${flag}: ${path} was trained with --preset ${misfit.recorded}${preset ? `, not ${preset}` : ''}: pass --preset ${misfit.recorded}`);
   }
-  throw new UsageError(`${flag}: ${path}: these are ${misfit.weights} weights (${misfit.sizes}, not the ${misfit.expected} of ${preset ? `--preset ${preset}` : 'the default preset'}): ` +
-    `${preset ? 'use' : 'add'} --preset ${misfit.suggest.join(' or --preset ')}`);
+  throw new UsageError(
+    `${flag}: ${path}: these are ${misfit.weights} weights (${misfit.sizes}, not the ${misfit.expected} of ${preset ? `--preset ${preset}` : 'the default preset'}): ` +
+      `${preset ? 'use' : 'add'} --preset ${misfit.suggest.join(' or --preset ')}`,
+  );
 }
 
 /** Weights for another band count than the input's, said with what to use instead. */
@@ -37,9 +39,11 @@ export function explainMismatch(model: Module, report: LoadReport, path: string,
   const have = report.loaded.length + report.missing.length;
   const given = report.loaded.length + report.unexpected.length + m.length;
   if (report.missing.length > have / 4 || report.unexpected.length > given / 4) {
-    return `${path} does not match ${model.spec.family}${preset ? ` --preset ${preset}` : ' with its default preset'} ` +
+    return (
+      `${path} does not match ${model.spec.family}${preset ? ` --preset ${preset}` : ' with its default preset'} ` +
       `(${report.missing.length} of its ${have} tensors missing, ${report.unexpected.length} unexpected): ` +
-      `were these weights trained with another --preset (e.g. --preset tiny)?`;
+      `were these weights trained with another --preset (e.g. --preset tiny)?`
+    );
   }
   return undefined;
 }
@@ -67,6 +71,7 @@ export function chooseModel(model: string | undefined, path: string, flag: strin
     if (!recorded) throw new UsageError(`--model is required: ${path} does not record its model (only weights written by specfuse do)`);
     return { model: recorded.family, recorded };
   }
-  if (recorded && recorded.family !== model) throw new UsageError(`--model ${model}: ${flag} ${path} holds a ${recorded.family} model: pass --model ${recorded.family}, or leave --model out`);
+  if (recorded && recorded.family !== model)
+    throw new UsageError(`--model ${model}: ${flag} ${path} holds a ${recorded.family} model: pass --model ${recorded.family}, or leave --model out`);
   return { model, recorded };
 }

@@ -11,14 +11,25 @@ type Indexable = { [i: number]: number | bigint; readonly length: number };
 
 export function allocate(dtype: DType, n: number): HostData {
   switch (dtype) {
-    case 'float64': return new Float64Array(n);
-    case 'float32': return new Float32Array(n);
-    case 'int64': return new BigInt64Array(n);
-    case 'int32': return new Int32Array(n);
-    case 'int16': return new Int16Array(n);
-    case 'int8': return new Int8Array(n);
-    case 'uint8': case 'bool': return new Uint8Array(n);
-    case 'uint16': case 'float16': case 'bfloat16': return new Uint16Array(n);
+    case 'float64':
+      return new Float64Array(n);
+    case 'float32':
+      return new Float32Array(n);
+    case 'int64':
+      return new BigInt64Array(n);
+    case 'int32':
+      return new Int32Array(n);
+    case 'int16':
+      return new Int16Array(n);
+    case 'int8':
+      return new Int8Array(n);
+    case 'uint8':
+    case 'bool':
+      return new Uint8Array(n);
+    case 'uint16':
+    case 'float16':
+    case 'bfloat16':
+      return new Uint16Array(n);
   }
 }
 
@@ -63,7 +74,10 @@ export function permute(a: HostArray, perm: readonly number[]): HostArray {
   if (perm.every((p, i) => p === i) || numel(a.shape) <= 1) return { dtype: a.dtype, shape: outShape, data: a.data };
   const inStrides = new Array<number>(nd);
   let s = 1;
-  for (let i = nd - 1; i >= 0; i--) { inStrides[i] = s; s *= a.shape[i]!; }
+  for (let i = nd - 1; i >= 0; i--) {
+    inStrides[i] = s;
+    s *= a.shape[i]!;
+  }
   const strides = perm.map((p) => inStrides[p]!);
   const total = numel(outShape);
   const src = a.data as unknown as Indexable;
@@ -75,7 +89,10 @@ export function permute(a: HostArray, perm: readonly number[]): HostArray {
   let base = 0;
   for (let o = 0; o < total; o += inner) {
     let off = base;
-    for (let j = 0; j < inner; j++) { dst[o + j] = src[off]!; off += innerStride; }
+    for (let j = 0; j < inner; j++) {
+      dst[o + j] = src[off]!;
+      off += innerStride;
+    }
     // advance the odometer over the outer axes
     for (let ax = nd - 2; ax >= 0; ax--) {
       idx[ax]!++;
@@ -99,7 +116,10 @@ export function convertDType(a: HostArray, dtype: DType): HostArray {
   if (dtype === 'int64') {
     const d = out as BigInt64Array;
     const s = a.data as unknown as Indexable;
-    for (let i = 0; i < n; i++) { const v = s[i]!; d[i] = typeof v === 'bigint' ? v : BigInt(Math.trunc(v)); }
+    for (let i = 0; i < n; i++) {
+      const v = s[i]!;
+      d[i] = typeof v === 'bigint' ? v : BigInt(Math.trunc(v));
+    }
   } else if (a.dtype === 'int64') {
     const d = out as unknown as { [i: number]: number };
     const s = a.data as BigInt64Array;
@@ -122,7 +142,11 @@ export function convertDType(a: HostArray, dtype: DType): HostArray {
  */
 export function quantize(a: HostArray, dtype: DType): HostArray {
   const range: Partial<Record<DType, [number, number]>> = {
-    uint8: [0, 255], uint16: [0, 65535], int8: [-128, 127], int16: [-32768, 32767], int32: [-2147483648, 2147483647],
+    uint8: [0, 255],
+    uint16: [0, 65535],
+    int8: [-128, 127],
+    int16: [-32768, 32767],
+    int32: [-2147483648, 2147483647],
   };
   const r = range[dtype];
   if (!r || a.dtype === dtype || a.dtype === 'int64' || !(a.dtype === 'float32' || a.dtype === 'float64')) return convertDType(a, dtype);

@@ -25,7 +25,10 @@ function checkRange(src: { size: number; label: string }, offset: number, length
     throw new DataFormatError('corrupt', `invalid position for ${what}: offset ${offset}, length ${length}`, { file: src.label });
   }
   if (offset + length > src.size) {
-    throw new DataFormatError('truncated', `file ends inside ${what}: needs bytes ${offset}..${offset + length}, file has ${src.size}`, { file: src.label, offset });
+    throw new DataFormatError('truncated', `file ends inside ${what}: needs bytes ${offset}..${offset + length}, file has ${src.size}`, {
+      file: src.label,
+      offset,
+    });
   }
 }
 

@@ -47,8 +47,14 @@ interface Sink {
 function fileSink(fd: number): Sink {
   return {
     pos: 0,
-    write(b) { let done = 0; while (done < b.byteLength) done += fs.writeSync(fd, b, done, b.byteLength - done, this.pos + done); this.pos += b.byteLength; },
-    patch(at, b) { fs.writeSync(fd, b, 0, b.byteLength, at); },
+    write(b) {
+      let done = 0;
+      while (done < b.byteLength) done += fs.writeSync(fd, b, done, b.byteLength - done, this.pos + done);
+      this.pos += b.byteLength;
+    },
+    patch(at, b) {
+      fs.writeSync(fd, b, 0, b.byteLength, at);
+    },
   };
 }
 
@@ -57,12 +63,20 @@ function memorySink(): Sink & { bytes(): Uint8Array } {
   const patches: [number, Uint8Array][] = [];
   return {
     pos: 0,
-    write(b) { parts.push(b.slice()); this.pos += b.byteLength; },
-    patch(at, b) { patches.push([at, b.slice()]); },
+    write(b) {
+      parts.push(b.slice());
+      this.pos += b.byteLength;
+    },
+    patch(at, b) {
+      patches.push([at, b.slice()]);
+    },
     bytes() {
       const out = new Uint8Array(this.pos);
       let p = 0;
-      for (const x of parts) { out.set(x, p); p += x.byteLength; }
+      for (const x of parts) {
+        out.set(x, p);
+        p += x.byteLength;
+      }
       for (const [at, b] of patches) out.set(b, at);
       return out;
     },
@@ -74,7 +88,8 @@ function prepare(image: HostArray, opts: WriteGeoTiffOptions): { a: HostArray; d
   checkHostArray(image, 'image');
   let shape = image.shape;
   if (shape.length === 2) shape = [1, shape[0]!, shape[1]!];
-  if (shape.length !== 3 || shape.some((d) => d < 1)) throw new DataFormatError('shape', `image must be [C,H,W] or [H,W] with no empty axis, got [${image.shape}]`);
+  if (shape.length !== 3 || shape.some((d) => d < 1))
+    throw new DataFormatError('shape', `image must be [C,H,W] or [H,W] with no empty axis, got [${image.shape}]`);
   if (shape[0]! > 65535) throw new DataFormatError('shape', `${shape[0]} bands is more than TIFF allows`);
   const dtype = opts.dtype ?? ((image.dtype in FORMAT ? image.dtype : 'float32') as GeoTiffDType);
   if (!(dtype in FORMAT)) throw new DataFormatError('bad-argument', `GeoTIFF dtype must be one of ${Object.keys(FORMAT).join(', ')}, got ${dtype}`);
@@ -95,10 +110,12 @@ function encode(sink: Sink, image: HostArray, opts: WriteGeoTiffOptions): void {
   const rowBytes = W * size * (planar ? 1 : C);
   const rps = Math.max(1, Math.min(H, Math.floor(STRIP_TARGET / rowBytes)));
   const deflate = opts.compression === 'deflate';
-  if (opts.compression !== undefined && opts.compression !== 'none' && !deflate) throw new DataFormatError('bad-argument', `compression must be 'none' or 'deflate'`);
+  if (opts.compression !== undefined && opts.compression !== 'none' && !deflate)
+    throw new DataFormatError('bad-argument', `compression must be 'none' or 'deflate'`);
 
   sink.write(new Uint8Array([0x49, 0x49, 42, 0, 0, 0, 0, 0])); // IFD offset patched at the end
-  const offsets: number[] = [], counts: number[] = [];
+  const offsets: number[] = [],
+    counts: number[] = [];
   const emit = (raw: Uint8Array) => {
     const b = deflate ? new Uint8Array(zlib.deflateSync(raw)) : raw;
     // classic TIFF offsets are 32-bit
@@ -149,7 +166,8 @@ function encode(sink: Sink, image: HostArray, opts: WriteGeoTiffOptions): void {
     const kind = GEO_TAGS[Number(tag)];
     if (!kind) continue;
     const type = kind === 'DOUBLE' ? TIFF.DOUBLE : kind === 'SHORT' ? TIFF.SHORT : TIFF.ASCII;
-    if ((kind === 'ASCII') !== (typeof v === 'string')) throw new DataFormatError('bad-argument', `georeference tag ${tag} must be ${kind === 'ASCII' ? 'a string' : 'numbers'}`);
+    if ((kind === 'ASCII') !== (typeof v === 'string'))
+      throw new DataFormatError('bad-argument', `georeference tag ${tag} must be ${kind === 'ASCII' ? 'a string' : 'numbers'}`);
     entries.push({ tag: Number(tag), type, values: v });
   }
   entries.sort((x, y) => x.tag - y.tag); // TIFF requires ascending tag order

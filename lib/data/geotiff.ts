@@ -51,10 +51,28 @@ export interface ReadGeoTiffOptions {
 /** Decoded dtype for (SampleFormat, BitsPerSample); uint32 widens to int64, float16 to float32. */
 function dtypeFor(format: number, bits: number): DType | undefined {
   const key = `${format}:${bits}`;
-  return ({ '1:8': 'uint8', '1:16': 'uint16', '1:32': 'int64', '2:8': 'int8', '2:16': 'int16', '2:32': 'int32', '3:16': 'float32', '3:32': 'float32', '3:64': 'float64' } as Record<string, DType>)[key];
+  return (
+    {
+      '1:8': 'uint8',
+      '1:16': 'uint16',
+      '1:32': 'int64',
+      '2:8': 'int8',
+      '2:16': 'int16',
+      '2:32': 'int32',
+      '3:16': 'float32',
+      '3:32': 'float32',
+      '3:64': 'float64',
+    } as Record<string, DType>
+  )[key];
 }
 
-interface Layout { width: number; height: number; bands: number; dtype: DType; bits: number }
+interface Layout {
+  width: number;
+  height: number;
+  bands: number;
+  dtype: DType;
+  bits: number;
+}
 
 /** Checks dimensions, sample types and that every strip/tile lies inside the file. */
 function checkLayout(ifd: Ifd, src: ByteSource, maxBytes: number): Layout {
@@ -64,32 +82,42 @@ function checkLayout(ifd: Ifd, src: ByteSource, maxBytes: number): Layout {
     if (v === undefined) throw new DataFormatError('corrupt', `TIFF has no ${name} tag`, { file });
     return v;
   };
-  const width = one(TAG.ImageWidth, 'ImageWidth'), height = one(TAG.ImageLength, 'ImageLength');
+  const width = one(TAG.ImageWidth, 'ImageWidth'),
+    height = one(TAG.ImageLength, 'ImageLength');
   const bands = one(TAG.SamplesPerPixel, 'SamplesPerPixel', 1);
   if (width < 1 || height < 1 || bands < 1) throw new DataFormatError('corrupt', `TIFF image is ${width}×${height} with ${bands} bands`, { file });
   const bitsList = ifd.numbers(TAG.BitsPerSample) ?? [1];
   const fmtList = ifd.numbers(TAG.SampleFormat) ?? [1];
-  const bits = bitsList[0]!, format = fmtList[0]!;
+  const bits = bitsList[0]!,
+    format = fmtList[0]!;
   if (bitsList.some((b) => b !== bits) || fmtList.some((f) => f !== format)) {
     throw new DataFormatError('unsupported', `bands of different sample types (BitsPerSample ${bitsList}, SampleFormat ${fmtList})`, { file });
   }
   const dtype = dtypeFor(format, bits);
-  if (!dtype) throw new DataFormatError('unsupported', `sample type SampleFormat=${format} BitsPerSample=${bits} (supported: 8/16/32-bit integers, 16/32/64-bit floats)`, { file });
+  if (!dtype)
+    throw new DataFormatError(
+      'unsupported',
+      `sample type SampleFormat=${format} BitsPerSample=${bits} (supported: 8/16/32-bit integers, 16/32/64-bit floats)`,
+      { file },
+    );
   const compression = one(TAG.Compression, 'Compression', 1);
   const planar = one(TAG.PlanarConfiguration, 'PlanarConfiguration', 1);
   if (planar !== 1 && planar !== 2) throw new DataFormatError('corrupt', `PlanarConfiguration ${planar}`, { file });
   const perBlockBands = planar === 2 ? 1 : bands;
   const bytesPerSample = bits / 8;
   const decoded = width * height * bands * BYTES_PER_ELEMENT[dtype];
-  if (decoded > maxBytes) throw new DataFormatError('unsupported', `image of ${width}×${height}×${bands} would need ${decoded} bytes (limit ${maxBytes})`, { file });
+  if (decoded > maxBytes)
+    throw new DataFormatError('unsupported', `image of ${width}×${height}×${bands} would need ${decoded} bytes (limit ${maxBytes})`, { file });
 
   const tiled = ifd.entries.has(TAG.TileWidth);
   const [offTag, cntTag] = tiled ? [TAG.TileOffsets, TAG.TileByteCounts] : [TAG.StripOffsets, TAG.StripByteCounts];
-  const offsets = ifd.numbers(offTag), counts = ifd.numbers(cntTag);
+  const offsets = ifd.numbers(offTag),
+    counts = ifd.numbers(cntTag);
   if (!offsets || !counts) throw new DataFormatError('corrupt', `TIFF has no ${tiled ? 'tile' : 'strip'} offsets/byte counts`, { file });
   const blockRaw: number[] = [];
   if (tiled) {
-    const tw = one(TAG.TileWidth, 'TileWidth'), th = one(TAG.TileLength, 'TileLength');
+    const tw = one(TAG.TileWidth, 'TileWidth'),
+      th = one(TAG.TileLength, 'TileLength');
     if (tw < 1 || th < 1) throw new DataFormatError('corrupt', `tile size ${tw}×${th}`, { file });
     const n = Math.ceil(width / tw) * Math.ceil(height / th) * (planar === 2 ? bands : 1);
     for (let i = 0; i < n; i++) blockRaw.push(tw * th * perBlockBands * bytesPerSample);
@@ -102,15 +130,25 @@ function checkLayout(ifd: Ifd, src: ByteSource, maxBytes: number): Layout {
     }
   }
   if (offsets.length !== blockRaw.length || counts.length !== blockRaw.length) {
-    throw new DataFormatError('corrupt', `TIFF lists ${offsets.length} offsets and ${counts.length} byte counts for ${blockRaw.length} ${tiled ? 'tiles' : 'strips'}`, { file });
+    throw new DataFormatError(
+      'corrupt',
+      `TIFF lists ${offsets.length} offsets and ${counts.length} byte counts for ${blockRaw.length} ${tiled ? 'tiles' : 'strips'}`,
+      { file },
+    );
   }
   let stored = 0;
   for (let i = 0; i < offsets.length; i++) {
     if (offsets[i]! + counts[i]! > src.size) {
-      throw new DataFormatError('truncated', `file ends inside ${tiled ? 'tile' : 'strip'} ${i} (${counts[i]} bytes at ${offsets[i]}, file has ${src.size})`, { file, offset: offsets[i]! });
+      throw new DataFormatError('truncated', `file ends inside ${tiled ? 'tile' : 'strip'} ${i} (${counts[i]} bytes at ${offsets[i]}, file has ${src.size})`, {
+        file,
+        offset: offsets[i]!,
+      });
     }
     if (compression === 1 && counts[i]! < blockRaw[i]!) {
-      throw new DataFormatError('corrupt', `uncompressed ${tiled ? 'tile' : 'strip'} ${i} has ${counts[i]} bytes, needs ${blockRaw[i]}`, { file, offset: offsets[i]! });
+      throw new DataFormatError('corrupt', `uncompressed ${tiled ? 'tile' : 'strip'} ${i} has ${counts[i]} bytes, needs ${blockRaw[i]}`, {
+        file,
+        offset: offsets[i]!,
+      });
     }
     stored += counts[i]!;
   }
@@ -148,7 +186,9 @@ function geotiff(): Promise<typeof import('geotiff')> {
   const box = threads as { workerData: unknown };
   const original = box.workerData;
   box.workerData = original !== null && typeof original === 'object' ? { ...original, mod: undefined } : {};
-  geotiffModule = import('geotiff').finally(() => { box.workerData = original; });
+  geotiffModule = import('geotiff').finally(() => {
+    box.workerData = original;
+  });
   return geotiffModule;
 }
 
@@ -174,7 +214,9 @@ export async function readGeoTiff(source: string | Uint8Array, opts: ReadGeoTiff
     const rasters = (await img.readRasters({ interleave: false })) as unknown as ArrayLike<number>[];
     const plane = layout.width * layout.height;
     if (rasters.length !== layout.bands || rasters.some((r) => r.length !== plane)) {
-      throw new DataFormatError('corrupt', `decoder returned ${rasters.length} bands of ${rasters[0]?.length} pixels, expected ${layout.bands} of ${plane}`, { file: src.label });
+      throw new DataFormatError('corrupt', `decoder returned ${rasters.length} bands of ${rasters[0]?.length} pixels, expected ${layout.bands} of ${plane}`, {
+        file: src.label,
+      });
     }
     const data = allocate(layout.dtype, plane * layout.bands);
     rasters.forEach((r, b) => {
@@ -196,6 +238,9 @@ export async function readGeoTiff(source: string | Uint8Array, opts: ReadGeoTiff
 
 /** True when the bytes start like a classic or Big TIFF. */
 export function looksLikeTiff(head: Uint8Array): boolean {
-  return head.length >= 4 && ((head[0] === 0x49 && head[1] === 0x49 && (head[2] === 42 || head[2] === 43) && head[3] === 0) || (head[0] === 0x4d && head[1] === 0x4d && head[2] === 0 && (head[3] === 42 || head[3] === 43)));
+  return (
+    head.length >= 4 &&
+    ((head[0] === 0x49 && head[1] === 0x49 && (head[2] === 42 || head[2] === 43) && head[3] === 0) ||
+      (head[0] === 0x4d && head[1] === 0x4d && head[2] === 0 && (head[3] === 42 || head[3] === 43)))
+  );
 }
-

@@ -19,7 +19,13 @@ export async function writeH5Array(path: string, name: string, array: HostArray)
       closed = true;
       h5closeWritten(file, path);
     } finally {
-      if (!closed) { try { h5write('close the file', path, () => file.close()); } catch { /* the write already failed: that error is the one to report */ } }
+      if (!closed) {
+        try {
+          h5write('close the file', path, () => file.close());
+        } catch {
+          /* the write already failed: that error is the one to report */
+        }
+      }
     }
   });
 }

@@ -38,7 +38,10 @@ function captured<T>(fn: () => T): { value?: T; error?: unknown; stderr: string 
   let text = '';
   const patched = function (this: unknown, fd: number, buffer: unknown, ...rest: unknown[]): number {
     if (fd !== 2) return (original as (...a: unknown[]) => number).call(this, fd, buffer, ...rest);
-    if (typeof buffer === 'string') { text += buffer; return Buffer.byteLength(buffer); }
+    if (typeof buffer === 'string') {
+      text += buffer;
+      return Buffer.byteLength(buffer);
+    }
     const view = buffer as Uint8Array;
     const offset = typeof rest[0] === 'number' ? rest[0] : 0;
     const length = typeof rest[1] === 'number' ? rest[1] : view.byteLength - offset;

@@ -73,7 +73,8 @@ function readBandPng(path: string): { width: number; height: number; depth: numb
     if (isSystemError(e)) throw e;
     throw new DataFormatError('corrupt', `not a readable PNG: ${(e as Error).message}`, { file: path, cause: e });
   }
-  if (png.colorType !== 0) throw new DataFormatError('unsupported', `band PNGs must be single-channel grayscale (colour type ${png.colorType})`, { file: path });
+  if (png.colorType !== 0)
+    throw new DataFormatError('unsupported', `band PNGs must be single-channel grayscale (colour type ${png.colorType})`, { file: path });
   const n = png.width * png.height;
   // pngjs expands gray to RGBA (R = G = B = gray); keep one channel.
   const src = png.data as unknown as ArrayLike<number>;
@@ -91,7 +92,8 @@ function selectBands(c: number, bands: readonly number[] | undefined): number[] 
 
 function checkNormalize(n: unknown): void {
   if (n === undefined || n === 'type' || n === 'max') return;
-  if (typeof n !== 'number' || !(n > 0) || !Number.isFinite(n)) throw new RangeError(`options.normalize: expected 'type', 'max' or a positive number, got ${String(n)}`);
+  if (typeof n !== 'number' || !(n > 0) || !Number.isFinite(n))
+    throw new RangeError(`options.normalize: expected 'type', 'max' or a positive number, got ${String(n)}`);
 }
 
 function cubeMax(data: ArrayLike<number>): number {
@@ -109,7 +111,11 @@ export function readBandStack(dir: string, opts: ReadCubeOptions = {}): Hyperspe
   const { width, height, depth } = bands[0]!;
   for (const b of bands) {
     if (b.width !== width || b.height !== height) {
-      throw new DataFormatError('shape', `band sizes differ: ${basename(bands[0]!.file)} is ${width}×${height}, ${basename(b.file)} is ${b.width}×${b.height}`, { file: dir });
+      throw new DataFormatError(
+        'shape',
+        `band sizes differ: ${basename(bands[0]!.file)} is ${width}×${height}, ${basename(b.file)} is ${b.width}×${b.height}`,
+        { file: dir },
+      );
     }
     if (b.depth !== depth) throw new DataFormatError('shape', `bit depths differ (${depth} and ${b.depth})`, { file: b.file });
   }
@@ -132,7 +138,8 @@ export function readMatCube(path: string, opts: ReadCubeOptions = {}): Hyperspec
     const vars = f.variables;
     let key = opts.key;
     if (key === undefined) key = vars.find((v) => v.name === 'ref' && v.numeric)?.name ?? vars.find((v) => v.numeric && v.shape.length === 3)?.name;
-    if (key === undefined) throw new DataFormatError('missing-key', `no 3-D numeric variable (variables: ${vars.map((v) => v.name).join(', ') || 'none'})`, { file: path });
+    if (key === undefined)
+      throw new DataFormatError('missing-key', `no 3-D numeric variable (variables: ${vars.map((v) => v.name).join(', ') || 'none'})`, { file: path });
     const info = vars.find((v) => v.name === key);
     if (!info) throw new DataFormatError('missing-key', `no variable '${key}' (variables: ${vars.map((v) => v.name).join(', ')})`, { file: path, key });
     if (!info.numeric || info.shape.length !== 3) {

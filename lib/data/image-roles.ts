@@ -17,7 +17,6 @@ export type { ImageRole } from './role-names.js';
 /** The names a role is looked for under: the table's, and the ambiguous I_MS for the MS roles (told apart by size elsewhere). */
 const namesOf = (role: ImageRole): readonly string[] => (role === 'lms' ? ['lms', 'I_MS', ...IMAGE_ROLE_NAMES.lms.slice(1)] : IMAGE_ROLE_NAMES[role]);
 
-
 /**
  * One image of a role from a file, as N×C×H×W float64 DN. .mat arrays are H×W×C (N×H×W×C),
  * .h5 datasets C×H×W (N×C×H×W) as h5py shows them, GeoTIFFs one C×H×W image. Files with the
@@ -29,7 +28,8 @@ export async function readImageRole(path: string, role: ImageRole): Promise<Host
   if (format === 'tif') {
     image = (await readGeoTiff(path)).image;
   } else {
-    image = (role === 'fused' ? undefined : await fromPansharpeningFile(path, role)) ??
+    image =
+      (role === 'fused' ? undefined : await fromPansharpeningFile(path, role)) ??
       (format === 'mat' ? await readMatRole(path, role) : await readH5Role(path, role));
   }
   const s = image.shape;
@@ -55,7 +55,11 @@ function pickName(names: string[], role: ImageRole, file: string, numeric: (n: s
   if (hit) return hit;
   const arrays = names.filter(numeric);
   if (arrays.length === 1) return arrays[0]!;
-  throw new DataFormatError('missing-key', `no ${role} image (looked for ${candidates.join(', ')}, or a file with a single array; found: ${names.join(', ') || 'nothing'})`, { file });
+  throw new DataFormatError(
+    'missing-key',
+    `no ${role} image (looked for ${candidates.join(', ')}, or a file with a single array; found: ${names.join(', ') || 'nothing'})`,
+    { file },
+  );
 }
 
 async function readMatRole(path: string, role: ImageRole): Promise<HostArray> {
@@ -83,8 +87,14 @@ async function readH5Role(path: string, role: ImageRole): Promise<HostArray> {
     const shape = h5call(`read the shape of '${name}'`, path, () => ds.shape ?? [], name);
     const value = h5call(`read '${name}'`, path, () => ds.value, name) as unknown;
     const dtypes: [new (...a: never[]) => unknown, HostArray['dtype']][] = [
-      [Float32Array, 'float32'], [Float64Array, 'float64'], [Uint16Array, 'uint16'], [Int16Array, 'int16'],
-      [Uint8Array, 'uint8'], [Int8Array, 'int8'], [Int32Array, 'int32'], [BigInt64Array, 'int64'],
+      [Float32Array, 'float32'],
+      [Float64Array, 'float64'],
+      [Uint16Array, 'uint16'],
+      [Int16Array, 'int16'],
+      [Uint8Array, 'uint8'],
+      [Int8Array, 'int8'],
+      [Int32Array, 'int32'],
+      [BigInt64Array, 'int64'],
     ];
     const hit = dtypes.find(([ctor]) => value instanceof ctor);
     if (!hit) throw new DataFormatError('unsupported', `'${name}' does not hold integer or float samples`, { file: path, key: name });
@@ -93,4 +103,3 @@ async function readH5Role(path: string, role: ImageRole): Promise<HostArray> {
     h5call('close the file', path, () => file.close());
   }
 }
-

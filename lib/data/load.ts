@@ -105,13 +105,15 @@ async function loadMat(path: string): Promise<PansharpeningInput> {
       const a = pick(role);
       if (a) raw[role] = a;
     }
-    if (!raw.pan) throw new DataFormatError('missing-key', `no PAN variable (looked for ${MAT_NAMES.pan.join(', ')}; variables: ${f.names().join(', ')})`, { file: path });
+    if (!raw.pan)
+      throw new DataFormatError('missing-key', `no PAN variable (looked for ${MAT_NAMES.pan.join(', ')}; variables: ${f.names().join(', ')})`, { file: path });
     if (f.has('I_MS')) {
       const a = f.read('I_MS');
       const role = a.shape[0] === raw.pan.shape.at(-2) && a.shape[1] === raw.pan.shape.at(-1) ? 'lms' : 'ms';
       raw[role] ??= a;
     }
-    if (!raw.ms && !raw.lms) throw new DataFormatError('missing-key', `no MS variable (looked for ms, lms, I_MS, I_MS_LR; variables: ${f.names().join(', ')})`, { file: path });
+    if (!raw.ms && !raw.lms)
+      throw new DataFormatError('missing-key', `no MS variable (looked for ms, lms, I_MS, I_MS_LR; variables: ${f.names().join(', ')})`, { file: path });
     // A batch when any multi-band array is 4-D (N×H×W×C); otherwise one H×W×C scene.
     const batch = [raw.gt, raw.ms, raw.lms].some((a) => a && a.shape.length === 4);
     const out: PansharpeningInput = { layout: batch ? 'NCHW' : 'CHW', pan: panToChannelFirst(raw.pan, batch, path), format: 'mat' };
@@ -163,7 +165,8 @@ async function loadH5(path: string, range?: [number, number]): Promise<Pansharpe
 
 async function loadTiffs(paths: TiffPaths): Promise<PansharpeningInput> {
   if (!paths || typeof paths.pan !== 'string') throw new DataFormatError('bad-argument', 'GeoTIFF input needs at least { pan, ms } paths');
-  if (paths.ms === undefined && paths.lms === undefined) throw new DataFormatError('missing-key', 'GeoTIFF input needs an ms (or lms) path besides pan', { key: 'ms' });
+  if (paths.ms === undefined && paths.lms === undefined)
+    throw new DataFormatError('missing-key', 'GeoTIFF input needs an ms (or lms) path besides pan', { key: 'ms' });
   const pan = await readGeoTiff(paths.pan);
   const out: PansharpeningInput = { layout: 'CHW', pan: pan.image, georef: pan.georef, format: 'tif' };
   for (const role of ['ms', 'lms', 'gt'] as const) {
@@ -194,10 +197,12 @@ function checkShapes(x: PansharpeningInput, file: string): void {
     if (!a) continue;
     if (lead && a.shape[0] !== pan[0]) throw fail(`'${k}' has ${a.shape[0]} samples but 'pan' has ${pan[0]}`, k);
     if (a.shape[lead] !== C) throw fail(`'${k}' has ${a.shape[lead]} bands but '${x.ms ? 'ms' : 'lms'}' has ${C}`, k);
-    if (k !== 'ms' && (a.shape[lead + 1] !== H || a.shape[lead + 2] !== W)) throw fail(`'${k}' is ${a.shape[lead + 1]}×${a.shape[lead + 2]} but 'pan' is ${H}×${W}`, k);
+    if (k !== 'ms' && (a.shape[lead + 1] !== H || a.shape[lead + 2] !== W))
+      throw fail(`'${k}' is ${a.shape[lead + 1]}×${a.shape[lead + 2]} but 'pan' is ${H}×${W}`, k);
   }
   if (x.ms) {
-    const h = x.ms.shape[lead + 1]!, w = x.ms.shape[lead + 2]!;
+    const h = x.ms.shape[lead + 1]!,
+      w = x.ms.shape[lead + 2]!;
     const ratio = H / h;
     if (!(Number.isInteger(ratio) && ratio >= 1 && W / w === ratio)) throw fail(`'pan' ${H}×${W} is not an integer multiple of 'ms' ${h}×${w}`, 'ms');
     x.ratio = ratio;

@@ -7,8 +7,21 @@ import { DataFormatError } from './format-errors.js';
 
 /** Data types of element tags (miXXX). */
 export const mi = {
-  INT8: 1, UINT8: 2, INT16: 3, UINT16: 4, INT32: 5, UINT32: 6, SINGLE: 7, DOUBLE: 9,
-  INT64: 12, UINT64: 13, MATRIX: 14, COMPRESSED: 15, UTF8: 16, UTF16: 17, UTF32: 18,
+  INT8: 1,
+  UINT8: 2,
+  INT16: 3,
+  UINT16: 4,
+  INT32: 5,
+  UINT32: 6,
+  SINGLE: 7,
+  DOUBLE: 9,
+  INT64: 12,
+  UINT64: 13,
+  MATRIX: 14,
+  COMPRESSED: 15,
+  UTF8: 16,
+  UTF16: 17,
+  UTF32: 18,
 } as const;
 
 /** Bytes per element of the numeric mi types (0 = not a numeric payload type). */
@@ -16,13 +29,41 @@ export const miSize: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6:
 
 /** MATLAB array classes (mxXXX_CLASS), by number. */
 export const mxClassName: Record<number, string> = {
-  1: 'cell', 2: 'struct', 3: 'object', 4: 'char', 5: 'sparse', 6: 'double', 7: 'single', 8: 'int8', 9: 'uint8',
-  10: 'int16', 11: 'uint16', 12: 'int32', 13: 'uint32', 14: 'int64', 15: 'uint64', 16: 'function', 17: 'opaque',
+  1: 'cell',
+  2: 'struct',
+  3: 'object',
+  4: 'char',
+  5: 'sparse',
+  6: 'double',
+  7: 'single',
+  8: 'int8',
+  9: 'uint8',
+  10: 'int16',
+  11: 'uint16',
+  12: 'int32',
+  13: 'uint32',
+  14: 'int64',
+  15: 'uint64',
+  16: 'function',
+  17: 'opaque',
 };
 
 export const mx = {
-  CELL: 1, STRUCT: 2, OBJECT: 3, CHAR: 4, SPARSE: 5, DOUBLE: 6, SINGLE: 7, INT8: 8, UINT8: 9, INT16: 10,
-  UINT16: 11, INT32: 12, UINT32: 13, INT64: 14, UINT64: 15,
+  CELL: 1,
+  STRUCT: 2,
+  OBJECT: 3,
+  CHAR: 4,
+  SPARSE: 5,
+  DOUBLE: 6,
+  SINGLE: 7,
+  INT8: 8,
+  UINT8: 9,
+  INT16: 10,
+  UINT16: 11,
+  INT32: 12,
+  UINT32: 13,
+  INT64: 14,
+  UINT64: 15,
 } as const;
 
 /** Flag bits of the array-flags word (bits 8..15 of its first uint32). */
@@ -57,7 +98,8 @@ export function placeError(code: 'truncated' | 'corrupt' | 'unsupported', msg: s
 
 export function parseHeader(h: Uint8Array, label: string): MatHeader {
   const text = new TextDecoder('latin1').decode(h.subarray(0, 116)).replace(/[\s\0]+$/, '');
-  const e0 = h[126], e1 = h[127];
+  const e0 = h[126],
+    e1 = h[127];
   let littleEndian: boolean;
   // The writer stores the 16-bit value 'MI'; read back in the other byte order it shows as 'IM'.
   if (e0 === 0x49 && e1 === 0x4d) littleEndian = true;
@@ -69,13 +111,17 @@ export function parseHeader(h: Uint8Array, label: string): MatHeader {
   const dv = new DataView(h.buffer, h.byteOffset, h.byteLength);
   const version = dv.getUint16(124, littleEndian);
   if (version === 0x0200 || text.startsWith('MATLAB 7.3')) {
-    throw new DataFormatError('unsupported', 'MATLAB v7.3 MAT-file (HDF5-based): open it with openMatFile() or readMatFile(), which read v7.3 too', { file: label });
+    throw new DataFormatError('unsupported', 'MATLAB v7.3 MAT-file (HDF5-based): open it with openMatFile() or readMatFile(), which read v7.3 too', {
+      file: label,
+    });
   }
-  if (version !== 0x0100) throw new DataFormatError('unsupported', `MAT-file version 0x${version.toString(16)} (only v5 0x0100 is supported)`, { file: label, offset: 124 });
-  const s0 = dv.getUint32(116, littleEndian), s1 = dv.getUint32(120, littleEndian);
+  if (version !== 0x0100)
+    throw new DataFormatError('unsupported', `MAT-file version 0x${version.toString(16)} (only v5 0x0100 is supported)`, { file: label, offset: 124 });
+  const s0 = dv.getUint32(116, littleEndian),
+    s1 = dv.getUint32(120, littleEndian);
   // Unused subsystem offsets are all spaces or all zeros.
   const unused = (s0 === 0 && s1 === 0) || (s0 === 0x20202020 && s1 === 0x20202020);
-  const subsysOffset = unused ? 0 : (littleEndian ? s1 * 2 ** 32 + s0 : s0 * 2 ** 32 + s1);
+  const subsysOffset = unused ? 0 : littleEndian ? s1 * 2 ** 32 + s0 : s0 * 2 ** 32 + s1;
   return { text, littleEndian, subsysOffset };
 }
 
@@ -95,19 +141,31 @@ export class Cursor {
    * `complete`: the buffer holds a whole element whose size the file vouches for, so running
    * past its end means the element contradicts itself ('corrupt'), not that data is missing.
    */
-  constructor(readonly buf: Uint8Array, readonly le: boolean, readonly place: Place, readonly key?: string, readonly complete = true) {
+  constructor(
+    readonly buf: Uint8Array,
+    readonly le: boolean,
+    readonly place: Place,
+    readonly key?: string,
+    readonly complete = true,
+  ) {
     this.dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
   need(pos: number, n: number, what: string, end = this.buf.byteLength): void {
     if (pos + n > end) {
-      const msg = this.complete ? `${what} overruns its element: needs ${n} bytes at ${pos}, ${Math.max(0, end - pos)} available` : `data ends inside ${what}: needs ${n} bytes at ${pos}, ${Math.max(0, end - pos)} available`;
+      const msg = this.complete
+        ? `${what} overruns its element: needs ${n} bytes at ${pos}, ${Math.max(0, end - pos)} available`
+        : `data ends inside ${what}: needs ${n} bytes at ${pos}, ${Math.max(0, end - pos)} available`;
       throw placeError(this.complete ? 'corrupt' : 'truncated', msg, this.place, pos, this.key);
     }
   }
 
-  u32(pos: number): number { return this.dv.getUint32(pos, this.le); }
-  i32(pos: number): number { return this.dv.getInt32(pos, this.le); }
+  u32(pos: number): number {
+    return this.dv.getUint32(pos, this.le);
+  }
+  i32(pos: number): number {
+    return this.dv.getInt32(pos, this.le);
+  }
 
   /** Reads the tag at pos; the payload must lie before `end`. Handles the 4-byte "small element" form. */
   tag(pos: number, end: number, what: string): Tag {
@@ -115,7 +173,8 @@ export class Cursor {
     const w = this.u32(pos);
     if (w >>> 16 !== 0) {
       // Small data element: 2-byte size and 2-byte type packed in one word, payload in the next 4 bytes.
-      const nbytes = w >>> 16, type = w & 0xffff;
+      const nbytes = w >>> 16,
+        type = w & 0xffff;
       if (nbytes > 4) throw placeError('corrupt', `small element for ${what} claims ${nbytes} bytes (max 4)`, this.place, pos, this.key);
       this.need(pos, 8, what, end);
       return { type, nbytes, data: pos + 4, next: pos + 8 };
@@ -149,7 +208,8 @@ export interface ArrayHeader {
  */
 export function parseArrayHeader(c: Cursor, pos: number, end: number): ArrayHeader {
   const flags = c.tag(pos, end, 'array flags');
-  if (flags.type !== mi.UINT32 || flags.nbytes !== 8) throw c.corrupt(`array flags element has type ${flags.type} and ${flags.nbytes} bytes (expected miUINT32, 8)`, pos);
+  if (flags.type !== mi.UINT32 || flags.nbytes !== 8)
+    throw c.corrupt(`array flags element has type ${flags.type} and ${flags.nbytes} bytes (expected miUINT32, 8)`, pos);
   const fw = c.u32(flags.data);
   const dimsTag = c.tag(flags.next, end, 'dimensions');
   if (dimsTag.type !== mi.INT32 || dimsTag.nbytes % 4 !== 0 || dimsTag.nbytes < 4) {

@@ -42,7 +42,10 @@ export function writeMat(vars: Map<string, MatValue> | Record<string, MatValue>,
   const entries = vars instanceof Map ? [...vars.entries()] : Object.entries(vars);
   const parts: Uint8Array[] = [header(opts.headerText)];
   for (const [name, value] of entries) {
-    if (!NAME_RE.test(name)) throw new DataFormatError('bad-argument', `'${name}' is not a valid MATLAB variable name (letter first, then letters, digits, _; at most 63)`, { key: name });
+    if (!NAME_RE.test(name))
+      throw new DataFormatError('bad-argument', `'${name}' is not a valid MATLAB variable name (letter first, then letters, digits, _; at most 63)`, {
+        key: name,
+      });
     const element = typeof value === 'string' ? charElement(name, value) : numericElement(name, value);
     parts.push(opts.compress ? compressElement(element) : element);
   }
@@ -62,8 +65,10 @@ function header(text?: string): Uint8Array {
   h.fill(0x20, 0, 116);
   for (let i = 0; i < t.length; i++) h[i] = t.charCodeAt(i);
   // bytes 116..123: subsystem offset, zero = none
-  h[124] = 0x00; h[125] = 0x01; // version 0x0100, little-endian
-  h[126] = 0x49; h[127] = 0x4d; // 'IM': little-endian marker
+  h[124] = 0x00;
+  h[125] = 0x01; // version 0x0100, little-endian
+  h[126] = 0x49;
+  h[127] = 0x4d; // 'IM': little-endian marker
   return h;
 }
 
@@ -79,7 +84,10 @@ function numericElement(name: string, a: HostArray): Uint8Array {
   if (!t) throw new DataFormatError('bad-argument', `variable '${name}': dtype ${a.dtype} has no MATLAB class; convert to float32 first`, { key: name });
   const dims = matDims(a.shape);
   // Row-major [d0..dk-1] transposed (axes reversed) is the column-major order MATLAB wants.
-  const col = permute({ ...a, shape: dims }, dims.map((_, i) => dims.length - 1 - i));
+  const col = permute(
+    { ...a, shape: dims },
+    dims.map((_, i) => dims.length - 1 - i),
+  );
   const d = col.data;
   const payload = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
   return matrixElement(name, t.mx, a.dtype === 'bool' ? FLAG_LOGICAL : 0, dims, t.mi, payload);
@@ -105,7 +113,11 @@ function matrixElement(name: string, mxClass: number, flags: number, dims: numbe
   const out = new Uint8Array(8 + bodyLen);
   const dv = new DataView(out.buffer);
   let p = 0;
-  const tag = (type: number, n: number) => { dv.setUint32(p, type, true); dv.setUint32(p + 4, n, true); p += 8; };
+  const tag = (type: number, n: number) => {
+    dv.setUint32(p, type, true);
+    dv.setUint32(p + 4, n, true);
+    p += 8;
+  };
   tag(mi.MATRIX, bodyLen);
   tag(mi.UINT32, 8);
   dv.setUint32(p, mxClass | flags, true); // nzmax word stays 0
@@ -141,6 +153,9 @@ function compressElement(element: Uint8Array): Uint8Array {
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((s, x) => s + x.byteLength, 0));
   let p = 0;
-  for (const x of parts) { out.set(x, p); p += x.byteLength; }
+  for (const x of parts) {
+    out.set(x, p);
+    p += x.byteLength;
+  }
   return out;
 }

@@ -19,7 +19,18 @@ import { allocate, dtypeOfData, permute } from './arrays.js';
 import { type ByteSource, bufferSource, fileSource } from './bytesource.js';
 import { DataFormatError } from './format-errors.js';
 import {
-  type ArrayHeader, Cursor, HEADER_SIZE, type MatHeader, type Place, mi, miSize, mx, mxClassName, parseArrayHeader, parseHeader, placeError,
+  type ArrayHeader,
+  Cursor,
+  HEADER_SIZE,
+  type MatHeader,
+  type Place,
+  mi,
+  miSize,
+  mx,
+  mxClassName,
+  parseArrayHeader,
+  parseHeader,
+  placeError,
 } from './mat-format.js';
 
 export interface MatVariableInfo {
@@ -51,15 +62,32 @@ export interface ReadMatOptions extends MatReadOptions {
   unsupported?: 'skip' | 'throw';
 }
 
-export type Numeric = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+export type Numeric =
+  Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
 
 const classDType: Record<number, DType> = {
-  [mx.DOUBLE]: 'float64', [mx.SINGLE]: 'float32', [mx.INT8]: 'int8', [mx.UINT8]: 'uint8', [mx.INT16]: 'int16', [mx.UINT16]: 'uint16',
-  [mx.INT32]: 'int32', [mx.UINT32]: 'int64', [mx.INT64]: 'int64', [mx.UINT64]: 'int64',
+  [mx.DOUBLE]: 'float64',
+  [mx.SINGLE]: 'float32',
+  [mx.INT8]: 'int8',
+  [mx.UINT8]: 'uint8',
+  [mx.INT16]: 'int16',
+  [mx.UINT16]: 'uint16',
+  [mx.INT32]: 'int32',
+  [mx.UINT32]: 'int64',
+  [mx.INT64]: 'int64',
+  [mx.UINT64]: 'int64',
 };
 const storedDType: Record<number, DType> = {
-  [mi.INT8]: 'int8', [mi.UINT8]: 'uint8', [mi.INT16]: 'int16', [mi.UINT16]: 'uint16', [mi.INT32]: 'int32', [mi.UINT32]: 'int64',
-  [mi.SINGLE]: 'float32', [mi.DOUBLE]: 'float64', [mi.INT64]: 'int64', [mi.UINT64]: 'int64',
+  [mi.INT8]: 'int8',
+  [mi.UINT8]: 'uint8',
+  [mi.INT16]: 'int16',
+  [mi.UINT16]: 'uint16',
+  [mi.INT32]: 'int32',
+  [mi.UINT32]: 'int64',
+  [mi.SINGLE]: 'float32',
+  [mi.DOUBLE]: 'float64',
+  [mi.INT64]: 'int64',
+  [mi.UINT64]: 'int64',
 };
 
 /** Largest inflated variable we accept: beyond this a typed array could not hold it anyway. */
@@ -81,8 +109,17 @@ export interface MatReader {
 
 /** MATLAB class -> the dtype `read` returns (uint32 widens to int64: HostArray has no uint32). */
 export const MATLAB_CLASS_DTYPE: Record<string, DType> = {
-  double: 'float64', single: 'float32', int8: 'int8', uint8: 'uint8', int16: 'int16', uint16: 'uint16',
-  int32: 'int32', uint32: 'int64', int64: 'int64', uint64: 'int64', logical: 'bool',
+  double: 'float64',
+  single: 'float32',
+  int8: 'int8',
+  uint8: 'uint8',
+  int16: 'int16',
+  uint16: 'uint16',
+  int32: 'int32',
+  uint32: 'int64',
+  int64: 'int64',
+  uint64: 'int64',
+  logical: 'bool',
 };
 
 interface Entry {
@@ -121,7 +158,8 @@ export abstract class MatVariables<E extends { info: MatVariableInfo }> {
 
   protected entry(name: string): E {
     const e = this.entries.find((x) => x.info.name === name);
-    if (!e) throw new DataFormatError('missing-key', `no variable '${name}' (variables: ${this.names().join(', ') || 'none'})`, { file: this.label, key: name });
+    if (!e)
+      throw new DataFormatError('missing-key', `no variable '${name}' (variables: ${this.names().join(', ') || 'none'})`, { file: this.label, key: name });
     return e;
   }
 }
@@ -135,39 +173,53 @@ export class MatFile extends MatVariables<Entry> implements MatReader {
     if (src.size < HEADER_SIZE) {
       const head = src.read(0, src.size, 'header');
       const text = new TextDecoder('latin1').decode(head);
-      if ('MATLAB 5.0 MAT-file'.startsWith(text) || text.startsWith('MATLAB')) throw new DataFormatError('truncated', `MAT-file header needs 128 bytes, file has ${src.size}`, { file: src.label });
+      if ('MATLAB 5.0 MAT-file'.startsWith(text) || text.startsWith('MATLAB'))
+        throw new DataFormatError('truncated', `MAT-file header needs 128 bytes, file has ${src.size}`, { file: src.label });
       throw new DataFormatError('bad-magic', 'not a MATLAB v5 MAT-file', { file: src.label });
     }
     this.header = parseHeader(src.read(0, HEADER_SIZE, 'header'), src.label);
     this.scan();
   }
 
-  protected get label(): string { return this.src.label; }
+  protected get label(): string {
+    return this.src.label;
+  }
 
   /** One numeric or logical variable as a row-major HostArray with shape = MATLAB dims. */
   read(name: string, opts: MatReadOptions = {}): HostArray {
     const e = this.entry(name);
     const what = `variable '${name}'`;
-    if (!e.info.numeric) throw new DataFormatError('unsupported', `${what} is a ${e.info.complex ? 'complex ' : ''}${e.info.class} array; only real numeric and logical arrays can be read`, { file: this.src.label, key: name });
+    if (!e.info.numeric)
+      throw new DataFormatError(
+        'unsupported',
+        `${what} is a ${e.info.complex ? 'complex ' : ''}${e.info.class} array; only real numeric and logical arrays can be read`,
+        { file: this.src.label, key: name },
+      );
     const { c, h } = this.body(e);
     const n = numel(h.dims);
     const real = c.tag(h.body, c.buf.byteLength, `the data of ${what}`);
     const size = miSize[real.type];
-    if (!size || real.type === mi.UTF8 || real.type === mi.UTF16 || real.type === mi.UTF32) throw c.corrupt(`data element of ${what} has non-numeric type ${real.type}`, h.body);
-    if (real.nbytes !== n * size) throw c.corrupt(`${what} has dims [${h.dims}] (${n} elements) but ${real.nbytes} bytes of type ${real.type} (${real.nbytes / size} elements)`, h.body);
+    if (!size || real.type === mi.UTF8 || real.type === mi.UTF16 || real.type === mi.UTF32)
+      throw c.corrupt(`data element of ${what} has non-numeric type ${real.type}`, h.body);
+    if (real.nbytes !== n * size)
+      throw c.corrupt(`${what} has dims [${h.dims}] (${n} elements) but ${real.nbytes} bytes of type ${real.type} (${real.nbytes / size} elements)`, h.body);
     const stored = decodeNumbers(c, real.data, real.type, n);
     let dtype: DType = opts.storedType ? storedDType[real.type]! : classDType[h.mxClass]!;
     if (h.logical) dtype = 'bool';
     const data = castNumbers(stored, dtype, e.info, this.src.label);
     // Column-major dims [d0..dk-1] is row-major [dk-1..d0]; reversing the axes gives row-major [d0..dk-1].
     const colMajor: HostArray = { dtype, shape: [...h.dims].reverse(), data };
-    return permute(colMajor, h.dims.map((_, i) => h.dims.length - 1 - i));
+    return permute(
+      colMajor,
+      h.dims.map((_, i) => h.dims.length - 1 - i),
+    );
   }
 
   /** A char variable as a string (rows of a multi-row char array joined with '\n'). */
   readString(name: string): string {
     const e = this.entry(name);
-    if (e.info.class !== 'char') throw new DataFormatError('unsupported', `variable '${name}' is ${e.info.class}, not char`, { file: this.src.label, key: name });
+    if (e.info.class !== 'char')
+      throw new DataFormatError('unsupported', `variable '${name}' is ${e.info.class}, not char`, { file: this.src.label, key: name });
     const { c, h } = this.body(e);
     const t = c.tag(h.body, c.buf.byteLength, `the characters of '${name}'`);
     const bytes = c.buf.subarray(t.data, t.data + t.nbytes);
@@ -207,12 +259,17 @@ export class MatFile extends MatVariables<Entry> implements MatReader {
     while (pos < src.size) {
       const tagBytes = src.read(pos, 8, 'an element tag');
       const dv = new DataView(tagBytes.buffer, tagBytes.byteOffset, 8);
-      const type = dv.getUint32(0, le), nbytes = dv.getUint32(4, le);
+      const type = dv.getUint32(0, le),
+        nbytes = dv.getUint32(4, le);
       if (type !== mi.MATRIX && type !== mi.COMPRESSED) {
         throw new DataFormatError('corrupt', `top-level element has type ${type} (expected miMATRIX or miCOMPRESSED)`, { file: src.label, offset: pos });
       }
       if (pos + 8 + nbytes > src.size) {
-        throw new DataFormatError('truncated', `file ends inside a ${type === mi.COMPRESSED ? 'compressed ' : ''}variable: element needs ${nbytes} bytes, ${src.size - pos - 8} remain`, { file: src.label, offset: pos });
+        throw new DataFormatError(
+          'truncated',
+          `file ends inside a ${type === mi.COMPRESSED ? 'compressed ' : ''}variable: element needs ${nbytes} bytes, ${src.size - pos - 8} remain`,
+          { file: src.label, offset: pos },
+        );
       }
       const compressed = type === mi.COMPRESSED;
       const h = nbytes === 0 ? null : this.peekHeader(pos, nbytes, compressed);
@@ -327,16 +384,26 @@ function decodeNumbers(c: Cursor, pos: number, type: number, n: number): Numeric
   }
   const b = bytes.buffer;
   switch (type) {
-    case mi.INT8: return new Int8Array(b);
-    case mi.UINT8: return new Uint8Array(b);
-    case mi.INT16: return new Int16Array(b);
-    case mi.UINT16: return new Uint16Array(b);
-    case mi.INT32: return new Int32Array(b);
-    case mi.UINT32: return new Uint32Array(b);
-    case mi.SINGLE: return new Float32Array(b);
-    case mi.DOUBLE: return new Float64Array(b);
-    case mi.INT64: return new BigInt64Array(b);
-    case mi.UINT64: return new BigUint64Array(b);
+    case mi.INT8:
+      return new Int8Array(b);
+    case mi.UINT8:
+      return new Uint8Array(b);
+    case mi.INT16:
+      return new Int16Array(b);
+    case mi.UINT16:
+      return new Uint16Array(b);
+    case mi.INT32:
+      return new Int32Array(b);
+    case mi.UINT32:
+      return new Uint32Array(b);
+    case mi.SINGLE:
+      return new Float32Array(b);
+    case mi.DOUBLE:
+      return new Float64Array(b);
+    case mi.INT64:
+      return new BigInt64Array(b);
+    case mi.UINT64:
+      return new BigUint64Array(b);
   }
   throw c.corrupt(`unexpected data type ${type}`, pos);
 }
@@ -351,7 +418,8 @@ export function castNumbers(src: Numeric, dtype: DType, info: MatVariableInfo, l
     for (let i = 0; i < n; i++) {
       const v = src[i]!;
       if (typeof v === 'bigint') {
-        if (v > 0x7fffffffffffffffn) throw new DataFormatError('unsupported', `uint64 value ${v} of '${info.name}' does not fit int64`, { file: label, key: info.name });
+        if (v > 0x7fffffffffffffffn)
+          throw new DataFormatError('unsupported', `uint64 value ${v} of '${info.name}' does not fit int64`, { file: label, key: info.name });
         out[i] = v;
       } else {
         out[i] = BigInt(Math.trunc(v));

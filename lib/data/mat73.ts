@@ -48,7 +48,11 @@ export class Mat73File extends MatVariables<Entry> implements MatReader {
   private closed = false;
 
   /** Use openMat73() or openMatFile(). */
-  constructor(private readonly file: H5File, readonly path: string, private readonly H5T_COMPOUND: number) {
+  constructor(
+    private readonly file: H5File,
+    readonly path: string,
+    private readonly H5T_COMPOUND: number,
+  ) {
     super();
     const names = h5call('list the variables', path, () => file.keys());
     for (const name of names) {
@@ -58,7 +62,9 @@ export class Mat73File extends MatVariables<Entry> implements MatReader {
     }
   }
 
-  protected get label(): string { return this.path; }
+  protected get label(): string {
+    return this.path;
+  }
 
   /** One numeric or logical variable as a row-major HostArray with shape = MATLAB dims. */
   read(name: string, opts: MatReadOptions = {}): HostArray {
@@ -67,19 +73,30 @@ export class Mat73File extends MatVariables<Entry> implements MatReader {
     const e = this.entry(name);
     const { info } = e;
     if (!info.numeric) {
-      throw new DataFormatError('unsupported', `variable '${name}' is a ${info.complex ? 'complex ' : ''}${info.class} array; only real numeric and logical arrays can be read`, { file: this.path, key: name });
+      throw new DataFormatError(
+        'unsupported',
+        `variable '${name}' is a ${info.complex ? 'complex ' : ''}${info.class} array; only real numeric and logical arrays can be read`,
+        { file: this.path, key: name },
+      );
     }
     const dtype = MATLAB_CLASS_DTYPE[info.class]!;
     const n = numel(info.shape);
     if (e.empty || n === 0) return castEmpty(dtype, info);
     const raw = h5call(`read variable '${name}'`, this.path, () => e.ds!.value, name) as unknown;
     if (!ArrayBuffer.isView(raw) || (raw as unknown as ArrayLike<number>).length !== n) {
-      throw new DataFormatError('corrupt', `variable '${name}' has dims [${info.shape}] but reading it gave ${ArrayBuffer.isView(raw) ? (raw as unknown as ArrayLike<number>).length : typeof raw} values`, { file: this.path, key: name });
+      throw new DataFormatError(
+        'corrupt',
+        `variable '${name}' has dims [${info.shape}] but reading it gave ${ArrayBuffer.isView(raw) ? (raw as unknown as ArrayLike<number>).length : typeof raw} values`,
+        { file: this.path, key: name },
+      );
     }
     const data = castNumbers(raw as Numeric, dtype, info, this.path);
     const dims = info.shape;
     // The dataset is the column-major data: row-major over the reversed dims; reverse the axes back.
-    return permute({ dtype, shape: [...dims].reverse(), data }, dims.map((_, i) => dims.length - 1 - i));
+    return permute(
+      { dtype, shape: [...dims].reverse(), data },
+      dims.map((_, i) => dims.length - 1 - i),
+    );
   }
 
   /** A char variable as a string (rows of a multi-row char array joined with '\n'). */
@@ -91,7 +108,8 @@ export class Mat73File extends MatVariables<Entry> implements MatReader {
     const units = h5call(`read variable '${name}'`, this.path, () => e.ds!.value, name) as unknown as ArrayLike<number>;
     const rows = e.info.shape[0] ?? 0;
     const cols = rows === 0 ? 0 : numel(e.info.shape) / rows;
-    if (units.length !== rows * cols) throw new DataFormatError('corrupt', `char variable '${name}' has dims [${e.info.shape}] but ${units.length} characters`, { file: this.path, key: name });
+    if (units.length !== rows * cols)
+      throw new DataFormatError('corrupt', `char variable '${name}' has dims [${e.info.shape}] but ${units.length} characters`, { file: this.path, key: name });
     const lines: string[] = [];
     for (let r = 0; r < rows; r++) {
       let s = '';
@@ -129,7 +147,8 @@ export class Mat73File extends MatVariables<Entry> implements MatReader {
       }
       return { info, empty: false };
     }
-    if (kind !== 'Dataset') throw new DataFormatError('unsupported', `'${name}' is an HDF5 ${kind ?? 'link'}, not a MATLAB variable`, { file: this.path, key: name });
+    if (kind !== 'Dataset')
+      throw new DataFormatError('unsupported', `'${name}' is an HDF5 ${kind ?? 'link'}, not a MATLAB variable`, { file: this.path, key: name });
     const ds = obj as H5Dataset;
     const meta = h5call(`read the type of '${name}'`, this.path, () => ds.metadata, name);
     const h5shape = meta.shape ?? [];

@@ -41,7 +41,12 @@ export class PanCollectionWriter {
   private failed = false;
 
   /** Use PanCollectionWriter.create(). */
-  private constructor(private readonly file: H5File, readonly path: string, private readonly tmp: string, private readonly opts: PanWriterOptions) {}
+  private constructor(
+    private readonly file: H5File,
+    readonly path: string,
+    private readonly tmp: string,
+    private readonly opts: PanWriterOptions,
+  ) {}
 
   static async create(path: string, opts: PanWriterOptions = {}): Promise<PanCollectionWriter> {
     if (opts.chunkSamples !== undefined && (!Number.isSafeInteger(opts.chunkSamples) || opts.chunkSamples < 1)) {
@@ -50,7 +55,8 @@ export class PanCollectionWriter {
     if (opts.gzip !== undefined && (!Number.isInteger(opts.gzip) || opts.gzip < 1 || opts.gzip > 9)) {
       throw new DataFormatError('bad-argument', `gzip level must be 1..9, got ${opts.gzip}`);
     }
-    if (opts.dtype !== undefined && !(opts.dtype in H5_DTYPE)) throw new DataFormatError('bad-argument', `dtype must be float64, float32 or uint16, got ${opts.dtype}`);
+    if (opts.dtype !== undefined && !(opts.dtype in H5_DTYPE))
+      throw new DataFormatError('bad-argument', `dtype must be float64, float32 or uint16, got ${opts.dtype}`);
     if (!opts.overwrite && fs.existsSync(path)) throw new DataFormatError('bad-argument', 'file exists (pass overwrite: true to replace it)', { file: path });
     const h5 = await h5wasm();
     fs.mkdirSync(dirname(path), { recursive: true });
@@ -80,7 +86,8 @@ export class PanCollectionWriter {
         throw new DataFormatError('shape', `batch has keys ${keys.join(', ')} but the file was started with ${have.join(', ')}`, { file: this.path });
       }
       for (const k of keys) {
-        const sample = this.datasets.get(k)!.sample, got = batch[k]!.shape.slice(1);
+        const sample = this.datasets.get(k)!.sample,
+          got = batch[k]!.shape.slice(1);
         if (got.join() !== sample.join()) {
           throw new DataFormatError('shape', `'${k}' samples are [${got}] but earlier ones were [${sample}]`, { file: this.path, key: k });
         }
@@ -111,7 +118,11 @@ export class PanCollectionWriter {
     this.closed = true;
     try {
       if (this.failed) {
-        try { h5write('close the file', this.path, () => this.file.close()); } catch { /* already failed */ }
+        try {
+          h5write('close the file', this.path, () => this.file.close());
+        } catch {
+          /* already failed */
+        }
         fs.rmSync(this.tmp, { force: true });
         return;
       }
@@ -136,7 +147,10 @@ export class PanCollectionWriter {
         chunks,
         dtype: H5_DTYPE[dtype],
       };
-      if (this.opts.gzip) { args.compression = 'gzip'; args.compression_opts = this.opts.gzip; }
+      if (this.opts.gzip) {
+        args.compression = 'gzip';
+        args.compression_opts = this.opts.gzip;
+      }
       const ds = h5write('create dataset', this.path, () => this.file.create_dataset(args), k);
       this.datasets.set(k, { ds, sample });
     }
@@ -152,7 +166,9 @@ function checkBatch(batch: PanSamples, keys: PanKey[]): number {
     checkHostArray(batch[k]!, `'${k}'`);
     if (batch[k]!.shape.length !== 4) throw new DataFormatError('shape', `'${k}' must be 4-D [N,C,H,W], got [${batch[k]!.shape}]`, { key: k });
   }
-  const ms = batch.ms.shape, pan = batch.pan.shape, n = ms[0]!;
+  const ms = batch.ms.shape,
+    pan = batch.pan.shape,
+    n = ms[0]!;
   for (const k of keys) {
     if (batch[k]!.shape[0] !== n) throw new DataFormatError('shape', `'${k}' has ${batch[k]!.shape[0]} samples but 'ms' has ${n}`, { key: k });
   }
@@ -164,7 +180,8 @@ function checkBatch(batch: PanSamples, keys: PanKey[]): number {
       throw new DataFormatError('shape', `'${k}' is [${s}] but should be [${n},${ms[1]},${pan[2]},${pan[3]}] (ms channels, pan size)`, { key: k });
     }
   }
-  const ry = pan[2]! / ms[2]!, rx = pan[3]! / ms[3]!;
+  const ry = pan[2]! / ms[2]!,
+    rx = pan[3]! / ms[3]!;
   if (!(Number.isInteger(ry) && ry >= 1 && ry === rx)) {
     throw new DataFormatError('shape', `'pan' ${pan[2]}×${pan[3]} is not an integer multiple of 'ms' ${ms[2]}×${ms[3]}`, { key: 'ms' });
   }

@@ -60,7 +60,12 @@ export class PanCollectionFile {
   private closed = false;
 
   /** Use openPanCollection(). */
-  constructor(private readonly file: H5File, readonly path: string, H5T_INTEGER: number, H5T_FLOAT: number) {
+  constructor(
+    private readonly file: H5File,
+    readonly path: string,
+    H5T_INTEGER: number,
+    H5T_FLOAT: number,
+  ) {
     const names = h5call('list the datasets', path, () => file.keys());
     const keys: PanKey[] = [];
     for (const key of PANCOLLECTION_KEYS) {
@@ -70,7 +75,12 @@ export class PanCollectionFile {
       const d = ds as H5Dataset;
       const meta = h5call(`read the type of '${key}'`, path, () => d.metadata, key);
       const dtype = dtypeOf(meta, H5T_INTEGER, H5T_FLOAT);
-      if (!dtype) throw new DataFormatError('unsupported', `'${key}' has an HDF5 type (class ${meta.type}, ${meta.size} bytes) that is not an integer or float32/float64`, { file: path, key });
+      if (!dtype)
+        throw new DataFormatError(
+          'unsupported',
+          `'${key}' has an HDF5 type (class ${meta.type}, ${meta.size} bytes) that is not an integer or float32/float64`,
+          { file: path, key },
+        );
       let shape = meta.shape ?? [];
       if (key === 'pan' && shape.length === 3) shape = [shape[0]!, 1, shape[1]!, shape[2]!];
       if (shape.length !== 4) throw new DataFormatError('shape', `'${key}' has shape [${shape}], expected 4-D N×C×H×W`, { file: path, key });
@@ -79,7 +89,8 @@ export class PanCollectionFile {
       keys.push(key);
     }
     for (const need of ['ms', 'pan'] as const) {
-      if (!keys.includes(need)) throw new DataFormatError('missing-key', `no '${need}' dataset (datasets present: ${names.join(', ') || 'none'})`, { file: path, key: need });
+      if (!keys.includes(need))
+        throw new DataFormatError('missing-key', `no '${need}' dataset (datasets present: ${names.join(', ') || 'none'})`, { file: path, key: need });
     }
     this.keys = keys;
     this.length = this.validateShapes();
@@ -117,7 +128,11 @@ export class PanCollectionFile {
     // Every read passes through h5wasm's heap, which cannot grow past 2 GiB.
     const bytes = numel(shape) * BYTES_PER_ELEMENT[d.info.dtype];
     if (bytes > MAX_READ_BYTES) {
-      throw new DataFormatError('bad-argument', `reading samples [${i0}, ${i1}) of '${key}' needs ${(bytes / 2 ** 20).toFixed(0)} MiB; read smaller ranges (batches) instead`, { file: this.path, key });
+      throw new DataFormatError(
+        'bad-argument',
+        `reading samples [${i0}, ${i1}) of '${key}' needs ${(bytes / 2 ** 20).toFixed(0)} MiB; read smaller ranges (batches) instead`,
+        { file: this.path, key },
+      );
     }
     let data: HostData;
     if (i1 === i0) {
@@ -126,7 +141,11 @@ export class PanCollectionFile {
     }
     const out = h5call(`read samples [${i0}, ${i1}) of '${key}'`, this.path, () => d.ds.slice([[i0, i1]]), key);
     if (!ArrayBuffer.isView(out) || (out as ArrayLike<number>).length !== numel(shape)) {
-      throw new DataFormatError('corrupt', `reading '${key}' returned ${ArrayBuffer.isView(out) ? (out as ArrayLike<number>).length : typeof out} values, expected ${numel(shape)}`, { file: this.path, key });
+      throw new DataFormatError(
+        'corrupt',
+        `reading '${key}' returned ${ArrayBuffer.isView(out) ? (out as ArrayLike<number>).length : typeof out} values, expected ${numel(shape)}`,
+        { file: this.path, key },
+      );
     }
     let a: HostArray;
     if (d.unsigned32) {
@@ -154,7 +173,8 @@ export class PanCollectionFile {
    */
   *batches(batchSize: number, opts: PanReadOptions & { start?: number; end?: number } = {}): Generator<PanBatch> {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new DataFormatError('bad-argument', `batch size must be a positive integer, got ${batchSize}`);
-    const start = opts.start ?? 0, end = opts.end ?? this.length;
+    const start = opts.start ?? 0,
+      end = opts.end ?? this.length;
     for (let i = start; i < end; i += batchSize) yield this.readBatch(i, Math.min(end, i + batchSize), opts);
   }
 
@@ -177,7 +197,8 @@ export class PanCollectionFile {
   /** The four arrays must describe the same N samples of one scene at two resolutions. */
   private validateShapes(): number {
     const shape = (k: PanKey) => this.datasets.get(k)?.info.shape;
-    const ms = shape('ms')!, pan = shape('pan')!;
+    const ms = shape('ms')!,
+      pan = shape('pan')!;
     const fail = (msg: string, key: PanKey) => new DataFormatError('shape', msg, { file: this.path, key });
     const n = ms[0]!;
     for (const k of this.keys) {
@@ -190,7 +211,8 @@ export class PanCollectionFile {
       if (s[1] !== ms[1]) throw fail(`'${k}' has ${s[1]} channels but 'ms' has ${ms[1]}`, k);
       if (s[2] !== pan[2] || s[3] !== pan[3]) throw fail(`'${k}' is ${s[2]}×${s[3]} but 'pan' is ${pan[2]}×${pan[3]}`, k);
     }
-    const ry = pan[2]! / ms[2]!, rx = pan[3]! / ms[3]!;
+    const ry = pan[2]! / ms[2]!,
+      rx = pan[3]! / ms[3]!;
     if (!(ry >= 1 && Number.isInteger(ry) && ry === rx)) throw fail(`'pan' ${pan[2]}×${pan[3]} is not an integer multiple of 'ms' ${ms[2]}×${ms[3]}`, 'ms');
     return n;
   }

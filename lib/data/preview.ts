@@ -45,10 +45,13 @@ const MAX_PERCENTILE_SAMPLES = 1 << 20;
 /** One band plane (view, no copy) of a [C,H,W] / [N,C,H,W] / [H,W] array. */
 function planes(a: HostArray, sample = 0): { bands: number; height: number; width: number; band(i: number): ArrayLike<number> } {
   checkHostArray(a, 'image');
-  if (a.dtype === 'int64' || a.dtype === 'float16' || a.dtype === 'bfloat16') throw new DataFormatError('bad-argument', `preview of ${a.dtype} data is not supported; convert to float32`);
-  let s = a.shape, offset = 0;
+  if (a.dtype === 'int64' || a.dtype === 'float16' || a.dtype === 'bfloat16')
+    throw new DataFormatError('bad-argument', `preview of ${a.dtype} data is not supported; convert to float32`);
+  let s = a.shape,
+    offset = 0;
   if (s.length === 4) {
-    if (!Number.isInteger(sample) || sample < 0 || sample >= s[0]!) throw new DataFormatError('bad-argument', `sample ${sample} is outside the batch of ${s[0]}`);
+    if (!Number.isInteger(sample) || sample < 0 || sample >= s[0]!)
+      throw new DataFormatError('bad-argument', `sample ${sample} is outside the batch of ${s[0]}`);
     offset = sample * s[1]! * s[2]! * s[3]!;
     s = s.slice(1);
   } else if (s.length === 2) {
@@ -77,14 +80,17 @@ export function percentiles(values: ArrayLike<number>[], qs: number[], noData?: 
   const sorted = Float64Array.from(picked).sort();
   return qs.map((q) => {
     const pos = (Math.min(100, Math.max(0, q)) / 100) * (sorted.length - 1);
-    const lo = Math.floor(pos), hi = Math.ceil(pos);
+    const lo = Math.floor(pos),
+      hi = Math.ceil(pos);
     return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
   });
 }
 
 function stretchRanges(bands: ArrayLike<number>[], opts: StretchOptions): [number, number][] {
-  const low = opts.low ?? 2, high = opts.high ?? 98;
-  if (!(low >= 0 && high <= 100 && low < high)) throw new DataFormatError('bad-argument', `stretch percentiles must satisfy 0 <= low < high <= 100, got ${low}, ${high}`);
+  const low = opts.low ?? 2,
+    high = opts.high ?? 98;
+  if (!(low >= 0 && high <= 100 && low < high))
+    throw new DataFormatError('bad-argument', `stretch percentiles must satisfy 0 <= low < high <= 100, got ${low}, ${high}`);
   if (opts.perBand === false) {
     const [lo, hi] = percentiles(bands, [low, high], opts.noData) as [number, number];
     return bands.map(() => [lo, hi]);
@@ -108,7 +114,10 @@ function toRgba(bands: ArrayLike<number>[], width: number, height: number, opts:
   }
   for (let i = 0; i < n; i++) {
     let valid = true;
-    for (const b of bands) { const x = b[i]!; if (Number.isNaN(x) || x === opts.noData) valid = false; }
+    for (const b of bands) {
+      const x = b[i]!;
+      if (Number.isNaN(x) || x === opts.noData) valid = false;
+    }
     out[i * 4 + 3] = valid ? 255 : 0;
   }
   return { width, height, data: out };
@@ -129,9 +138,15 @@ export function renderRgb(image: HostArray, opts: RenderOptions = {}): RgbaImage
   const rgb = opts.bands ?? defaultRgbBands(p.bands, opts.sensor);
   if (!rgb) throw new DataFormatError('shape', `cannot choose RGB bands for a ${p.bands}-band image; pass bands: [r, g, b]`);
   for (const b of rgb) {
-    if (!Number.isInteger(b) || b < 1 || b > p.bands) throw new DataFormatError('shape', `RGB band ${b} requested but the image has ${p.bands} bands (band numbers are 1-based)`);
+    if (!Number.isInteger(b) || b < 1 || b > p.bands)
+      throw new DataFormatError('shape', `RGB band ${b} requested but the image has ${p.bands} bands (band numbers are 1-based)`);
   }
-  return toRgba(rgb.map((b) => p.band(b - 1)), p.width, p.height, opts);
+  return toRgba(
+    rgb.map((b) => p.band(b - 1)),
+    p.width,
+    p.height,
+    opts,
+  );
 }
 
 /** Grayscale preview of one band (PAN: [H,W], [1,H,W] or [N,1,H,W]); `band` is 1-based, default 1. */
@@ -149,7 +164,8 @@ export function renderPreview(image: HostArray, opts: RenderOptions = {}): RgbaI
 
 /** Nearest-neighbour resize (for previews only: keeps pixels crisp when a small MS sits beside a PAN). */
 export function resizeNearest(img: RgbaImage, width: number, height: number): RgbaImage {
-  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) throw new DataFormatError('bad-argument', `invalid size ${width}×${height}`);
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0))
+    throw new DataFormatError('bad-argument', `invalid size ${width}×${height}`);
   const out = new Uint8Array(width * height * 4);
   const bytes = img.data.byteOffset % 4 ? img.data.slice() : img.data; // Uint32Array views need 4-byte alignment
   const src = new Uint32Array(bytes.buffer, bytes.byteOffset, img.width * img.height);
@@ -175,7 +191,8 @@ export function panel(images: RgbaImage[], opts: PanelOptions = {}): RgbaImage {
   if (images.length === 0) throw new DataFormatError('bad-argument', 'panel needs at least one image');
   const gap = opts.gap ?? 8;
   const bg = opts.background ?? [255, 255, 255, 255];
-  const scaled = opts.height === undefined ? images : images.map((im) => resizeNearest(im, Math.max(1, Math.round((im.width * opts.height!) / im.height)), opts.height!));
+  const scaled =
+    opts.height === undefined ? images : images.map((im) => resizeNearest(im, Math.max(1, Math.round((im.width * opts.height!) / im.height)), opts.height!));
   const width = scaled.reduce((s, im) => s + im.width, 0) + gap * (scaled.length + 1);
   const height = Math.max(...scaled.map((im) => im.height)) + 2 * gap;
   const out = new Uint8Array(width * height * 4);

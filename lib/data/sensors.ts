@@ -82,7 +82,9 @@ export function sensorRgbBands(sensor: string): [number, number, number] {
 
 /** Sensor named in a PanCollection-style file name (train_wv3.h5, test_gf2_multiExm1.h5, ...). */
 export function sensorFromPath(path: string): Sensor | undefined {
-  const tokens = basename(path).toLowerCase().split(/[^a-z0-9]+/);
+  const tokens = basename(path)
+    .toLowerCase()
+    .split(/[^a-z0-9]+/);
   for (const t of tokens) {
     const s = table().aliases.get(t);
     if (s) return s;

@@ -11,15 +11,47 @@ import { DataFormatError } from './format-errors.js';
 const TYPE_SIZE: Record<number, number> = { 1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 16: 8, 17: 8, 18: 8 };
 
 export const TIFF = {
-  BYTE: 1, ASCII: 2, SHORT: 3, LONG: 4, RATIONAL: 5, SBYTE: 6, UNDEFINED: 7, SSHORT: 8, SLONG: 9, SRATIONAL: 10, FLOAT: 11, DOUBLE: 12,
+  BYTE: 1,
+  ASCII: 2,
+  SHORT: 3,
+  LONG: 4,
+  RATIONAL: 5,
+  SBYTE: 6,
+  UNDEFINED: 7,
+  SSHORT: 8,
+  SLONG: 9,
+  SRATIONAL: 10,
+  FLOAT: 11,
+  DOUBLE: 12,
 } as const;
 
 export const TAG = {
-  ImageWidth: 256, ImageLength: 257, BitsPerSample: 258, Compression: 259, Photometric: 262, StripOffsets: 273,
-  SamplesPerPixel: 277, RowsPerStrip: 278, StripByteCounts: 279, PlanarConfiguration: 284, Software: 305,
-  Predictor: 317, TileWidth: 322, TileLength: 323, TileOffsets: 324, TileByteCounts: 325, ExtraSamples: 338, SampleFormat: 339,
-  ModelPixelScale: 33550, ModelTiepoint: 33922, ModelTransformation: 34264, GeoKeyDirectory: 34735, GeoDoubleParams: 34736,
-  GeoAsciiParams: 34737, GdalMetadata: 42112, GdalNoData: 42113,
+  ImageWidth: 256,
+  ImageLength: 257,
+  BitsPerSample: 258,
+  Compression: 259,
+  Photometric: 262,
+  StripOffsets: 273,
+  SamplesPerPixel: 277,
+  RowsPerStrip: 278,
+  StripByteCounts: 279,
+  PlanarConfiguration: 284,
+  Software: 305,
+  Predictor: 317,
+  TileWidth: 322,
+  TileLength: 323,
+  TileOffsets: 324,
+  TileByteCounts: 325,
+  ExtraSamples: 338,
+  SampleFormat: 339,
+  ModelPixelScale: 33550,
+  ModelTiepoint: 33922,
+  ModelTransformation: 34264,
+  GeoKeyDirectory: 34735,
+  GeoDoubleParams: 34736,
+  GeoAsciiParams: 34737,
+  GdalMetadata: 42112,
+  GdalNoData: 42113,
 } as const;
 
 export interface IfdEntry {
@@ -70,13 +102,18 @@ export function readFirstIfd(src: ByteSource): Ifd {
   const entries = new Map<number, IfdEntry>();
   for (let i = 0; i < n; i++) {
     const p = i * 12;
-    const tag = rv.getUint16(p, le), type = rv.getUint16(p + 2, le), count = rv.getUint32(p + 4, le);
+    const tag = rv.getUint16(p, le),
+      type = rv.getUint16(p + 2, le),
+      count = rv.getUint32(p + 4, le);
     const size = TYPE_SIZE[type];
     if (!size) continue; // unknown field types must be skipped, per TIFF 6.0
     const bytes = size * count;
     const valueOffset = bytes <= 4 ? offset + 2 + p + 8 : rv.getUint32(p + 8, le);
     if (valueOffset + bytes > src.size) {
-      throw new DataFormatError('truncated', `file ends inside the value of TIFF tag ${tag} (${bytes} bytes at ${valueOffset}, file has ${src.size})`, { file: label, offset: offset + 2 + p });
+      throw new DataFormatError('truncated', `file ends inside the value of TIFF tag ${tag} (${bytes} bytes at ${valueOffset}, file has ${src.size})`, {
+        file: label,
+        offset: offset + 2 + p,
+      });
     }
     entries.set(tag, { tag, type, count, valueOffset });
   }
@@ -97,17 +134,40 @@ export function readFirstIfd(src: ByteSource): Ifd {
       for (let i = 0; i < e.count; i++) {
         const p = i * size;
         switch (e.type) {
-          case TIFF.BYTE: case TIFF.UNDEFINED: out.push(v.getUint8(p)); break;
-          case TIFF.SBYTE: out.push(v.getInt8(p)); break;
-          case TIFF.SHORT: out.push(v.getUint16(p, le)); break;
-          case TIFF.SSHORT: out.push(v.getInt16(p, le)); break;
-          case TIFF.LONG: case 13: out.push(v.getUint32(p, le)); break;
-          case TIFF.SLONG: out.push(v.getInt32(p, le)); break;
-          case TIFF.RATIONAL: out.push(v.getUint32(p, le) / v.getUint32(p + 4, le)); break;
-          case TIFF.SRATIONAL: out.push(v.getInt32(p, le) / v.getInt32(p + 4, le)); break;
-          case TIFF.FLOAT: out.push(v.getFloat32(p, le)); break;
-          case TIFF.DOUBLE: out.push(v.getFloat64(p, le)); break;
-          default: out.push(Number(v.getBigUint64(p, le)));
+          case TIFF.BYTE:
+          case TIFF.UNDEFINED:
+            out.push(v.getUint8(p));
+            break;
+          case TIFF.SBYTE:
+            out.push(v.getInt8(p));
+            break;
+          case TIFF.SHORT:
+            out.push(v.getUint16(p, le));
+            break;
+          case TIFF.SSHORT:
+            out.push(v.getInt16(p, le));
+            break;
+          case TIFF.LONG:
+          case 13:
+            out.push(v.getUint32(p, le));
+            break;
+          case TIFF.SLONG:
+            out.push(v.getInt32(p, le));
+            break;
+          case TIFF.RATIONAL:
+            out.push(v.getUint32(p, le) / v.getUint32(p + 4, le));
+            break;
+          case TIFF.SRATIONAL:
+            out.push(v.getInt32(p, le) / v.getInt32(p + 4, le));
+            break;
+          case TIFF.FLOAT:
+            out.push(v.getFloat32(p, le));
+            break;
+          case TIFF.DOUBLE:
+            out.push(v.getFloat64(p, le));
+            break;
+          default:
+            out.push(Number(v.getBigUint64(p, le)));
         }
       }
       return out;

@@ -18,20 +18,30 @@ import type { HostArray } from '../host.js';
 import { generator } from '../train/rng.js';
 
 export const SCENE_CLASSES = {
-  water: [0.080, 0.070, 0.060, 0.050, 0.040, 0.030, 0.020, 0.018],
-  grass: [0.050, 0.060, 0.100, 0.090, 0.060, 0.200, 0.400, 0.420],
-  forest: [0.030, 0.040, 0.070, 0.060, 0.040, 0.150, 0.350, 0.360],
-  crop: [0.060, 0.070, 0.120, 0.120, 0.080, 0.250, 0.500, 0.520],
-  soil: [0.100, 0.120, 0.160, 0.190, 0.220, 0.250, 0.280, 0.300],
-  sand: [0.250, 0.280, 0.330, 0.360, 0.400, 0.420, 0.440, 0.450],
-  concrete: [0.220, 0.240, 0.260, 0.270, 0.280, 0.290, 0.300, 0.300],
-  roof: [0.080, 0.090, 0.100, 0.140, 0.300, 0.320, 0.330, 0.330],
-  asphalt: [0.060, 0.070, 0.080, 0.080, 0.090, 0.090, 0.100, 0.100],
+  water: [0.08, 0.07, 0.06, 0.05, 0.04, 0.03, 0.02, 0.018],
+  grass: [0.05, 0.06, 0.1, 0.09, 0.06, 0.2, 0.4, 0.42],
+  forest: [0.03, 0.04, 0.07, 0.06, 0.04, 0.15, 0.35, 0.36],
+  crop: [0.06, 0.07, 0.12, 0.12, 0.08, 0.25, 0.5, 0.52],
+  soil: [0.1, 0.12, 0.16, 0.19, 0.22, 0.25, 0.28, 0.3],
+  sand: [0.25, 0.28, 0.33, 0.36, 0.4, 0.42, 0.44, 0.45],
+  concrete: [0.22, 0.24, 0.26, 0.27, 0.28, 0.29, 0.3, 0.3],
+  roof: [0.08, 0.09, 0.1, 0.14, 0.3, 0.32, 0.33, 0.33],
+  asphalt: [0.06, 0.07, 0.08, 0.08, 0.09, 0.09, 0.1, 0.1],
 } as const;
 type ClassName = keyof typeof SCENE_CLASSES;
 const NAMES = Object.keys(SCENE_CLASSES) as ClassName[];
 /** texture strength per class (fraction of the reflectance) */
-const TEXTURE: Record<ClassName, number> = { water: 0.04, grass: 0.15, forest: 0.3, crop: 0.2, soil: 0.15, sand: 0.1, concrete: 0.08, roof: 0.03, asphalt: 0.05 };
+const TEXTURE: Record<ClassName, number> = {
+  water: 0.04,
+  grass: 0.15,
+  forest: 0.3,
+  crop: 0.2,
+  soil: 0.15,
+  sand: 0.1,
+  concrete: 0.08,
+  roof: 0.03,
+  asphalt: 0.05,
+};
 /** PAN response over the 8 bands (normalised below) */
 const PAN_RESPONSE = [0.02, 0.14, 0.18, 0.14, 0.18, 0.14, 0.16, 0.04];
 const REGION_CLASSES: ClassName[] = ['water', 'grass', 'forest', 'crop', 'soil', 'sand', 'concrete', 'concrete'];
@@ -60,7 +70,10 @@ function valueNoise(size: number, cell: number, rand: () => number): Float32Arra
       const x0 = Math.floor(gx);
       const fx = gx - x0;
       const sx = fx * fx * (3 - 2 * fx);
-      const a = grid[y0 * g + x0]!, b = grid[y0 * g + x0 + 1]!, c = grid[(y0 + 1) * g + x0]!, d = grid[(y0 + 1) * g + x0 + 1]!;
+      const a = grid[y0 * g + x0]!,
+        b = grid[y0 * g + x0 + 1]!,
+        c = grid[(y0 + 1) * g + x0]!,
+        d = grid[(y0 + 1) * g + x0 + 1]!;
       out[y * size + x] = (a * (1 - sx) + b * sx) * (1 - sy) + (c * (1 - sx) + d * sx) * sy;
     }
   }
@@ -85,7 +98,10 @@ export function makeScene(size: number, seed: number, bands = 8): Scene {
       let bd = Infinity;
       for (let r = 0; r < regions; r++) {
         const d = (x - cx[r]!) ** 2 + (y - cy[r]!) ** 2;
-        if (d < bd) { bd = d; best = r; }
+        if (d < bd) {
+          bd = d;
+          best = r;
+        }
       }
       region[y * size + x] = best;
     }
@@ -97,9 +113,11 @@ export function makeScene(size: number, seed: number, bands = 8): Scene {
   const concreteIdx = NAMES.indexOf('concrete');
   const buildings = Math.round(n / 900);
   for (let b = 0; b < buildings; b++) {
-    const x0 = Math.floor(rand() * size), y0 = Math.floor(rand() * size);
+    const x0 = Math.floor(rand() * size),
+      y0 = Math.floor(rand() * size);
     if (cls[y0 * size + x0] !== concreteIdx) continue;
-    const w = 4 + Math.floor(rand() * 12), h = 4 + Math.floor(rand() * 12);
+    const w = 4 + Math.floor(rand() * 12),
+      h = 4 + Math.floor(rand() * 12);
     const k = rand() < 0.7 ? roofIdx : NAMES.indexOf('sand');
     for (let y = y0; y < Math.min(size, y0 + h); y++) for (let x = x0; x < Math.min(size, x0 + w); x++) cls[y * size + x] = k;
   }
@@ -108,12 +126,15 @@ export function makeScene(size: number, seed: number, bands = 8): Scene {
   const roads = Math.max(2, Math.round(size / 128));
   for (let r = 0; r < roads; r++) {
     const angle = rand() * Math.PI;
-    const px = rand() * size, py = rand() * size;
-    const nx = -Math.sin(angle), ny = Math.cos(angle);
+    const px = rand() * size,
+      py = rand() * size;
+    const nx = -Math.sin(angle),
+      ny = Math.cos(angle);
     const half = (3 + rand() * 3) / 2;
-    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-      if (Math.abs((x - px) * nx + (y - py) * ny) <= half) cls[y * size + x] = asphalt;
-    }
+    for (let y = 0; y < size; y++)
+      for (let x = 0; x < size; x++) {
+        if (Math.abs((x - px) * nx + (y - py) * ny) <= half) cls[y * size + x] = asphalt;
+      }
   }
   // texture fields
   const coarse = valueNoise(size, 24, rand);

@@ -70,10 +70,14 @@ export async function initDistributed(options: DistributedOptions = {}): Promise
 }
 
 /** The group joined by initDistributed, or null. */
-export function distributedInfo(): DistributedInfo | null { return current; }
+export function distributedInfo(): DistributedInfo | null {
+  return current;
+}
 
 /** Rank, world size, seconds spent in collectives so far, and the Gloo layout probe; null without a group. */
-export function distributedStats(): NativeDistInfo | null { return native.distInfo(); }
+export function distributedStats(): NativeDistInfo | null {
+  return native.distInfo();
+}
 
 function requireGroup(what: string): DistributedInfo {
   if (!current) throw new Error(`${what}: the process group is not initialized; await initDistributed() first`);

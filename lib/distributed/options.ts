@@ -54,7 +54,8 @@ export function distributedEnv(env: Record<string, string | undefined> = process
   const worldSize = envInt(env, 'WORLD_SIZE');
   if (rank === undefined || worldSize === undefined) return null;
   return {
-    rank, worldSize,
+    rank,
+    worldSize,
     localRank: envInt(env, 'LOCAL_RANK') ?? rank,
     localWorldSize: envInt(env, 'LOCAL_WORLD_SIZE') ?? worldSize,
     masterAddr: env.MASTER_ADDR || undefined,
@@ -76,7 +77,8 @@ export function resolveDistributedOptions(o: DistributedOptions): { native: Reco
     throw new TypeError('initDistributed: no rank / world size: pass { rank, worldSize } or launch with torchrun (it sets RANK and WORLD_SIZE)');
   }
   if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`initDistributed: worldSize: expected an integer >= 1, got ${worldSize}`);
-  if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new RangeError(`initDistributed: rank: expected an integer in 0..${worldSize - 1}, got ${rank}`);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize)
+    throw new RangeError(`initDistributed: rank: expected an integer in 0..${worldSize - 1}, got ${rank}`);
   const backend = o.backend ?? 'gloo';
   if (backend !== 'gloo' && backend !== 'nccl') throw new RangeError(`initDistributed: backend: expected 'gloo' or 'nccl', got '${String(backend)}'`);
   const timeoutMs = o.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -95,7 +97,8 @@ export function resolveDistributedOptions(o: DistributedOptions): { native: Reco
     Object.assign(out, { storeKind: 'file', path: store.path });
   } else if (store.kind === 'tcp') {
     if (typeof store.host !== 'string' || !store.host) throw new TypeError('initDistributed: store.host: expected a host name or address');
-    if (!Number.isInteger(store.port) || store.port < 0 || store.port > 65535) throw new RangeError(`initDistributed: store.port: expected 0..65535, got ${store.port}`);
+    if (!Number.isInteger(store.port) || store.port < 0 || store.port > 65535)
+      throw new RangeError(`initDistributed: store.port: expected 0..65535, got ${store.port}`);
     Object.assign(out, { storeKind: 'tcp', host: store.host, port: store.port, isServer: store.isServer ?? rank === 0 });
   } else {
     throw new RangeError(`initDistributed: store.kind: expected 'file' or 'tcp', got '${String((store as { kind: unknown }).kind)}'`);

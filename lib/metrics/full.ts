@@ -10,9 +10,7 @@
  */
 import type { Tensor } from '../tensor.js';
 import { native, type NativeFullMetricInputs, type NativeFullMetricOptions } from '../native.js';
-import {
-  TOOLBOX_REFERENCE, bands, checkBatch, checkObject, checkOptional, checkSingle, checkTensor, spatial,
-} from './common.js';
+import { TOOLBOX_REFERENCE, bands, checkBatch, checkObject, checkOptional, checkSingle, checkTensor, spatial } from './common.js';
 
 export type FullMetricName = 'D_lambda' | 'D_s' | 'QNR' | 'D_lambda_K' | 'HQNR';
 export const fullMetricNames: readonly FullMetricName[] = Object.freeze(['D_lambda', 'D_s', 'QNR', 'D_lambda_K', 'HQNR']);
@@ -82,7 +80,8 @@ export interface FullConventions {
 }
 
 export const FULL_DEFINITIONS: FullConventions['definitions'] = Object.freeze({
-  D_lambda: 'D_lambda.m toolbox mode: (mean over band pairs |Q(F_i,F_j) - Q(MS_i,MS_j)|^p)^(1/p), UIQI averaged over distinct S×S blocks of fused and upsampled MS',
+  D_lambda:
+    'D_lambda.m toolbox mode: (mean over band pairs |Q(F_i,F_j) - Q(MS_i,MS_j)|^p)^(1/p), UIQI averaged over distinct S×S blocks of fused and upsampled MS',
   D_s: 'D_s.m toolbox mode: (mean over bands |Q(F_b,PAN) - Q(MS_b,PAN_LP)|^q)^(1/q), distinct S×S blocks, PAN_LP = interp23tap(imresize(PAN,1/ratio))',
   QNR: 'QNR.m: (1 - D_lambda)^alpha (1 - D_s)^beta',
   D_lambda_K: 'D_lambda_K.m (Khan): 1 - Q2n(MS, MTF(F)) with S×S blocks, shift S',
@@ -103,7 +102,8 @@ interface Resolved {
 }
 
 function resolve(fused: Tensor, args: FullResolutionInputs<FullMetricName>): Resolved {
-  if (args === undefined || args === null) throw new TypeError(`inputs: expected an object {lms | ms, pan, panLP?, fusedMTF?, sensor, ...}, got ${String(args)}`);
+  if (args === undefined || args === null)
+    throw new TypeError(`inputs: expected an object {lms | ms, pan, panLP?, fusedMTF?, sensor, ...}, got ${String(args)}`);
   const a = checkObject(args, 'inputs') as FullResolutionInputs<FullMetricName>;
   for (const key of Object.keys(a)) {
     if (!(INPUT_KEYS as readonly string[]).includes(key) && !(OPTION_KEYS as readonly string[]).includes(key)) {

@@ -19,7 +19,8 @@ export async function hyperspectralMetricsBatch(fused: Tensor, gt: Tensor, optio
   checkTensor(fused, 'fused');
   checkTensor(gt, 'gt');
   checkBatch(fused, 'fused');
-  if (options === null || typeof options !== 'object' || typeof options.ratio !== 'number') throw new TypeError('options.ratio: expected the HR/LR ratio (ERGAS uses 100/ratio)');
+  if (options === null || typeof options !== 'object' || typeof options.ratio !== 'number')
+    throw new TypeError('options.ratio: expected the HR/LR ratio (ERGAS uses 100/ratio)');
   const all = await reducedResolutionMetricsBatch(fused, gt, { ratio: options.ratio, peak: 1, scale: 1, metrics: HYPERSPECTRAL_METRICS });
   return all.map((m) => ({ PSNR: m.PSNR, SAM: m.SAM, ERGAS: m.ERGAS, SSIM: m.SSIM }));
 }

@@ -29,6 +29,21 @@ export {
   type FullConventions,
   type InputSource,
 } from './full.js';
-export { summarize, formatSummary, meanAndSpread, stripConventions, type MetricSummary, type Summary, type SummarizeOptions, type MeanAndSpread } from './summary.js';
+export {
+  summarize,
+  formatSummary,
+  meanAndSpread,
+  stripConventions,
+  type MetricSummary,
+  type Summary,
+  type SummarizeOptions,
+  type MeanAndSpread,
+} from './summary.js';
 export { TOOLBOX_REFERENCE } from './common.js';
-export { HYPERSPECTRAL_METRICS, hyperspectralMetricsBatch, meanMetrics, type HyperspectralMetricName, type HyperspectralMetrics } from './hyperspectral-indices.js';
+export {
+  HYPERSPECTRAL_METRICS,
+  hyperspectralMetricsBatch,
+  meanMetrics,
+  type HyperspectralMetricName,
+  type HyperspectralMetrics,
+} from './hyperspectral-indices.js';

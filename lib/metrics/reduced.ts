@@ -122,7 +122,14 @@ function resolve(opts: ReducedResolutionOptions<ReducedMetricName>): Resolved {
   }
   return {
     native: { ratio, bits, blockSize, q2nShift, dimCut, thValues, scale, peak, ...(o.metrics ? { metrics: o.metrics } : {}) },
-    ratio, bits, blockSize, q2nShift, dimCut, thValues, scale, peak,
+    ratio,
+    bits,
+    blockSize,
+    q2nShift,
+    dimCut,
+    thValues,
+    scale,
+    peak,
   };
 }
 

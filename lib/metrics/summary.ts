@@ -92,8 +92,12 @@ export function meanAndSpread(list: readonly Record<string, unknown>[]): MeanAnd
     return { values };
   }
   const s = summarize(list as { conventions?: unknown }[]);
-  const values: Record<string, number> = {}, spread: Record<string, number> = {};
-  for (const [k, m] of Object.entries(s.metrics as Record<string, MetricSummary>)) { values[k] = m.mean; spread[k] = m.std; }
+  const values: Record<string, number> = {},
+    spread: Record<string, number> = {};
+  for (const [k, m] of Object.entries(s.metrics as Record<string, MetricSummary>)) {
+    values[k] = m.mean;
+    spread[k] = m.std;
+  }
   return { values, spread };
 }
 

@@ -34,7 +34,12 @@ const RES = ['res1', 'res2', 'res3', 'res4'];
 /** One stage that trains every parameter; checkpoints in the DLPan-Toolbox dialect (below). */
 export const cnnSpecs: Readonly<Record<CnnModelName, ModelSpec>> = Object.freeze({
   pnn: { family: 'pnn', stages: { 1: ['conv1', 'conv2', 'conv3'] }, inputs: ['lms', 'pan'], checkpoints: (m, f) => dlpanCheckpoints(m, f) },
-  pannet: { family: 'pannet', stages: { 1: ['deconv', 'conv1', ...RES, 'conv3'] }, inputs: ['lms', 'pan', 'ms'], checkpoints: (m, f) => dlpanCheckpoints(m, f) },
+  pannet: {
+    family: 'pannet',
+    stages: { 1: ['deconv', 'conv1', ...RES, 'conv3'] },
+    inputs: ['lms', 'pan', 'ms'],
+    checkpoints: (m, f) => dlpanCheckpoints(m, f),
+  },
   dicnn: { family: 'dicnn', stages: { 1: ['conv1', 'conv2', 'conv3'] }, inputs: ['lms', 'pan'], checkpoints: (m, f) => dlpanCheckpoints(m, f) },
   fusionnet: { family: 'fusionnet', stages: { 1: ['conv1', ...RES, 'conv3'] }, inputs: ['lms', 'pan'], checkpoints: (m, f) => dlpanCheckpoints(m, f) },
 });
@@ -52,7 +57,9 @@ export function resolveCnnOptions(config: CnnConfig): { bands: number } {
   return options;
 }
 
-export function createCnn(config: CnnConfig): Module { return Module.fromPlan(planCnn(config)); }
+export function createCnn(config: CnnConfig): Module {
+  return Module.fromPlan(planCnn(config));
+}
 
 export function planCnn(config: CnnConfig): ModelPlan {
   return { spec: cnnSpecs[config.model], nativeName: config.model, config: resolveCnnOptions(config) };
@@ -146,17 +153,21 @@ export const dlpanCheckpoints: CheckpointDialect = (model, files) => {
   }
   if (differing.length) {
     const { report } = planLoad(model, state, { map });
-    throw new WeightsError(`weights do not fit ${family}: ${differing.length} backbone.* entr${differing.length === 1 ? 'y differs' : 'ies differ'} ` +
-      `from the res* tensors they should duplicate (${differing.slice(0, 4).join(', ')}${differing.length > 4 ? ', ...' : ''})`, report);
+    throw new WeightsError(
+      `weights do not fit ${family}: ${differing.length} backbone.* entr${differing.length === 1 ? 'y differs' : 'ies differ'} ` +
+        `from the res* tensors they should duplicate (${differing.slice(0, 4).join(', ')}${differing.length > 4 ? ', ...' : ''})`,
+      report,
+    );
   }
   const info = describeDlpanCheckpoint(state);
   const bands = Number(model.config.bands);
   return {
     ...renameState(state, map),
     notes: { aliases },
-    explain: () => (info && (info.model !== family || info.bands !== bands)
-      ? `the file looks like a ${info.bands}-band ${info.model} checkpoint; the model is a ${bands}-band ${family}`
-      : undefined),
+    explain: () =>
+      info && (info.model !== family || info.bands !== bands)
+        ? `the file looks like a ${info.bands}-band ${info.model} checkpoint; the model is a ${bands}-band ${family}`
+        : undefined,
   };
 };
 

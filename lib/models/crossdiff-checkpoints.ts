@@ -10,9 +10,18 @@ import { renameState, type CheckpointDialect, type CheckpointFile, type NameMapp
 
 /** The buffers GaussianDiffusion registers for its schedule (SR3/Palette code the release builds on). */
 export const CROSSDIFF_SCHEDULE_BUFFERS: readonly string[] = Object.freeze([
-  'betas', 'alphas_cumprod', 'alphas_cumprod_prev', 'sqrt_alphas_cumprod', 'sqrt_one_minus_alphas_cumprod',
-  'log_one_minus_alphas_cumprod', 'sqrt_recip_alphas_cumprod', 'sqrt_recipm1_alphas_cumprod', 'posterior_variance',
-  'posterior_log_variance_clipped', 'posterior_mean_coef1', 'posterior_mean_coef2',
+  'betas',
+  'alphas_cumprod',
+  'alphas_cumprod_prev',
+  'sqrt_alphas_cumprod',
+  'sqrt_one_minus_alphas_cumprod',
+  'log_one_minus_alphas_cumprod',
+  'sqrt_recip_alphas_cumprod',
+  'sqrt_recipm1_alphas_cumprod',
+  'posterior_variance',
+  'posterior_log_variance_clipped',
+  'posterior_mean_coef1',
+  'posterior_mean_coef2',
 ]);
 
 const UNET_PREFIX = 'denoise_fn.';
@@ -34,11 +43,13 @@ function officialPart(file: CheckpointFile, bands: number): Part {
   throw new TypeError(`files: ${file.path} is a UNet predicting ${out} bands: neither P2M (${bands}) nor M2P (1) of this ${bands}-band model`);
 }
 
-const mappingFor = (part: Part): NameMapping => (name) => {
-  if (part === 'head') return [`head.${name}`];
-  if (name.startsWith(UNET_PREFIX)) return [`${part}.${name.slice(UNET_PREFIX.length)}`];
-  return CROSSDIFF_SCHEDULE_BUFFERS.includes(name) ? [] : null;
-};
+const mappingFor =
+  (part: Part): NameMapping =>
+  (name) => {
+    if (part === 'head') return [`head.${name}`];
+    if (name.startsWith(UNET_PREFIX)) return [`${part}.${name.slice(UNET_PREFIX.length)}`];
+    return CROSSDIFF_SCHEDULE_BUFFERS.includes(name) ? [] : null;
+  };
 
 export const crossDiffCheckpoints: CheckpointDialect = (model, files) => {
   const isOwn = (f: CheckpointFile) => [...f.state.keys()].every((n) => OWN_PREFIXES.some((p) => n.startsWith(p)));
@@ -50,7 +61,8 @@ export const crossDiffCheckpoints: CheckpointDialect = (model, files) => {
   for (const file of files) {
     if (isOwn(file)) throw new TypeError(`files: ${file.path} holds specfuse's CrossDiff weights, which come alone (not with the official files)`);
     const part = officialPart(file, bands);
-    if (given.has(part)) throw new TypeError(`files: ${given.get(part)} and ${file.path} both hold the ${part === 'head' ? 'fusion head' : part.toUpperCase()}`);
+    if (given.has(part))
+      throw new TypeError(`files: ${given.get(part)} and ${file.path} both hold the ${part === 'head' ? 'fusion head' : part.toUpperCase()}`);
     given.set(part, file.path);
     const r = renameState(file.state, mappingFor(part));
     for (const [k, v] of r.state) state.set(k, v);

@@ -43,8 +43,17 @@ export interface CrossDiffConfig extends Partial<CrossDiffOptions> {
 }
 
 const FULL: CrossDiffOptions = {
-  bands: 4, width: 32, embedDim: 256, timeDim: 32, headInner: 32, diffusionSteps: 1000, featureStep: 50,
-  featureNoise: 'random', condDropout: 0.1, useFinest: true, residualInit: 'orthogonal',
+  bands: 4,
+  width: 32,
+  embedDim: 256,
+  timeDim: 32,
+  headInner: 32,
+  diffusionSteps: 1000,
+  featureStep: 50,
+  featureNoise: 'random',
+  condDropout: 0.1,
+  useFinest: true,
+  residualInit: 'orthogonal',
 };
 
 /** The reference sizes per sensor, and `tiny`/`tiny8` (width 8, embedDim 64) for CPU tests and the demo. */
@@ -80,7 +89,9 @@ export function resolveCrossDiffOptions(config: CrossDiffConfig): CrossDiffOptio
   return o;
 }
 
-export function createCrossDiff(config: CrossDiffConfig): Module { return Module.fromPlan(planCrossDiff(config)); }
+export function createCrossDiff(config: CrossDiffConfig): Module {
+  return Module.fromPlan(planCrossDiff(config));
+}
 
 export function planCrossDiff(config: CrossDiffConfig): ModelPlan {
   const o = resolveCrossDiffOptions(config);

@@ -47,11 +47,20 @@ export async function createModelAsync(config: ModelConfig): Promise<Module> {
  * A model's parameters and buffers (names, shapes, dtypes, requiresGrad for `stage`, or all
  * trainable without one) from a shape-only build: no weights are allocated or initialised.
  */
-export async function describeModel(config: ModelConfig, options: { stage?: number } = {}): Promise<{ parameters: TensorDescription[]; buffers: TensorDescription[] }> {
+export async function describeModel(
+  config: ModelConfig,
+  options: { stage?: number } = {},
+): Promise<{ parameters: TensorDescription[]; buffers: TensorDescription[] }> {
   const plan = planModel(config);
   const shapes = await native.describeModel(plan.nativeName, plan.config);
   if (options.stage !== undefined) {
-    const trainable = new Set(stageParameterNames(plan.spec, shapes.parameters.map((p) => p.name), options.stage));
+    const trainable = new Set(
+      stageParameterNames(
+        plan.spec,
+        shapes.parameters.map((p) => p.name),
+        options.stage,
+      ),
+    );
     for (const p of shapes.parameters) p.requiresGrad = trainable.has(p.name);
   }
   return shapes;
@@ -64,14 +73,31 @@ export async function modelParameterCounts(config: ModelConfig, options: { stage
 
 export type { MlpConfig, PanAdapterConfig, CnnConfig, CrossDiffConfig, InfnConfig };
 export {
-  CROSSDIFF_PRESETS, crossDiffSpec, resolveCrossDiffOptions, type CrossDiffOptions, type CrossDiffPreset, type CrossDiffSampleOptions,
+  CROSSDIFF_PRESETS,
+  crossDiffSpec,
+  resolveCrossDiffOptions,
+  type CrossDiffOptions,
+  type CrossDiffPreset,
+  type CrossDiffSampleOptions,
 } from './crossdiff.js';
 export { MLP_DEFAULTS, resolveMlpOptions, type MlpOptions } from './mlp.js';
 export { INFN_PRESETS, infnMlpInput, infnSpec, resolveInfnOptions, type InfnOptions, type InfnPreset } from './infn.js';
 export { PANADAPTER_PRESETS, panAdapterSpec, resolvePanAdapterOptions, type PanAdapterOptions, type PanAdapterPreset } from './panadapter.js';
 export {
-  CNN_MODELS, DLPAN_FILE_NAMES, cnnSpecs, createCnn, resolveCnnOptions, describeDlpanCheckpoint, dlpanCheckpoints, dlpanMapping, isCnnModel, loadDlpanStateDict, loadDlpanWeights,
-  type CnnModelName, type DlpanAlias, type DlpanLoadReport,
+  CNN_MODELS,
+  DLPAN_FILE_NAMES,
+  cnnSpecs,
+  createCnn,
+  resolveCnnOptions,
+  describeDlpanCheckpoint,
+  dlpanCheckpoints,
+  dlpanMapping,
+  isCnnModel,
+  loadDlpanStateDict,
+  loadDlpanWeights,
+  type CnnModelName,
+  type DlpanAlias,
+  type DlpanLoadReport,
 } from './cnn.js';
 export { edsrToPanAdapter, iptToPanAdapter, loadPanAdapterPretrained, panAdapterCheckpoints } from './panadapter-checkpoints.js';
 export { CROSSDIFF_SCHEDULE_BUFFERS, crossDiffCheckpoints } from './crossdiff-checkpoints.js';

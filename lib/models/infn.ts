@@ -52,8 +52,19 @@ export interface InfnConfig extends Partial<InfnOptions> {
 
 /** inf.md §3 recommended defaults (Q1–Q8): 128 features, 4 res-blocks, MLP [256, 128], no PE, zero padding. */
 const CAVE: InfnOptions = {
-  bands: 31, msiBands: 3, ratio: 4, feats: 128, blocks: 4, mlpHidden: [256, 128], spatialInput: 'cat', hfMsi: false,
-  weighting: 'softmax', temperature: 1, border: 'zeros', zeroHead: true, chunk: 30720,
+  bands: 31,
+  msiBands: 3,
+  ratio: 4,
+  feats: 128,
+  blocks: 4,
+  mlpHidden: [256, 128],
+  spatialInput: 'cat',
+  hfMsi: false,
+  weighting: 'softmax',
+  temperature: 1,
+  border: 'zeros',
+  zeroHead: true,
+  chunk: 30720,
 };
 
 /** `cave` and `harvard` (31 bands, 3-band RGB MSI; the same network), and `tiny` for CPU tests. */
@@ -92,7 +103,9 @@ export function infnMlpInput(o: Pick<InfnOptions, 'feats' | 'hfMsi'>): number {
   return 3 * o.feats + 2 + (o.hfMsi ? o.feats : 0);
 }
 
-export function createInfn(config: InfnConfig): Module { return Module.fromPlan(planInfn(config)); }
+export function createInfn(config: InfnConfig): Module {
+  return Module.fromPlan(planInfn(config));
+}
 
 export function planInfn(config: InfnConfig): ModelPlan {
   const o = resolveInfnOptions(config);

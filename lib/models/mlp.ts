@@ -26,7 +26,9 @@ export function resolveMlpOptions(config: MlpConfig): MlpOptions {
   return o;
 }
 
-export function createMlp(config: MlpConfig): Module { return Module.fromPlan(planMlp(config)); }
+export function createMlp(config: MlpConfig): Module {
+  return Module.fromPlan(planMlp(config));
+}
 
 export function planMlp(config: MlpConfig): ModelPlan {
   return { spec: mlpSpec, nativeName: 'mlp', config: { ...resolveMlpOptions(config) } };

@@ -53,13 +53,19 @@ export const panAdapterCheckpoints: CheckpointDialect = (model, files) => {
   });
   if (kinds.every((k) => k === undefined) && files.length === 1) return { state: files[0]!.state };
   const own = files.filter((_, i) => !kinds[i]).map((f) => f.path);
-  if (own.length) throw new TypeError(`files: ${own.join(', ')} ${own.length === 1 ? 'is' : 'are'} neither IPT nor EDSR pretrained weights; PanAdapter's own weights come in one file`);
+  if (own.length)
+    throw new TypeError(
+      `files: ${own.join(', ')} ${own.length === 1 ? 'is' : 'are'} neither IPT nor EDSR pretrained weights; PanAdapter's own weights come in one file`,
+    );
   const state = new Map();
   const ignored: string[] = [];
   for (let i = 0; i < files.length; i++) ignored.push(...renameState(files[i]!.state, kinds[i]!.map, state).ignored);
   // allowed to stay missing: the module tensors every given file leaves alone
   const names = [...model.namedParameters(), ...model.namedBuffers()].map((p) => p.name);
-  const leftAlone = (leaves: readonly string[]) => { const ms = leaves.map(compilePattern); return (n: string) => ms.some((m) => m(n)); };
+  const leftAlone = (leaves: readonly string[]) => {
+    const ms = leaves.map(compilePattern);
+    return (n: string) => ms.some((m) => m(n));
+  };
   const tests = kinds.map((k) => leftAlone(k!.leaves));
   return { state, ignored, allowMissing: names.filter((n) => tests.every((t) => t(n))) };
 };

@@ -50,9 +50,28 @@ export interface PanAdapterConfig extends Partial<PanAdapterOptions> {
 }
 
 const FULL: PanAdapterOptions = {
-  bands: 8, patch: 64, nFeats: 576, heads: 12, encLayers: 12, decLayers: 12, hiddenDim: 2304, numQueries: 6,
-  queryIndex: 0, edsrFeats: 64, edsrBlocks: 16, lpeCh: 16, priorCh: 64, k: 96, adapterHeads: 4, nAdapters: 6,
-  injectEvery: 4, inrHidden: 576, posEvery: true, tailUsesVit: false, spectralInput: 'ms', attentionRoles: 'released',
+  bands: 8,
+  patch: 64,
+  nFeats: 576,
+  heads: 12,
+  encLayers: 12,
+  decLayers: 12,
+  hiddenDim: 2304,
+  numQueries: 6,
+  queryIndex: 0,
+  edsrFeats: 64,
+  edsrBlocks: 16,
+  lpeCh: 16,
+  priorCh: 64,
+  k: 96,
+  adapterHeads: 4,
+  nAdapters: 6,
+  injectEvery: 4,
+  inrHidden: 576,
+  posEvery: true,
+  tailUsesVit: false,
+  spectralInput: 'ms',
+  attentionRoles: 'released',
   seReduction: 16,
 };
 
@@ -64,8 +83,21 @@ export const PANADAPTER_PRESETS: Record<PanAdapterPreset, PanAdapterOptions> = {
   gf2: { ...FULL, bands: 4 },
   ikonos: { ...FULL, bands: 4 },
   tiny: {
-    ...FULL, nFeats: 48, heads: 4, encLayers: 4, decLayers: 4, hiddenDim: 96, edsrFeats: 16, edsrBlocks: 4,
-    lpeCh: 4, priorCh: 16, k: 24, adapterHeads: 4, nAdapters: 2, injectEvery: 4, inrHidden: 48,
+    ...FULL,
+    nFeats: 48,
+    heads: 4,
+    encLayers: 4,
+    decLayers: 4,
+    hiddenDim: 96,
+    edsrFeats: 16,
+    edsrBlocks: 4,
+    lpeCh: 4,
+    priorCh: 16,
+    k: 24,
+    adapterHeads: 4,
+    nAdapters: 2,
+    injectEvery: 4,
+    inrHidden: 48,
   },
 };
 
@@ -93,7 +125,9 @@ export function resolvePanAdapterOptions(config: PanAdapterConfig): PanAdapterOp
   return o;
 }
 
-export function createPanAdapter(config: PanAdapterConfig): Module { return Module.fromPlan(planPanAdapter(config)); }
+export function createPanAdapter(config: PanAdapterConfig): Module {
+  return Module.fromPlan(planPanAdapter(config));
+}
 
 export function planPanAdapter(config: PanAdapterConfig): ModelPlan {
   const o = resolvePanAdapterOptions(config);

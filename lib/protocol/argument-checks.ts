@@ -67,9 +67,12 @@ export function isBatched(x: Tensor): boolean {
 
 export function checkSameBatching(a: Tensor, b: Tensor, an: string, bn: string): void {
   if (isBatched(a) !== isBatched(b)) {
-    throw new RangeError(`${bn}: ${isBatched(b) ? 'batched [N, C, H, W]' : 'a single image'} but ${an} is ${isBatched(a) ? 'batched [N, C, H, W]' : 'a single image'}`);
+    throw new RangeError(
+      `${bn}: ${isBatched(b) ? 'batched [N, C, H, W]' : 'a single image'} but ${an} is ${isBatched(a) ? 'batched [N, C, H, W]' : 'a single image'}`,
+    );
   }
-  const na = dims(a)[0], nb = dims(b)[0];
+  const na = dims(a)[0],
+    nb = dims(b)[0];
   if (na !== nb) throw new RangeError(`${bn}: batch of ${nb} but ${an} has ${na}`);
 }
 

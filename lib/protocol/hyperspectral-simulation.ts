@@ -60,7 +60,8 @@ export function gaussianKernel(size = 3, sigma = 0.5): Tensor {
 }
 
 function checkRatioInt(ratio: unknown): number {
-  if (typeof ratio !== 'number' || !Number.isInteger(ratio) || ratio < 1 || ratio > 64) throw new RangeError(`ratio: must be an integer in [1, 64], got ${String(ratio)}`);
+  if (typeof ratio !== 'number' || !Number.isInteger(ratio) || ratio < 1 || ratio > 64)
+    throw new RangeError(`ratio: must be an integer in [1, 64], got ${String(ratio)}`);
   return ratio;
 }
 
@@ -71,7 +72,15 @@ export function spectralProject(cube: Tensor, response: Tensor): Tensor {
   if (!(response instanceof Tensor) || response.ndim !== 2) throw new TypeError('response: expected an s×S Tensor');
   if (response.shape[1] !== c) throw new RangeError(`response: has ${response.shape[1]} columns, the cube has ${c} bands`);
   const s = response.shape[0]!;
-  const x = cube.dtype === 'float32' ? cube.reshape([n, c, h * w]) : (() => { const f = cube.to('float32'); const r = f.reshape([n, c, h * w]); f.dispose(); return r; })();
+  const x =
+    cube.dtype === 'float32'
+      ? cube.reshape([n, c, h * w])
+      : (() => {
+          const f = cube.to('float32');
+          const r = f.reshape([n, c, h * w]);
+          f.dispose();
+          return r;
+        })();
   const r = response.dtype === 'float32' ? response : response.to('float32');
   try {
     const z = r.matmul(x); // [s, S] @ [N, S, HW] -> [N, s, HW]
@@ -169,7 +178,8 @@ export function cutMhifPatches(set: MhifSet<HostArray>, opts: MhifPatchOptions):
   const r = checkRatioInt(opts.ratio);
   const [, , H, W] = set.gt.shape as [number, number, number, number];
   const mult = (v: unknown, name: string) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < r || v % r !== 0) throw new RangeError(`${name}: must be a positive multiple of the ratio ${r}, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < r || v % r !== 0)
+      throw new RangeError(`${name}: must be a positive multiple of the ratio ${r}, got ${String(v)}`);
     return v;
   };
   for (const [k, a] of Object.entries(set)) {
@@ -183,7 +193,9 @@ export function cutMhifPatches(set: MhifSet<HostArray>, opts: MhifPatchOptions):
   const testWindows: Window[] = [];
   const region = opts.testRegion;
   if (region) {
-    for (const k of ['y', 'x'] as const) if (!Number.isInteger(region[k]) || region[k] < 0 || region[k] % r !== 0) throw new RangeError(`testRegion.${k}: must be a non-negative multiple of the ratio ${r}, got ${region[k]}`);
+    for (const k of ['y', 'x'] as const)
+      if (!Number.isInteger(region[k]) || region[k] < 0 || region[k] % r !== 0)
+        throw new RangeError(`testRegion.${k}: must be a non-negative multiple of the ratio ${r}, got ${region[k]}`);
     mult(region.height, 'testRegion.height');
     mult(region.width, 'testRegion.width');
     if (region.y + region.height > H || region.x + region.width > W) throw new RangeError(`testRegion: exceeds the image (${H}x${W})`);
@@ -198,7 +210,10 @@ export function cutMhifPatches(set: MhifSet<HostArray>, opts: MhifPatchOptions):
   }
   if (trainWindows.length === 0) throw new RangeError('patch/stride/testRegion: no training patch fits outside the test region');
   const take = (wins: Window[]) => ({
-    gt: cropWindows(set.gt, wins, 1), msi: cropWindows(set.msi, wins, 1), lrhsi: cropWindows(set.lrhsi, wins, r), hsi_up: cropWindows(set.hsi_up, wins, 1),
+    gt: cropWindows(set.gt, wins, 1),
+    msi: cropWindows(set.msi, wins, 1),
+    lrhsi: cropWindows(set.lrhsi, wins, r),
+    hsi_up: cropWindows(set.hsi_up, wins, 1),
   });
   return { train: take(trainWindows), ...(region ? { test: take(testWindows) } : {}), trainWindows, testWindows };
 }

@@ -56,14 +56,17 @@ export function disposeSet(set: WaldSet | undefined): void {
 export async function makeWaldDataset(opts: WaldDatasetOptions): Promise<WaldDataset> {
   const { id, ratio } = checkPair(opts);
   const patch = opts.patch ?? 64;
-  if (!Number.isInteger(patch) || patch < ratio || patch % ratio !== 0) throw new RangeError(`patch: must be a positive multiple of the ratio ${ratio}, got ${patch}`);
+  if (!Number.isInteger(patch) || patch < ratio || patch % ratio !== 0)
+    throw new RangeError(`patch: must be a positive multiple of the ratio ${ratio}, got ${patch}`);
   const stride = opts.stride ?? Math.max(ratio, patch - 4 * ratio);
-  if (!Number.isInteger(stride) || stride < ratio || stride % ratio !== 0) throw new RangeError(`stride: must be a positive multiple of the ratio ${ratio}, got ${stride}`);
+  if (!Number.isInteger(stride) || stride < ratio || stride % ratio !== 0)
+    throw new RangeError(`stride: must be a positive multiple of the ratio ${ratio}, got ${stride}`);
   const [, , h, w] = dims(opts.ms);
   if (patch > h || patch > w) throw new RangeError(`patch: ${patch} is larger than the reduced-resolution image (${h}x${w})`);
   const split = opts.split ?? 0;
   if (typeof split !== 'number' || !(split >= 0 && split < 1)) throw new RangeError(`split: must be a fraction in [0, 1), got ${String(split)}`);
-  if (opts.maxSamples !== undefined && (!Number.isInteger(opts.maxSamples) || opts.maxSamples < 1)) throw new RangeError(`maxSamples: must be a positive integer, got ${opts.maxSamples}`);
+  if (opts.maxSamples !== undefined && (!Number.isInteger(opts.maxSamples) || opts.maxSamples < 1))
+    throw new RangeError(`maxSamples: must be a positive integer, got ${opts.maxSamples}`);
   const seed = opts.seed ?? 0;
   if (!Number.isInteger(seed)) throw new RangeError(`seed: must be an integer, got ${seed}`);
   const flips = opts.flips ?? false;

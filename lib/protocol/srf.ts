@@ -46,7 +46,8 @@ export function spectralResponse(opts: SrfOptions = {}): number[][] {
     return j;
   });
   return table.map((row, r) => {
-    if (!Array.isArray(row) || row.length !== SRF_WAVELENGTHS.length) throw new RangeError(`table[${r}]: expected ${SRF_WAVELENGTHS.length} values (400–700 nm)`);
+    if (!Array.isArray(row) || row.length !== SRF_WAVELENGTHS.length)
+      throw new RangeError(`table[${r}]: expected ${SRF_WAVELENGTHS.length} values (400–700 nm)`);
     const picked = cols.map((j) => row[j]!);
     const sum = picked.reduce((a, b) => a + b, 0);
     if (!(sum > 0)) throw new RangeError(`table[${r}]: the response is zero over the cube's bands (${wl[0]}–${wl.at(-1)} nm)`);

@@ -50,15 +50,18 @@ export interface SceneTiles {
 function check(o: SceneTileOptions, ratio: number): Required<SceneTileOptions> {
   if (o === null || typeof o !== 'object') throw new TypeError('options: expected { patch, stride?, holdout? }');
   const patch = o.patch;
-  if (!Number.isInteger(patch) || patch < ratio || patch % ratio !== 0) throw new RangeError(`patch: must be a positive multiple of the ratio ${ratio}, got ${String(patch)}`);
+  if (!Number.isInteger(patch) || patch < ratio || patch % ratio !== 0)
+    throw new RangeError(`patch: must be a positive multiple of the ratio ${ratio}, got ${String(patch)}`);
   const stride = o.stride ?? Math.max(ratio, patch / 2);
-  if (!Number.isInteger(stride) || stride < ratio || stride % ratio !== 0) throw new RangeError(`stride: must be a positive multiple of the ratio ${ratio}, got ${String(stride)}`);
+  if (!Number.isInteger(stride) || stride < ratio || stride % ratio !== 0)
+    throw new RangeError(`stride: must be a positive multiple of the ratio ${ratio}, got ${String(stride)}`);
   const holdout = o.holdout ?? 0.25;
   if (typeof holdout !== 'number' || !(holdout >= 0 && holdout < 1)) throw new RangeError(`holdout: must be a fraction in [0, 1), got ${String(holdout)}`);
   const scale = o.scale ?? 1;
   if (typeof scale !== 'number' || !(scale > 0)) throw new RangeError(`scale: must be a positive number, got ${String(scale)}`);
   const heldOutPatch = o.heldOutPatch ?? patch;
-  if (!Number.isInteger(heldOutPatch) || heldOutPatch < ratio || heldOutPatch % ratio !== 0) throw new RangeError(`heldOutPatch: must be a positive multiple of the ratio ${ratio}, got ${String(heldOutPatch)}`);
+  if (!Number.isInteger(heldOutPatch) || heldOutPatch < ratio || heldOutPatch % ratio !== 0)
+    throw new RangeError(`heldOutPatch: must be a positive multiple of the ratio ${ratio}, got ${String(heldOutPatch)}`);
   return { patch, stride, holdout, ratio, scale, heldOutPatch };
 }
 
@@ -71,7 +74,12 @@ function corners(h: number, x0: number, x1: number, p: number, s: number): Array
 
 /** Cuts a C×H×W image into N×C×(p/f)×(p/f) tiles at corners given in HR pixels (f: the array's downscale), divided by `scale`. */
 const cut = (img: { data: Float32Array | Float64Array; shape: number[] }, at: Array<[number, number]>, p: number, f: number, scale: number): HostArray =>
-  cropWindows(img, at.map(([y, x]) => ({ y, x, height: p, width: p })), f, scale);
+  cropWindows(
+    img,
+    at.map(([y, x]) => ({ y, x, height: p, width: p })),
+    f,
+    scale,
+  );
 
 async function chw(t: Tensor): Promise<{ data: Float32Array | Float64Array; shape: number[] }> {
   const f = t.dtype === 'float32' || t.dtype === 'float64' ? t : t.to('float64');
@@ -92,7 +100,10 @@ async function tileAll(images: { lms: Tensor; pan: Tensor; ms: Tensor; gt?: Tens
   if (trainAt.length === 0) throw new RangeError(`patch: ${o.patch} does not fit in the training part of the scene (${h}×${split})`);
   if (o.holdout > 0 && heldAt.length === 0) throw new RangeError(`holdout: the held-out part (${h}×${w - split}) is narrower than one ${o.heldOutPatch} tile`);
   const host = {
-    lms: await chw(images.lms), pan: await chw(images.pan), ms: await chw(images.ms), gt: images.gt ? await chw(images.gt) : undefined,
+    lms: await chw(images.lms),
+    pan: await chw(images.pan),
+    ms: await chw(images.ms),
+    gt: images.gt ? await chw(images.gt) : undefined,
   };
   const set = (at: Array<[number, number]>, p: number): TileSet => ({
     lms: cut(host.lms, at, p, 1, o.scale),
@@ -120,7 +131,8 @@ export async function fullResolutionTiles(scene: { ms: Tensor; pan: Tensor }, op
 
 /** Reduced-resolution (Wald) tiles of an original pair: the scene degraded by the ratio, gt = the original ms. */
 export async function reducedResolutionTiles(
-  scene: { ms: Tensor; pan: Tensor; sensor: ProtocolSensor | string }, options: SceneTileOptions,
+  scene: { ms: Tensor; pan: Tensor; sensor: ProtocolSensor | string },
+  options: SceneTileOptions,
 ): Promise<SceneTiles> {
   const ratio = options?.ratio ?? 4;
   const o = check(options, ratio);

@@ -25,8 +25,16 @@
 import { native } from '../native.js';
 import { Tensor } from '../tensor.js';
 import {
-  checkBands, checkDivisible, checkImage, checkOutDType, checkRatio, checkSameBatching, dims, resolveSensor,
-  type OutDType, type ProtocolSensor,
+  checkBands,
+  checkDivisible,
+  checkImage,
+  checkOutDType,
+  checkRatio,
+  checkSameBatching,
+  dims,
+  resolveSensor,
+  type OutDType,
+  type ProtocolSensor,
 } from './argument-checks.js';
 
 export type { OutDType, ProtocolSensor } from './argument-checks.js';

@@ -6,7 +6,12 @@
 import type { HostArray } from '../host.js';
 
 /** An HR window: top-left (y, x) and size, in HR pixels. */
-export interface Window { y: number; x: number; height: number; width: number }
+export interface Window {
+  y: number;
+  x: number;
+  height: number;
+  width: number;
+}
 
 /**
  * Cuts `windows` (HR coordinates, all of one size; divided by `div` for an LR array) out of every
@@ -16,7 +21,8 @@ export interface Window { y: number; x: number; height: number; width: number }
 export function cropWindows(a: Pick<HostArray, 'shape' | 'data'>, windows: readonly Window[], div: number, scale = 1): HostArray {
   const [n, c, H, W] = (a.shape.length === 3 ? [1, ...a.shape] : a.shape) as [number, number, number, number];
   if (windows.length === 0) return { dtype: 'float32', shape: [0, c, 0, 0], data: new Float32Array(0) };
-  const ph = windows[0]!.height / div, pw = windows[0]!.width / div;
+  const ph = windows[0]!.height / div,
+    pw = windows[0]!.width / div;
   const src = a.data as Float32Array | Float64Array;
   // float32 rows at scale 1 are copied as they are; anything else is converted value by value
   const copy = scale === 1 && src instanceof Float32Array;
@@ -24,7 +30,8 @@ export function cropWindows(a: Pick<HostArray, 'shape' | 'data'>, windows: reado
   let o = 0;
   for (let img = 0; img < n; img++) {
     for (const win of windows) {
-      const y0 = win.y / div, x0 = win.x / div;
+      const y0 = win.y / div,
+        x0 = win.x / div;
       for (let ch = 0; ch < c; ch++) {
         const base = (img * c + ch) * H * W;
         for (let y = 0; y < ph; y++) {

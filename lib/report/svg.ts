@@ -25,7 +25,7 @@ export interface ChartOptions {
 
 /** Okabe–Ito: distinguishable with the common colour-vision deficiencies. */
 const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#F0E442', '#000000'];
-const FONT = "font-family=\"'DejaVu Sans', Helvetica, Arial, sans-serif\"";
+const FONT = 'font-family="\'DejaVu Sans\', Helvetica, Arial, sans-serif"';
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -37,18 +37,23 @@ const n2 = (v: number) => String(Math.round(v * 100) / 100);
 const textWidth = (s: string, size = 12) => s.length * size * 0.6;
 
 export function lineChartSvg(series: ChartSeries[], opts: ChartOptions = {}): string {
-  const width = opts.width ?? 800, height = opts.height ?? 440;
+  const width = opts.width ?? 800,
+    height = opts.height ?? 440;
   const keep = (y: number) => Number.isFinite(y) && (!opts.logY || y > 0);
   const all = series.flatMap((s) => s.points.filter(([x, y]) => Number.isFinite(x) && keep(y)));
   if (all.length === 0) throw new RangeError('lineChartSvg: no finite points to plot');
   const xs = linearTicks(Math.min(...all.map((p) => p[0])), Math.max(...all.map((p) => p[0])), 6);
-  const ylo = Math.min(...all.map((p) => p[1])), yhi = Math.max(...all.map((p) => p[1]));
+  const ylo = Math.min(...all.map((p) => p[1])),
+    yhi = Math.max(...all.map((p) => p[1]));
   const ys: { min: number; max: number; values: number[]; step?: number } = opts.logY ? logTicks(ylo, yhi) : linearTicks(ylo, yhi, 6);
   const yStep = ys.step;
   const yLabels = ys.values.map((v) => formatTick(v, yStep));
-  const top = opts.title ? 44 : 16, bottom = opts.xLabel ? 56 : 36, right = 24;
+  const top = opts.title ? 44 : 16,
+    bottom = opts.xLabel ? 56 : 36,
+    right = 24;
   const left = 20 + (opts.yLabel ? 22 : 0) + Math.max(...yLabels.map((l) => textWidth(l)));
-  const pw = width - left - right, ph = height - top - bottom;
+  const pw = width - left - right,
+    ph = height - top - bottom;
   const ty = (v: number) => (opts.logY ? Math.log10(v) : v);
   const px = (x: number) => left + ((x - xs.min) / (xs.max - xs.min)) * pw;
   const py = (y: number) => top + ph - ((ty(y) - ty(ys.min)) / (ty(ys.max) - ty(ys.min))) * ph;
@@ -86,8 +91,11 @@ export function lineChartSvg(series: ChartSeries[], opts: ChartOptions = {}): st
   out.push('</g>');
   // legend, top right inside the plot, on a white box so it reads over the grid
   const lw = 40 + Math.max(...series.map((s) => textWidth(s.label)));
-  const lx = left + pw - lw - 8, ly = top + 8;
-  out.push(`<g class="legend"><rect x="${n2(lx)}" y="${n2(ly)}" width="${n2(lw)}" height="${series.length * 18 + 8}" fill="#ffffff" fill-opacity="0.9" stroke="#bbbbbb"/>`);
+  const lx = left + pw - lw - 8,
+    ly = top + 8;
+  out.push(
+    `<g class="legend"><rect x="${n2(lx)}" y="${n2(ly)}" width="${n2(lw)}" height="${series.length * 18 + 8}" fill="#ffffff" fill-opacity="0.9" stroke="#bbbbbb"/>`,
+  );
   series.forEach((s, i) => {
     const y = ly + 16 + i * 18;
     out.push(`<line x1="${n2(lx + 8)}" x2="${n2(lx + 30)}" y1="${n2(y - 4)}" y2="${n2(y - 4)}" stroke="${esc(colors[i]!)}" stroke-width="2.5"/>`);

@@ -10,7 +10,7 @@ export function niceNumber(x: number, round: boolean): number {
   if (!(x > 0) || !Number.isFinite(x)) throw new RangeError(`niceNumber: expected a positive finite number, got ${x}`);
   const exponent = Math.floor(Math.log10(x));
   const f = Number((x / 10 ** exponent).toPrecision(12)); // 0.7 / 0.1 is 6.999999999999999
-  const nice = round ? (f < Math.SQRT2 ? 1 : f < Math.sqrt(10) ? 2 : f < Math.sqrt(50) ? 5 : 10) : (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10);
+  const nice = round ? (f < Math.SQRT2 ? 1 : f < Math.sqrt(10) ? 2 : f < Math.sqrt(50) ? 5 : 10) : f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10;
   return Number((nice * 10 ** exponent).toPrecision(12));
 }
 
@@ -34,11 +34,13 @@ export function linearTicks(lo: number, hi: number, count = 5): LinearTicks {
   if (hi === lo) {
     // one value: a range of one nice unit around it
     const pad = lo === 0 ? 1 : niceNumber(Math.abs(lo), false) / 2;
-    lo -= pad; hi += pad;
+    lo -= pad;
+    hi += pad;
   }
   const step = niceNumber((hi - lo) / Math.max(1, count), true);
   const d = decimals(step);
-  const min = Math.floor(lo / step + 1e-9) * step, max = Math.ceil(hi / step - 1e-9) * step;
+  const min = Math.floor(lo / step + 1e-9) * step,
+    max = Math.ceil(hi / step - 1e-9) * step;
   const values: number[] = [];
   for (let i = 0; min + i * step <= max + step * 1e-9; i++) values.push(Number((min + i * step).toFixed(d)));
   return { min: Number(min.toFixed(d)), max: Number(max.toFixed(d)), step, values };
@@ -56,7 +58,8 @@ export interface LogTicks {
 export function logTicks(lo: number, hi: number): LogTicks {
   if (!(lo > 0) || !(hi > 0) || !Number.isFinite(lo) || !Number.isFinite(hi)) throw new RangeError('logTicks: the range must be positive and finite');
   if (hi < lo) [lo, hi] = [hi, lo];
-  let e0 = Math.floor(Math.log10(lo) + 1e-9), e1 = Math.ceil(Math.log10(hi) - 1e-9);
+  let e0 = Math.floor(Math.log10(lo) + 1e-9),
+    e1 = Math.ceil(Math.log10(hi) - 1e-9);
   if (e1 === e0) e1 = e0 + 1;
   const decades = e1 - e0;
   // Many decades: label every k-th so about six labels remain.
@@ -91,6 +94,9 @@ export function formatTick(v: number, step?: number): string {
   }
   const e = Math.floor(Math.log10(a) + 1e-9);
   const m = Number((v / 10 ** e).toPrecision(3));
-  const power = `10${String(e).split('').map((ch) => SUPERSCRIPT[ch]).join('')}`;
+  const power = `10${String(e)
+    .split('')
+    .map((ch) => SUPERSCRIPT[ch])
+    .join('')}`;
   return m === 1 ? power : `${String(m).replace('-', '−')}×${power}`;
 }

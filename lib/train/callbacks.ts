@@ -17,7 +17,10 @@ export interface StepEnd {
   skipped: boolean;
 }
 
-export interface EpochEnd { epoch: number; step: number }
+export interface EpochEnd {
+  epoch: number;
+  step: number;
+}
 
 export interface ValidationEnd {
   step: number;
@@ -56,10 +59,16 @@ export class CallbackList implements TrainControl {
   stopReason: string | null = null;
   constructor(private readonly list: readonly Callback[] = []) {
     if (!Array.isArray(list)) throw new TypeError('options.callbacks: expected an array of callback objects');
-    list.forEach((c, i) => { if (!c || typeof c !== 'object') throw new TypeError(`options.callbacks[${i}]: expected an object of hooks`); });
+    list.forEach((c, i) => {
+      if (!c || typeof c !== 'object') throw new TypeError(`options.callbacks[${i}]: expected an object of hooks`);
+    });
   }
-  stop(reason = 'a callback stopped training'): void { this.stopReason ??= reason; }
-  get stopped(): boolean { return this.stopReason !== null; }
+  stop(reason = 'a callback stopped training'): void {
+    this.stopReason ??= reason;
+  }
+  get stopped(): boolean {
+    return this.stopReason !== null;
+  }
   async call<K extends Exclude<keyof Callback, 'onTrainEnd'>>(hook: K, info: Parameters<NonNullable<Callback[K]>>[0]): Promise<void> {
     for (const c of this.list) await (c[hook] as Hook<typeof info> | undefined)?.call(c, info, this);
   }

@@ -53,13 +53,25 @@ function ownerPid(name: string): number | undefined {
 
 function running(pid: number): boolean {
   if (pid === process.pid) return false; // our own leftovers are from an earlier, failed write
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Writes checkpoint `name` under `root` and points `latest` at it. Keeps the newest `keep`. */
-export async function writeCheckpoint(root: string, name: string, parts: {
-  state: LoopState; weights: Record<string, Tensor>; optimizer: Record<string, Tensor>;
-}, keep = 2): Promise<string> {
+export async function writeCheckpoint(
+  root: string,
+  name: string,
+  parts: {
+    state: LoopState;
+    weights: Record<string, Tensor>;
+    optimizer: Record<string, Tensor>;
+  },
+  keep = 2,
+): Promise<string> {
   mkdirSync(root, { recursive: true });
   // leftovers of writes killed midway (a folder or a 'latest' being replaced): never read, safe to
   // drop, but only when the process that made them is gone (never another live run's write)
@@ -87,7 +99,9 @@ export async function writeCheckpoint(root: string, name: string, parts: {
   fsyncPath(root);
   writeFileAtomic(join(root, 'latest'), new TextEncoder().encode(name + '\n'));
   // prune older checkpoints (never the one just written)
-  const all = readdirSync(root).filter((d) => d.startsWith('step-') && d !== name).sort();
+  const all = readdirSync(root)
+    .filter((d) => d.startsWith('step-') && d !== name)
+    .sort();
   for (const old of all.slice(0, Math.max(0, all.length - (keep - 1)))) rmSync(join(root, old), { recursive: true, force: true });
   return final;
 }

@@ -24,7 +24,9 @@ export function gather(a: HostArray, indices: readonly number[]): HostArray {
   indices.forEach((idx, i) => {
     if (!Number.isInteger(idx) || idx < 0 || idx >= a.shape[0]!) throw new RangeError(`index ${idx} out of range [0, ${a.shape[0]})`);
     (out as unknown as { set(x: ArrayLike<number | bigint>, o: number): void }).set(
-      (a.data as unknown as { subarray(b: number, e: number): ArrayLike<number | bigint> }).subarray(idx * per, (idx + 1) * per), i * per);
+      (a.data as unknown as { subarray(b: number, e: number): ArrayLike<number | bigint> }).subarray(idx * per, (idx + 1) * per),
+      i * per,
+    );
   });
   return { dtype: a.dtype, shape: [indices.length, ...a.shape.slice(1)], data: out };
 }
@@ -82,5 +84,7 @@ export class PanCollectionDataset implements FusionDataset {
     }
     return out;
   }
-  close(): void { this.file.close(); }
+  close(): void {
+    this.file.close();
+  }
 }

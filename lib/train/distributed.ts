@@ -3,9 +3,7 @@
  * agreements it needs between ranks (options, stop decisions, validation sums) as plain functions,
  * so that loop.ts stays one code path for one and many processes.
  */
-import {
-  agree, allReduce, barrier, destroyDistributed, distributedInfo, initDistributed, type DistributedOptions,
-} from '../distributed/index.js';
+import { agree, allReduce, barrier, destroyDistributed, distributedInfo, initDistributed, type DistributedOptions } from '../distributed/index.js';
 import { tensor } from '../tensor.js';
 
 /** true: the group of initDistributed(), or one started from torchrun's environment; an object: start one with these options. */

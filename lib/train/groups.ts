@@ -33,8 +33,10 @@ export function globToRegExp(glob: string): RegExp {
   let re = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') { re += '.*'; i++; }
-    else if (c === '*') re += '[^.]*';
+    if (c === '*' && glob[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^.]*';
     else if (c === '?') re += '[^.]';
     else re += c.replace(/[\\^$.+()[\]{}|]/g, '\\$&');
   }
@@ -76,7 +78,13 @@ export function resolveParamGroups(
     return globs.map(globToRegExp);
   });
   const base: Array<Omit<ResolvedGroup, 'params'> & { params: string[]; noDecay: string[] }> = [
-    ...list.map((s, i) => ({ name: s.name ?? `group${i}`, lr: s.lr ?? defaults.lr, weightDecay: s.weightDecay ?? defaults.weightDecay, params: [] as string[], noDecay: [] as string[] })),
+    ...list.map((s, i) => ({
+      name: s.name ?? `group${i}`,
+      lr: s.lr ?? defaults.lr,
+      weightDecay: s.weightDecay ?? defaults.weightDecay,
+      params: [] as string[],
+      noDecay: [] as string[],
+    })),
     { name: 'default', lr: defaults.lr, weightDecay: defaults.weightDecay, params: [], noDecay: [] },
   ];
   for (const p of params) {
@@ -85,7 +93,8 @@ export function resolveParamGroups(
     (defaults.noDecay && isNoDecay(p.name, p.shape) ? g.noDecay : g.params).push(p.name);
   }
   base.slice(0, -1).forEach((g, i) => {
-    if (g.params.length + g.noDecay.length === 0) throw new RangeError(`groups[${i}]: '${[list[i]!.params].flat().join("', '")}' matches no trainable parameter`);
+    if (g.params.length + g.noDecay.length === 0)
+      throw new RangeError(`groups[${i}]: '${[list[i]!.params].flat().join("', '")}' matches no trainable parameter`);
   });
   const out: ResolvedGroup[] = [];
   for (const g of base) {
@@ -99,17 +108,25 @@ export function resolveParamGroups(
 export function parseGroupsOption(text: string): ParamGroupSpec[] {
   const s = text.trim();
   if (s.startsWith('[')) return JSON.parse(s) as ParamGroupSpec[];
-  return s.split(';').filter((x) => x.trim()).map((part) => {
-    const [globs, ...kvs] = part.trim().split(':');
-    const spec: ParamGroupSpec = { params: globs!.split(',').map((g) => g.trim()).filter(Boolean) };
-    for (const kv of kvs) {
-      const [k, v] = kv.split('=');
-      const n = Number(v);
-      if (v === undefined || v.trim() === '' || !Number.isFinite(n)) throw new RangeError(`groups: '${kv}' in '${part}': expected lr=NUMBER or wd=NUMBER`);
-      if (k === 'lr') spec.lr = n;
-      else if (k === 'wd' || k === 'weight-decay') spec.weightDecay = n;
-      else throw new RangeError(`groups: unknown key '${k}' in '${part}' (expected lr or wd)`);
-    }
-    return spec;
-  });
+  return s
+    .split(';')
+    .filter((x) => x.trim())
+    .map((part) => {
+      const [globs, ...kvs] = part.trim().split(':');
+      const spec: ParamGroupSpec = {
+        params: globs!
+          .split(',')
+          .map((g) => g.trim())
+          .filter(Boolean),
+      };
+      for (const kv of kvs) {
+        const [k, v] = kv.split('=');
+        const n = Number(v);
+        if (v === undefined || v.trim() === '' || !Number.isFinite(n)) throw new RangeError(`groups: '${kv}' in '${part}': expected lr=NUMBER or wd=NUMBER`);
+        if (k === 'lr') spec.lr = n;
+        else if (k === 'wd' || k === 'weight-decay') spec.weightDecay = n;
+        else throw new RangeError(`groups: unknown key '${k}' in '${part}' (expected lr or wd)`);
+      }
+      return spec;
+    });
 }

@@ -41,39 +41,60 @@ export async function launchLocal(args: string[], nproc: number, o: LaunchOption
   const prefix = o.prefix ?? [...process.execArgv, process.argv[1]!];
   const children: ChildProcess[] = [];
   let failed: number | null = null;
-  const stopOthers = () => { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM'); };
+  const stopOthers = () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+  };
   // a signal to the launcher reaches every rank (they stop after the current step, together)
-  const forward = (sig: NodeJS.Signals) => { for (const c of children) c.kill(sig); };
-  const onInt = () => forward('SIGINT'), onTerm = () => forward('SIGTERM');
+  const forward = (sig: NodeJS.Signals) => {
+    for (const c of children) c.kill(sig);
+  };
+  const onInt = () => forward('SIGINT'),
+    onTerm = () => forward('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
   try {
-    const exits = Array.from({ length: nproc }, (_, rank) => new Promise<number>((resolve) => {
-      const env = {
-        ...baseEnv, RANK: String(rank), LOCAL_RANK: String(rank), WORLD_SIZE: String(nproc), LOCAL_WORLD_SIZE: String(nproc),
-        GROUP_RANK: '0', MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), SPECFUSE_NUM_THREADS: threads,
-      };
-      const child = spawn(command, [...prefix, ...args], { env, stdio: ['inherit', rank === 0 ? 'inherit' : 'ignore', rank === 0 ? 'inherit' : 'pipe'] });
-      children.push(child);
-      if (rank > 0) {
-        let pending = '';
-        child.stderr!.on('data', (chunk: Buffer) => {
-          const lines = (pending + chunk.toString()).split('\n');
-          pending = lines.pop()!;
-          for (const l of lines) process.stderr.write(`[rank ${rank}] ${l}\n`);
-        });
-        child.stderr!.on('end', () => { if (pending) process.stderr.write(`[rank ${rank}] ${pending}\n`); });
-      }
-      child.once('error', (e) => { process.stderr.write(`[rank ${rank}] ${e.message}\n`); resolve(1); });
-      child.once('exit', (code, signal) => {
-        const status = code ?? (signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 1);
-        if (status !== 0 && failed === null) {
-          failed = status;
-          stopOthers();
-        }
-        resolve(status);
-      });
-    }));
+    const exits = Array.from(
+      { length: nproc },
+      (_, rank) =>
+        new Promise<number>((resolve) => {
+          const env = {
+            ...baseEnv,
+            RANK: String(rank),
+            LOCAL_RANK: String(rank),
+            WORLD_SIZE: String(nproc),
+            LOCAL_WORLD_SIZE: String(nproc),
+            GROUP_RANK: '0',
+            MASTER_ADDR: '127.0.0.1',
+            MASTER_PORT: String(port),
+            SPECFUSE_NUM_THREADS: threads,
+          };
+          const child = spawn(command, [...prefix, ...args], { env, stdio: ['inherit', rank === 0 ? 'inherit' : 'ignore', rank === 0 ? 'inherit' : 'pipe'] });
+          children.push(child);
+          if (rank > 0) {
+            let pending = '';
+            child.stderr!.on('data', (chunk: Buffer) => {
+              const lines = (pending + chunk.toString()).split('\n');
+              pending = lines.pop()!;
+              for (const l of lines) process.stderr.write(`[rank ${rank}] ${l}\n`);
+            });
+            child.stderr!.on('end', () => {
+              if (pending) process.stderr.write(`[rank ${rank}] ${pending}\n`);
+            });
+          }
+          child.once('error', (e) => {
+            process.stderr.write(`[rank ${rank}] ${e.message}\n`);
+            resolve(1);
+          });
+          child.once('exit', (code, signal) => {
+            const status = code ?? (signal === 'SIGINT' ? 130 : signal === 'SIGTERM' ? 143 : 1);
+            if (status !== 0 && failed === null) {
+              failed = status;
+              stopOthers();
+            }
+            resolve(status);
+          });
+        }),
+    );
     const codes = await Promise.all(exits);
     return failed ?? codes.find((c) => c !== 0) ?? 0;
   } finally {
@@ -86,7 +107,10 @@ export async function launchLocal(args: string[], nproc: number, o: LaunchOption
 export function withoutOption(argv: readonly string[], flag: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === flag) { i++; continue; }
+    if (argv[i] === flag) {
+      i++;
+      continue;
+    }
     if (argv[i]!.startsWith(flag + '=')) continue;
     out.push(argv[i]!);
   }

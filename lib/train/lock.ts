@@ -29,7 +29,9 @@ export function acquireLock(dir: string, what = 'run folder'): Lock {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, '.lock');
   const busy = (pid: number | string) =>
-    new Error(`${what}: ${dir} is in use by another run (process ${pid}); wait for it to finish or use another folder (a lock left by a process that is gone is taken over)`);
+    new Error(
+      `${what}: ${dir} is in use by another run (process ${pid}); wait for it to finish or use another folder (a lock left by a process that is gone is taken over)`,
+    );
   if (held.has(path)) throw busy(process.pid);
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number;
@@ -38,9 +40,16 @@ export function acquireLock(dir: string, what = 'run folder'): Lock {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       let owner = NaN;
-      try { owner = Number(JSON.parse(readFileSync(path, 'utf8')).pid); } catch { /* being written, or cut short: checked again below */ }
+      try {
+        owner = Number(JSON.parse(readFileSync(path, 'utf8')).pid);
+      } catch {
+        /* being written, or cut short: checked again below */
+      }
       if (Number.isInteger(owner) && owner > 0 && running(owner)) throw busy(owner);
-      if (!Number.isInteger(owner) && attempt === 0) { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); continue; }
+      if (!Number.isInteger(owner) && attempt === 0) {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+        continue;
+      }
       rmSync(path, { force: true }); // stale: its process is gone
       continue;
     }

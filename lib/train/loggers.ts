@@ -16,7 +16,11 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileVersionEvent, sessionStartEvent, summaryEvent, tfRecord, type SummaryValue } from './tfevents.js';
 
-export interface LogImage { width: number; height: number; png: Uint8Array }
+export interface LogImage {
+  width: number;
+  height: number;
+  png: Uint8Array;
+}
 
 export interface Logger {
   /** Named numbers at a step ('train.loss', 'lr', 'valid.SAM', ...); `phase` says which event they belong to. */
@@ -37,20 +41,32 @@ export type LoggerKind = 'tensorboard' | 'csv' | 'jsonl';
 export const LOGGER_KINDS: readonly LoggerKind[] = ['tensorboard', 'csv', 'jsonl'];
 
 export class JsonlLogger implements Logger {
-  constructor(readonly file: string) { mkdirSync(dirname(file), { recursive: true }); }
-  #line(obj: Record<string, unknown>) { appendFileSync(this.file, JSON.stringify({ time: new Date().toISOString(), ...obj }) + '\n'); }
-  scalars(step: number, values: Record<string, number>, phase: 'step' | 'valid'): void { this.#line({ event: phase, step, ...values }); }
-  event(name: string, fields: Record<string, unknown>): void { this.#line({ event: name, ...fields }); }
+  constructor(readonly file: string) {
+    mkdirSync(dirname(file), { recursive: true });
+  }
+  #line(obj: Record<string, unknown>) {
+    appendFileSync(this.file, JSON.stringify({ time: new Date().toISOString(), ...obj }) + '\n');
+  }
+  scalars(step: number, values: Record<string, number>, phase: 'step' | 'valid'): void {
+    this.#line({ event: phase, step, ...values });
+  }
+  event(name: string, fields: Record<string, unknown>): void {
+    this.#line({ event: name, ...fields });
+  }
 }
 
 export class CsvLogger implements Logger {
   #columns: string[] = ['step'];
   #rows: Array<Record<string, number>> = [];
-  constructor(readonly file: string) { mkdirSync(dirname(file), { recursive: true }); }
+  constructor(readonly file: string) {
+    mkdirSync(dirname(file), { recursive: true });
+  }
   /** Reads back the rows this file holds (a resumed run continues it) up to `step`, and rewrites it. */
   resumeAt(step: number): void {
     if (!existsSync(this.file)) return;
-    const lines = readFileSync(this.file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const lines = readFileSync(this.file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
     if (lines.length === 0) return;
     const columns = parseCsvLine(lines[0]!);
     const rows: Array<Record<string, number>> = [];
@@ -58,7 +74,9 @@ export class CsvLogger implements Logger {
       const fields = line.split(',');
       if (fields.length !== columns.length) continue; // a row cut short by a crash
       const row: Record<string, number> = {};
-      columns.forEach((c, i) => { if (fields[i] !== '') row[c] = Number(fields[i]); });
+      columns.forEach((c, i) => {
+        if (fields[i] !== '') row[c] = Number(fields[i]);
+      });
       if (Number.isFinite(row.step) && row.step! <= step) rows.push(row);
     }
     this.#columns = columns;
@@ -82,10 +100,14 @@ export class CsvLogger implements Logger {
       appendFileSync(this.file, this.#format(row));
     }
   }
-  #format(r: Record<string, number>): string { return this.#columns.map((c) => (r[c] === undefined ? '' : String(r[c]))).join(',') + '\n'; }
+  #format(r: Record<string, number>): string {
+    return this.#columns.map((c) => (r[c] === undefined ? '' : String(r[c]))).join(',') + '\n';
+  }
 }
 
-function csvField(s: string): string { return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s; }
+function csvField(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
 
 /** Splits one CSV header line (fields quoted as csvField writes them). */
 function parseCsvLine(line: string): string[] {
@@ -94,7 +116,13 @@ function parseCsvLine(line: string): string[] {
     if (line[i] === '"') {
       let v = '';
       for (i++; i < line.length; i++) {
-        if (line[i] === '"' && line[i + 1] === '"') { v += '"'; i++; } else if (line[i] === '"') { i++; break; } else v += line[i];
+        if (line[i] === '"' && line[i + 1] === '"') {
+          v += '"';
+          i++;
+        } else if (line[i] === '"') {
+          i++;
+          break;
+        } else v += line[i];
       }
       out.push(v);
       i++; // the comma
@@ -125,7 +153,9 @@ export class TensorBoardLogger implements Logger {
     appendFileSync(this.file, tfRecord(sessionStartEvent(step + 1)));
   }
   scalars(step: number, values: Record<string, number>): void {
-    const vs: SummaryValue[] = Object.entries(values).filter(([, v]) => Number.isFinite(v)).map(([tag, scalar]) => ({ tag, scalar }));
+    const vs: SummaryValue[] = Object.entries(values)
+      .filter(([, v]) => Number.isFinite(v))
+      .map(([tag, scalar]) => ({ tag, scalar }));
     if (vs.length) appendFileSync(this.file, tfRecord(summaryEvent(step, vs)));
   }
   image(step: number, tag: string, image: LogImage): void {
@@ -135,13 +165,21 @@ export class TensorBoardLogger implements Logger {
 
 /** Parses '--log tensorboard,csv,jsonl' style lists. */
 export function parseLoggerKinds(spec: string): LoggerKind[] {
-  const kinds = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  const kinds = spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const k of kinds) if (!LOGGER_KINDS.includes(k as LoggerKind)) throw new RangeError(`log: expected a list of ${LOGGER_KINDS.join(', ')}, got '${k}'`);
   return [...new Set(kinds)] as LoggerKind[];
 }
 
 /** The loggers of a run folder: tensorboard/ (event file), metrics.csv, train.jsonl. */
 export function createLoggers(dir: string, kinds: readonly LoggerKind[]): Logger[] {
-  return kinds.map((k) => (k === 'tensorboard' ? new TensorBoardLogger(join(dir, 'tensorboard'))
-    : k === 'csv' ? new CsvLogger(join(dir, 'metrics.csv')) : new JsonlLogger(join(dir, 'train.jsonl'))));
+  return kinds.map((k) =>
+    k === 'tensorboard'
+      ? new TensorBoardLogger(join(dir, 'tensorboard'))
+      : k === 'csv'
+        ? new CsvLogger(join(dir, 'metrics.csv'))
+        : new JsonlLogger(join(dir, 'train.jsonl')),
+  );
 }

@@ -168,7 +168,7 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
   const effBatch = Math.min(batchSize, n);
   // one step trains on effBatch samples per rank: a global batch of effBatch × worldSize
   const perEpoch = Math.max(1, Math.floor(n / (effBatch * worldSize)));
-  const totalSteps = o.steps ?? (o.epochs! * perEpoch);
+  const totalSteps = o.steps ?? o.epochs! * perEpoch;
   check(Number.isInteger(totalSteps) && totalSteps >= 1, RangeError, 'options.steps/epochs: must give at least one step');
   const schedule = validateSchedule(o.schedule);
   const baseLr = o.lr ?? 1e-4;
@@ -181,14 +181,25 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
 
   model.setStage(stage);
   const trainerOpts: TrainerOptions = {
-    loss: o.loss, optimizer: o.optimizer, lr: baseLr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay,
-    momentum: o.momentum, clipGradNorm: o.clipGradNorm, autocast: o.autocast, nanPolicy: o.nanPolicy, stage,
+    loss: o.loss,
+    optimizer: o.optimizer,
+    lr: baseLr,
+    beta1: o.beta1,
+    beta2: o.beta2,
+    eps: o.eps,
+    weightDecay: o.weightDecay,
+    momentum: o.momentum,
+    clipGradNorm: o.clipGradNorm,
+    autocast: o.autocast,
+    nanPolicy: o.nanPolicy,
+    stage,
   };
   const validation = checkValidationOptions(o.validation);
   const monitor = resolveMonitor(o.monitor, validation.metrics);
   const topK = o.saveTopK ?? (o.checkpointDir ? 1 : 0);
   check(Number.isInteger(topK) && topK >= 0, RangeError, 'options.saveTopK: expected an integer >= 0');
-  if (o.earlyStopping) check(Number.isInteger(o.earlyStopping.patience) && o.earlyStopping.patience >= 1, RangeError, 'options.earlyStopping.patience: expected an integer >= 1');
+  if (o.earlyStopping)
+    check(Number.isInteger(o.earlyStopping.patience) && o.earlyStopping.patience >= 1, RangeError, 'options.earlyStopping.patience: expected an integer >= 1');
   const callbacks = new CallbackList(o.callbacks ?? []);
   // rank 0 alone logs (every rank computes the same reduced values)
   const loggers: Logger[] = lead ? [...(o.loggers ?? []), ...(o.logFile ? [new JsonlLogger(o.logFile)] : [])] : [];
@@ -196,8 +207,11 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
   let groups: ResolvedGroup[];
   try {
     const shapes = new Map(model.namedParameters().map((p) => [p.name, p.shape]));
-    groups = resolveParamGroups(trainer.paramNames.map((name) => ({ name, shape: shapes.get(name)! })), o.groups,
-      { lr: baseLr, weightDecay: o.weightDecay ?? 0, noDecay: o.noDecay });
+    groups = resolveParamGroups(
+      trainer.paramNames.map((name) => ({ name, shape: shapes.get(name)! })),
+      o.groups,
+      { lr: baseLr, weightDecay: o.weightDecay ?? 0, noDecay: o.noDecay },
+    );
     if (o.groups?.length || o.noDecay) trainer.setParamGroups(groups);
   } catch (e) {
     trainer.dispose();
@@ -211,17 +225,41 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
     throw new RangeError(`options.data: no '${targetKey}' (the target) in the dataset (keys: ${o.data.keys.join(', ')})`);
   }
   const loopState: LoopState = {
-    version: 1, family: model.spec.family, stage, step: 0, batches: 0, epoch: 0, position: 0, skipped: 0,
-    bestValid: null, evalsWithoutImprovement: 0, config: { ...model.config },
+    version: 1,
+    family: model.spec.family,
+    stage,
+    step: 0,
+    batches: 0,
+    epoch: 0,
+    position: 0,
+    skipped: 0,
+    bestValid: null,
+    evalsWithoutImprovement: 0,
+    config: { ...model.config },
     options: {
-      batchSize, lr: baseLr, schedule, seed, totalSteps, augment: !!o.augment, ...trainerOpts, paramGroups: groups, monitor,
-      validation, evalEvery: o.evalEvery, earlyStopping: o.earlyStopping, saveTopK: topK, checkpointEvery: o.checkpointEvery,
+      batchSize,
+      lr: baseLr,
+      schedule,
+      seed,
+      totalSteps,
+      augment: !!o.augment,
+      ...trainerOpts,
+      paramGroups: groups,
+      monitor,
+      validation,
+      evalEvery: o.evalEvery,
+      earlyStopping: o.earlyStopping,
+      saveTopK: topK,
+      checkpointEvery: o.checkpointEvery,
       ...(dist ? { worldSize } : {}),
     },
-    bestStep: null, topK: [],
+    bestStep: null,
+    topK: [],
   };
 
-  const log = (name: string, fields: Record<string, unknown>) => { for (const l of loggers) l.event?.(name, fields); };
+  const log = (name: string, fields: Record<string, unknown>) => {
+    for (const l of loggers) l.event?.(name, fields);
+  };
 
   // One run at a time per checkpoint folder: a second one would interleave and prune the first's checkpoints.
   let lock: Lock | undefined;
@@ -239,7 +277,8 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
     const ifPresent = o.resume === 'if-present';
     const resumeFrom = o.resume === true || ifPresent ? o.checkpointDir : typeof o.resume === 'string' ? o.resume : undefined;
     let resumed = false;
-    if (o.resume === true || ifPresent) check(!!o.checkpointDir, TypeError, `options.resume: ${o.resume === true ? 'true' : "'if-present'"} needs options.checkpointDir`);
+    if (o.resume === true || ifPresent)
+      check(!!o.checkpointDir, TypeError, `options.resume: ${o.resume === true ? 'true' : "'if-present'"} needs options.checkpointDir`);
     if (resumeFrom) {
       const ck = readCheckpoint(resumeFrom);
       if (!ck && !ifPresent) {
@@ -251,7 +290,9 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
         }
         const changed = changedOptions(ck.state.options, loopState.options);
         if (changed.length && !o.allowOptionChanges) {
-          throw new RangeError(`options.resume: ${ck.dir} was trained with other options (${changed.join('; ')}); resume with the same ones, or pass allowOptionChanges: true to change them`);
+          throw new RangeError(
+            `options.resume: ${ck.dir} was trained with other options (${changed.join('; ')}); resume with the same ones, or pass allowOptionChanges: true to change them`,
+          );
         }
         loadStateDict(model, ck.weights);
         const opt: Record<string, Tensor> = {};
@@ -271,7 +312,7 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
         resumed = true;
         // the log ran on past the checkpoint (until a crash or signal): those steps will be redone
         if (o.logFile) trimLog(o.logFile, ck.state.batches);
-      for (const l of loggers) l.resumeAt?.(ck.state.batches);
+        for (const l of loggers) l.resumeAt?.(ck.state.batches);
         log('resume', { from: ck.dir, step: ck.state.step, ...(changed.length ? { changed } : {}) });
       }
     }
@@ -282,9 +323,17 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
     if (!resumed) manualSeed(seed);
     if (dist) {
       // Ranks started with other options, data or model would train apart: refuse at once.
-      await dist.agree('training options', JSON.stringify({
-        family: model.spec.family, stage, samples: n, config: model.config, options: loopState.options, resumedAt: loopState.batches,
-      }));
+      await dist.agree(
+        'training options',
+        JSON.stringify({
+          family: model.spec.family,
+          stage,
+          samples: n,
+          config: model.config,
+          options: loopState.options,
+          resumedAt: loopState.batches,
+        }),
+      );
       await trainer.setDistributed();
     }
 
@@ -292,13 +341,20 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
     const saveCheckpoint = async () => {
       if (!o.checkpointDir) return;
       // rank 0 writes; the others wait for it, so that a checkpoint exists for every rank once any goes on
-      if (!lead) { await dist!.barrier(); return; }
+      if (!lead) {
+        await dist!.barrier();
+        return;
+      }
       const weights = model.stateDict();
       const optimizer = trainer.optimizerState();
       const rng = rngState();
       try {
-        lastCheckpoint = await writeCheckpoint(o.checkpointDir, `step-${String(loopState.batches).padStart(8, '0')}`,
-          { state: { ...loopState }, weights, optimizer: { ...optimizer, __rng__: rng } }, o.keepCheckpoints ?? 2);
+        lastCheckpoint = await writeCheckpoint(
+          o.checkpointDir,
+          `step-${String(loopState.batches).padStart(8, '0')}`,
+          { state: { ...loopState }, weights, optimizer: { ...optimizer, __rng__: rng } },
+          o.keepCheckpoints ?? 2,
+        );
         log('checkpoint', { step: loopState.step, path: lastCheckpoint });
         await callbacks.call('onCheckpoint', { step: loopState.batches, kind: 'latest', path: lastCheckpoint });
       } finally {
@@ -313,7 +369,10 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
       let indices: number[];
       if (train) {
         const epoch = Math.floor(b / perEpoch);
-        if (!orders.has(epoch)) { orders.clear(); orders.set(epoch, epochOrder(n, seed, epoch, o.shuffle ?? true)); }
+        if (!orders.has(epoch)) {
+          orders.clear();
+          orders.set(epoch, epochOrder(n, seed, epoch, o.shuffle ?? true));
+        }
         const pos = b % perEpoch;
         // this rank's shard of the global batch (DistributedSampler: same order on every rank, disjoint slices)
         const start = (pos * worldSize + rank) * effBatch;
@@ -327,10 +386,22 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
       try {
         for (const [k, h] of Object.entries(host)) {
           let t = fromHost(h);
-          if (h.dtype !== 'float32') { const f = t.to('float32'); t.dispose(); t = f; }
-          if (device !== 'cpu') { const d = t.to(device); t.dispose(); t = d; }
+          if (h.dtype !== 'float32') {
+            const f = t.to('float32');
+            t.dispose();
+            t = f;
+          }
+          if (device !== 'cpu') {
+            const d = t.to(device);
+            t.dispose();
+            t = d;
+          }
           const dims = [...(flipH ? [2] : []), ...(flipW ? [3] : [])];
-          if (dims.length) { const f = t.flip(dims); t.dispose(); t = f; }
+          if (dims.length) {
+            const f = t.flip(dims);
+            t.dispose();
+            t = f;
+          }
           out[k] = t;
         }
       } catch (e) {
@@ -339,7 +410,9 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
       }
       return out;
     };
-    const dispose = (batch: Record<string, Tensor>) => { for (const t of Object.values(batch)) t.dispose(); };
+    const dispose = (batch: Record<string, Tensor>) => {
+      for (const t of Object.values(batch)) t.dispose();
+    };
     const split = (batch: Record<string, Tensor>) => {
       const inputs: Record<string, Tensor> = {};
       for (const k of inputKeys) inputs[k] = batch[k]!;
@@ -369,7 +442,18 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
 
     // ---- the loop ---------------------------------------------------------------------------------
     const result: TrainResult = {
-      stopped: 'done', steps: 0, epochs: 0, skipped: 0, losses: [], valid: [], bestValid: null, best: null, topK: [], groups, checkpoint: null, seconds: 0,
+      stopped: 'done',
+      steps: 0,
+      epochs: 0,
+      skipped: 0,
+      losses: [],
+      valid: [],
+      bestValid: null,
+      best: null,
+      topK: [],
+      groups,
+      checkpoint: null,
+      seconds: 0,
     };
     const t0 = performance.now();
     let samplesDone = 0; // over all ranks
@@ -385,7 +469,10 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
     try {
       while (loopState.batches < totalSteps) {
         // data parallel: the ranks agree on an abort after each step (below), so that all stop at the same one
-        if (!dist && o.signal?.aborted) { result.stopped = 'aborted'; break; }
+        if (!dist && o.signal?.aborted) {
+          result.stopped = 'aborted';
+          break;
+        }
         let batch: Record<string, Tensor>;
         try {
           batch = await next!;
@@ -423,10 +510,20 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
         samplesDone += effBatch * worldSize;
         result.losses.push({ step: loopState.batches, loss: r.loss });
         const scalars: Record<string, number> = { 'train.loss': r.loss, lr, grad_norm: r.gradNorm, skipped: r.skipped ? 1 : 0 };
-        if (groups.length > 1) groups.forEach((g, i) => { scalars[`lr/${g.name}`] = lrs[i]!; });
+        if (groups.length > 1)
+          groups.forEach((g, i) => {
+            scalars[`lr/${g.name}`] = lrs[i]!;
+          });
         for (const l of loggers) l.scalars(loopState.batches, scalars, 'step');
         await callbacks.call('onStepEnd', {
-          stage, step: loopState.batches, totalSteps, epoch: loopState.epoch, loss: r.loss, lrs, gradNorm: r.gradNorm, skipped: r.skipped,
+          stage,
+          step: loopState.batches,
+          totalSteps,
+          epoch: loopState.epoch,
+          loss: r.loss,
+          lrs,
+          gradNorm: r.gradNorm,
+          skipped: r.skipped,
         });
 
         let validLoss: number | undefined;
@@ -452,8 +549,14 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
             loopState.bestStep = loopState.batches;
           }
           // every rank keeps the same top-k list (the same reduced values); rank 0 writes the files
-          const kept = await keepBest(model, monitor, loopState.topK ?? [], loopState.batches, value,
-            lead ? { dir: o.checkpointDir, topK, bestPath: o.bestWeights } : { topK });
+          const kept = await keepBest(
+            model,
+            monitor,
+            loopState.topK ?? [],
+            loopState.batches,
+            value,
+            lead ? { dir: o.checkpointDir, topK, bestPath: o.bestWeights } : { topK },
+          );
           loopState.topK = kept.entries;
           for (const path of kept.written) await callbacks.call('onCheckpoint', { step: loopState.batches, kind: 'best', path });
           await callbacks.call('onValidationEnd', { step: loopState.batches, metrics, monitored: value, improved });
@@ -461,15 +564,29 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
         const elapsed = (performance.now() - t0) / 1000;
         const sps = samplesDone / Math.max(elapsed, 1e-9);
         o.onProgress?.({
-          stage, step: loopState.batches, totalSteps, epoch: loopState.epoch, loss: r.loss, lr, samplesPerSecond: sps,
-          etaSeconds: ((totalSteps - loopState.batches) * effBatch) / Math.max(sps, 1e-9), skipped: loopState.skipped, valid: validLoss,
+          stage,
+          step: loopState.batches,
+          totalSteps,
+          epoch: loopState.epoch,
+          loss: r.loss,
+          lr,
+          samplesPerSecond: sps,
+          etaSeconds: ((totalSteps - loopState.batches) * effBatch) / Math.max(sps, 1e-9),
+          skipped: loopState.skipped,
+          valid: validLoss,
         });
         if (loopState.position === 0) await callbacks.call('onEpochEnd', { epoch: loopState.epoch, step: loopState.batches });
         if (o.checkpointEvery && loopState.batches % o.checkpointEvery === 0) await saveCheckpoint();
-        if (o.earlyStopping && loopState.evalsWithoutImprovement >= o.earlyStopping.patience) { result.stopped = 'early-stopping'; break; }
+        if (o.earlyStopping && loopState.evalsWithoutImprovement >= o.earlyStopping.patience) {
+          result.stopped = 'early-stopping';
+          break;
+        }
         // an abort or a callback's stop on one rank stops all of them at the same step (one collective for both)
         const [aborted, stopped] = dist ? await dist.anyOf([!!o.signal?.aborted, callbacks.stopped]) : [false, callbacks.stopped];
-        if (aborted) { result.stopped = 'aborted'; break; }
+        if (aborted) {
+          result.stopped = 'aborted';
+          break;
+        }
         if (stopped) {
           result.stopped = 'callback';
           result.stopReason = callbacks.stopReason ?? 'a callback on another rank stopped training';
@@ -481,9 +598,14 @@ async function trainIn(model: Module, o: TrainOptions, dist: DistributedTraining
     }
     if (o.checkpointDir && (result.stopped !== 'done' || !o.checkpointEvery || loopState.batches % o.checkpointEvery !== 0)) await saveCheckpoint();
     Object.assign(result, {
-      steps: loopState.batches, epochs: loopState.batches / perEpoch, skipped: loopState.skipped,
-      bestValid: loopState.bestValid, checkpoint: lastCheckpoint, seconds: (performance.now() - t0) / 1000,
-      best: loopState.bestStep != null && loopState.bestValid !== null ? { metric: monitor.metric, step: loopState.bestStep, value: loopState.bestValid } : null,
+      steps: loopState.batches,
+      epochs: loopState.batches / perEpoch,
+      skipped: loopState.skipped,
+      bestValid: loopState.bestValid,
+      checkpoint: lastCheckpoint,
+      seconds: (performance.now() - t0) / 1000,
+      best:
+        loopState.bestStep != null && loopState.bestValid !== null ? { metric: monitor.metric, step: loopState.bestStep, value: loopState.bestValid } : null,
       topK: loopState.topK ?? [],
     });
     log('end', { stopped: result.stopped, steps: result.steps, seconds: result.seconds, ...(result.stopReason ? { reason: result.stopReason } : {}) });
@@ -502,11 +624,18 @@ const RESUMABLE_OPTIONS = new Set(['totalSteps', 'checkpointEvery']);
  */
 function changedOptions(recorded: Record<string, unknown>, now: Record<string, unknown>): string[] {
   const norm = (x: Record<string, unknown>) => JSON.parse(JSON.stringify(x)) as Record<string, unknown>;
-  const a = norm(recorded), b = norm(now);
+  const a = norm(recorded),
+    b = norm(now);
   const relativeGroups = (o: Record<string, unknown>) => {
-    const lr = Number(o.lr) || 0, wd = Number(o.weightDecay) || 0;
+    const lr = Number(o.lr) || 0,
+      wd = Number(o.weightDecay) || 0;
     const rel = (v: number, base: number) => (base ? v / base : v);
-    return (o.paramGroups as ResolvedGroup[] | undefined)?.map((g) => ({ name: g.name, params: g.params, lr: rel(g.lr, lr), weightDecay: rel(g.weightDecay, wd) }));
+    return (o.paramGroups as ResolvedGroup[] | undefined)?.map((g) => ({
+      name: g.name,
+      params: g.params,
+      lr: rel(g.lr, lr),
+      weightDecay: rel(g.weightDecay, wd),
+    }));
   };
   const out: string[] = [];
   for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
@@ -515,7 +644,8 @@ function changedOptions(recorded: Record<string, unknown>, now: Record<string, u
       if (JSON.stringify(relativeGroups(a)) !== JSON.stringify(relativeGroups(b))) out.push('paramGroups: other groups');
       continue;
     }
-    const x = JSON.stringify(a[k]), y = JSON.stringify(b[k]);
+    const x = JSON.stringify(a[k]),
+      y = JSON.stringify(b[k]);
     if (x !== y) out.push(`${k}: ${x ?? 'unset'} → ${y ?? 'unset'}`);
   }
   return out;
@@ -524,7 +654,9 @@ function changedOptions(recorded: Record<string, unknown>, now: Record<string, u
 /** Drops the log lines of steps after `step` (redone after a resume), atomically. */
 function trimLog(file: string, step: number): void {
   if (!existsSync(file)) return;
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   const keep = lines.filter((l) => {
     try {
       const e = JSON.parse(l) as { step?: unknown };

@@ -18,7 +18,11 @@ export interface MonitorOptions {
 
 const HIGHER_IS_BETTER = new Set(['Q', 'Q2n', 'PSNR', 'SSIM', 'SCC', 'QNR', 'HQNR']);
 
-export interface Monitor { metric: string; key: string; mode: 'min' | 'max' }
+export interface Monitor {
+  metric: string;
+  key: string;
+  mode: 'min' | 'max';
+}
 
 export function resolveMonitor(o: MonitorOptions | undefined, metrics: readonly string[]): Monitor {
   const metric = o?.metric ?? 'valid.loss';
@@ -40,15 +44,28 @@ export function improves(mon: Monitor, value: number, best: number | null, minDe
   return mon.mode === 'min' ? value < best - minDelta : value > best + minDelta;
 }
 
-export interface BestEntry { step: number; value: number; path: string }
+export interface BestEntry {
+  step: number;
+  value: number;
+  path: string;
+}
 
 /**
  * Keeps the k best weights as <dir>/best-step-<step>.safetensors (k = 0: none), and the single best
  * at `bestPath` too when given. The entries live in the loop state, so resumes keep ranking.
  */
-export async function keepBest(model: Module, mon: Monitor, entries: BestEntry[], step: number, value: number, o: {
-  dir?: string; topK: number; bestPath?: string;
-}): Promise<{ entries: BestEntry[]; written: string[] }> {
+export async function keepBest(
+  model: Module,
+  mon: Monitor,
+  entries: BestEntry[],
+  step: number,
+  value: number,
+  o: {
+    dir?: string;
+    topK: number;
+    bestPath?: string;
+  },
+): Promise<{ entries: BestEntry[]; written: string[] }> {
   const written: string[] = [];
   const better = (a: number, b: number) => (mon.mode === 'min' ? a < b : a > b);
   const isBest = entries.length === 0 || better(value, entries[0]!.value);
@@ -65,7 +82,7 @@ export async function keepBest(model: Module, mon: Monitor, entries: BestEntry[]
     if (isBest && Number.isFinite(value)) next = [{ step, value, path: '' }];
   }
   if (o.bestPath && isBest && Number.isFinite(value)) {
-    await saveWeights(model, o.bestPath, { step: String(step), [mon.metric]: String(value) });  // atomic (rename)
+    await saveWeights(model, o.bestPath, { step: String(step), [mon.metric]: String(value) }); // atomic (rename)
     written.push(o.bestPath);
   }
   return { entries: next, written };

@@ -10,7 +10,8 @@ export function validateSchedule(s: Schedule | undefined): Schedule {
   const warm = sched.warmup ?? 0;
   if (!Number.isInteger(warm) || warm < 0) throw new RangeError('schedule.warmup: expected an integer >= 0');
   switch (sched.kind) {
-    case 'constant': return sched;
+    case 'constant':
+      return sched;
     case 'step':
       if (!Number.isInteger(sched.stepSize) || sched.stepSize < 1) throw new RangeError('schedule.stepSize: expected an integer >= 1');
       if (sched.gamma !== undefined && !(sched.gamma > 0)) throw new RangeError('schedule.gamma: must be > 0');
@@ -29,8 +30,10 @@ export function learningRate(s: Schedule, baseLr: number, step: number, total: n
   if (step < warmup) return (baseLr * (step + 1)) / warmup;
   const t = step - warmup;
   switch (s.kind) {
-    case 'constant': return baseLr;
-    case 'step': return baseLr * Math.pow(s.gamma ?? 0.1, Math.floor(t / s.stepSize));
+    case 'constant':
+      return baseLr;
+    case 'step':
+      return baseLr * Math.pow(s.gamma ?? 0.1, Math.floor(t / s.stepSize));
     case 'cosine': {
       const span = Math.max(1, total - warmup);
       const minLr = s.minLr ?? 0;

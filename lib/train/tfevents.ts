@@ -49,11 +49,20 @@ class ProtoWriter {
   private varint(v: bigint): void {
     // negative int64 values are written as their two's complement (10 bytes), as protobuf does
     let x = BigInt.asUintN(64, v);
-    while (x >= 0x80n) { this.parts.push(Number(x & 0x7fn) | 0x80); x >>= 7n; }
+    while (x >= 0x80n) {
+      this.parts.push(Number(x & 0x7fn) | 0x80);
+      x >>= 7n;
+    }
     this.parts.push(Number(x));
   }
-  private key(field: number, wire: number): void { this.varint(BigInt((field << 3) | wire)); }
-  int(field: number, v: number | bigint): this { this.key(field, 0); this.varint(BigInt(v)); return this; }
+  private key(field: number, wire: number): void {
+    this.varint(BigInt((field << 3) | wire));
+  }
+  int(field: number, v: number | bigint): this {
+    this.key(field, 0);
+    this.varint(BigInt(v));
+    return this;
+  }
   double(field: number, v: number): this {
     this.key(field, 1);
     const b = new Uint8Array(8);
@@ -75,12 +84,12 @@ class ProtoWriter {
     for (let i = 0; i < b.length; i++) this.parts.push(b[i]!);
     return this;
   }
-  finish(): Uint8Array { return Uint8Array.from(this.parts); }
+  finish(): Uint8Array {
+    return Uint8Array.from(this.parts);
+  }
 }
 
-export type SummaryValue =
-  | { tag: string; scalar: number }
-  | { tag: string; image: { width: number; height: number; png: Uint8Array; channels: 3 | 4 } };
+export type SummaryValue = { tag: string; scalar: number } | { tag: string; image: { width: number; height: number; png: Uint8Array; channels: 3 | 4 } };
 
 function summaryValue(v: SummaryValue): Uint8Array {
   const w = new ProtoWriter().bytes(1, v.tag);

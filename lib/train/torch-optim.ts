@@ -28,10 +28,19 @@ export interface TorchOptimizerExport {
 
 export function torchOptimizerState(ck: Checkpoint): TorchOptimizerExport {
   const o = ck.state.options as {
-    optimizer?: string; lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; momentum?: number;
-    schedule: Schedule; totalSteps: number; paramGroups?: ResolvedGroup[];
+    optimizer?: string;
+    lr: number;
+    beta1?: number;
+    beta2?: number;
+    eps?: number;
+    weightDecay?: number;
+    momentum?: number;
+    schedule: Schedule;
+    totalSteps: number;
+    paramGroups?: ResolvedGroup[];
   };
-  if (!o.paramGroups) throw new RangeError(`checkpoint ${ck.dir}: no parameter groups recorded (written by an older specfuse); cannot number the parameters as torch does`);
+  if (!o.paramGroups)
+    throw new RangeError(`checkpoint ${ck.dir}: no parameter groups recorded (written by an older specfuse); cannot number the parameters as torch does`);
   const optimizer = o.optimizer ?? 'adam';
   const tensors = new Map<string, HostArray>();
   const paramGroups: Array<Record<string, unknown>> = [];
@@ -47,17 +56,27 @@ export function torchOptimizerState(ck: Checkpoint): TorchOptimizerExport {
         continue;
       }
       const step = ck.optimizer.get(`${name}.step`);
-      if (!step) continue;  // never stepped: torch has no state for it either
+      if (!step) continue; // never stepped: torch has no state for it either
       // torch keeps `step` as a 0-d float32 tensor
       tensors.set(`state.${i}.step`, { dtype: 'float32', shape: [], data: Float32Array.of(Number(step.data[0])) });
       tensors.set(`state.${i}.exp_avg`, ck.optimizer.get(`${name}.exp_avg`)!);
       tensors.set(`state.${i}.exp_avg_sq`, ck.optimizer.get(`${name}.exp_avg_sq`)!);
     }
     const lr = learningRate(o.schedule, g.lr, ck.state.batches, o.totalSteps);
-    paramGroups.push(optimizer === 'sgd'
-      ? { lr, momentum: o.momentum ?? 0.9, dampening: 0, weight_decay: g.weightDecay, nesterov: false, maximize: false, params: ids, param_names: g.params }
-      : { lr, betas: [o.beta1 ?? 0.9, o.beta2 ?? 0.999], eps: o.eps ?? 1e-8, weight_decay: g.weightDecay, amsgrad: false, maximize: false,
-        params: ids, param_names: g.params });
+    paramGroups.push(
+      optimizer === 'sgd'
+        ? { lr, momentum: o.momentum ?? 0.9, dampening: 0, weight_decay: g.weightDecay, nesterov: false, maximize: false, params: ids, param_names: g.params }
+        : {
+            lr,
+            betas: [o.beta1 ?? 0.9, o.beta2 ?? 0.999],
+            eps: o.eps ?? 1e-8,
+            weight_decay: g.weightDecay,
+            amsgrad: false,
+            maximize: false,
+            params: ids,
+            param_names: g.params,
+          },
+    );
   }
   return { tensors, paramGroups };
 }
@@ -66,7 +85,12 @@ export function torchOptimizerState(ck: Checkpoint): TorchOptimizerExport {
 export function writeTorchOptimizer(path: string, ck: Checkpoint): void {
   const { tensors, paramGroups } = torchOptimizerState(ck);
   const optimizer = String((ck.state.options as { optimizer?: string }).optimizer ?? 'adam');
-  writeFileAtomic(path, writeSafetensors(tensors, {
-    format: 'torch.optim', optimizer: { adam: 'Adam', adamw: 'AdamW', sgd: 'SGD' }[optimizer] ?? optimizer, param_groups: JSON.stringify(paramGroups),
-  }));
+  writeFileAtomic(
+    path,
+    writeSafetensors(tensors, {
+      format: 'torch.optim',
+      optimizer: { adam: 'Adam', adamw: 'AdamW', sgd: 'SGD' }[optimizer] ?? optimizer,
+      param_groups: JSON.stringify(paramGroups),
+    }),
+  );
 }

@@ -25,7 +25,12 @@ export interface TrainerOptions {
 }
 
 /** Data parallel: `loss` is the mean over the ranks (the global batch's), `localLoss` this rank's own. */
-export interface StepResult { loss: number; gradNorm: number; skipped: boolean; localLoss: number }
+export interface StepResult {
+  loss: number;
+  gradNorm: number;
+  skipped: boolean;
+  localLoss: number;
+}
 
 export class Trainer implements Disposable {
   /** @internal */
@@ -45,7 +50,9 @@ export class Trainer implements Disposable {
    * Whether steps need a target: false for self-supervised stages (CrossDiff's diffusion
    * pre-training) and the no-reference 'qnr' loss.
    */
-  get needsTarget(): boolean { return this.native.needsTarget; }
+  get needsTarget(): boolean {
+    return this.native.needsTarget;
+  }
 
   /** One optimizer step on a batch, off the JS thread. */
   async step(inputs: Record<string, Tensor>, target?: Tensor): Promise<StepResult> {
@@ -83,10 +90,16 @@ export class Trainer implements Disposable {
   }
 
   /** The learning rate of the first group; setting it sets every group's. */
-  get lr(): number { return this.native.lr; }
-  set lr(v: number) { this.native.setLr(v); }
+  get lr(): number {
+    return this.native.lr;
+  }
+  set lr(v: number) {
+    this.native.setLr(v);
+  }
   /** The trainable tensors in the optimizer's order (torch.optim's parameter indices). */
-  get paramNames(): string[] { return this.native.paramNames; }
+  get paramNames(): string[] {
+    return this.native.paramNames;
+  }
   /**
    * Parameter groups (before the first step): each group's tensors by name, its lr and weight
    * decay. Every trainable tensor must be in exactly one group.
@@ -105,14 +118,28 @@ export class Trainer implements Disposable {
     });
     const missing = names.filter((_, i) => groupOf[i] === -1);
     if (missing.length) throw new RangeError(`setParamGroups: no group for ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', ...' : ''}`);
-    this.native.setParamGroups(groupOf, groups.map((g) => g.lr), groups.map((g) => g.weightDecay));
+    this.native.setParamGroups(
+      groupOf,
+      groups.map((g) => g.lr),
+      groups.map((g) => g.weightDecay),
+    );
   }
   /** Each group's current learning rate. */
-  get groupLrs(): number[] { return this.native.groupLrs; }
-  set groupLrs(lrs: number[]) { this.native.setGroupLrs(lrs); }
-  get steps(): number { return this.native.steps; }
-  get skipped(): number { return this.native.skipped; }
-  get trainableTensors(): number { return this.native.trainableTensors; }
+  get groupLrs(): number[] {
+    return this.native.groupLrs;
+  }
+  set groupLrs(lrs: number[]) {
+    this.native.setGroupLrs(lrs);
+  }
+  get steps(): number {
+    return this.native.steps;
+  }
+  get skipped(): number {
+    return this.native.skipped;
+  }
+  get trainableTensors(): number {
+    return this.native.trainableTensors;
+  }
 
   /** Optimizer moments and step counts by parameter name, for checkpoints. */
   optimizerState(): Record<string, Tensor> {
@@ -125,10 +152,18 @@ export class Trainer implements Disposable {
     if (counters) this.native.setCounters(counters.steps, counters.skipped);
   }
 
-  dispose(): void { this.native.dispose(); }
-  [Symbol.dispose](): void { this.dispose(); }
+  dispose(): void {
+    this.native.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
 /** libtorch's CPU generator state (for exact resumes) and its restore. */
-export function rngState(): Tensor { return new Tensor(native.rngState()); }
-export function setRngState(state: Tensor): void { native.setRngState(state.native); }
+export function rngState(): Tensor {
+  return new Tensor(native.rngState());
+}
+export function setRngState(state: Tensor): void {
+  native.setRngState(state.native);
+}

@@ -28,7 +28,9 @@ export function checkValidationOptions(v: ValidationOptions | undefined): Requir
   const o = v ?? {};
   if (typeof o !== 'object') throw new TypeError('options.validation: expected an object');
   const metrics = o.metrics ?? [];
-  for (const m of metrics) if (!reducedMetricNames.includes(m)) throw new RangeError(`options.validation.metrics: unknown metric '${String(m)}' (expected ${reducedMetricNames.join(', ')})`);
+  for (const m of metrics)
+    if (!reducedMetricNames.includes(m))
+      throw new RangeError(`options.validation.metrics: unknown metric '${String(m)}' (expected ${reducedMetricNames.join(', ')})`);
   const scale = o.scale ?? 1;
   if (!(scale > 0)) throw new RangeError('options.validation.scale: must be > 0');
   const previewTiles = o.previewTiles ?? 4;
@@ -43,7 +45,9 @@ export class ValidationAccumulator {
   #preview: LogImage | null = null;
   constructor(private readonly o: ReturnType<typeof checkValidationOptions>) {}
 
-  get wantsOutput(): boolean { return this.o.metrics.length > 0 || (this.o.previewTiles > 0 && this.#preview === null); }
+  get wantsOutput(): boolean {
+    return this.o.metrics.length > 0 || (this.o.previewTiles > 0 && this.#preview === null);
+  }
 
   /** One batch: its mean loss, and (when metrics or a preview are asked for) the output and target. */
   async add(loss: number, tiles: number, output?: Tensor, target?: Tensor): Promise<void> {
@@ -52,7 +56,11 @@ export class ValidationAccumulator {
     if (!output || !target || output.shape.length !== 4 || output.shape.join() !== target.shape.join()) return;
     if (this.o.metrics.length) {
       const r = await reducedResolutionMetricsBatch(output, target, {
-        metrics: this.o.metrics, scale: this.o.scale, ratio: this.o.ratio, bits: this.o.bits, dimCut: this.o.dimCut,
+        metrics: this.o.metrics,
+        scale: this.o.scale,
+        ratio: this.o.ratio,
+        bits: this.o.bits,
+        dimCut: this.o.dimCut,
       });
       for (const tile of r) for (const m of this.o.metrics) this.#sums.set(m, (this.#sums.get(m) ?? 0) + tile[m]);
     }
@@ -72,14 +80,18 @@ export class ValidationAccumulator {
     const v = Float64Array.from([this.#tiles, ...keys.map((k) => this.#sums.get(k) ?? 0)]);
     await sum(v);
     this.#tiles = v[0]!;
-    keys.forEach((k, i) => { if (this.#sums.has(k) || v[i + 1] !== 0) this.#sums.set(k, v[i + 1]!); });
+    keys.forEach((k, i) => {
+      if (this.#sums.has(k) || v[i + 1] !== 0) this.#sums.set(k, v[i + 1]!);
+    });
   }
 
   /** Means over the tiles seen: 'loss' and each metric. */
   means(): Record<string, number> {
     return Object.fromEntries([...this.#sums].map(([k, s]) => [k, s / this.#tiles]));
   }
-  get preview(): LogImage | null { return this.#preview; }
+  get preview(): LogImage | null {
+    return this.#preview;
+  }
 }
 
 /** fused | reference, for the first `count` tiles, side by side. */

@@ -58,7 +58,10 @@ export interface DemoResult {
   stages: { 1: TrainResult; 2: TrainResult };
 }
 
-interface Pair { ms: Tensor; pan: Tensor }
+interface Pair {
+  ms: Tensor;
+  pan: Tensor;
+}
 
 const METHODS = ['EXP', 'BT-H', 'GSA', 'PanAdapter stage 1', 'PanAdapter stage 2'] as const;
 
@@ -99,7 +102,8 @@ async function userPairs(path: string, sensorArg: string | undefined): Promise<{
   const whole = { ms, pan };
   const train = cropRows(whole, 0, cut);
   const test = cropRows(whole, cut, end);
-  ms.dispose(); pan.dispose();
+  ms.dispose();
+  pan.dispose();
   return { train, test, sensor: String(sensor).toUpperCase() };
 }
 
@@ -129,7 +133,15 @@ async function waldPatches(pairs: Pair[], sensor: string, scale: number, seed: n
   }
   const joinSets = async (list: WaldSet[]): Promise<Record<string, HostArray>> => {
     const outArrays: Record<string, HostArray> = {};
-    for (const k of ['gt', 'lms', 'ms', 'pan'] as const) outArrays[k] = await scope(() => cat(list.map((s) => s[k]), 0).div(scale).toHost());
+    for (const k of ['gt', 'lms', 'ms', 'pan'] as const)
+      outArrays[k] = await scope(() =>
+        cat(
+          list.map((s) => s[k]),
+          0,
+        )
+          .div(scale)
+          .toHost(),
+      );
     return outArrays;
   };
   try {
@@ -161,20 +173,61 @@ function heldOutTiles(model: Module, test: WaldSet, scale: number): Promise<Tens
 }
 
 /** 3. Stage 1, then stage 2 from it; each saved, each scored on the held-out tiles. */
-async function trainStages(model: Module, o: { trainData: ArrayDataset; validData?: ArrayDataset; test: WaldSet; scale: number; out: string; seed: number; batchSize: number; device: string; options: DemoOptions; log: (line: string) => void }) {
+async function trainStages(
+  model: Module,
+  o: {
+    trainData: ArrayDataset;
+    validData?: ArrayDataset;
+    test: WaldSet;
+    scale: number;
+    out: string;
+    seed: number;
+    batchSize: number;
+    device: string;
+    options: DemoOptions;
+    log: (line: string) => void;
+  },
+) {
   const { options, out } = o;
-  const common = { data: o.trainData, valid: o.validData, batchSize: o.batchSize, seed: o.seed, augment: true, device: o.device, onProgress: options.onProgress, signal: options.signal };
+  const common = {
+    data: o.trainData,
+    valid: o.validData,
+    batchSize: o.batchSize,
+    seed: o.seed,
+    augment: true,
+    device: o.device,
+    onProgress: options.onProgress,
+    signal: options.signal,
+  };
   const stages = [
-    { stage: 1, steps: options.stage1Steps ?? 240, lr: 2e-3, minLr: 2e-4,
-      line: () => `stage 1: SSPEN + projections + INR tail (${model.parameterCounts().total.toLocaleString('en-US')} parameters in the tiny model)` },
-    { stage: 2, steps: options.stage2Steps ?? 240, lr: 1e-3, minLr: 1e-4,
-      line: () => `stage 2: adapters, a_proj, b_proj, tail (${model.parameterCounts(2).trainable} trainable after setStage(2))` },
+    {
+      stage: 1,
+      steps: options.stage1Steps ?? 240,
+      lr: 2e-3,
+      minLr: 2e-4,
+      line: () => `stage 1: SSPEN + projections + INR tail (${model.parameterCounts().total.toLocaleString('en-US')} parameters in the tiny model)`,
+    },
+    {
+      stage: 2,
+      steps: options.stage2Steps ?? 240,
+      lr: 1e-3,
+      minLr: 1e-4,
+      line: () => `stage 2: adapters, a_proj, b_proj, tail (${model.parameterCounts(2).trainable} trainable after setStage(2))`,
+    },
   ];
-  const results: TrainResult[] = [], heldOut: Tensor[] = [];
+  const results: TrainResult[] = [],
+    heldOut: Tensor[] = [];
   for (const s of stages) {
     o.log(s.line());
-    const r = await train(model, { ...common, stage: s.stage, steps: s.steps, lr: s.lr, schedule: { kind: 'cosine', warmup: 10, minLr: s.minLr },
-      evalEvery: 40, logFile: join(out, `train-stage${s.stage}.jsonl`) });
+    const r = await train(model, {
+      ...common,
+      stage: s.stage,
+      steps: s.steps,
+      lr: s.lr,
+      schedule: { kind: 'cosine', warmup: 10, minLr: s.minLr },
+      evalEvery: 40,
+      logFile: join(out, `train-stage${s.stage}.jsonl`),
+    });
     if (r.stopped === 'aborted') checkAborted(options.signal);
     await saveWeights(model, join(out, `panadapter-tiny-stage${s.stage}.safetensors`), { stage: String(s.stage) });
     results.push(r);
@@ -190,7 +243,9 @@ const DEMO_METRICS: DemoMetric[] = ['SAM', 'ERGAS', 'Q2n', 'SCC', 'Q'];
 async function scoreMethods(outputs: Record<string, Tensor>, gtTiles: Tensor, bands: number) {
   const results: Record<string, ReducedResolutionMetrics<DemoMetric>[]> = {};
   for (const name of METHODS) {
-    results[name] = await scope(() => reducedResolutionMetricsBatch<DemoMetric>(outputs[name]!.to('float64'), gtTiles.to('float64'), { ratio: 4, bits: 11, dimCut: 0, metrics: DEMO_METRICS }));
+    results[name] = await scope(() =>
+      reducedResolutionMetricsBatch<DemoMetric>(outputs[name]!.to('float64'), gtTiles.to('float64'), { ratio: 4, bits: 11, dimCut: 0, metrics: DEMO_METRICS }),
+    );
   }
   const metrics: DemoResult['metrics'] = {};
   for (const name of METHODS) {
@@ -207,18 +262,35 @@ async function scoreMethods(outputs: Record<string, Tensor>, gtTiles: Tensor, ba
 }
 
 /** 5a. The figures: loss curves (SVG), per-tile previews and the whole held-out scene (PNG). */
-async function writeFigures(write: (name: string, data: Uint8Array | string) => void, o: {
-  s1: TrainResult; s2: TrainResult; outputs: Record<string, Tensor>; gtTiles: Tensor; test: WaldSet; expScene: Tensor; model: Module; scale: number; sensor: string;
-}): Promise<void> {
+async function writeFigures(
+  write: (name: string, data: Uint8Array | string) => void,
+  o: {
+    s1: TrainResult;
+    s2: TrainResult;
+    outputs: Record<string, Tensor>;
+    gtTiles: Tensor;
+    test: WaldSet;
+    expScene: Tensor;
+    model: Module;
+    scale: number;
+    sensor: string;
+  },
+): Promise<void> {
   const { s1, s2, test, sensor, scale } = o;
   const curve = (r: TrainResult, offset: number) => r.losses.map((l) => [l.step + offset, l.loss] as [number, number]);
   const validCurve = (r: TrainResult, offset: number) => r.valid.map((l) => [l.step + offset, l.loss] as [number, number]);
-  write('loss-curves.svg', lineChartSvg([
-    { label: 'stage 1 train', points: curve(s1, 0) },
-    { label: 'stage 1 validation', points: validCurve(s1, 0), markers: true },
-    { label: 'stage 2 train', points: curve(s2, s1.steps) },
-    { label: 'stage 2 validation', points: validCurve(s2, s1.steps), markers: true },
-  ], { title: 'PanAdapter tiny: MSE loss', xLabel: 'training step', yLabel: 'MSE loss (log scale)', logY: true }));
+  write(
+    'loss-curves.svg',
+    lineChartSvg(
+      [
+        { label: 'stage 1 train', points: curve(s1, 0) },
+        { label: 'stage 1 validation', points: validCurve(s1, 0), markers: true },
+        { label: 'stage 2 train', points: curve(s2, s1.steps) },
+        { label: 'stage 2 validation', points: validCurve(s2, s1.steps), markers: true },
+      ],
+      { title: 'PanAdapter tiny: MSE loss', xLabel: 'training step', yLabel: 'MSE loss (log scale)', logY: true },
+    ),
+  );
   const zoom = (img: RgbaImage) => resizeNearest(img, img.width * 3, img.height * 3);
   await scope(async () => {
     // before/after: one row per held-out tile; PAN, then EXP | BT-H | GSA | PanAdapter | ground truth
@@ -226,12 +298,16 @@ async function writeFigures(write: (name: string, data: Uint8Array | string) => 
     const panTiles = gridTiles(test.pan);
     const shown = Math.min(4, o.gtTiles.shape[0]!);
     const order = ['EXP', 'BT-H', 'GSA', 'PanAdapter stage 2'] as const;
-    const msRows: Tensor[] = [], panRows: Tensor[] = [];
+    const msRows: Tensor[] = [],
+      panRows: Tensor[] = [];
     for (let i = 0; i < shown; i++) {
       msRows.push(cat([...order.map((m) => o.outputs[m]!.select(0, i)), o.gtTiles.select(0, i)], 2));
       panRows.push(panTiles.select(0, i));
     }
-    write('previews.png', encodePng(panel([zoom(renderGray(await cat(panRows, 1).toHost())), zoom(renderRgb(await cat(msRows, 1).toHost(), { sensor }))], { gap: 6 })));
+    write(
+      'previews.png',
+      encodePng(panel([zoom(renderGray(await cat(panRows, 1).toHost())), zoom(renderRgb(await cat(msRows, 1).toHost(), { sensor }))], { gap: 6 })),
+    );
     const fusedWhole = await fuseScene(o.model, { lms: test.lms.div(scale), pan: test.pan.div(scale), ms: test.ms.div(scale) });
     const sceneMosaic = cat([o.expScene, fusedWhole.mul(scale), test.gt], 2);
     write('scene.png', encodePng(zoom(renderRgb(await sceneMosaic.toHost(), { sensor }))));
@@ -256,7 +332,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const { trainData, validData } = await waldPatches(trainPairs, sensor, scale, seed);
   log(`training patches: ${trainData.length}, validation patches: ${validData?.length ?? 0}`);
   const test = await degrade({ ms: testPair.ms, pan: testPair.pan, sensor, dtype: 'float32' });
-  for (const p of [...trainPairs, testPair]) { p.ms.dispose(); p.pan.dispose(); }
+  for (const p of [...trainPairs, testPair]) {
+    p.ms.dispose();
+    p.pan.dispose();
+  }
 
   const model = demoModel(bands);
   try {
@@ -277,7 +356,11 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
       // ---- 5. report files (atomic, like the weights: an interrupted demo never leaves a half-written one)
       const files: string[] = [];
-      const write = (name: string, data: Uint8Array | string) => { const p = join(out, name); writeFileAtomic(p, data); files.push(p); };
+      const write = (name: string, data: Uint8Array | string) => {
+        const p = join(out, name);
+        writeFileAtomic(p, data);
+        files.push(p);
+      };
       await writeFigures(write, { s1, s2, outputs, gtTiles, test, expScene: scenes.EXP!, model, scale, sensor });
       const seconds = (performance.now() - t0) / 1000;
       const report = [
@@ -298,7 +381,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         'train-stage{1,2}.jsonl, panadapter-tiny-stage{1,2}.safetensors, metrics.json.',
       ].join('\n');
       write('report.md', report + '\n');
-      write('metrics.json', JSON.stringify({ metrics, conventions, tiles: n, seconds, stages: { 1: { steps: s1.steps, seconds: s1.seconds }, 2: { steps: s2.steps, seconds: s2.seconds } } }, null, 2));
+      write(
+        'metrics.json',
+        JSON.stringify(
+          { metrics, conventions, tiles: n, seconds, stages: { 1: { steps: s1.steps, seconds: s1.seconds }, 2: { steps: s2.steps, seconds: s2.seconds } } },
+          null,
+          2,
+        ),
+      );
       return { table, metrics, files, seconds, stages: { 1: s1, 2: s2 } };
     });
   } finally {

@@ -21,11 +21,15 @@ export interface NonFinite {
 export function countNonFinite(a: HostArray): NonFinite | undefined {
   const d = a.data as ArrayLike<number>;
   if (typeof d[0] === 'bigint') return undefined; // integer data is always finite
-  let nan = 0, inf = 0, first = -1;
+  let nan = 0,
+    inf = 0,
+    first = -1;
   for (let i = 0; i < d.length; i++) {
     const x = d[i]!;
-    if (x - x !== 0) { // NaN or ±Inf, one comparison on the common path
-      if (Number.isNaN(x)) nan++; else inf++;
+    if (x - x !== 0) {
+      // NaN or ±Inf, one comparison on the common path
+      if (Number.isNaN(x)) nan++;
+      else inf++;
       if (first < 0) first = i;
     }
   }
@@ -55,7 +59,11 @@ export function describeNonFinite(a: HostArray, f: NonFinite): string {
 export function fillNonFinite(a: HostArray, value: number): number {
   const d = a.data as Float32Array | Float64Array;
   let n = 0;
-  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) { d[i] = value; n++; }
+  for (let i = 0; i < d.length; i++)
+    if (!Number.isFinite(d[i]!)) {
+      d[i] = value;
+      n++;
+    }
   return n;
 }
 
@@ -80,7 +88,10 @@ export function maxFinite(arrays: Array<HostArray | undefined>): number {
     if (!a) continue;
     const d = a.data as ArrayLike<number>;
     if (typeof d[0] === 'bigint') continue;
-    for (let i = 0; i < d.length; i++) { const x = d[i]!; if (x > max && x !== Infinity) max = x; }
+    for (let i = 0; i < d.length; i++) {
+      const x = d[i]!;
+      if (x > max && x !== Infinity) max = x;
+    }
   }
   return max;
 }
@@ -90,7 +101,9 @@ export function warnIfReflectance(arrays: Array<HostArray | undefined>, scale: n
   if (scaleGiven || scale <= 2) return;
   const max = maxFinite(arrays);
   if (max > 0 && max <= 1.5) {
-    warn?.(`the inputs look like reflectance (largest value ${max.toPrecision(3)}), not DN: they are divided by ${scale} like DN; ` +
-      'set scale 1 if they are already normalised (or give the DN scale)');
+    warn?.(
+      `the inputs look like reflectance (largest value ${max.toPrecision(3)}), not DN: they are divided by ${scale} like DN; ` +
+        'set scale 1 if they are already normalised (or give the DN scale)',
+    );
   }
 }

@@ -56,7 +56,14 @@ function toDN(h: HostArray, scale: number): HostArray {
  * (all given the same lms, the interp23tap of the whole scene that the models see; EXP is that lms).
  */
 export async function heldOutReport(
-  model: Module, stage: number, set: TileSet, resolution: Resolution, sensor: string, scale: number, others: ReportModel[] = [], signal?: AbortSignal,
+  model: Module,
+  stage: number,
+  set: TileSet,
+  resolution: Resolution,
+  sensor: string,
+  scale: number,
+  others: ReportModel[] = [],
+  signal?: AbortSignal,
 ): Promise<HeldOutReport> {
   return scope(async () => {
     const unit = { lms: fromHost(set.lms), pan: fromHost(set.pan), ms: fromHost(set.ms) };

@@ -8,7 +8,15 @@ import { readHyperspectralCube, type ReadCubeOptions } from '../data/hyperspectr
 import { fromHost } from '../tensor.js';
 import { ArrayDataset } from '../train/dataset.js';
 import {
-  cutMhifPatches, disposeMhif, tileRegion, mhifToHost, simulateMhif, type MhifPatches, type MhifSet, type MhifSimulationOptions, type Window,
+  cutMhifPatches,
+  disposeMhif,
+  tileRegion,
+  mhifToHost,
+  simulateMhif,
+  type MhifPatches,
+  type MhifSet,
+  type MhifSimulationOptions,
+  type Window,
 } from '../protocol/hyperspectral-simulation.js';
 
 export interface MhifDataOptions extends MhifSimulationOptions, Pick<ReadCubeOptions, 'normalize' | 'key' | 'bands'> {
@@ -51,7 +59,8 @@ export async function prepareMhifData(path: string, opts: MhifDataOptions): Prom
   const r = opts.ratio;
   const [c, h0, w0] = cube.shape as [number, number, number];
   // Crop to whole LR pixels (bottom/right rows that a decimation by r could not use).
-  const h = h0 - (h0 % r), w = w0 - (w0 % r);
+  const h = h0 - (h0 % r),
+    w = w0 - (w0 % r);
   let host = cube;
   if (h !== h0 || w !== w0) {
     const src = cube.data as Float32Array;
@@ -82,7 +91,12 @@ export async function prepareMhifData(path: string, opts: MhifDataOptions): Prom
   }
   const cut = cutMhifPatches(hostSet, { ratio: r, patch: opts.patch ?? 64, stride: opts.stride, testRegion: region, testCrop });
   return {
-    ...cut, image: hostSet, bands: c, height: h, width: w, scale,
+    ...cut,
+    image: hostSet,
+    bands: c,
+    height: h,
+    width: w,
+    scale,
     trainSet: new ArrayDataset(cut.train),
     ...(cut.test ? { testSet: new ArrayDataset(cut.test) } : {}),
   };

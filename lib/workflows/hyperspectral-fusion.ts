@@ -48,18 +48,27 @@ export async function evaluateMhif(model: Module, image: MhifSet<HostArray>, win
   const ctx = opts.context ?? 16;
   if (!Number.isInteger(ctx) || ctx < 0 || ctx % r !== 0) throw new RangeError(`context: must be a non-negative multiple of the ratio ${r}, got ${ctx}`);
   const [, , H, W] = image.gt.shape as [number, number, number, number];
-  const model_: HyperspectralMetrics[] = [], bicubic: HyperspectralMetrics[] = [];
+  const model_: HyperspectralMetrics[] = [],
+    bicubic: HyperspectralMetrics[] = [];
   for (const win of windows) {
     checkAborted(opts.signal);
-    const y0 = Math.max(0, win.y - ctx), x0 = Math.max(0, win.x - ctx);
-    const y1 = Math.min(H, win.y + win.height + ctx), x1 = Math.min(W, win.x + win.width + ctx);
+    const y0 = Math.max(0, win.y - ctx),
+      x0 = Math.max(0, win.x - ctx);
+    const y1 = Math.min(H, win.y + win.height + ctx),
+      x1 = Math.min(W, win.x + win.width + ctx);
     const big: Window = { y: y0, x: x0, height: y1 - y0, width: x1 - x0 };
     await scope(async () => {
       const out = await runModel(model, {
-        lrhsi: fromHost(cropWindows(image.lrhsi, [big], r)), msi: fromHost(cropWindows(image.msi, [big], 1)), hsi_up: fromHost(cropWindows(image.hsi_up, [big], 1)),
+        lrhsi: fromHost(cropWindows(image.lrhsi, [big], r)),
+        msi: fromHost(cropWindows(image.msi, [big], 1)),
+        hsi_up: fromHost(cropWindows(image.hsi_up, [big], 1)),
       });
-      const fused = out.slice(2, win.y - y0, win.y - y0 + win.height).slice(3, win.x - x0, win.x - x0 + win.width).contiguous();
-      const gt = fromHost(cropWindows(image.gt, [win], 1)), up = fromHost(cropWindows(image.hsi_up, [win], 1));
+      const fused = out
+        .slice(2, win.y - y0, win.y - y0 + win.height)
+        .slice(3, win.x - x0, win.x - x0 + win.width)
+        .contiguous();
+      const gt = fromHost(cropWindows(image.gt, [win], 1)),
+        up = fromHost(cropWindows(image.hsi_up, [win], 1));
       model_.push((await hyperspectralMetricsBatch(fused, gt, { ratio: r }))[0]!);
       bicubic.push((await hyperspectralMetricsBatch(up, gt, { ratio: r }))[0]!);
     });
@@ -84,7 +93,11 @@ export interface HyperspectralModelOptions {
 }
 
 /** A fresh INFN for `data`'s bands and ratio (seeded), on `device`; `options` is its resolved config. */
-export async function hyperspectralFusionModel(data: MhifData, ratio: number, o: HyperspectralModelOptions = {}): Promise<{ model: Module; options: InfnOptions }> {
+export async function hyperspectralFusionModel(
+  data: MhifData,
+  ratio: number,
+  o: HyperspectralModelOptions = {},
+): Promise<{ model: Module; options: InfnOptions }> {
   const config = { model: 'infn', preset: o.preset ?? 'cave', ...o.config, bands: data.bands, ratio } as InfnConfig;
   const options = resolveInfnOptions(config);
   manualSeed(o.seed ?? 0); // the initial weights too, not only the batch order, follow the seed
@@ -98,7 +111,11 @@ export async function hyperspectralFusionModel(data: MhifData, ratio: number, o:
  * step) and returns the metadata its weights are saved with (the resolved config, so that the
  * file alone rebuilds the model).
  */
-export async function trainHyperspectralFusion(model: Module, data: MhifData, options: Omit<TrainOptions, 'data'>): Promise<{ result: TrainResult; metadata: Record<string, string> }> {
+export async function trainHyperspectralFusion(
+  model: Module,
+  data: MhifData,
+  options: Omit<TrainOptions, 'data'>,
+): Promise<{ result: TrainResult; metadata: Record<string, string> }> {
   if (!data.trainSet) throw new WorkflowOptionError('data', 'data: prepared without training patches (trainPatches: false)');
   const result = await train(model, { ...options, data: data.trainSet });
   // the model's config as C++ holds it gives the layer widths as "256,128"; the INFN config takes the array
@@ -115,7 +132,8 @@ export async function trainHyperspectralFusion(model: Module, data: MhifData, op
 export function recordedFusionConfig(weights: string, ratio: number): InfnConfig | undefined {
   const recorded = recordedModel(weights);
   const stored = recorded?.family === 'infn' ? (recordedConfig(recorded) as InfnConfig) : undefined;
-  if (stored && (stored.ratio ?? 4) !== ratio) throw new WorkflowOptionError('ratio', `ratio: the weights were trained at ×${stored.ratio}, got ratio ${ratio}`);
+  if (stored && (stored.ratio ?? 4) !== ratio)
+    throw new WorkflowOptionError('ratio', `ratio: the weights were trained at ×${stored.ratio}, got ratio ${ratio}`);
   return stored;
 }
 
@@ -124,10 +142,16 @@ export function recordedFusionConfig(weights: string, ratio: number): InfnConfig
  * specfuse), else `preset`/`config`; a ratio or band count that differs from the data's is a
  * WorkflowOptionError.
  */
-export async function loadHyperspectralFusionModel(weights: string, data: MhifData, ratio: number, o: Omit<HyperspectralModelOptions, 'seed'> = {}): Promise<Module> {
+export async function loadHyperspectralFusionModel(
+  weights: string,
+  data: MhifData,
+  ratio: number,
+  o: Omit<HyperspectralModelOptions, 'seed'> = {},
+): Promise<Module> {
   const stored = recordedFusionConfig(weights, ratio);
   const config = stored ?? ({ model: 'infn', preset: o.preset ?? 'cave', ...o.config, bands: data.bands, ratio } as InfnConfig);
-  if (config.bands !== undefined && config.bands !== data.bands) throw new WorkflowOptionError('data', `data: the weights are for ${config.bands} bands, the cube has ${data.bands}`);
+  if (config.bands !== undefined && config.bands !== data.bands)
+    throw new WorkflowOptionError('data', `data: the weights are for ${config.bands} bands, the cube has ${data.bands}`);
   const model = createModel(config);
   try {
     await loadWeights(model, weights);

@@ -58,11 +58,15 @@ export function selectSample(a: HostArray, sample: number | undefined, what: str
 /** Scores the fused image of `o.fused` (see ImageMetricsOptions). */
 export async function imageMetrics(o: ImageMetricsOptions): Promise<ImageMetrics> {
   const reduced = o.gt !== undefined;
-  if (reduced && (o.ms || o.lms || o.pan)) throw new WorkflowOptionError('gt', 'give either gt (reduced resolution) or ms/lms and pan (full resolution), not both');
+  if (reduced && (o.ms || o.lms || o.pan))
+    throw new WorkflowOptionError('gt', 'give either gt (reduced resolution) or ms/lms and pan (full resolution), not both');
   if (!reduced && (!(o.ms || o.lms) || !o.pan)) throw new WorkflowOptionError('gt', 'give gt (reduced resolution), or ms (or lms) and pan (full resolution)');
   if (o.ms && o.lms) throw new WorkflowOptionError('ms', 'give ms or lms, not both');
   const { sample } = o;
-  const ratio = o.ratio ?? 4, bits = o.bits ?? 11, cut = o.cut ?? 0, scale = o.scale ?? 1;
+  const ratio = o.ratio ?? 4,
+    bits = o.bits ?? 11,
+    cut = o.cut ?? 0,
+    scale = o.scale ?? 1;
   if (cut < 0) throw new WorkflowOptionError('cut', `cut: expected 0 or more, got ${cut}`);
   const t0 = performance.now();
   const fusedHost = selectSample(await readImageRole(o.fused, 'fused'), sample, o.fused);
@@ -84,10 +88,14 @@ export async function imageMetrics(o: ImageMetricsOptions): Promise<ImageMetrics
     const msHost = selectSample(await readImageRole(msPath, msRole), sample, msPath);
     const panHost = selectSample(await readImageRole(o.pan!, 'pan'), sample, o.pan!);
     const sensor = o.sensor ?? [o.fused, msPath, o.pan!].map(sensorFromPath).find(Boolean);
-    if (!sensor) throw new WorkflowOptionError('sensor', 'sensor is required for the full-resolution indices (the MTF of D_lambda_K / HQNR); the file names do not say');
+    if (!sensor)
+      throw new WorkflowOptionError('sensor', 'sensor is required for the full-resolution indices (the MTF of D_lambda_K / HQNR); the file names do not say');
     const check = (a: HostArray, what: string, c: number, hh: number, ww: number) => {
       if (a.shape[0] !== n || a.shape[1] !== c || a.shape[2] !== hh || a.shape[3] !== ww) {
-        throw new WorkflowInputError(what, `${what}: shape [${a.shape}] does not fit the fused image [${fusedHost.shape}] (expected [${n}, ${c}, ${hh}, ${ww}]${a.shape[0] !== n ? '; set sample I for one image of a batch' : ''})`);
+        throw new WorkflowInputError(
+          what,
+          `${what}: shape [${a.shape}] does not fit the fused image [${fusedHost.shape}] (expected [${n}, ${c}, ${hh}, ${ww}]${a.shape[0] !== n ? '; set sample I for one image of a batch' : ''})`,
+        );
       }
     };
     if (msRole === 'ms') check(msHost, 'ms', bands, h / ratio, w / ratio);
@@ -98,7 +106,15 @@ export async function imageMetrics(o: ImageMetricsOptions): Promise<ImageMetrics
   });
   const summary = meanAndSpread(out.list);
   return {
-    kind: out.kind, count: n, bands, height: h, width: w, metrics: summary.values, ...(summary.spread ? { std: summary.spread } : {}),
-    perImage: out.list, conventions: out.conventions, seconds: (performance.now() - t0) / 1000,
+    kind: out.kind,
+    count: n,
+    bands,
+    height: h,
+    width: w,
+    metrics: summary.values,
+    ...(summary.spread ? { std: summary.spread } : {}),
+    perImage: out.list,
+    conventions: out.conventions,
+    seconds: (performance.now() - t0) / 1000,
   };
 }

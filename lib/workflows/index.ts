@@ -8,21 +8,57 @@ export { runModel, type RunModelOptions } from './run-model.js';
 export { fuseScene, gridTiles, tileStarts, type TileOptions } from './tiled-fusion.js';
 export { countNonFinite, fillNonFinite, finitePolicy, type NonFinite, type WarningSink } from './finite-values.js';
 export {
-  fuseSceneFile, readFusionScene, fuseFusionScene, writeFusedImage, fusedFormat, previewPath, FUSED_FORMATS,
-  type FuseSceneFileOptions, type FusionScene, type FuseOptions, type ReadSceneOptions, type SceneFiles,
+  fuseSceneFile,
+  readFusionScene,
+  fuseFusionScene,
+  writeFusedImage,
+  fusedFormat,
+  previewPath,
+  FUSED_FORMATS,
+  type FuseSceneFileOptions,
+  type FusionScene,
+  type FuseOptions,
+  type ReadSceneOptions,
+  type SceneFiles,
 } from './scene-fusion.js';
 export {
-  evaluatePansharpening, readEvaluationData, EVALUATION_RATIO,
-  type EvaluatePansharpeningOptions, type EvaluationData, type EvaluationFiles, type PansharpeningEvaluation,
+  evaluatePansharpening,
+  readEvaluationData,
+  EVALUATION_RATIO,
+  type EvaluatePansharpeningOptions,
+  type EvaluationData,
+  type EvaluationFiles,
+  type PansharpeningEvaluation,
 } from './pansharpening-evaluation.js';
 export { imageMetrics, selectSample, type ImageMetrics, type ImageMetricsOptions } from './image-metrics.js';
 export {
-  sceneData, sceneReport, sampleReport, trainOnScene, heldOutReport, BORDER_CUT,
-  type SceneOptions, type SceneData, type SceneReport, type TrainOnSceneOptions, type HeldOutReport, type ReportModel, type Resolution,
+  sceneData,
+  sceneReport,
+  sampleReport,
+  trainOnScene,
+  heldOutReport,
+  BORDER_CUT,
+  type SceneOptions,
+  type SceneData,
+  type SceneReport,
+  type TrainOnSceneOptions,
+  type HeldOutReport,
+  type ReportModel,
+  type Resolution,
 } from './scene-training.js';
 export { runDemo, type DemoOptions, type DemoResult } from './demo.js';
 export { ScaledDataset, openPanCollectionTraining, exportTorchOptimizer, type PanCollectionTrainingData } from './pancollection-training.js';
 export {
-  prepareMhifData, evaluateMhif, formatMhifScores, hyperspectralFusionModel, trainHyperspectralFusion, loadHyperspectralFusionModel, recordedFusionConfig,
-  type MhifData, type MhifDataOptions, type MhifScores, type EvaluateMhifOptions, type HyperspectralModelOptions,
+  prepareMhifData,
+  evaluateMhif,
+  formatMhifScores,
+  hyperspectralFusionModel,
+  trainHyperspectralFusion,
+  loadHyperspectralFusionModel,
+  recordedFusionConfig,
+  type MhifData,
+  type MhifDataOptions,
+  type MhifScores,
+  type EvaluateMhifOptions,
+  type HyperspectralModelOptions,
 } from './hyperspectral-fusion.js';

@@ -11,9 +11,16 @@ import { WorkflowOptionError } from './workflow-errors.js';
 
 /** A PanCollection file's samples divided by `scale` (DN -> the model's [0, 1] range). */
 export class ScaledDataset {
-  constructor(private readonly inner: PanCollectionDataset, private readonly scale: number) {}
-  get length(): number { return this.inner.length; }
-  get keys(): PanCollectionDataset['keys'] { return this.inner.keys; }
+  constructor(
+    private readonly inner: PanCollectionDataset,
+    private readonly scale: number,
+  ) {}
+  get length(): number {
+    return this.inner.length;
+  }
+  get keys(): PanCollectionDataset['keys'] {
+    return this.inner.keys;
+  }
   async batch(indices: readonly number[]): Promise<Record<string, HostArray>> {
     const b = await this.inner.batch(indices);
     for (const a of Object.values(b)) {
@@ -48,8 +55,13 @@ export async function openPanCollectionTraining(train: string, options: { valid?
     throw e;
   }
   return {
-    data: new ScaledDataset(data, scale), valid: valid && new ScaledDataset(valid, scale), scale,
-    close() { data.close(); valid?.close(); },
+    data: new ScaledDataset(data, scale),
+    valid: valid && new ScaledDataset(valid, scale),
+    scale,
+    close() {
+      data.close();
+      valid?.close();
+    },
   };
 }
 

@@ -16,8 +16,19 @@ import { exp } from '../baselines/index.js';
 import { interp23tap } from '../protocol/index.js';
 import { fullResolutionMetricsBatch, meanAndSpread, reducedResolutionMetricsBatch, stripConventions, type MeanAndSpread } from '../metrics/index.js';
 import {
-  encodePng, loadPansharpeningInput, openPanCollection, panel, parseSensor, renderGray, renderRgb, resizeNearest, sensorScale, sniffFormat, writeMatFile,
-  type PansharpeningInput, type RgbaImage,
+  encodePng,
+  loadPansharpeningInput,
+  openPanCollection,
+  panel,
+  parseSensor,
+  renderGray,
+  renderRgb,
+  resizeNearest,
+  sensorScale,
+  sniffFormat,
+  writeMatFile,
+  type PansharpeningInput,
+  type RgbaImage,
 } from '../data/index.js';
 import { countNonFinite, finitePolicy, type WarningSink } from './finite-values.js';
 import { checkAborted, WorkflowInputError, WorkflowOptionError } from './workflow-errors.js';
@@ -30,7 +41,12 @@ import { runModel } from './run-model.js';
 export const EVALUATION_RATIO = 4;
 
 /** GeoTIFF paths of evaluation data: the PAN, the MS or LMS, and optionally the ground truth. */
-export interface EvaluationFiles { pan: string; ms?: string; lms?: string; gt?: string }
+export interface EvaluationFiles {
+  pan: string;
+  ms?: string;
+  lms?: string;
+  gt?: string;
+}
 
 /** Loaded evaluation data: the images, how many the file holds, and the index of the first one loaded. */
 export interface EvaluationData {
@@ -64,7 +80,8 @@ export async function readEvaluationData(source: string | EvaluationFiles, optio
 }
 
 function checkSample(sample: number, count: number, name: string): void {
-  if (sample < 0 || sample >= count) throw new WorkflowOptionError('sample', `sample: ${name} holds ${count} image${count === 1 ? '' : 's'}; ${sample} is out of range`);
+  if (sample < 0 || sample >= count)
+    throw new WorkflowOptionError('sample', `sample: ${name} holds ${count} image${count === 1 ? '' : 's'}; ${sample} is out of range`);
 }
 
 /** [N, C, H, W] view of a loaded array (a single scene gets N = 1). */
@@ -79,13 +96,21 @@ export const bandCount = (data: EvaluationData): number => (data.input.ms ?? dat
  * data (which network, how many bands: a WorkflowInputError naming `weights` when it does not
  * fit), then the model is built and loaded strictly through the DLPan dialect, in eval mode.
  */
-export async function loadReleasedCnn(weights: string, family: CnnModelName, data: EvaluationData): Promise<{ model: Module; report: DlpanLoadReport; bands: number }> {
+export async function loadReleasedCnn(
+  weights: string,
+  family: CnnModelName,
+  data: EvaluationData,
+): Promise<{ model: Module; report: DlpanLoadReport; bands: number }> {
   const bands = bandCount(data);
   const state = await loadCheckpointFile(weights);
   const found = describeDlpanCheckpoint(state);
-  if (found && found.model !== family) throw new WorkflowInputError('weights', `weights: ${weights} holds a ${found.model} (${found.bands} bands), not a ${family}`);
+  if (found && found.model !== family)
+    throw new WorkflowInputError('weights', `weights: ${weights} holds a ${found.model} (${found.bands} bands), not a ${family}`);
   if (found && found.bands !== bands) {
-    throw new WorkflowInputError('weights', `weights: ${weights} is a ${found.bands}-band ${found.model} (e.g. ${found.bands === 8 ? 'WV3' : 'QB'}), but ${data.name} has ${bands}-band MS data`);
+    throw new WorkflowInputError(
+      'weights',
+      `weights: ${weights} is a ${found.bands}-band ${found.model} (e.g. ${found.bands === 8 ? 'WV3' : 'QB'}), but ${data.name} has ${bands}-band MS data`,
+    );
   }
   if (bands !== 4 && bands !== 8) throw new Error(`${data.name}: ${bands}-band MS data; the released models take 4 or 8 bands`);
   const model = createModel({ model: family, bands });
@@ -164,7 +189,8 @@ export async function evaluatePansharpening(model: Module, data: EvaluationData,
   if (options.scale !== undefined && !(Number.isFinite(options.scale) && options.scale > 0)) {
     throw new WorkflowOptionError('scale', `scale: expected a positive number, got '${options.scale}'`);
   }
-  for (const k of ['ms', 'lms', 'pan', 'gt'] as const) finitePolicy(`the ${k.toUpperCase()} of ${dataName}`, input[k], fill, 'fix the data (e.g. fill or mask the bad pixels)', options.onWarning);
+  for (const k of ['ms', 'lms', 'pan', 'gt'] as const)
+    finitePolicy(`the ${k.toUpperCase()} of ${dataName}`, input[k], fill, 'fix the data (e.g. fill or mask the bad pixels)', options.onWarning);
   let sensor: string | undefined;
   if (options.sensor !== undefined) {
     sensor = parseSensor(options.sensor);
@@ -175,8 +201,10 @@ export async function evaluatePansharpening(model: Module, data: EvaluationData,
   const scale = options.scale ?? (sensor ? sensorScale(sensor) : 2047);
   const bits = options.bits ?? (sensor === 'gf2' ? 10 : 11);
   const RATIO = EVALUATION_RATIO;
-  const gtAll = batched(input.gt, input.layout), msAll = batched(input.ms, input.layout);
-  const lmsAll = batched(input.lms, input.layout), panAll = batched(input.pan, input.layout)!;
+  const gtAll = batched(input.gt, input.layout),
+    msAll = batched(input.ms, input.layout);
+  const lmsAll = batched(input.lms, input.layout),
+    panAll = batched(input.pan, input.layout)!;
   const [, , H, W] = panAll.shape as [number, number, number, number];
   const bands = (msAll ?? lmsAll)!.shape[1]!;
   if (options.sample !== undefined) checkSample(options.sample, count, dataName);
@@ -187,27 +215,62 @@ export async function evaluatePansharpening(model: Module, data: EvaluationData,
 
   return scope(async () => {
     const inferStart = performance.now();
-    const images = await fuseImages(model, { msAll, lmsAll, panAll, gtAll }, indices.map((index) => index - offset), scale, options.signal);
+    const images = await fuseImages(
+      model,
+      { msAll, lmsAll, panAll, gtAll },
+      indices.map((index) => index - offset),
+      scale,
+      options.signal,
+    );
     const inferenceSeconds = (performance.now() - inferStart) / 1000;
     let { fused } = images;
     {
       const host = await fused.toHost();
       const bad = countNonFinite(host);
       const weights = options.weightsName ? `the weights ${options.weightsName}` : 'the weights';
-      finitePolicy(`${modelName}'s output`, host, fill, `the input is finite, so ${weights} are the likely cause (corrupt, or trained on other data)`, options.onWarning);
+      finitePolicy(
+        `${modelName}'s output`,
+        host,
+        fill,
+        `the input is finite, so ${weights} are the likely cause (corrupt, or trained on other data)`,
+        options.onWarning,
+      );
       if (bad) fused = fromHost(host); // filled: the metrics and files see the filled values
     }
-    const methods: [string, Tensor][] = [['EXP', images.exp], [modelName, fused]];
-    if (!images.gt && !sensor) throw new WorkflowOptionError('sensor', `sensor is required: ${dataName} has no ground truth, and the full-resolution metrics need the sensor's MTF (the file does not name it)`);
+    const methods: [string, Tensor][] = [
+      ['EXP', images.exp],
+      [modelName, fused],
+    ];
+    if (!images.gt && !sensor)
+      throw new WorkflowOptionError(
+        'sensor',
+        `sensor is required: ${dataName} has no ground truth, and the full-resolution metrics need the sensor's MTF (the file does not name it)`,
+      );
     const { kind, perImage, conventions } = await scoreImages(methods, images, { sensor, bits, cut, msKey: input.ms ? 'ms' : 'lms', signal: options.signal });
     const summary: Record<string, MeanAndSpread> = Object.fromEntries(methods.map(([name]) => [name, meanAndSpread(perImage[name]!)]));
     const result: PansharpeningEvaluation = {
-      model: modelName, ...options.record, data: dataName, sensor: sensor ?? null, bands, size: [H, W], scale, device,
-      samples: indices, count, kind, ratio: RATIO, bits, dimCut: cut,
+      model: modelName,
+      ...options.record,
+      data: dataName,
+      sensor: sensor ?? null,
+      bands,
+      size: [H, W],
+      scale,
+      device,
+      samples: indices,
+      count,
+      kind,
+      ratio: RATIO,
+      bits,
+      dimCut: cut,
       exp: input.ms ? 'interp23tap(ms)' : "the file's lms",
       metrics: Object.fromEntries(methods.map(([name]) => [name, summary[name]!.values])),
       ...(indices.length > 1 ? { std: Object.fromEntries(methods.map(([name]) => [name, summary[name]!.spread!])) } : {}),
-      perImage, conventions, files: [], inferenceSeconds, seconds: 0,
+      perImage,
+      conventions,
+      files: [],
+      inferenceSeconds,
+      seconds: 0,
     };
     if (options.out) {
       await writeEvaluationFiles(options.out, result, { exp: images.exp, fused, gt: images.gt, pan: images.pan }, sensor);
@@ -222,21 +285,35 @@ export async function evaluatePansharpening(model: Module, data: EvaluationData,
 }
 
 /** The images of an evaluation, [N, C, H, W] each: the model's output and EXP in DN, and the references. */
-interface EvaluatedImages { fused: Tensor; exp: Tensor; gt?: Tensor; ms: Tensor; pan: Tensor }
+interface EvaluatedImages {
+  fused: Tensor;
+  exp: Tensor;
+  gt?: Tensor;
+  ms: Tensor;
+  pan: Tensor;
+}
 
 /**
  * The model on images `positions` of the loaded arrays, one at a time (whole images: the CNNs are
  * fully convolutional), beside EXP (interp23tap of the MS; the file's LMS without one). Call
  * inside a scope().
  */
-async function fuseImages(model: Module, all: Record<'msAll' | 'lmsAll' | 'panAll' | 'gtAll', HostArray | undefined>, positions: number[], scale: number, signal?: AbortSignal): Promise<EvaluatedImages> {
+async function fuseImages(
+  model: Module,
+  all: Record<'msAll' | 'lmsAll' | 'panAll' | 'gtAll', HostArray | undefined>,
+  positions: number[],
+  scale: number,
+  signal?: AbortSignal,
+): Promise<EvaluatedImages> {
   const t = { ms: all.msAll && fromHost(all.msAll), lms: all.lmsAll && fromHost(all.lmsAll), pan: fromHost(all.panAll!), gt: all.gtAll && fromHost(all.gtAll) };
   const one = (x: Tensor | undefined, i: number) => x && x.slice(0, i, i + 1).contiguous();
   const lists: Record<keyof EvaluatedImages, Tensor[]> = { fused: [], exp: [], gt: [], ms: [], pan: [] };
   for (const i of positions) {
     checkAborted(signal);
-    const ms = one(t.ms, i), pan = one(t.pan, i)!, gt = one(t.gt, i);
-    const lms = one(t.lms, i) ?? await interp23tap(ms!, EVALUATION_RATIO, { dtype: 'float32' });
+    const ms = one(t.ms, i),
+      pan = one(t.pan, i)!,
+      gt = one(t.gt, i);
+    const lms = one(t.lms, i) ?? (await interp23tap(ms!, EVALUATION_RATIO, { dtype: 'float32' }));
     lists.fused.push(await runModel(model, { lms, pan, ms }, { scale }));
     lists.exp.push(ms ? await exp({ ms, ratio: EVALUATION_RATIO, dtype: 'float32' }) : lms);
     if (gt) lists.gt.push(gt);
@@ -245,7 +322,10 @@ async function fuseImages(model: Module, all: Record<'msAll' | 'lmsAll' | 'panAl
   }
   const stackAll = (list: Tensor[]) => (list.length === 1 ? list[0]! : cat(list, 0));
   return {
-    fused: stackAll(lists.fused), exp: stackAll(lists.exp), ms: stackAll(lists.ms), pan: stackAll(lists.pan),
+    fused: stackAll(lists.fused),
+    exp: stackAll(lists.exp),
+    ms: stackAll(lists.ms),
+    pan: stackAll(lists.pan),
     ...(lists.gt.length ? { gt: stackAll(lists.gt) } : {}),
   };
 }
@@ -254,7 +334,11 @@ async function fuseImages(model: Module, all: Record<'msAll' | 'lmsAll' | 'panAl
  * The toolbox metrics of each method's images, per image, on DN in float64: against the ground
  * truth when there is one (reduced resolution), else from the MS and PAN (full resolution).
  */
-async function scoreImages(methods: [string, Tensor][], images: EvaluatedImages, o: { sensor?: string; bits: number; cut: number; msKey: 'ms' | 'lms'; signal?: AbortSignal }) {
+async function scoreImages(
+  methods: [string, Tensor][],
+  images: EvaluatedImages,
+  o: { sensor?: string; bits: number; cut: number; msKey: 'ms' | 'lms'; signal?: AbortSignal },
+) {
   const f64 = (x: Tensor) => x.to('float64');
   const perImage: Record<string, Record<string, unknown>[]> = {};
   let conventions: unknown;
@@ -268,7 +352,7 @@ async function scoreImages(methods: [string, Tensor][], images: EvaluatedImages,
     perImage[name] = r.map(stripConventions);
     conventions = r[0]!.conventions;
   }
-  return { kind: gt64 ? 'reduced-resolution' as const : 'full-resolution' as const, perImage, conventions };
+  return { kind: gt64 ? ('reduced-resolution' as const) : ('full-resolution' as const), perImage, conventions };
 }
 
 /**
@@ -276,14 +360,27 @@ async function scoreImages(methods: [string, Tensor][], images: EvaluatedImages,
  * method shares one colour stretch) and <model>_fused.mat (sr: H×W×C, or N×H×W×C, DN); the paths
  * are added to result.files.
  */
-async function writeEvaluationFiles(out: string, result: PansharpeningEvaluation, images: { exp: Tensor; fused: Tensor; gt?: Tensor; pan: Tensor }, sensor: string | undefined): Promise<void> {
+async function writeEvaluationFiles(
+  out: string,
+  result: PansharpeningEvaluation,
+  images: { exp: Tensor; fused: Tensor; gt?: Tensor; pan: Tensor },
+  sensor: string | undefined,
+): Promise<void> {
   mkdirSync(out, { recursive: true });
-  const write = (name: string, data: Uint8Array | string) => { const p = join(out, name); writeFileAtomic(p, data); result.files.push(p); };
+  const write = (name: string, data: Uint8Array | string) => {
+    const p = join(out, name);
+    writeFileAtomic(p, data);
+    result.files.push(p);
+  };
   await scope(async () => {
     const first = (t: Tensor) => t.select(0, 0);
     const mosaic = cat([first(images.exp), first(images.fused), ...(images.gt ? [first(images.gt)] : [])], 2);
-    const zoom = (img: RgbaImage) => (img.height >= 256 ? img : resizeNearest(img, img.width * Math.ceil(256 / img.height), img.height * Math.ceil(256 / img.height)));
-    write(`${result.model}_preview.png`, encodePng(panel([zoom(renderGray(await first(images.pan).toHost())), zoom(renderRgb(await mosaic.toHost(), { sensor }))], { gap: 6 })));
+    const zoom = (img: RgbaImage) =>
+      img.height >= 256 ? img : resizeNearest(img, img.width * Math.ceil(256 / img.height), img.height * Math.ceil(256 / img.height));
+    write(
+      `${result.model}_preview.png`,
+      encodePng(panel([zoom(renderGray(await first(images.pan).toHost())), zoom(renderRgb(await mosaic.toHost(), { sensor }))], { gap: 6 })),
+    );
     const hwc = result.samples.length === 1 ? first(images.fused).permute([1, 2, 0]).contiguous() : images.fused.permute([0, 2, 3, 1]).contiguous();
     const p = join(out, `${result.model}_fused.mat`);
     writeMatFile(p, { sr: await hwc.toHost() });

@@ -11,8 +11,18 @@ import { acquireLock, type Lock } from '../train/lock.js';
 import { WorkflowOptionError } from './workflow-errors.js';
 
 /** What a training run writes into its folder (`fresh` removes all of it). */
-export const RUN_OUTPUTS = ['checkpoints', 'train.jsonl', 'final.safetensors', 'aborted.safetensors', 'metrics.json', 'heldout.json',
-  'best.safetensors', 'optimizer.torch.safetensors', 'metrics.csv', 'tensorboard'] as const;
+export const RUN_OUTPUTS = [
+  'checkpoints',
+  'train.jsonl',
+  'final.safetensors',
+  'aborted.safetensors',
+  'metrics.json',
+  'heldout.json',
+  'best.safetensors',
+  'optimizer.torch.safetensors',
+  'metrics.csv',
+  'tensorboard',
+] as const;
 
 /** Why a run folder cannot be opened as asked: the caller must change `resume`/`fresh` or the folder. */
 export class RunFolderError extends WorkflowOptionError {
@@ -42,7 +52,8 @@ export interface RunFolder {
  * names the folder in messages.
  */
 export function openRunFolder(out: string, flags: { resume?: boolean; fresh?: boolean }, label = 'out'): RunFolder {
-  const checkpoints = join(out, 'checkpoints'), log = join(out, 'train.jsonl');
+  const checkpoints = join(out, 'checkpoints'),
+    log = join(out, 'train.jsonl');
   if (flags.resume && flags.fresh) throw new RunFolderError('resume', 'resume-and-fresh', { out, checkpoints }, 'resume and fresh: give one, not both');
   checkWritableFolder(out, label);
   const lock: Lock = acquireLock(out, label);
@@ -52,7 +63,12 @@ export function openRunFolder(out: string, flags: { resume?: boolean; fresh?: bo
       throw new RunFolderError('resume', 'nothing-to-resume', { out, checkpoints }, `resume: nothing to resume from: ${checkpoints} holds no checkpoint`);
     }
     if (!flags.resume && ck && !flags.fresh) {
-      throw new RunFolderError('out', 'holds-a-run', { out, checkpoints, step: ck.state.batches }, `out: ${out} already holds a run (checkpoint at step ${ck.state.batches})`);
+      throw new RunFolderError(
+        'out',
+        'holds-a-run',
+        { out, checkpoints, step: ck.state.batches },
+        `out: ${out} already holds a run (checkpoint at step ${ck.state.batches})`,
+      );
     }
     if (flags.fresh) {
       // everything a run leaves, so that nothing of the old run sits beside the new one's results
@@ -72,7 +88,8 @@ export function openRunFolder(out: string, flags: { resume?: boolean; fresh?: bo
  * weights 'aborted', and one during the loop always does.
  */
 export async function saveRunWeights(out: string, r: Pick<TrainResult, 'stopped'>, save: (path: string) => Promise<void>): Promise<string> {
-  const aborted = join(out, 'aborted.safetensors'), final = join(out, 'final.safetensors');
+  const aborted = join(out, 'aborted.safetensors'),
+    final = join(out, 'final.safetensors');
   if (r.stopped === 'aborted') {
     await save(aborted);
     return aborted;

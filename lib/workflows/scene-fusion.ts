@@ -13,14 +13,25 @@ import { interp23tap } from '../protocol/index.js';
 import { checkWritableFile } from '../atomic.js';
 import { loadModel } from '../model-file.js';
 import {
-  loadPansharpeningInput, sensorScale, sniffFormat, writeGeoTiff, writeH5Array, writeMatFile, writePreviewPng, type GeoReference,
+  loadPansharpeningInput,
+  sensorScale,
+  sniffFormat,
+  writeGeoTiff,
+  writeH5Array,
+  writeMatFile,
+  writePreviewPng,
+  type GeoReference,
 } from '../data/index.js';
 import { finitePolicy, warnIfReflectance, type WarningSink } from './finite-values.js';
 import { checkAborted, WorkflowOptionError } from './workflow-errors.js';
 import { fuseScene } from './tiled-fusion.js';
 
 /** GeoTIFF paths of a scene: the PAN and the MS (or an LMS already on the PAN grid). */
-export interface SceneFiles { pan: string; ms?: string; lms?: string }
+export interface SceneFiles {
+  pan: string;
+  ms?: string;
+  lms?: string;
+}
 
 export interface ReadSceneOptions {
   /** The sensor when the file does not name it (sets the scale and the preview's bands). */
@@ -63,10 +74,13 @@ export async function readFusionScene(source: string | SceneFiles, options: Read
   const name = typeof source === 'string' ? source : source.pan;
   const input = await loadPansharpeningInput(source, { dtype: 'float32' });
   const sensor = options.sensor ?? input.sensor;
-  if (!sensor && options.scale === undefined) throw new WorkflowOptionError('sensor', 'sensor: the input does not name its sensor (give the sensor, or the scale)');
+  if (!sensor && options.scale === undefined)
+    throw new WorkflowOptionError('sensor', 'sensor: the input does not name its sensor (give the sensor, or the scale)');
   const scale = options.scale ?? sensorScale(String(sensor));
   const batched = input.layout === 'NCHW';
-  const ms = firstImage(input.ms, batched), pan = firstImage(input.pan, batched)!, lms = firstImage(input.lms, batched);
+  const ms = firstImage(input.ms, batched),
+    pan = firstImage(input.pan, batched)!,
+    lms = firstImage(input.lms, batched);
   if (!ms) throw new WorkflowOptionError('input', `input: no MS (I_MS_LR / ms) in ${name}`);
   const fix = 'fix the input (e.g. fill or mask the bad pixels)';
   finitePolicy(`the MS of ${name}`, ms, options.fillNonFinite, fix, options.onWarning);
@@ -101,12 +115,25 @@ export async function fuseFusionScene(model: Module, scene: FusionScene, options
     const lms = scene.lms ? fromHost(scene.lms) : await interp23tap(ms, 4, { dtype: 'float32' });
     const pan = fromHost(scene.pan);
     const s = scene.scale;
-    const fused = await fuseScene(model, { ms: ms.div(s), lms: lms.div(s), pan: pan.div(s) }, {
-      stride: options.stride, batchSize: options.batchSize, onProgress: options.onProgress, signal: options.signal,
-    });
+    const fused = await fuseScene(
+      model,
+      { ms: ms.div(s), lms: lms.div(s), pan: pan.div(s) },
+      {
+        stride: options.stride,
+        batchSize: options.batchSize,
+        onProgress: options.onProgress,
+        signal: options.signal,
+      },
+    );
     return fused.mul(s).toHost();
   });
-  finitePolicy('the fused image', host, options.fillNonFinite, `the input is finite, so the weights${options.weightsName ? ` ${options.weightsName}` : ''} are the likely cause (corrupt, or trained on other data)`, options.onWarning);
+  finitePolicy(
+    'the fused image',
+    host,
+    options.fillNonFinite,
+    `the input is finite, so the weights${options.weightsName ? ` ${options.weightsName}` : ''} are the likely cause (corrupt, or trained on other data)`,
+    options.onWarning,
+  );
   return host;
 }
 
@@ -127,7 +154,11 @@ export const previewPath = (out: string): string => out.slice(0, -extname(out).l
  * Writes a fused image [C, H, W] (DN) whole or not at all: GeoTIFF (with `georef`), .h5 (dataset
  * 'sr', 1×C×H×W as PanCollection) or .mat (variable 'sr', MATLAB's H×W×C), and its PNG preview.
  */
-export async function writeFusedImage(out: string, image: HostArray, options: { georef?: GeoReference; sensor?: string } = {}): Promise<{ out: string; preview: string }> {
+export async function writeFusedImage(
+  out: string,
+  image: HostArray,
+  options: { georef?: GeoReference; sensor?: string } = {},
+): Promise<{ out: string; preview: string }> {
   const format = fusedFormat(out);
   if (format === 'h5') {
     await writeH5Array(out, 'sr', { ...image, shape: [1, ...image.shape] });

@@ -38,28 +38,32 @@ export interface SceneData {
 /** Reads one original scene and cuts it into training tiles (a dataset) and held-out tiles. */
 export async function sceneData(path: string, o: SceneOptions): Promise<SceneData> {
   const input = await loadPansharpeningInput(path, { dtype: 'float32' });
-  if (!input.ms || input.layout !== 'CHW') throw new WorkflowOptionError('scene', `scene: ${path} must hold one original MS + PAN pair (got ${input.layout}${input.ms ? '' : ' without ms'})`);
+  if (!input.ms || input.layout !== 'CHW')
+    throw new WorkflowOptionError('scene', `scene: ${path} must hold one original MS + PAN pair (got ${input.layout}${input.ms ? '' : ' without ms'})`);
   const sensor = o.sensor ?? input.sensor;
   if (!sensor) throw new WorkflowOptionError('sensor', 'sensor is required: the file does not say which sensor it is');
   const scale = o.scale ?? sensorScale(sensor);
-  const ms = fromHost(input.ms), pan = fromHost(input.pan);
+  const ms = fromHost(input.ms),
+    pan = fromHost(input.pan);
   try {
     const opts = { patch: o.patch, stride: o.stride, holdout: o.holdout, heldOutPatch: o.heldOutPatch, ratio: input.ratio ?? 4, scale };
-    const tiles = o.resolution === 'full'
-      ? await fullResolutionTiles({ ms, pan }, opts)
-      : await reducedResolutionTiles({ ms, pan, sensor }, opts);
+    const tiles = o.resolution === 'full' ? await fullResolutionTiles({ ms, pan }, opts) : await reducedResolutionTiles({ ms, pan, sensor }, opts);
     const t = tiles.train;
     return { train: new ArrayDataset({ ...t } as Record<string, typeof t.lms>), heldOut: tiles.heldOut, sensor, scale, tiles };
   } finally {
-    ms.dispose(); pan.dispose();
+    ms.dispose();
+    pan.dispose();
   }
 }
 
 /** PSNR (peak 1) of x against y, both in [0, 1]. */
 async function psnr(x: Tensor, y: Tensor): Promise<number> {
-  const [a, b] = await Promise.all([x.data(), y.data()]) as [Float32Array, Float32Array];
+  const [a, b] = (await Promise.all([x.data(), y.data()])) as [Float32Array, Float32Array];
   let se = 0;
-  for (let i = 0; i < a.length; i++) { const d = a[i]! - b[i]!; se += d * d; }
+  for (let i = 0; i < a.length; i++) {
+    const d = a[i]! - b[i]!;
+    se += d * d;
+  }
   return 10 * Math.log10(1 / (se / a.length));
 }
 
@@ -74,9 +78,13 @@ export async function sampleReport(model: Module, set: TileSet, count = 4, steps
     return fromHost({ ...h, shape: [n, ...h.shape.slice(1)], data: (h.data as Float32Array).slice(0, n * per) });
   };
   return scope(async () => {
-    const lms = take(set.lms), pan = take(set.pan);
+    const lms = take(set.lms),
+      pan = take(set.pan);
     const out: Record<string, number> = {};
-    for (const [net, real] of [['p2m', lms], ['m2p', pan]] as const) {
+    for (const [net, real] of [
+      ['p2m', lms],
+      ['m2p', pan],
+    ] as const) {
       const s = await model.call('sample', { lms, pan }, { net, sampler: 'ddim', steps, seed: 0 });
       out[`${net} PSNR (dB)`] = await psnr(s, real);
     }
@@ -88,7 +96,13 @@ export async function sampleReport(model: Module, set: TileSet, count = 4, steps
 export type SceneReport = { stage: number; samples: Record<string, number> } | ({ stage: number } & HeldOutReport);
 
 /** The report that follows training on a scene (see SceneReport); undefined without held-out tiles. */
-export async function sceneReport(model: Module, stage: number, scene: SceneData, resolution: Resolution, signal?: AbortSignal): Promise<SceneReport | undefined> {
+export async function sceneReport(
+  model: Module,
+  stage: number,
+  scene: SceneData,
+  resolution: Resolution,
+  signal?: AbortSignal,
+): Promise<SceneReport | undefined> {
   const set = scene.heldOut;
   if (!set) return undefined;
   checkAborted(signal);
@@ -115,7 +129,9 @@ export async function trainOnScene(model: Module, options: TrainOnSceneOptions):
   const scene = await sceneData(path, { resolution, patch, stride, holdout, heldOutPatch, sensor, scale });
   const stage = options.stage ?? model.stage ?? model.defaultStage;
   const result = await train(model, {
-    ...trainOptions, stage, data: scene.train,
+    ...trainOptions,
+    stage,
+    data: scene.train,
     validation: trainOptions.validation ? { ...trainOptions.validation, scale: scene.scale } : undefined,
   });
   if (result.stopped === 'aborted') return { result, scene };

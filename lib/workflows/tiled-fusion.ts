@@ -50,8 +50,10 @@ export async function fuseScene(model: Module, scene: { lms: Tensor; pan: Tensor
   if (!Number.isInteger(stride) || stride < ratio || stride % ratio !== 0) throw new RangeError(`stride: a positive multiple of the ratio ${ratio}`);
   const [c, h, w] = lms.shape as [number, number, number];
   if (pan.shape[1] !== h || pan.shape[2] !== w) throw new RangeError(`scene.pan: [1, ${h}, ${w}] expected, got [${pan.shape.join(', ')}]`);
-  if (ms && (ms.shape[1]! * ratio !== h || ms.shape[2]! * ratio !== w)) throw new RangeError(`scene.ms: [${c}, ${h / ratio}, ${w / ratio}] expected, got [${ms.shape.join(', ')}]`);
-  const ys = tileStarts(h, tile, stride, ratio), xs = tileStarts(w, tile, stride, ratio);
+  if (ms && (ms.shape[1]! * ratio !== h || ms.shape[2]! * ratio !== w))
+    throw new RangeError(`scene.ms: [${c}, ${h / ratio}, ${w / ratio}] expected, got [${ms.shape.join(', ')}]`);
+  const ys = tileStarts(h, tile, stride, ratio),
+    xs = tileStarts(w, tile, stride, ratio);
   const positions = ys.flatMap((y) => xs.map((x) => [y, x] as const));
   const sum = new Float32Array(c * h * w);
   const count = new Uint16Array(h * w);

@@ -6,20 +6,30 @@
  */
 import type { Module } from '../module.js';
 import type { LoadReport } from '../weights.js';
-import { CROSSDIFF_PRESETS, PANADAPTER_PRESETS, resolveCrossDiffOptions, resolvePanAdapterOptions, type CrossDiffPreset, type PanAdapterPreset } from '../models/index.js';
+import {
+  CROSSDIFF_PRESETS,
+  PANADAPTER_PRESETS,
+  resolveCrossDiffOptions,
+  resolvePanAdapterOptions,
+  type CrossDiffPreset,
+  type PanAdapterPreset,
+} from '../models/index.js';
 import { safetensorsHeader } from '../checkpoint-formats/safetensors-header.js';
 
 /**
  * Per family with presets: the tensors whose sizes tell the presets apart, and the option each
  * size is (dim `dim` of `tensor` equals option `option`).
  */
-const SIGNATURES: Record<string, {
-  resolve: (preset: string | undefined) => Record<string, unknown>;
-  presets: string[];
-  sizes: Array<{ tensor: string; dim: number; option: string; what: string }>;
-  /** a tensor whose size `dim` is bands + 1 (MS and PAN stacked): the weights' band count */
-  bands: { tensor: string; dim: number };
-}> = {
+const SIGNATURES: Record<
+  string,
+  {
+    resolve: (preset: string | undefined) => Record<string, unknown>;
+    presets: string[];
+    sizes: Array<{ tensor: string; dim: number; option: string; what: string }>;
+    /** a tensor whose size `dim` is bands + 1 (MS and PAN stacked): the weights' band count */
+    bands: { tensor: string; dim: number };
+  }
+> = {
   panadapter: {
     resolve: (preset) => ({ ...resolvePanAdapterOptions({ model: 'panadapter', ...(preset ? { preset: preset as PanAdapterPreset } : {}) }) }),
     presets: Object.keys(PANADAPTER_PRESETS),
@@ -39,8 +49,7 @@ const SIGNATURES: Record<string, {
 
 /** Weights that are not those of the preset asked for. */
 export type PresetMisfit =
-  | { kind: 'recorded'; recorded: string }
-  | { kind: 'sizes'; weights: 'tiny' | 'full-size'; sizes: string; expected: string; suggest: string[] };
+  { kind: 'recorded'; recorded: string } | { kind: 'sizes'; weights: 'tiny' | 'full-size'; sizes: string; expected: string; suggest: string[] };
 
 /**
  * What stands against building `family` with `preset` for the weights at `path`, or undefined when
@@ -88,11 +97,15 @@ export function weightsBandCount(model: Module, report: LoadReport): number | un
   const m = report.shapeMismatch;
   if (!Number.isInteger(bands) || !m.length) return undefined;
   const other = new Set<number>();
-  const bandsOnly = m.every((x) => x.got.length === x.expected.length && x.got.every((d, i) => {
-    if (d === x.expected[i]) return true;
-    if (x.expected[i] !== bands && x.expected[i] !== bands + 1) return false;
-    other.add(bands + d - x.expected[i]!);
-    return true;
-  }));
+  const bandsOnly = m.every(
+    (x) =>
+      x.got.length === x.expected.length &&
+      x.got.every((d, i) => {
+        if (d === x.expected[i]) return true;
+        if (x.expected[i] !== bands && x.expected[i] !== bands + 1) return false;
+        other.add(bands + d - x.expected[i]!);
+        return true;
+      }),
+  );
   return bandsOnly && other.size === 1 ? [...other][0] : undefined;
 }

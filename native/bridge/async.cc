@@ -40,8 +40,10 @@ class Completions : public std::enable_shared_from_this<Completions> {
     auto self = std::shared_ptr<Completions>(new Completions());
     napi_value name = nullptr;
     NAPI_THROW_IF_FAILED(env, napi_create_string_utf8(env, "specfuse", NAPI_AUTO_LENGTH, &name), nullptr);
-    NAPI_THROW_IF_FAILED(env, napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr,
-                                                              self.get(), &Completions::call_js, &self->tsfn_), nullptr);
+    NAPI_THROW_IF_FAILED(env,
+                         napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, nullptr, nullptr,
+                                                         self.get(), &Completions::call_js, &self->tsfn_),
+                         nullptr);
     // Not referenced while nothing is in flight: an idle addon must not keep the process alive.
     napi_unref_threadsafe_function(env, self->tsfn_);
     // Registered after the thread-safe function, so it runs before Node closes that one. It owns a

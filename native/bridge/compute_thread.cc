@@ -27,7 +27,9 @@ class ComputeThread {
   }
 
  private:
-  ComputeThread() { std::thread([this] { loop(); }).detach(); }
+  ComputeThread() {
+    std::thread([this] { loop(); }).detach();
+  }
   void loop() {
     for (;;) {
       std::function<void()> task;

@@ -11,9 +11,11 @@ constexpr double kMaxSafe = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
 }
 
 int64_t read_int(const Napi::Value& v, const char* arg) {
-  if (!v.IsNumber()) throw_type(std::string(arg) + ": expected an integer, got " + (v.IsUndefined() ? "undefined" : "a non-number"));
+  if (!v.IsNumber())
+    throw_type(std::string(arg) + ": expected an integer, got " + (v.IsUndefined() ? "undefined" : "a non-number"));
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (!std::isfinite(d) || std::floor(d) != d) throw_range(std::string(arg) + ": expected an integer, got " + std::to_string(d));
+  if (!std::isfinite(d) || std::floor(d) != d)
+    throw_range(std::string(arg) + ": expected an integer, got " + std::to_string(d));
   if (std::fabs(d) > kMaxSafe) throw_range(std::string(arg) + ": integer out of range");
   return int64_t(d);
 }
@@ -48,7 +50,9 @@ std::vector<int64_t> read_shape(const Napi::Value& v, const char* arg) {
   auto dims = read_int_list(v, arg);
   double total = 1;
   for (size_t i = 0; i < dims.size(); ++i) {
-    if (dims[i] < 0) throw_range(std::string(arg) + "[" + std::to_string(i) + "]: dimension must be >= 0, got " + std::to_string(dims[i]));
+    if (dims[i] < 0)
+      throw_range(std::string(arg) + "[" + std::to_string(i) + "]: dimension must be >= 0, got " +
+                  std::to_string(dims[i]));
     total *= double(dims[i]);
   }
   if (total > double(int64_t(1) << 48)) throw_range(std::string(arg) + ": too many elements");
@@ -76,7 +80,8 @@ Config read_config(const Napi::Value& v, const char* arg) {
     else if (val.IsArray()) {
       auto a = val.As<Napi::Array>();
       std::vector<std::string> items;
-      for (uint32_t j = 0; j < a.Length(); ++j) items.push_back(read_string(a.Get(j), (name + "[" + std::to_string(j) + "]").c_str()));
+      for (uint32_t j = 0; j < a.Length(); ++j)
+        items.push_back(read_string(a.Get(j), (name + "[" + std::to_string(j) + "]").c_str()));
       c.set(k, std::move(items));
     } else {
       throw_type(name + ": expected a number, boolean, string or array of strings");

@@ -17,7 +17,8 @@ bool g_initializing = false;
 
 std::shared_ptr<dist::Group> require_group(const char* what) {
   auto g = default_group();
-  if (!g) throw RuntimeError(std::string(what) + ": the process group is not initialized; await initDistributed() first");
+  if (!g)
+    throw RuntimeError(std::string(what) + ": the process group is not initialized; await initDistributed() first");
   return g;
 }
 
@@ -52,7 +53,8 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     c.check_all_used("options");
     {
       std::lock_guard<std::mutex> lock(g_mutex);
-      if (g_group || g_initializing) throw RuntimeError("initDistributed: already initialized; call destroyDistributed() first");
+      if (g_group || g_initializing)
+        throw RuntimeError("initDistributed: already initialized; call destroyDistributed() first");
       g_initializing = true;
     }
     auto made = std::make_shared<std::shared_ptr<dist::Group>>();
@@ -91,7 +93,8 @@ Napi::Value AllReduce(const Napi::CallbackInfo& info) {
     auto* w = TensorWrap::From(arg_or_undefined(info, 0), "tensor");
     const auto t = w->tensor();
     const auto op = read_op(arg_or_undefined(info, 1));
-    if ((op == dist::ReduceOp::Mean) && !t.is_floating_point()) throw type_error("allReduce: op 'mean' needs a floating-point tensor");
+    if ((op == dist::ReduceOp::Mean) && !t.is_floating_point())
+      throw type_error("allReduce: op 'mean' needs a floating-point tensor");
     return PromiseWorker::Run(
         info.Env(), {{info[0].As<Napi::Object>(), w}}, [g, t, op]() { g->all_reduce({t}, op); },
         [](Napi::Env env, const std::vector<Napi::Object>&) -> Napi::Value { return env.Undefined(); });
@@ -104,7 +107,8 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
     auto* w = TensorWrap::From(arg_or_undefined(info, 0), "tensor");
     const auto t = w->tensor();
     const auto root = read_int(arg_or_undefined(info, 1), "root");
-    if (root < 0 || root >= g->size()) throw range_error("broadcast: root " + std::to_string(root) + " is outside 0.." + std::to_string(g->size() - 1));
+    if (root < 0 || root >= g->size())
+      throw range_error("broadcast: root " + std::to_string(root) + " is outside 0.." + std::to_string(g->size() - 1));
     return PromiseWorker::Run(
         info.Env(), {{info[0].As<Napi::Object>(), w}}, [g, t, root]() { g->broadcast({t}, int(root)); },
         [](Napi::Env env, const std::vector<Napi::Object>&) -> Napi::Value { return env.Undefined(); });

@@ -2,8 +2,8 @@
 
 #include "bridge/async.h"
 #include "bridge/convert.h"
-#include "bridge/napi_errors.h"
 #include "bridge/module.h"
+#include "bridge/napi_errors.h"
 #include "core/dtype.h"
 #include "models/registry.h"
 #include "models/shape_only.h"
@@ -48,8 +48,7 @@ Napi::Value CreateModule(const Napi::CallbackInfo& info) {
     Config config = read_config(arg_or_undefined(info, 1), "config");
     auto built = std::make_shared<std::shared_ptr<FusionModel>>();
     return PromiseWorker::Run(
-        info.Env(), {},
-        [name, config, built]() { *built = create_model(name, config); },
+        info.Env(), {}, [name, config, built]() { *built = create_model(name, config); },
         [built](Napi::Env env, const std::vector<Napi::Object>&) -> Napi::Value {
           return ModuleWrap::Adopt(env, std::move(*built));
         });

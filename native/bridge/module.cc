@@ -32,27 +32,28 @@ std::vector<std::pair<std::string, torch::Tensor>> all_tensors(FusionModel& m) {
 }  // namespace
 
 Napi::Function ModuleWrap::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = DefineClass(env, "NativeModule", {
-      InstanceMethod<&ModuleWrap::NamedParameters>("namedParameters"),
-      InstanceMethod<&ModuleWrap::NamedBuffers>("namedBuffers"),
-      InstanceMethod<&ModuleWrap::SetRequiresGrad>("setRequiresGrad"),
-      InstanceMethod<&ModuleWrap::Train>("train"),
-      InstanceAccessor<&ModuleWrap::Training>("training"),
-      InstanceAccessor<&ModuleWrap::Device>("device"),
-      InstanceMethod<&ModuleWrap::To>("to"),
-      InstanceMethod<&ModuleWrap::Forward>("forward"),
-      InstanceMethod<&ModuleWrap::ForwardTaps>("forwardTaps"),
-      InstanceMethod<&ModuleWrap::Call>("call"),
-      InstanceMethod<&ModuleWrap::Methods>("methods"),
-      InstanceMethod<&ModuleWrap::GetTensor>("getTensor"),
-      InstanceMethod<&ModuleWrap::StateDict>("stateDict"),
-      InstanceMethod<&ModuleWrap::LoadTensors>("loadTensors"),
-      InstanceMethod<&ModuleWrap::Grads>("grads"),
-      InstanceMethod<&ModuleWrap::SetChannelsLast>("setChannelsLast"),
-      InstanceMethod<&ModuleWrap::Dispose>("dispose"),
-      InstanceAccessor<&ModuleWrap::Disposed>("disposed"),
-      InstanceAccessor<&ModuleWrap::Busy>("busy"),
-  });
+  Napi::Function ctor = DefineClass(env, "NativeModule",
+                                    {
+                                        InstanceMethod<&ModuleWrap::NamedParameters>("namedParameters"),
+                                        InstanceMethod<&ModuleWrap::NamedBuffers>("namedBuffers"),
+                                        InstanceMethod<&ModuleWrap::SetRequiresGrad>("setRequiresGrad"),
+                                        InstanceMethod<&ModuleWrap::Train>("train"),
+                                        InstanceAccessor<&ModuleWrap::Training>("training"),
+                                        InstanceAccessor<&ModuleWrap::Device>("device"),
+                                        InstanceMethod<&ModuleWrap::To>("to"),
+                                        InstanceMethod<&ModuleWrap::Forward>("forward"),
+                                        InstanceMethod<&ModuleWrap::ForwardTaps>("forwardTaps"),
+                                        InstanceMethod<&ModuleWrap::Call>("call"),
+                                        InstanceMethod<&ModuleWrap::Methods>("methods"),
+                                        InstanceMethod<&ModuleWrap::GetTensor>("getTensor"),
+                                        InstanceMethod<&ModuleWrap::StateDict>("stateDict"),
+                                        InstanceMethod<&ModuleWrap::LoadTensors>("loadTensors"),
+                                        InstanceMethod<&ModuleWrap::Grads>("grads"),
+                                        InstanceMethod<&ModuleWrap::SetChannelsLast>("setChannelsLast"),
+                                        InstanceMethod<&ModuleWrap::Dispose>("dispose"),
+                                        InstanceAccessor<&ModuleWrap::Disposed>("disposed"),
+                                        InstanceAccessor<&ModuleWrap::Busy>("busy"),
+                                    });
   addon_data(env).module_ctor = Napi::Persistent(ctor);
   exports.Set("NativeModule", ctor);
   return ctor;

@@ -32,12 +32,9 @@ CaughtError classify_current_exception() {
 
 Napi::Error make_js_error(Napi::Env env, const CaughtError& e) {
   switch (e.kind) {
-    case ErrorKind::TypeError:
-      return Napi::TypeError::New(env, e.message);
-    case ErrorKind::RangeError:
-      return Napi::RangeError::New(env, e.message);
-    default:
-      return Napi::Error::New(env, e.message);
+    case ErrorKind::TypeError: return Napi::TypeError::New(env, e.message);
+    case ErrorKind::RangeError: return Napi::RangeError::New(env, e.message);
+    default: return Napi::Error::New(env, e.message);
   }
 }
 

@@ -35,14 +35,15 @@ Image read_image(const Napi::CallbackInfo& info, size_t i, const char* arg, bool
   if (t.dim() == 4) return {t, true};
   if (t.dim() == 3) return {t.unsqueeze(0), false};
   if (t.dim() == 2 && pan) return {t.unsqueeze(0).unsqueeze(0), false};
-  throw_range(std::string(arg) + (pan ? ": expected [H, W], [1, H, W] or [N, 1, H, W]" : ": expected [C, H, W] or [N, C, H, W]") +
+  throw_range(std::string(arg) +
+              (pan ? ": expected [H, W], [1, H, W] or [N, 1, H, W]" : ": expected [C, H, W] or [N, C, H, W]") +
               ", got shape " + shape_str(t.sizes()));
 }
 
 void same_batching(const Image& a, const Image& b, const char* an, const char* bn) {
   if (a.batched != b.batched)
-    throw_range(std::string(bn) + ": " + (b.batched ? "batched [N, C, H, W]" : "a single image") + " but " + an + " is " +
-                (a.batched ? "batched [N, C, H, W]" : "a single image"));
+    throw_range(std::string(bn) + ": " + (b.batched ? "batched [N, C, H, W]" : "a single image") + " but " + an +
+                " is " + (a.batched ? "batched [N, C, H, W]" : "a single image"));
 }
 
 // Conversion only: the ops check the ratio (range, power of two where the filter needs it), the
@@ -50,7 +51,9 @@ void same_batching(const Image& a, const Image& b, const char* an, const char* b
 // RangeErrors (the bridge no longer repeats those checks on the JS thread).
 int64_t read_ratio(const Napi::CallbackInfo& info, size_t i) { return read_int(arg_or_undefined(info, i), "ratio"); }
 
-std::string read_sensor(const Napi::CallbackInfo& info, size_t i) { return read_string(arg_or_undefined(info, i), "sensor"); }
+std::string read_sensor(const Napi::CallbackInfo& info, size_t i) {
+  return read_string(arg_or_undefined(info, i), "sensor");
+}
 
 // Optional trailing dtype ('float32' | 'float64'); default: float32 for a float32 reference image,
 // float64 otherwise.
@@ -85,10 +88,12 @@ Napi::Value run(Napi::Env env, Pins pins, std::vector<std::string> names, bool b
       });
 }
 
-Napi::Value Single(const Napi::CallbackInfo& info, size_t dtype_at, Image img, Pins pins, std::function<torch::Tensor(const torch::Tensor&)> f) {
+Napi::Value Single(const Napi::CallbackInfo& info, size_t dtype_at, Image img, Pins pins,
+                   std::function<torch::Tensor(const torch::Tensor&)> f) {
   const auto dtype = read_out_dtype(info, dtype_at, img.t);
   auto x = img.t;
-  return run(info.Env(), std::move(pins), {}, img.batched, dtype, [x, f = std::move(f)]() { return std::vector<torch::Tensor>{f(x)}; });
+  return run(info.Env(), std::move(pins), {}, img.batched, dtype,
+             [x, f = std::move(f)]() { return std::vector<torch::Tensor>{f(x)}; });
 }
 
 // ---- sync ----------------------------------------------------------------------------------------
@@ -188,7 +193,8 @@ Napi::Value Imresize(const Napi::CallbackInfo& info) {
     if (!(scale > 0) || !std::isfinite(scale) || scale > 64) throw_range("scale: must be a number in (0, 64]");
     auto av = arg_or_undefined(info, 2);
     const bool aa = av.IsUndefined() ? true : read_bool(av, "antialias");
-    return Single(info, 3, img, std::move(pins), [scale, aa](const torch::Tensor& x) { return ops::imresize_bicubic(x, scale, aa); });
+    return Single(info, 3, img, std::move(pins),
+                  [scale, aa](const torch::Tensor& x) { return ops::imresize_bicubic(x, scale, aa); });
   });
 }
 
@@ -288,7 +294,8 @@ Napi::Value TakeSamples(const Napi::CallbackInfo& info) {
     for (uint32_t i = 0; i < arr.Length(); ++i) idx.push_back(read_int(arr.Get(i), "indices[i]"));
     for (size_t i = 0; i < idx.size(); ++i)
       if (idx[i] < 0 || idx[i] >= t.size(0))
-        throw_range("indices[" + std::to_string(i) + "]: " + std::to_string(idx[i]) + " is out of range for " + std::to_string(t.size(0)) + " samples");
+        throw_range("indices[" + std::to_string(i) + "]: " + std::to_string(idx[i]) + " is out of range for " +
+                    std::to_string(t.size(0)) + " samples");
     return run(info.Env(), std::move(pins), {}, true, t.scalar_type(), [t, idx]() {
       auto it = torch::tensor(idx, torch::TensorOptions().dtype(torch::kLong)).to(t.device());
       return std::vector<torch::Tensor>{t.index_select(0, it).contiguous()};
@@ -317,7 +324,8 @@ Napi::Value BaselineBrovey(const Napi::CallbackInfo& info) {
     same_batching(lms, pan, "lms", "pan");
     const auto dtype = read_out_dtype(info, 2, lms.t);
     auto a = lms.t, b = pan.t;
-    return run(info.Env(), std::move(pins), {}, lms.batched, dtype, [a, b]() { return std::vector<torch::Tensor>{ops::brovey(a, b)}; });
+    return run(info.Env(), std::move(pins), {}, lms.batched, dtype,
+               [a, b]() { return std::vector<torch::Tensor>{ops::brovey(a, b)}; });
   });
 }
 
@@ -331,7 +339,8 @@ Napi::Value BaselineBtH(const Napi::CallbackInfo& info) {
     const auto r = read_ratio(info, 2);
     const auto dtype = read_out_dtype(info, 3, lms.t);
     auto a = lms.t, b = pan.t;
-    return run(info.Env(), std::move(pins), {}, lms.batched, dtype, [a, b, r]() { return std::vector<torch::Tensor>{ops::bt_h(a, b, r)}; });
+    return run(info.Env(), std::move(pins), {}, lms.batched, dtype,
+               [a, b, r]() { return std::vector<torch::Tensor>{ops::bt_h(a, b, r)}; });
   });
 }
 
@@ -347,7 +356,8 @@ Napi::Value BaselineGsa(const Napi::CallbackInfo& info) {
     const auto r = read_ratio(info, 3);
     const auto dtype = read_out_dtype(info, 4, lms.t);
     auto a = lms.t, b = pan.t, c = ms.t;
-    return run(info.Env(), std::move(pins), {}, lms.batched, dtype, [a, b, c, r]() { return std::vector<torch::Tensor>{ops::gsa(a, b, c, r)}; });
+    return run(info.Env(), std::move(pins), {}, lms.batched, dtype,
+               [a, b, c, r]() { return std::vector<torch::Tensor>{ops::gsa(a, b, c, r)}; });
   });
 }
 

@@ -49,7 +49,10 @@ c10::ScalarType default_dtype_for(napi_typedarray_type t) {
     case napi_uint8_array:
     case napi_uint8_clamped_array: return c10::kByte;
     case napi_uint16_array: return c10::kUInt16;
-    default: throw_type("data: unsupported TypedArray kind (use Float32Array, Float64Array, Int32Array, BigInt64Array, Int16Array, Int8Array, Uint8Array or Uint16Array)");
+    default:
+      throw_type(
+          "data: unsupported TypedArray kind (use Float32Array, Float64Array, Int32Array, BigInt64Array, Int16Array, "
+          "Int8Array, Uint8Array or Uint16Array)");
   }
 }
 
@@ -91,8 +94,10 @@ Napi::Value make_typed_array(Napi::Env env, napi_typedarray_type type, size_t le
 Napi::Value ret(const Napi::CallbackInfo& info, torch::Tensor t) { return TensorWrap::Wrap(info.Env(), std::move(t)); }
 
 torch::Tensor other_operand(const Napi::Value& v, const torch::Tensor& self) {
-  if (v.IsNumber()) return torch::scalar_tensor(v.As<Napi::Number>().DoubleValue(), self.options().dtype(
-      c10::isFloatingType(self.scalar_type()) ? self.scalar_type() : c10::kDouble));
+  if (v.IsNumber())
+    return torch::scalar_tensor(
+        v.As<Napi::Number>().DoubleValue(),
+        self.options().dtype(c10::isFloatingType(self.scalar_type()) ? self.scalar_type() : c10::kDouble));
   return TensorWrap::From(v, "other")->tensor("other");
 }
 
@@ -107,48 +112,49 @@ std::vector<int64_t> optional_dims(const Napi::Value& v, const char* arg) {
 // ---- lifetime ----------------------------------------------------------------------------------
 
 Napi::Function TensorWrap::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = DefineClass(env, "NativeTensor", {
-      InstanceAccessor<&TensorWrap::Shape>("shape"),
-      InstanceAccessor<&TensorWrap::DType>("dtype"),
-      InstanceAccessor<&TensorWrap::Device>("device"),
-      InstanceAccessor<&TensorWrap::Numel>("numel"),
-      InstanceAccessor<&TensorWrap::Disposed>("disposed"),
-      InstanceAccessor<&TensorWrap::RequiresGrad>("requiresGrad"),
-      InstanceAccessor<&TensorWrap::Busy>("busy"),
-      InstanceMethod<&TensorWrap::DataSync>("dataSync"),
-      InstanceMethod<&TensorWrap::Data>("data"),
-      InstanceMethod<&TensorWrap::Item>("item"),
-      InstanceMethod<&TensorWrap::To>("to"),
-      InstanceMethod<&TensorWrap::Clone>("clone"),
-      InstanceMethod<&TensorWrap::Contiguous>("contiguous"),
-      InstanceMethod<&TensorWrap::Reshape>("reshape"),
-      InstanceMethod<&TensorWrap::Permute>("permute"),
-      InstanceMethod<&TensorWrap::Transpose>("transpose"),
-      InstanceMethod<&TensorWrap::Slice>("slice"),
-      InstanceMethod<&TensorWrap::Select>("select"),
-      InstanceMethod<&TensorWrap::Flip>("flip"),
-      InstanceMethod<&TensorWrap::Squeeze>("squeeze"),
-      InstanceMethod<&TensorWrap::Unsqueeze>("unsqueeze"),
-      InstanceMethod<&TensorWrap::Add>("add"),
-      InstanceMethod<&TensorWrap::Sub>("sub"),
-      InstanceMethod<&TensorWrap::Mul>("mul"),
-      InstanceMethod<&TensorWrap::Div>("div"),
-      InstanceMethod<&TensorWrap::Matmul>("matmul"),
-      InstanceMethod<&TensorWrap::Neg>("neg"),
-      InstanceMethod<&TensorWrap::Abs>("abs"),
-      InstanceMethod<&TensorWrap::Sqrt>("sqrt"),
-      InstanceMethod<&TensorWrap::Exp>("exp"),
-      InstanceMethod<&TensorWrap::Log>("log"),
-      InstanceMethod<&TensorWrap::Pow>("pow"),
-      InstanceMethod<&TensorWrap::Clamp>("clamp"),
-      InstanceMethod<&TensorWrap::Sum>("sum"),
-      InstanceMethod<&TensorWrap::Mean>("mean"),
-      InstanceMethod<&TensorWrap::Max>("max"),
-      InstanceMethod<&TensorWrap::Min>("min"),
-      InstanceMethod<&TensorWrap::Equal>("equal"),
-      InstanceMethod<&TensorWrap::Allclose>("allclose"),
-      InstanceMethod<&TensorWrap::Dispose>("dispose"),
-  });
+  Napi::Function ctor = DefineClass(env, "NativeTensor",
+                                    {
+                                        InstanceAccessor<&TensorWrap::Shape>("shape"),
+                                        InstanceAccessor<&TensorWrap::DType>("dtype"),
+                                        InstanceAccessor<&TensorWrap::Device>("device"),
+                                        InstanceAccessor<&TensorWrap::Numel>("numel"),
+                                        InstanceAccessor<&TensorWrap::Disposed>("disposed"),
+                                        InstanceAccessor<&TensorWrap::RequiresGrad>("requiresGrad"),
+                                        InstanceAccessor<&TensorWrap::Busy>("busy"),
+                                        InstanceMethod<&TensorWrap::DataSync>("dataSync"),
+                                        InstanceMethod<&TensorWrap::Data>("data"),
+                                        InstanceMethod<&TensorWrap::Item>("item"),
+                                        InstanceMethod<&TensorWrap::To>("to"),
+                                        InstanceMethod<&TensorWrap::Clone>("clone"),
+                                        InstanceMethod<&TensorWrap::Contiguous>("contiguous"),
+                                        InstanceMethod<&TensorWrap::Reshape>("reshape"),
+                                        InstanceMethod<&TensorWrap::Permute>("permute"),
+                                        InstanceMethod<&TensorWrap::Transpose>("transpose"),
+                                        InstanceMethod<&TensorWrap::Slice>("slice"),
+                                        InstanceMethod<&TensorWrap::Select>("select"),
+                                        InstanceMethod<&TensorWrap::Flip>("flip"),
+                                        InstanceMethod<&TensorWrap::Squeeze>("squeeze"),
+                                        InstanceMethod<&TensorWrap::Unsqueeze>("unsqueeze"),
+                                        InstanceMethod<&TensorWrap::Add>("add"),
+                                        InstanceMethod<&TensorWrap::Sub>("sub"),
+                                        InstanceMethod<&TensorWrap::Mul>("mul"),
+                                        InstanceMethod<&TensorWrap::Div>("div"),
+                                        InstanceMethod<&TensorWrap::Matmul>("matmul"),
+                                        InstanceMethod<&TensorWrap::Neg>("neg"),
+                                        InstanceMethod<&TensorWrap::Abs>("abs"),
+                                        InstanceMethod<&TensorWrap::Sqrt>("sqrt"),
+                                        InstanceMethod<&TensorWrap::Exp>("exp"),
+                                        InstanceMethod<&TensorWrap::Log>("log"),
+                                        InstanceMethod<&TensorWrap::Pow>("pow"),
+                                        InstanceMethod<&TensorWrap::Clamp>("clamp"),
+                                        InstanceMethod<&TensorWrap::Sum>("sum"),
+                                        InstanceMethod<&TensorWrap::Mean>("mean"),
+                                        InstanceMethod<&TensorWrap::Max>("max"),
+                                        InstanceMethod<&TensorWrap::Min>("min"),
+                                        InstanceMethod<&TensorWrap::Equal>("equal"),
+                                        InstanceMethod<&TensorWrap::Allclose>("allclose"),
+                                        InstanceMethod<&TensorWrap::Dispose>("dispose"),
+                                    });
   addon_data(env).tensor_ctor = Napi::Persistent(ctor);
   exports.Set("NativeTensor", ctor);
   return ctor;
@@ -158,7 +164,8 @@ TensorWrap::TensorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor
   env_ = info.Env();
   mem_ = addon_data(info.Env()).memory;
   if (info.Length() != 1 || !info[0].IsExternal()) {
-    throw Napi::TypeError::New(info.Env(), "Tensor cannot be constructed directly: use tensor(), fromTypedArray() or zeros()");
+    throw Napi::TypeError::New(info.Env(),
+                               "Tensor cannot be constructed directly: use tensor(), fromTypedArray() or zeros()");
   }
   Set(std::move(*info[0].As<Napi::External<ConstructToken>>().Data()->t));
 }
@@ -221,10 +228,12 @@ Napi::Value TensorWrap::Shape(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value { return to_js_shape(info.Env(), tensor().sizes()); });
 }
 Napi::Value TensorWrap::DType(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value { return Napi::String::New(info.Env(), dtype_name(tensor().scalar_type())); });
+  return guard(info.Env(),
+               [&]() -> Napi::Value { return Napi::String::New(info.Env(), dtype_name(tensor().scalar_type())); });
 }
 Napi::Value TensorWrap::Device(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value { return Napi::String::New(info.Env(), device_name(tensor().device())); });
+  return guard(info.Env(),
+               [&]() -> Napi::Value { return Napi::String::New(info.Env(), device_name(tensor().device())); });
 }
 Napi::Value TensorWrap::Numel(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), double(tensor().numel())); });
@@ -249,8 +258,14 @@ struct HostBytes {
   }
   HostBytes(const HostBytes&) = delete;
   HostBytes& operator=(const HostBytes&) = delete;
-  ~HostBytes() { if (p) host_free(p); }
-  void* release() { void* q = p; p = nullptr; return q; }
+  ~HostBytes() {
+    if (p) host_free(p);
+  }
+  void* release() {
+    void* q = p;
+    p = nullptr;
+    return q;
+  }
 };
 
 void free_host_bytes(napi_env, void* data, void*) { host_free(data); }
@@ -353,11 +368,14 @@ Napi::Value TensorWrap::Reshape(const Napi::CallbackInfo& info) {
   });
 }
 Napi::Value TensorWrap::Permute(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value { return ret(info, tensor().permute(read_int_list(arg_or_undefined(info, 0), "dims"))); });
+  return guard(info.Env(), [&]() -> Napi::Value {
+    return ret(info, tensor().permute(read_int_list(arg_or_undefined(info, 0), "dims")));
+  });
 }
 Napi::Value TensorWrap::Transpose(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
-    return ret(info, tensor().transpose(read_int(arg_or_undefined(info, 0), "dim0"), read_int(arg_or_undefined(info, 1), "dim1")));
+    return ret(info, tensor().transpose(read_int(arg_or_undefined(info, 0), "dim0"),
+                                        read_int(arg_or_undefined(info, 1), "dim1")));
   });
 }
 Napi::Value TensorWrap::Slice(const Napi::CallbackInfo& info) {
@@ -373,11 +391,14 @@ Napi::Value TensorWrap::Slice(const Napi::CallbackInfo& info) {
 }
 Napi::Value TensorWrap::Select(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
-    return ret(info, tensor().select(read_int(arg_or_undefined(info, 0), "dim"), read_int(arg_or_undefined(info, 1), "index")));
+    return ret(info, tensor().select(read_int(arg_or_undefined(info, 0), "dim"),
+                                     read_int(arg_or_undefined(info, 1), "index")));
   });
 }
 Napi::Value TensorWrap::Flip(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value { return ret(info, tensor().flip(optional_dims(arg_or_undefined(info, 0), "dims"))); });
+  return guard(info.Env(), [&]() -> Napi::Value {
+    return ret(info, tensor().flip(optional_dims(arg_or_undefined(info, 0), "dims")));
+  });
 }
 Napi::Value TensorWrap::Squeeze(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
@@ -386,7 +407,9 @@ Napi::Value TensorWrap::Squeeze(const Napi::CallbackInfo& info) {
   });
 }
 Napi::Value TensorWrap::Unsqueeze(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value { return ret(info, tensor().unsqueeze(read_int(arg_or_undefined(info, 0), "dim"))); });
+  return guard(info.Env(), [&]() -> Napi::Value {
+    return ret(info, tensor().unsqueeze(read_int(arg_or_undefined(info, 0), "dim")));
+  });
 }
 
 // ---- arithmetic -------------------------------------------------------------------------------------
@@ -404,7 +427,9 @@ Napi::Value TensorWrap::Binary(const Napi::CallbackInfo& info, int op) {
   });
 }
 Napi::Value TensorWrap::Matmul(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value { return ret(info, tensor().matmul(From(arg_or_undefined(info, 0), "other")->tensor("other"))); });
+  return guard(info.Env(), [&]() -> Napi::Value {
+    return ret(info, tensor().matmul(From(arg_or_undefined(info, 0), "other")->tensor("other")));
+  });
 }
 Napi::Value TensorWrap::Unary(const Napi::CallbackInfo& info, int op) {
   return guard(info.Env(), [&]() -> Napi::Value {
@@ -419,7 +444,9 @@ Napi::Value TensorWrap::Unary(const Napi::CallbackInfo& info, int op) {
   });
 }
 Napi::Value TensorWrap::Pow(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value { return ret(info, tensor().pow(read_number(arg_or_undefined(info, 0), "exponent"))); });
+  return guard(info.Env(), [&]() -> Napi::Value {
+    return ret(info, tensor().pow(read_number(arg_or_undefined(info, 0), "exponent")));
+  });
 }
 Napi::Value TensorWrap::Clamp(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
@@ -443,7 +470,8 @@ Napi::Value TensorWrap::Reduce(const Napi::CallbackInfo& info, int op) {
       if (dims.size() != 1) throw_range("dims: max/min reduce one dimension at a time");
       return ret(info, op == 2 ? std::get<0>(t.max(dims[0], keep)) : std::get<0>(t.min(dims[0], keep)));
     }
-    if (op == 1 && !c10::isFloatingType(t.scalar_type())) throw_type("mean: needs a floating-point tensor, got " + dtype_name(t.scalar_type()));
+    if (op == 1 && !c10::isFloatingType(t.scalar_type()))
+      throw_type("mean: needs a floating-point tensor, got " + dtype_name(t.scalar_type()));
     if (dims.empty()) return ret(info, op == 0 ? t.sum() : t.mean());
     return ret(info, op == 0 ? t.sum(dims, keep) : t.mean(dims, keep));
   });
@@ -479,7 +507,8 @@ Napi::Value FromTypedArray(const Napi::CallbackInfo& info) {
     int64_t n = 1;
     for (auto d : shape) n *= d;
     if (size_t(n) != view.length)
-      throw_range("data: length " + std::to_string(view.length) + " does not match shape (" + std::to_string(n) + " elements)");
+      throw_range("data: length " + std::to_string(view.length) + " does not match shape (" + std::to_string(n) +
+                  " elements)");
     torch::Tensor t = storage_dtype_tensor(shape, view.dtype);
     if (n) std::memcpy(t.data_ptr(), view.ptr, size_t(n) * t.element_size());
     return ret(info, finish_dtype(t, view.dtype));
@@ -494,7 +523,8 @@ Napi::Value FromStrided(const Napi::CallbackInfo& info) {
     auto strides = read_int_list(arg_or_undefined(info, 2), "strides");
     const int64_t offset = read_int(arg_or_undefined(info, 3), "offset");
     if (strides.size() != shape.size())
-      throw_range("strides: " + std::to_string(strides.size()) + " strides for " + std::to_string(shape.size()) + " dimensions");
+      throw_range("strides: " + std::to_string(strides.size()) + " strides for " + std::to_string(shape.size()) +
+                  " dimensions");
     int64_t n = 1;
     for (auto d : shape) n *= d;
     if (n == 0) return ret(info, finish_dtype(storage_dtype_tensor(shape, view.dtype), view.dtype));
@@ -503,7 +533,8 @@ Napi::Value FromStrided(const Napi::CallbackInfo& info) {
     std::vector<int64_t> flips;
     for (size_t i = 0; i < shape.size(); ++i) {
       const int64_t span = strides[i] * (shape[i] - 1);
-      if (span < 0) lo += span; else hi += span;
+      if (span < 0) lo += span;
+      else hi += span;
       if (strides[i] < 0) {
         flips.push_back(int64_t(i));
         strides[i] = -strides[i];
@@ -514,7 +545,8 @@ Napi::Value FromStrided(const Napi::CallbackInfo& info) {
                   "] outside the data (length " + std::to_string(view.length) + ")");
     const auto stor = view.dtype == c10::kBool ? c10::kByte : view.dtype;
     const size_t item = c10::elementSize(stor);
-    torch::Tensor src = torch::from_blob(view.ptr + size_t(lo) * item, shape, strides, torch::TensorOptions().dtype(stor));
+    torch::Tensor src =
+        torch::from_blob(view.ptr + size_t(lo) * item, shape, strides, torch::TensorOptions().dtype(stor));
     if (!flips.empty()) src = src.flip(flips);
     return ret(info, finish_dtype(src.clone(at::MemoryFormat::Contiguous), view.dtype));
   });
@@ -534,10 +566,16 @@ FactoryArgs factory_args(const Napi::CallbackInfo& info, size_t dtype_i) {
 }
 
 Napi::Value Zeros(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value { auto a = factory_args(info, 1); return ret(info, torch::zeros(a.shape, a.opts)); });
+  return guard(info.Env(), [&]() -> Napi::Value {
+    auto a = factory_args(info, 1);
+    return ret(info, torch::zeros(a.shape, a.opts));
+  });
 }
 Napi::Value Ones(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value { auto a = factory_args(info, 1); return ret(info, torch::ones(a.shape, a.opts)); });
+  return guard(info.Env(), [&]() -> Napi::Value {
+    auto a = factory_args(info, 1);
+    return ret(info, torch::ones(a.shape, a.opts));
+  });
 }
 Napi::Value Full(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
@@ -546,10 +584,16 @@ Napi::Value Full(const Napi::CallbackInfo& info) {
   });
 }
 Napi::Value Rand(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value { auto a = factory_args(info, 1); return ret(info, torch::rand(a.shape, a.opts)); });
+  return guard(info.Env(), [&]() -> Napi::Value {
+    auto a = factory_args(info, 1);
+    return ret(info, torch::rand(a.shape, a.opts));
+  });
 }
 Napi::Value Randn(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value { auto a = factory_args(info, 1); return ret(info, torch::randn(a.shape, a.opts)); });
+  return guard(info.Env(), [&]() -> Napi::Value {
+    auto a = factory_args(info, 1);
+    return ret(info, torch::randn(a.shape, a.opts));
+  });
 }
 
 std::vector<torch::Tensor> tensor_list(const Napi::Value& v, const char* arg) {

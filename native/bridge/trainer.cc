@@ -2,8 +2,8 @@
 
 #include "bridge/convert.h"
 #include "bridge/dist_bind.h"
-#include "bridge/napi_errors.h"
 #include "bridge/module.h"
+#include "bridge/napi_errors.h"
 #include "bridge/tensor.h"
 
 #include <cmath>
@@ -26,7 +26,8 @@ Napi::Value rng_state(const Napi::CallbackInfo& info) {
 Napi::Value set_rng_state(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     const auto& t = TensorWrap::From(arg_or_undefined(info, 0), "state")->tensor("state");
-    if (t.scalar_type() != torch::kUInt8 || t.dim() != 1) throw_type("state: expected the uint8 vector from rngState()");
+    if (t.scalar_type() != torch::kUInt8 || t.dim() != 1)
+      throw_type("state: expected the uint8 vector from rngState()");
     set_cpu_rng_state(t.contiguous());
     return info.Env().Undefined();
   });
@@ -35,25 +36,26 @@ Napi::Value set_rng_state(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void TrainerWrap::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function ctor = DefineClass(env, "NativeTrainer", {
-      InstanceMethod<&TrainerWrap::Step>("step"),
-      InstanceMethod<&TrainerWrap::Evaluate>("evaluate"),
-      InstanceMethod<&TrainerWrap::SetLr>("setLr"),
-      InstanceAccessor<&TrainerWrap::Lr>("lr"),
-      InstanceMethod<&TrainerWrap::SetParamGroups>("setParamGroups"),
-      InstanceMethod<&TrainerWrap::SetGroupLrs>("setGroupLrs"),
-      InstanceAccessor<&TrainerWrap::GroupLrs>("groupLrs"),
-      InstanceAccessor<&TrainerWrap::ParamNames>("paramNames"),
-      InstanceAccessor<&TrainerWrap::Steps>("steps"),
-      InstanceAccessor<&TrainerWrap::NeedsTarget>("needsTarget"),
-      InstanceAccessor<&TrainerWrap::Skipped>("skipped"),
-      InstanceMethod<&TrainerWrap::SetCounters>("setCounters"),
-      InstanceAccessor<&TrainerWrap::TrainableTensors>("trainableTensors"),
-      InstanceMethod<&TrainerWrap::OptimizerState>("optimizerState"),
-      InstanceMethod<&TrainerWrap::LoadOptimizerState>("loadOptimizerState"),
-      InstanceMethod<&TrainerWrap::SetDistributed>("setDistributed"),
-      InstanceMethod<&TrainerWrap::Dispose>("dispose"),
-  });
+  Napi::Function ctor = DefineClass(env, "NativeTrainer",
+                                    {
+                                        InstanceMethod<&TrainerWrap::Step>("step"),
+                                        InstanceMethod<&TrainerWrap::Evaluate>("evaluate"),
+                                        InstanceMethod<&TrainerWrap::SetLr>("setLr"),
+                                        InstanceAccessor<&TrainerWrap::Lr>("lr"),
+                                        InstanceMethod<&TrainerWrap::SetParamGroups>("setParamGroups"),
+                                        InstanceMethod<&TrainerWrap::SetGroupLrs>("setGroupLrs"),
+                                        InstanceAccessor<&TrainerWrap::GroupLrs>("groupLrs"),
+                                        InstanceAccessor<&TrainerWrap::ParamNames>("paramNames"),
+                                        InstanceAccessor<&TrainerWrap::Steps>("steps"),
+                                        InstanceAccessor<&TrainerWrap::NeedsTarget>("needsTarget"),
+                                        InstanceAccessor<&TrainerWrap::Skipped>("skipped"),
+                                        InstanceMethod<&TrainerWrap::SetCounters>("setCounters"),
+                                        InstanceAccessor<&TrainerWrap::TrainableTensors>("trainableTensors"),
+                                        InstanceMethod<&TrainerWrap::OptimizerState>("optimizerState"),
+                                        InstanceMethod<&TrainerWrap::LoadOptimizerState>("loadOptimizerState"),
+                                        InstanceMethod<&TrainerWrap::SetDistributed>("setDistributed"),
+                                        InstanceMethod<&TrainerWrap::Dispose>("dispose"),
+                                    });
   exports.Set("NativeTrainer", ctor);
   exports.Set("rngState", Napi::Function::New<rng_state>(env, "rngState"));
   exports.Set("setRngState", Napi::Function::New<set_rng_state>(env, "setRngState"));
@@ -64,7 +66,8 @@ TrainerWrap::TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Trai
   guard(info.Env(), [&]() {
     auto* m = ModuleWrap::From(arg_or_undefined(info, 0), "module");
     m->model("module");
-    step_ = std::make_shared<TrainStep>(m->shared(), train_step_options(read_config(arg_or_undefined(info, 1), "options")));
+    step_ =
+        std::make_shared<TrainStep>(m->shared(), train_step_options(read_config(arg_or_undefined(info, 1), "options")));
     module_ = Napi::Persistent(info[0].As<Napi::Object>());
   });
 }
@@ -156,9 +159,9 @@ Napi::Value TrainerWrap::SetParamGroups(const Napi::CallbackInfo& info) {
       if (g != std::floor(g)) throw_type("groupOf: expected integers");
       group_of.push_back(int64_t(g));
     }
-    step("setParamGroups").set_param_groups(group_of,
-                                            read_number_list(arg_or_undefined(info, 1), "lr"),
-                                            read_number_list(arg_or_undefined(info, 2), "weightDecay"));
+    step("setParamGroups")
+        .set_param_groups(group_of, read_number_list(arg_or_undefined(info, 1), "lr"),
+                          read_number_list(arg_or_undefined(info, 2), "weightDecay"));
     return info.Env().Undefined();
   });
 }
@@ -169,33 +172,35 @@ Napi::Value TrainerWrap::SetGroupLrs(const Napi::CallbackInfo& info) {
   });
 }
 Napi::Value TrainerWrap::GroupLrs(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    return to_js_array(info.Env(), step("groupLrs").group_lrs());
-  });
+  return guard(info.Env(), [&]() -> Napi::Value { return to_js_array(info.Env(), step("groupLrs").group_lrs()); });
 }
 Napi::Value TrainerWrap::ParamNames(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    return to_js_array(info.Env(), step("paramNames").param_names());
-  });
+  return guard(info.Env(), [&]() -> Napi::Value { return to_js_array(info.Env(), step("paramNames").param_names()); });
 }
 Napi::Value TrainerWrap::NeedsTarget(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), step("needsTarget").needs_target()); });
+  return guard(info.Env(),
+               [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), step("needsTarget").needs_target()); });
 }
 
 Napi::Value TrainerWrap::Steps(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), double(step("steps").steps())); });
+  return guard(info.Env(),
+               [&]() -> Napi::Value { return Napi::Number::New(info.Env(), double(step("steps").steps())); });
 }
 Napi::Value TrainerWrap::Skipped(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), double(step("skipped").skipped())); });
+  return guard(info.Env(),
+               [&]() -> Napi::Value { return Napi::Number::New(info.Env(), double(step("skipped").skipped())); });
 }
 Napi::Value TrainerWrap::SetCounters(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
-    step("setCounters").set_counters(read_int(arg_or_undefined(info, 0), "steps"), read_int(arg_or_undefined(info, 1), "skipped"));
+    step("setCounters")
+        .set_counters(read_int(arg_or_undefined(info, 0), "steps"), read_int(arg_or_undefined(info, 1), "skipped"));
     return info.Env().Undefined();
   });
 }
 Napi::Value TrainerWrap::TrainableTensors(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value { return Napi::Number::New(info.Env(), double(step("trainer").trainable_tensors())); });
+  return guard(info.Env(), [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), double(step("trainer").trainable_tensors()));
+  });
 }
 
 Napi::Value TrainerWrap::OptimizerState(const Napi::CallbackInfo& info) {

@@ -5,8 +5,8 @@
 
 #include "bridge/async.h"
 #include "bridge/convert.h"
-#include "bridge/napi_errors.h"
 #include "bridge/module.h"
+#include "bridge/napi_errors.h"
 #include "core/dtype.h"
 
 namespace specfuse {
@@ -29,7 +29,8 @@ Napi::Value LoadHostArrays(const Napi::CallbackInfo& info) {
     for (auto [v, what] : {std::pair{names, "names"}, {arrays, "arrays"}, {shapes, "shapes"}, {dtypes, "dtypes"}})
       if (!v.IsArray()) throw_type(std::string(what) + ": expected an array");
     const uint32_t n = names.As<Napi::Array>().Length();
-    if (arrays.As<Napi::Array>().Length() != n || shapes.As<Napi::Array>().Length() != n || dtypes.As<Napi::Array>().Length() != n)
+    if (arrays.As<Napi::Array>().Length() != n || shapes.As<Napi::Array>().Length() != n ||
+        dtypes.As<Napi::Array>().Length() != n)
       throw_range("names, arrays, shapes and dtypes must have the same length");
 
     std::map<std::string, torch::Tensor> targets;
@@ -74,7 +75,9 @@ Napi::Value LoadHostArrays(const Napi::CallbackInfo& info) {
             c.dst.copy_(c.dtype == c10::kBool ? src.ne(0) : src);
           }
         },
-        [n](Napi::Env env, const std::vector<Napi::Object>&) -> Napi::Value { return Napi::Number::New(env, double(n)); });
+        [n](Napi::Env env, const std::vector<Napi::Object>&) -> Napi::Value {
+          return Napi::Number::New(env, double(n));
+        });
   });
 }
 

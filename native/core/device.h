@@ -1,9 +1,9 @@
 // Devices: parsing 'cpu' / 'cuda' / 'cuda:N', loading libtorch's CUDA half on demand, listing GPUs.
 #pragma once
+#include <c10/core/Device.h>
 #include <cstdint>
 #include <string>
 #include <vector>
-#include <c10/core/Device.h>
 
 namespace specfuse {
 

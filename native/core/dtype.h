@@ -1,7 +1,7 @@
 // Names of the dtypes crossing the JS boundary, and their libtorch scalar types.
 #pragma once
-#include <string>
 #include <c10/core/ScalarType.h>
+#include <string>
 
 namespace specfuse {
 

@@ -14,7 +14,8 @@ bool machine_jiffies(long long& busy, long long& total) {
   FILE* f = std::fopen("/proc/stat", "r");
   if (!f) return false;
   long long v[8] = {0};
-  const int n = std::fscanf(f, "cpu %lld %lld %lld %lld %lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+  const int n = std::fscanf(f, "cpu %lld %lld %lld %lld %lld %lld %lld %lld", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                            &v[6], &v[7]);
   std::fclose(f);
   if (n < 4) return false;
   // user nice system idle iowait irq softirq steal
@@ -41,7 +42,8 @@ bool own_jiffies(long long& used) {
 }
 
 long long now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace

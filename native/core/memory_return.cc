@@ -1,10 +1,10 @@
 #include "core/memory_return.h"
 
 #include <chrono>
-#include <cstdlib>
-#include <string>
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #if defined(__GLIBC__)
@@ -40,7 +40,9 @@ class MemoryReturner {
   }
 
  private:
-  MemoryReturner() { std::thread([this] { loop(); }).detach(); }
+  MemoryReturner() {
+    std::thread([this] { loop(); }).detach();
+  }
   void loop() {
     auto not_before = Clock::now();
     for (;;) {

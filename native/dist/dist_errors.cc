@@ -38,9 +38,9 @@ void rethrow_classified(const std::string& during) {
   // only signal they give (c10::DistNetworkError covers both a refused connect and a reset peer).
   std::string code = "failed";
   if (contains(msg, "timed out") || contains(msg, "timeout")) code = "timeout";
-  else if (contains(msg, "connection closed by peer") || contains(msg, "connection reset") || contains(msg, "broken pipe") ||
-           contains(msg, "read error") || contains(msg, "write error") || contains(msg, "connection refused") ||
-           contains(msg, "econnreset") || contains(msg, "epipe"))
+  else if (contains(msg, "connection closed by peer") || contains(msg, "connection reset") ||
+           contains(msg, "broken pipe") || contains(msg, "read error") || contains(msg, "write error") ||
+           contains(msg, "connection refused") || contains(msg, "econnreset") || contains(msg, "epipe"))
     code = "peer-lost";
   throw DistError(code, during + ": " + msg);
 }

@@ -14,7 +14,8 @@ namespace specfuse::dist {
 //  failed       anything else c10d reported
 struct DistError : std::runtime_error {
   std::string code;
-  DistError(std::string c, const std::string& msg) : std::runtime_error("distributed (" + c + "): " + msg), code(std::move(c)) {}
+  DistError(std::string c, const std::string& msg)
+      : std::runtime_error("distributed (" + c + "): " + msg), code(std::move(c)) {}
 };
 
 // Rethrows the exception being handled as a DistError with a code (call from a catch block).

@@ -18,12 +18,12 @@ c10::intrusive_ptr<c10d::Backend> make_gloo_backend(const c10::intrusive_ptr<c10
 // options and their timeout. Read through our view of the class layout and compared by the caller
 // with what was set (test/dist/gloo-abi.test.ts): a layout mismatch shows up as wrong numbers.
 struct GlooLayoutProbe {
-  int threads = -1;              // ProcessGroupGloo::getNumThreads() (options_->threads)
-  int option_threads = -1;       // getOptions()->threads
-  int64_t devices = -1;          // getOptions()->devices.size()
-  int64_t timeout_ms = -1;       // getOptions()->timeout (Backend::Options)
-  std::string backend_name;      // getBackendName() through the vtable
-  int rank = -1, size = -1;      // Backend::getRank()/getSize()
+  int threads = -1;          // ProcessGroupGloo::getNumThreads() (options_->threads)
+  int option_threads = -1;   // getOptions()->threads
+  int64_t devices = -1;      // getOptions()->devices.size()
+  int64_t timeout_ms = -1;   // getOptions()->timeout (Backend::Options)
+  std::string backend_name;  // getBackendName() through the vtable
+  int rank = -1, size = -1;  // Backend::getRank()/getSize()
 };
 GlooLayoutProbe probe_gloo_layout(const c10::intrusive_ptr<c10d::Backend>& backend);
 

@@ -21,18 +21,22 @@ std::vector<uint8_t> to_bytes(const std::string& s) { return std::vector<uint8_t
 }  // namespace
 
 std::shared_ptr<Group> Group::create(const GroupOptions& o) {
-  if (o.world_size < 1) throw range_error("distributed: worldSize must be an integer >= 1, got " + std::to_string(o.world_size));
+  if (o.world_size < 1)
+    throw range_error("distributed: worldSize must be an integer >= 1, got " + std::to_string(o.world_size));
   if (o.rank < 0 || o.rank >= o.world_size)
-    throw range_error("distributed: rank " + std::to_string(o.rank) + " is outside 0.." + std::to_string(o.world_size - 1));
+    throw range_error("distributed: rank " + std::to_string(o.rank) + " is outside 0.." +
+                      std::to_string(o.world_size - 1));
   if (o.timeout.count() <= 0) throw range_error("distributed: timeoutMs must be > 0");
   if (o.backend == "nccl") {
     // ProcessGroupNCCL lives in libtorch_cuda.so and its header needs CUDA's and NCCL's headers,
     // which a CPU build does not have; it is not faked with Gloo on CUDA tensors.
-    throw DistError("unsupported",
-                    "backend 'nccl' needs libtorch_cuda.so's ProcessGroupNCCL, built against CUDA and NCCL headers that this "
-                    "CPU build does not have; use backend 'gloo' (CPU tensors)");
+    throw DistError(
+        "unsupported",
+        "backend 'nccl' needs libtorch_cuda.so's ProcessGroupNCCL, built against CUDA and NCCL headers that this "
+        "CPU build does not have; use backend 'gloo' (CPU tensors)");
   }
-  if (o.backend != "gloo") throw range_error("distributed: backend: expected 'gloo' or 'nccl', got '" + o.backend + "'");
+  if (o.backend != "gloo")
+    throw range_error("distributed: backend: expected 'gloo' or 'nccl', got '" + o.backend + "'");
 
   auto g = std::shared_ptr<Group>(new Group());
   g->rank_ = o.rank;
@@ -58,7 +62,8 @@ std::shared_ptr<Group> Group::create(const GroupOptions& o) {
   try {
     g->backend_ = make_gloo_backend(backend_store(g->store_, "cpu"), o.rank, o.world_size, o.timeout, o.hostname);
   } catch (...) {
-    rethrow_classified("connecting the Gloo process group (rank " + std::to_string(o.rank) + " of " + std::to_string(o.world_size) + ")");
+    rethrow_classified("connecting the Gloo process group (rank " + std::to_string(o.rank) + " of " +
+                       std::to_string(o.world_size) + ")");
   }
   return g;
 }
@@ -71,7 +76,8 @@ void Group::agree(const std::string& name, const std::string& value) {
   try {
     own_store_->set(base + std::to_string(rank_), to_bytes(value));
     std::vector<int> peers;
-    if (rank_ == 0) for (int r = 1; r < size_; ++r) peers.push_back(r);
+    if (rank_ == 0)
+      for (int r = 1; r < size_; ++r) peers.push_back(r);
     else peers.push_back(0);
     std::vector<std::string> keys;
     for (int r : peers) keys.push_back(base + std::to_string(r));
@@ -79,14 +85,17 @@ void Group::agree(const std::string& name, const std::string& value) {
     for (size_t i = 0; i < keys.size(); ++i) {
       const auto other = to_string(own_store_->get(keys[i]));
       if (other != value)
-        throw DistError("mismatch", name + " differs between rank " + std::to_string(rank_) + " (" + value + ") and rank " +
-                                        std::to_string(peers[i]) + " (" + other + ")");
+        throw DistError("mismatch", name + " differs between rank " + std::to_string(rank_) + " (" + value +
+                                        ") and rank " + std::to_string(peers[i]) + " (" + other + ")");
     }
   } catch (const DistError&) {
     throw;
   } catch (...) {
     // the start-up exchange is specfuse's own: a peer that is not specfuse never publishes
-    const std::string hint = name == "fingerprint" ? "; a rank that is not specfuse (e.g. Python torch.distributed) needs checkPeers: false here" : "";
+    const std::string hint =
+        name == "fingerprint"
+            ? "; a rank that is not specfuse (e.g. Python torch.distributed) needs checkPeers: false here"
+            : "";
     rethrow_classified("waiting for every rank to publish its " + name + " (rank " + std::to_string(rank_) + " of " +
                        std::to_string(size_) + hint + ")");
   }
@@ -115,7 +124,8 @@ std::vector<std::vector<torch::Tensor>> Group::buckets(const std::vector<torch::
   std::map<size_t, int64_t> bytes;
   for (const auto& t : tensors) {
     if (!t.defined()) throw type_error("distributed: undefined tensor");
-    if (t.is_cuda()) throw DistError("unsupported", "Gloo collectives here take CPU tensors; this tensor is on " + t.device().str());
+    if (t.is_cuda())
+      throw DistError("unsupported", "Gloo collectives here take CPU tensors; this tensor is on " + t.device().str());
     const auto key = std::make_pair(int(t.scalar_type()), t.device().str());
     const int64_t nb = t.numel() * int64_t(t.element_size());
     auto it = open.find(key);
@@ -134,7 +144,9 @@ void Group::all_reduce(const std::vector<torch::Tensor>& tensors, ReduceOp op) {
   if (!backend_) throw RuntimeError("distributed: the process group was destroyed");
   torch::NoGradGuard no_grad;
   c10d::AllreduceOptions ro;
-  ro.reduceOp = op == ReduceOp::Max ? c10d::ReduceOp::MAX : op == ReduceOp::Min ? c10d::ReduceOp::MIN : c10d::ReduceOp::SUM;
+  ro.reduceOp = op == ReduceOp::Max   ? c10d::ReduceOp::MAX
+                : op == ReduceOp::Min ? c10d::ReduceOp::MIN
+                                      : c10d::ReduceOp::SUM;
   timed([&] {
     for (auto& bucket : buckets(tensors)) {
       // one contiguous buffer per bucket (Gloo reduces dense buffers); copied back afterwards
@@ -158,7 +170,8 @@ void Group::all_reduce(const std::vector<torch::Tensor>& tensors, ReduceOp op) {
 
 void Group::broadcast(const std::vector<torch::Tensor>& tensors, int root) {
   if (!backend_) throw RuntimeError("distributed: the process group was destroyed");
-  if (root < 0 || root >= size_) throw range_error("broadcast: root " + std::to_string(root) + " is outside 0.." + std::to_string(size_ - 1));
+  if (root < 0 || root >= size_)
+    throw range_error("broadcast: root " + std::to_string(root) + " is outside 0.." + std::to_string(size_ - 1));
   torch::NoGradGuard no_grad;
   c10d::BroadcastOptions bo;
   bo.rootRank = root;

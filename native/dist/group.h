@@ -58,14 +58,15 @@ class Group {
  private:
   Group() = default;
   void run(const c10::intrusive_ptr<c10d::Work>& work, const char* what);
-  template <typename F> void timed(F&& f);
+  template <typename F>
+  void timed(F&& f);
   std::vector<std::vector<torch::Tensor>> buckets(const std::vector<torch::Tensor>& tensors) const;
 
   int rank_ = 0, size_ = 1;
   std::string backend_name_;
   std::chrono::milliseconds timeout_{300000};
-  c10::intrusive_ptr<c10d::Store> store_;       // the job's store (rank 0 may host its server)
-  c10::intrusive_ptr<c10d::Store> own_store_;   // our keys: fingerprints, agreements
+  c10::intrusive_ptr<c10d::Store> store_;      // the job's store (rank 0 may host its server)
+  c10::intrusive_ptr<c10d::Store> own_store_;  // our keys: fingerprints, agreements
   c10::intrusive_ptr<c10d::Backend> backend_;
   int64_t agreements_ = 0;
   std::atomic<int64_t> comm_ns_{0};

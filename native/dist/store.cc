@@ -18,7 +18,8 @@ c10::intrusive_ptr<c10d::Store> make_store(const StoreSpec& s) {
       store = c10::make_intrusive<c10d::FileStore>(s.path, s.world_size);
     } else if (s.kind == "tcp") {
       if (s.host.empty()) throw range_error("distributed: store.host (MASTER_ADDR): expected a host name or address");
-      if (s.port < 0 || s.port > 65535) throw range_error("distributed: store.port (MASTER_PORT): expected 0..65535, got " + std::to_string(s.port));
+      if (s.port < 0 || s.port > 65535)
+        throw range_error("distributed: store.port (MASTER_PORT): expected 0..65535, got " + std::to_string(s.port));
       c10d::TCPStoreOptions o;
       o.port = uint16_t(s.port);
       o.isServer = s.is_server;

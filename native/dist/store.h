@@ -11,11 +11,11 @@
 namespace specfuse::dist {
 
 struct StoreSpec {
-  std::string kind;            // "file" | "tcp"
-  std::string path;            // file
-  std::string host;            // tcp
-  int port = 29500;            // tcp
-  bool is_server = false;      // tcp: this process hosts the store (rank 0 without torchrun's agent store)
+  std::string kind;        // "file" | "tcp"
+  std::string path;        // file
+  std::string host;        // tcp
+  int port = 29500;        // tcp
+  bool is_server = false;  // tcp: this process hosts the store (rank 0 without torchrun's agent store)
   int world_size = 1;
   std::chrono::milliseconds timeout{300000};
 };

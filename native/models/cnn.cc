@@ -11,9 +11,9 @@ namespace specfuse {
 namespace {
 
 namespace F = torch::nn::functional;
-constexpr int64_t kDlpanRatio = 4;      // PAN/MS ratio of the PanCollection data these models were trained on
-constexpr int64_t kResWidth = 32;  // PanNet / FusionNet feature width
-constexpr int64_t kPnnWidth = 64;  // PNN conv1 / DiCNN width
+constexpr int64_t kDlpanRatio = 4;  // PAN/MS ratio of the PanCollection data these models were trained on
+constexpr int64_t kResWidth = 32;   // PanNet / FusionNet feature width
+constexpr int64_t kPnnWidth = 64;   // PNN conv1 / DiCNN width
 
 torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t pad) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, k).stride(1).padding(pad).bias(true));
@@ -95,9 +95,11 @@ void CnnModel::check_inputs(const NamedTensors& inputs) const {
     const std::string what = "inputs." + name;
     if (!t.defined()) throw type_error(what + ": expected a Tensor");
     if (t.scalar_type() != dtype)
-      throw type_error(what + ": expected dtype " + dtype_name(dtype) + " (the module's), got " + dtype_name(t.scalar_type()));
+      throw type_error(what + ": expected dtype " + dtype_name(dtype) + " (the module's), got " +
+                       dtype_name(t.scalar_type()));
     if (t.dim() != 4)
-      throw range_error(what + ": expected shape [B, " + std::to_string(channels) + ", H, W], got " + shape_str(t.sizes()));
+      throw range_error(what + ": expected shape [B, " + std::to_string(channels) + ", H, W], got " +
+                        shape_str(t.sizes()));
     if (t.size(1) != channels)
       throw range_error(what + ": " + model + " was built for " + std::to_string(C) + " bands: expected " +
                         std::to_string(channels) + " channel" + (channels == 1 ? "" : "s") + ", got " +
@@ -116,13 +118,14 @@ void CnnModel::check_inputs(const NamedTensors& inputs) const {
                       std::to_string(W) + "] (lms's batch and size), got " + shape_str(pan.sizes()));
   if (options.kind == CnnKind::PanNet) {
     if (H % kDlpanRatio || W % kDlpanRatio || H < 3 * kDlpanRatio || W < 3 * kDlpanRatio)
-      throw range_error("inputs.lms: pannet needs H and W multiples of 4 and at least 12, got " + shape_str(lms.sizes()));
+      throw range_error("inputs.lms: pannet needs H and W multiples of 4 and at least 12, got " +
+                        shape_str(lms.sizes()));
     const auto& ms = input(inputs, "ms");
     common(ms, "ms", C);
     if (ms.size(0) != B || ms.size(2) * kDlpanRatio != H || ms.size(3) * kDlpanRatio != W)
       throw range_error("inputs.ms: expected shape [" + std::to_string(B) + ", " + std::to_string(C) + ", " +
-                        std::to_string(H / kDlpanRatio) + ", " + std::to_string(W / kDlpanRatio) + "] (lms's size / 4), got " +
-                        shape_str(ms.sizes()));
+                        std::to_string(H / kDlpanRatio) + ", " + std::to_string(W / kDlpanRatio) +
+                        "] (lms's size / 4), got " + shape_str(ms.sizes()));
   }
 }
 
@@ -156,7 +159,8 @@ torch::Tensor PnnImpl::forward_checked(const torch::Tensor& lms, const torch::Te
 PanNetImpl::PanNetImpl(const CnnOptions& o) : CnnModel(o) {
   const int64_t C = o.bands;
   deconv = register_module(
-      "deconv", torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(C, C, 8).stride(kDlpanRatio).padding(2).bias(true)));
+      "deconv",
+      torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(C, C, 8).stride(kDlpanRatio).padding(2).bias(true)));
   conv1 = register_module("conv1", conv(C + 1, kResWidth, 3, 1));
   res1 = register_module("res1", DlpanResBlock(kResWidth));
   res2 = register_module("res2", DlpanResBlock(kResWidth));

@@ -53,7 +53,8 @@ class CnnModel : public FusionModel {
 
  protected:
   // lms (B, C, H, W), pan (B, 1, H, W), ms (B, C, H/4, W/4) or undefined when the model takes none.
-  virtual torch::Tensor forward_checked(const torch::Tensor& lms, const torch::Tensor& pan, const torch::Tensor& ms) = 0;
+  virtual torch::Tensor forward_checked(const torch::Tensor& lms, const torch::Tensor& pan,
+                                        const torch::Tensor& ms) = 0;
 
  private:
   void check_inputs(const NamedTensors& inputs) const;

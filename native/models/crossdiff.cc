@@ -54,7 +54,8 @@ CrossDiffOptions crossdiff_options(const Config& c) {
   check_range(o.width, "width", 1, 4096);  // the UNet's deepest level is 8 * width wide
   check_range(o.embed_dim, "embedDim", 1, kMaxWidth);
   check_range(o.time_dim, "timeDim", 2, kMaxWidth);
-  if (o.time_dim % 2) throw range_error("config.timeDim: must be even (sine and cosine halves), got " + std::to_string(o.time_dim));
+  if (o.time_dim % 2)
+    throw range_error("config.timeDim: must be even (sine and cosine halves), got " + std::to_string(o.time_dim));
   check_range(o.head_inner, "headInner", 1, kMaxWidth);
   check_range(o.diffusion_steps, "diffusionSteps", 2, 100000);
   check_range(o.feature_step, "featureStep", 0, o.diffusion_steps);
@@ -79,7 +80,8 @@ torch::Tensor ChannelSpatialSEImpl::forward(const torch::Tensor& x) {
   return x * g.unsqueeze(-1).unsqueeze(-1) + x * s;
 }
 
-CrossDiffHeadImpl::CrossDiffHeadImpl(int64_t bands, int64_t width, int64_t inner, bool finest, bool zero_residual) : use_finest(finest) {
+CrossDiffHeadImpl::CrossDiffHeadImpl(int64_t bands, int64_t width, int64_t inner, bool finest, bool zero_residual)
+    : use_finest(finest) {
   decoder = register_module("decoder", torch::nn::ModuleList());
   // dims 16w, 8w, 4w, 2w: the two encoders' level widths concatenated, coarsest first
   for (int level = 0; level < 4; ++level) {
@@ -117,9 +119,14 @@ torch::Tensor CrossDiffHeadImpl::forward(const nn::UNetFeatures& a, const nn::UN
 
 CrossDiffImpl::CrossDiffImpl(const CrossDiffOptions& o) : options(o), schedule(o.diffusion_steps) {
   // Construction order = the reference's (P2M, M2P, then the head) for seeded parity.
-  p2m = register_module("p2m", nn::DiffusionUNet(nn::DiffusionUNetOptions(o.bands, 1).width(o.width).embed_dim(o.embed_dim).time_dim(o.time_dim)));
-  m2p = register_module("m2p", nn::DiffusionUNet(nn::DiffusionUNetOptions(1, o.bands).width(o.width).embed_dim(o.embed_dim).time_dim(o.time_dim)));
-  head = register_module("head", CrossDiffHead(o.bands, o.width, o.head_inner, o.use_finest, o.residual_init == "zero"));
+  p2m = register_module(
+      "p2m", nn::DiffusionUNet(
+                 nn::DiffusionUNetOptions(o.bands, 1).width(o.width).embed_dim(o.embed_dim).time_dim(o.time_dim)));
+  m2p = register_module(
+      "m2p", nn::DiffusionUNet(
+                 nn::DiffusionUNetOptions(1, o.bands).width(o.width).embed_dim(o.embed_dim).time_dim(o.time_dim)));
+  head =
+      register_module("head", CrossDiffHead(o.bands, o.width, o.head_inner, o.use_finest, o.residual_init == "zero"));
 }
 
 std::vector<std::string> CrossDiffImpl::required_inputs(const ForwardOptions&) const { return {"lms", "pan"}; }
@@ -132,14 +139,14 @@ std::pair<torch::Tensor, torch::Tensor> CrossDiffImpl::diffusion_inputs(const Na
   std::string err;
   if (lms.dim() != 4 || lms.size(1) != options.bands)
     err = "inputs.lms: expected (B, " + std::to_string(options.bands) + ", H, W), got " + shape_str(lms.sizes());
-  else if (pan.dim() != 4 || pan.size(1) != 1 || pan.size(0) != lms.size(0) || pan.size(2) != lms.size(2) || pan.size(3) != lms.size(3))
+  else if (pan.dim() != 4 || pan.size(1) != 1 || pan.size(0) != lms.size(0) || pan.size(2) != lms.size(2) ||
+           pan.size(3) != lms.size(3))
     err = "inputs.pan: expected (" + std::to_string(lms.size(0)) + ", 1, " + std::to_string(lms.size(2)) + ", " +
           std::to_string(lms.size(3)) + ") to match lms, got " + shape_str(pan.sizes());
   else if (lms.size(2) % 8 != 0 || lms.size(3) % 8 != 0)
     err = "inputs.lms: height and width must be multiples of 8 (the UNets downsample three times), got " +
           std::to_string(lms.size(2)) + "x" + std::to_string(lms.size(3));
-  else if (!lms.is_floating_point() || !pan.is_floating_point())
-    err = "inputs: lms and pan must be floating point";
+  else if (!lms.is_floating_point() || !pan.is_floating_point()) err = "inputs: lms and pan must be floating point";
   if (!err.empty()) throw range_error(err);
   return {lms * 2.0 - 1.0, pan * 2.0 - 1.0};
 }
@@ -159,7 +166,7 @@ torch::Tensor shard_randn_like(const ForwardOptions& opts, const torch::Tensor& 
 }  // namespace
 
 std::pair<nn::UNetFeatures, nn::UNetFeatures> CrossDiffImpl::features(const torch::Tensor& ms, const torch::Tensor& pan,
-                                                                       const ForwardOptions& opts) {
+                                                                      const ForwardOptions& opts) {
   const int64_t b = ms.size(0);
   const auto t = torch::full({b}, options.feature_step, ms.options().dtype(torch::kLong));
   auto noise = [&](const torch::Tensor& x) {
@@ -174,8 +181,9 @@ std::pair<nn::UNetFeatures, nn::UNetFeatures> CrossDiffImpl::features(const torc
 
 torch::Tensor CrossDiffImpl::forward_named(const NamedTensors& inputs, const ForwardOptions& opts) {
   if (stage_of(opts) == 1)
-    throw range_error("crossdiff: stage 1 has no fused output (it trains the two denoisers); train it with a Trainer, "
-                      "draw samples with call('sample'), or run stage 2");
+    throw range_error(
+        "crossdiff: stage 1 has no fused output (it trains the two denoisers); train it with a Trainer, "
+        "draw samples with call('sample'), or run stage 2");
   auto [ms, pan] = diffusion_inputs(inputs);
   auto [a, b] = features(ms, pan, opts);
   return input(inputs, "lms") + head(a, b);
@@ -200,7 +208,9 @@ FusionModel::TrainingPair CrossDiffImpl::training_pair(const NamedTensors& input
   auto [ms, pan] = diffusion_inputs(inputs);
   const int64_t b = ms.size(0);
   auto steps = [&]() {
-    return shard_draw(opts, b, [&](int64_t n) { return torch::randint(1, options.diffusion_steps + 1, {n}, ms.options().dtype(torch::kLong)); });
+    return shard_draw(opts, b, [&](int64_t n) {
+      return torch::randint(1, options.diffusion_steps + 1, {n}, ms.options().dtype(torch::kLong));
+    });
   };
   // Classifier-free guidance training: one coin per batch (as the reference) zeroes both conditions.
   const bool drop = options.cond_dropout > 0 && torch::rand({1}).item<double>() < options.cond_dropout;
@@ -232,14 +242,17 @@ torch::Tensor CrossDiffImpl::call(const std::string& method, const NamedTensors&
     return out;
   }
   const std::string net = c.get_string("net", "p2m");
-  if (net != "p2m" && net != "m2p") throw range_error("options.net: expected 'p2m' (MS given PAN) or 'm2p' (PAN given MS), got '" + net + "'");
+  if (net != "p2m" && net != "m2p")
+    throw range_error("options.net: expected 'p2m' (MS given PAN) or 'm2p' (PAN given MS), got '" + net + "'");
   if (method == "denoise") {  // one ε̂(x_t, t, cond) evaluation in the diffusion range [-1, 1], for custom samplers
     const int64_t t = c.get_int("t", options.feature_step);
     c.check_all_used("options");
-    if (t < 0 || t > options.diffusion_steps) throw range_error("options.t: must be in [0, " + std::to_string(options.diffusion_steps) + "]");
+    if (t < 0 || t > options.diffusion_steps)
+      throw range_error("options.t: must be in [0, " + std::to_string(options.diffusion_steps) + "]");
     const auto& x = input(inputs, "x_t");
     auto unet = net == "p2m" ? p2m : m2p;
-    return unet(x, torch::full({x.dim() > 0 ? x.size(0) : 0}, t, x.options().dtype(torch::kLong)), input(inputs, "cond"));
+    return unet(x, torch::full({x.dim() > 0 ? x.size(0) : 0}, t, x.options().dtype(torch::kLong)),
+                input(inputs, "cond"));
   }
   SamplerOptions so;
   so.sampler = c.get_string("sampler", so.sampler);
@@ -254,7 +267,9 @@ torch::Tensor CrossDiffImpl::call(const std::string& method, const NamedTensors&
   auto unet = net == "p2m" ? p2m : m2p;
   const auto& cond = net == "p2m" ? pan : ms;
   auto shape = (net == "p2m" ? ms : pan).sizes().vec();
-  auto denoise = [&](const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& cnd) { return unet(x, t, cnd); };
+  auto denoise = [&](const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& cnd) {
+    return unet(x, t, cnd);
+  };
   return (sample(schedule, denoise, cond, shape, so) + 1.0) * 0.5;
 }
 

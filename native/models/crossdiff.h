@@ -22,10 +22,10 @@ struct CrossDiffOptions {
   int64_t time_dim = 32;
   int64_t head_inner = 32;  // head's last hidden width
   int64_t diffusion_steps = 1000;
-  int64_t feature_step = 50;         // t at which stage 2 reads the encoders
+  int64_t feature_step = 50;             // t at which stage 2 reads the encoders
   std::string feature_noise = "random";  // random (the reference) | zero (deterministic features)
-  double cond_dropout = 0.1;         // stage 1: probability, per batch, of a zeroed condition
-  bool use_finest = true;            // feed the finest-scale block d3 to the output convs (the released code drops it)
+  double cond_dropout = 0.1;             // stage 1: probability, per batch, of a zeroed condition
+  bool use_finest = true;  // feed the finest-scale block d3 to the output convs (the released code drops it)
   std::string residual_init = "orthogonal";  // head.final2: orthogonal (the reference) | zero (stage 2 starts from LMS)
 };
 
@@ -65,7 +65,8 @@ class CrossDiffImpl : public FusionModel {
   std::vector<std::string> required_inputs(const ForwardOptions& opts) const override;
   NamedTensors forward_taps(const NamedTensors& inputs, const ForwardOptions& opts) override;
   // Stage 1: both UNets' ε-prediction on their own noised targets (target not used).
-  TrainingPair training_pair(const NamedTensors& inputs, const torch::Tensor& target, const ForwardOptions& opts) override;
+  TrainingPair training_pair(const NamedTensors& inputs, const torch::Tensor& target,
+                             const ForwardOptions& opts) override;
   bool needs_target(const ForwardOptions& opts) const override;
   // "sample": draws the P2M (MS given PAN) or M2P (PAN given MS) image, in [0, 1];
   // "schedule": ᾱ_t for t = 0..T; "denoise": one ε̂(x_t, t, cond) of either UNet, in [-1, 1].
@@ -82,7 +83,8 @@ class CrossDiffImpl : public FusionModel {
   // [0, 1] inputs checked and mapped to the diffusion range [-1, 1].
   std::pair<torch::Tensor, torch::Tensor> diffusion_inputs(const NamedTensors& inputs) const;
   // `opts`: with a data-parallel shard, the noise is drawn for the global batch (shard_draw).
-  std::pair<nn::UNetFeatures, nn::UNetFeatures> features(const torch::Tensor& ms, const torch::Tensor& pan, const ForwardOptions& opts);
+  std::pair<nn::UNetFeatures, nn::UNetFeatures> features(const torch::Tensor& ms, const torch::Tensor& pan,
+                                                         const ForwardOptions& opts);
   int stage_of(const ForwardOptions& opts) const { return resolve_stage("crossdiff", kStages, opts.stage); }
 };
 

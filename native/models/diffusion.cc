@@ -9,7 +9,8 @@
 namespace specfuse {
 
 CosineSchedule::CosineSchedule(int64_t steps, double offset) : steps_(steps) {
-  if (steps < 2 || steps > 100000) throw range_error("diffusion: steps must be in [2, 100000], got " + std::to_string(steps));
+  if (steps < 2 || steps > 100000)
+    throw range_error("diffusion: steps must be in [2, 100000], got " + std::to_string(steps));
   const double half_pi = std::acos(0.0);
   auto f = [&](double s) {
     const double c = std::cos((s + offset) / (1.0 + offset) * half_pi);
@@ -24,16 +25,19 @@ CosineSchedule::CosineSchedule(int64_t steps, double offset) : steps_(steps) {
 }
 
 double CosineSchedule::alpha_bar(int64_t t) const {
-  if (t < 0 || t > steps_) throw range_error("diffusion: step " + std::to_string(t) + " outside [0, " + std::to_string(steps_) + "]");
+  if (t < 0 || t > steps_)
+    throw range_error("diffusion: step " + std::to_string(t) + " outside [0, " + std::to_string(steps_) + "]");
   return alpha_bar_[t];
 }
 
 double CosineSchedule::beta(int64_t t) const {
-  if (t < 0 || t > steps_) throw range_error("diffusion: step " + std::to_string(t) + " outside [0, " + std::to_string(steps_) + "]");
+  if (t < 0 || t > steps_)
+    throw range_error("diffusion: step " + std::to_string(t) + " outside [0, " + std::to_string(steps_) + "]");
   return beta_[t];
 }
 
-std::pair<torch::Tensor, torch::Tensor> CosineSchedule::coefficients(const torch::Tensor& t, const torch::Tensor& like) const {
+std::pair<torch::Tensor, torch::Tensor> CosineSchedule::coefficients(const torch::Tensor& t,
+                                                                     const torch::Tensor& like) const {
   auto table = torch::tensor(alpha_bar_, torch::kFloat64).to(like.device());
   auto ab = table.index_select(0, t.to(like.device(), torch::kLong).reshape({-1}));
   auto shape = std::vector<int64_t>(like.dim(), 1);
@@ -41,14 +45,16 @@ std::pair<torch::Tensor, torch::Tensor> CosineSchedule::coefficients(const torch
   return {ab.sqrt().to(like.scalar_type()).reshape(shape), (1.0 - ab).sqrt().to(like.scalar_type()).reshape(shape)};
 }
 
-torch::Tensor CosineSchedule::q_sample(const torch::Tensor& x0, const torch::Tensor& t, const torch::Tensor& noise) const {
+torch::Tensor CosineSchedule::q_sample(const torch::Tensor& x0, const torch::Tensor& t,
+                                       const torch::Tensor& noise) const {
   auto [a, s] = coefficients(t, x0);
   return a * x0 + s * noise;
 }
 
 namespace {
 
-torch::Tensor guided_eps(const Denoiser& denoise, const torch::Tensor& x, int64_t t, const torch::Tensor& cond, double w) {
+torch::Tensor guided_eps(const Denoiser& denoise, const torch::Tensor& x, int64_t t, const torch::Tensor& cond,
+                         double w) {
   const int64_t b = x.size(0);
   if (w == 0.0) return denoise(x, torch::full({b}, t, x.options().dtype(torch::kLong)), cond);
   // conditional and unconditional passes in one batch
@@ -60,11 +66,13 @@ torch::Tensor guided_eps(const Denoiser& denoise, const torch::Tensor& x, int64_
 
 }  // namespace
 
-torch::Tensor sample(const CosineSchedule& sch, const Denoiser& denoise, const torch::Tensor& cond, c10::IntArrayRef shape,
-                     const SamplerOptions& o) {
-  if (o.sampler != "ddpm" && o.sampler != "ddim") throw range_error("sampler: expected 'ddpm' or 'ddim', got '" + o.sampler + "'");
+torch::Tensor sample(const CosineSchedule& sch, const Denoiser& denoise, const torch::Tensor& cond,
+                     c10::IntArrayRef shape, const SamplerOptions& o) {
+  if (o.sampler != "ddpm" && o.sampler != "ddim")
+    throw range_error("sampler: expected 'ddpm' or 'ddim', got '" + o.sampler + "'");
   if (o.sampler == "ddim" && (o.steps < 1 || o.steps > sch.steps()))
-    throw range_error("steps: DDIM steps must be in [1, " + std::to_string(sch.steps()) + "], got " + std::to_string(o.steps));
+    throw range_error("steps: DDIM steps must be in [1, " + std::to_string(sch.steps()) + "], got " +
+                      std::to_string(o.steps));
   if (!std::isfinite(o.guidance) || o.guidance < 0) throw range_error("guidance: must be a finite number >= 0");
   // Noise from a seeded CPU generator, moved to the device: the same seed gives the same samples on
   // every device.

@@ -30,7 +30,8 @@ class CosineSchedule {
 };
 
 // ε̂(x_t, t, cond): t is a (B) int64 tensor on x_t's device.
-using Denoiser = std::function<torch::Tensor(const torch::Tensor& x_t, const torch::Tensor& t, const torch::Tensor& cond)>;
+using Denoiser =
+    std::function<torch::Tensor(const torch::Tensor& x_t, const torch::Tensor& t, const torch::Tensor& cond)>;
 
 struct SamplerOptions {
   std::string sampler = "ddim";  // ddpm | ddim

@@ -33,7 +33,8 @@ std::vector<int64_t> parse_widths(const std::string& s) {
       pos = 0;
     }
     if (pos == 0 || pos != item.size() || v < 1 || v > (1 << 16))
-      throw range_error("config.mlpHidden[" + std::to_string(i) + "]: expected an integer in [1, 65536], got '" + item + "'");
+      throw range_error("config.mlpHidden[" + std::to_string(i) + "]: expected an integer in [1, 65536], got '" + item +
+                        "'");
     out.push_back(v);
   }
   return out;
@@ -136,9 +137,12 @@ void InfnImpl::check_inputs(const NamedTensors& inputs) const {
     const std::string what = "inputs." + name;
     if (!t.defined()) throw type_error(what + ": expected a Tensor");
     if (t.scalar_type() != dtype)
-      throw type_error(what + ": expected dtype " + dtype_name(dtype) + " (the module's), got " + dtype_name(t.scalar_type()));
-    if (t.dim() != 4) throw range_error(what + ": expected a 4-D B x C x H x W tensor, got shape " + shape_str(t.sizes()));
-    if (t.size(0) < 1 || t.size(2) < 1 || t.size(3) < 1) throw range_error(what + ": empty tensor of shape " + shape_str(t.sizes()));
+      throw type_error(what + ": expected dtype " + dtype_name(dtype) + " (the module's), got " +
+                       dtype_name(t.scalar_type()));
+    if (t.dim() != 4)
+      throw range_error(what + ": expected a 4-D B x C x H x W tensor, got shape " + shape_str(t.sizes()));
+    if (t.size(0) < 1 || t.size(2) < 1 || t.size(3) < 1)
+      throw range_error(what + ": empty tensor of shape " + shape_str(t.sizes()));
     if (t.device() != device)
       throw range_error(what + ": is on " + device_name(t.device()) + ", the module is on " + device_name(device));
   };
@@ -146,21 +150,23 @@ void InfnImpl::check_inputs(const NamedTensors& inputs) const {
   basic(z, "msi");
   basic(yup, "hsi_up");
   if (y.size(1) != S)
-    throw range_error("inputs.lrhsi: expected " + std::to_string(S) + " bands (config.bands), got shape " + shape_str(y.sizes()));
+    throw range_error("inputs.lrhsi: expected " + std::to_string(S) + " bands (config.bands), got shape " +
+                      shape_str(y.sizes()));
   if (z.size(1) != s)
-    throw range_error("inputs.msi: expected " + std::to_string(s) + " bands (config.msiBands), got shape " + shape_str(z.sizes()));
+    throw range_error("inputs.msi: expected " + std::to_string(s) + " bands (config.msiBands), got shape " +
+                      shape_str(z.sizes()));
   const int64_t B = y.size(0), h = y.size(2), w = y.size(3);
   if (z.size(0) != B || yup.size(0) != B)
-    throw range_error("inputs: batch sizes differ: lrhsi " + shape_str(y.sizes()) + ", msi " + shape_str(z.sizes()) + ", hsi_up " +
-                      shape_str(yup.sizes()));
+    throw range_error("inputs: batch sizes differ: lrhsi " + shape_str(y.sizes()) + ", msi " + shape_str(z.sizes()) +
+                      ", hsi_up " + shape_str(yup.sizes()));
   if (z.size(2) != r * h || z.size(3) != r * w)
-    throw range_error("inputs.msi: expected H x W = " + std::to_string(r * h) + " x " + std::to_string(r * w) + " (config.ratio " +
-                      std::to_string(r) + " x the lrhsi " + std::to_string(h) + " x " + std::to_string(w) + "), got shape " +
-                      shape_str(z.sizes()));
+    throw range_error("inputs.msi: expected H x W = " + std::to_string(r * h) + " x " + std::to_string(r * w) +
+                      " (config.ratio " + std::to_string(r) + " x the lrhsi " + std::to_string(h) + " x " +
+                      std::to_string(w) + "), got shape " + shape_str(z.sizes()));
   const std::vector<int64_t> want{B, S, r * h, r * w};
   if (!yup.sizes().equals(want))
-    throw range_error("inputs.hsi_up: expected shape " + shape_str(want) + " (lrhsi upsampled x" + std::to_string(r) + "), got " +
-                      shape_str(yup.sizes()));
+    throw range_error("inputs.hsi_up: expected shape " + shape_str(want) + " (lrhsi upsampled x" + std::to_string(r) +
+                      "), got " + shape_str(yup.sizes()));
 }
 
 torch::Tensor InfnImpl::forward_named(const NamedTensors& inputs, const ForwardOptions& opts) {
@@ -210,8 +216,8 @@ torch::Tensor InfnImpl::fuse(const torch::Tensor& lrhsi, const torch::Tensor& ms
   auto lr_stack = torch::cat(lr_parts, 1).contiguous();  // B x K x h x w
 
   auto q_coord = make_coord(H, W, fopts).view({1, N, 2}).expand({B, N, 2});  // (y, x)
-  auto g_flat = G.flatten(2).transpose(1, 2);                                  // B N C
-  auto scale = torch::tensor({double(h), double(w)}, fopts);                   // delta in LR pixels
+  auto g_flat = G.flatten(2).transpose(1, 2);                                // B N C
+  auto scale = torch::tensor({double(h), double(w)}, fopts);                 // delta in LR pixels
   const double offs[2] = {-1.0, 1.0};
 
   auto sample_opts = F::GridSampleFuncOptions().mode(torch::kNearest).padding_mode(torch::kZeros).align_corners(false);

@@ -28,14 +28,14 @@
 namespace specfuse {
 
 struct InfnOptions {
-  int64_t bands = 31;      // S
-  int64_t msi_bands = 3;   // s
-  int64_t ratio = 4;       // r: H = r h, W = r w
-  int64_t feats = 128;     // encoder width (both encoders: cosine similarity needs equal widths)
-  int64_t blocks = 4;      // res-blocks per EDSR-baseline encoder
+  int64_t bands = 31;     // S
+  int64_t msi_bands = 3;  // s
+  int64_t ratio = 4;      // r: H = r h, W = r w
+  int64_t feats = 128;    // encoder width (both encoders: cosine similarity needs equal widths)
+  int64_t blocks = 4;     // res-blocks per EDSR-baseline encoder
   std::vector<int64_t> mlp_hidden{256, 128};
-  bool spatial_cat = true;   // E_spa input cat[Z, Y_up] (FeINFN) vs Z only (Q4)
-  bool hf_msi = false;       // JIIF-style third high-frequency term G(x_q) - G_lr(x_i) (Q1)
+  bool spatial_cat = true;      // E_spa input cat[Z, Y_up] (FeINFN) vs Z only (Q4)
+  bool hf_msi = false;          // JIIF-style third high-frequency term G(x_q) - G_lr(x_i) (Q1)
   bool softmax_weights = true;  // INR-CS: softmax of cosines vs normalised non-negative cosines (Q2)
   double temperature = 1.0;     // tau of the softmax
   bool clamp_border = false;    // neighbours outside the LR image: zeros (JIIF, grid_sample) vs clamped (LIIF) (Q8)

@@ -28,8 +28,9 @@ int resolve_stage(const std::string& model, int stages, int stage) {
   if (stage == 0) return stages;
   if (stage >= 1 && stage <= stages) return stage;
   const std::string n = std::to_string(stages);
-  const std::string which = stages == 1 ? "one stage (1; 0 = 1)"
-                                        : "stages 1" + std::string(stages == 2 ? " and " : " to ") + n + " (0 = " + n + ")";
+  const std::string which = stages == 1
+                                ? "one stage (1; 0 = 1)"
+                                : "stages 1" + std::string(stages == 2 ? " and " : " to ") + n + " (0 = " + n + ")";
   throw range_error("options.stage: " + model + " has " + which + ", got " + std::to_string(stage));
 }
 
@@ -54,7 +55,8 @@ torch::Tensor FusionModel::call(const std::string& method, const NamedTensors&, 
 std::vector<std::string> FusionModel::call_inputs(const std::string& method) const {
   std::string known;
   for (const auto& m : methods()) known += (known.empty() ? "" : ", ") + m;
-  throw range_error("call: this model has no method '" + method + "'" + (known.empty() ? " (it has none)" : " (it has: " + known + ")"));
+  throw range_error("call: this model has no method '" + method + "'" +
+                    (known.empty() ? " (it has none)" : " (it has: " + known + ")"));
 }
 
 }  // namespace specfuse

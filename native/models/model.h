@@ -55,7 +55,8 @@ class FusionModel : public torch::nn::Module {
   struct TrainingPair {
     torch::Tensor prediction, target;
   };
-  virtual TrainingPair training_pair(const NamedTensors& inputs, const torch::Tensor& target, const ForwardOptions& opts);
+  virtual TrainingPair training_pair(const NamedTensors& inputs, const torch::Tensor& target,
+                                     const ForwardOptions& opts);
   virtual bool needs_target(const ForwardOptions& opts) const;
 
   // Model-specific operations beyond the forward (a diffusion model's sampler, say), by name, with a

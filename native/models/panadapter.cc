@@ -82,8 +82,8 @@ PanAdapterOptions panadapter_options(const Config& c) {
                       std::to_string(o.adapter_heads) + " != 0)");
   const int64_t total = o.enc_layers + o.dec_layers;
   if (total % o.inject_every)
-    throw range_error("config.injectEvery: encLayers + decLayers = " + std::to_string(total) + " is not a multiple of " +
-                      std::to_string(o.inject_every));
+    throw range_error("config.injectEvery: encLayers + decLayers = " + std::to_string(total) +
+                      " is not a multiple of " + std::to_string(o.inject_every));
   if (total / o.inject_every != o.n_adapters)
     throw range_error("config.nAdapters: must equal (encLayers + decLayers) / injectEvery = " +
                       std::to_string(total / o.inject_every) + ", got " + std::to_string(o.n_adapters));
@@ -130,10 +130,11 @@ PanAdapterImpl::PanAdapterImpl(const PanAdapterOptions& o) : options(o) {
   const int64_t c1 = o.bands + 1, d = o.n_feats;
   // Submodules are built in the reference's order (see nn::sequential_in_order): a seeded model then
   // starts from the same weights as the seeded Python reference.
-  head = register_module("head", nn::sequential_in_order([&] { return nn::SELayer(nn::SELayerOptions(c1, o.se_reduction)); },
-                                                         [&] { return nn::same_conv(c1, d, 3); },
-                                                         [&] { return nn::ResBlock(nn::ResBlockOptions(d, 5)); },
-                                                         [&] { return nn::ResBlock(nn::ResBlockOptions(d, 5)); }));
+  head = register_module("head",
+                         nn::sequential_in_order([&] { return nn::SELayer(nn::SELayerOptions(c1, o.se_reduction)); },
+                                                 [&] { return nn::same_conv(c1, d, 3); },
+                                                 [&] { return nn::ResBlock(nn::ResBlockOptions(d, 5)); },
+                                                 [&] { return nn::ResBlock(nn::ResBlockOptions(d, 5)); }));
   head_down = register_module("head_down", torch::nn::Conv2d(torch::nn::Conv2dOptions(d, d, kRatio).stride(kRatio)));
   vit = register_module("vit", nn::VisionTransformer(nn::VisionTransformerOptions()
                                                          .dim(d)
@@ -173,14 +174,16 @@ void PanAdapterImpl::check_inputs(const NamedTensors& inputs) const {
     const std::string what = "inputs." + name;
     if (!t.defined()) throw type_error(what + ": expected a Tensor");
     if (t.scalar_type() != dtype)
-      throw type_error(what + ": expected dtype " + dtype_name(dtype) + " (the module's), got " + dtype_name(t.scalar_type()));
+      throw type_error(what + ": expected dtype " + dtype_name(dtype) + " (the module's), got " +
+                       dtype_name(t.scalar_type()));
     std::string want = "[B";
     for (size_t i = 1; i < expected.size(); ++i) want += ", " + std::to_string(expected[i]);
     want += "]";
     bool ok = t.dim() == int64_t(expected.size());
     for (size_t i = 1; ok && i < expected.size(); ++i) ok = t.size(i) == expected[i];
     if (!ok) throw range_error(what + ": expected shape " + want + ", got " + shape_str(t.sizes()));
-    if (t.size(0) < 1) throw range_error(what + ": expected shape " + want + " with B >= 1, got " + shape_str(t.sizes()));
+    if (t.size(0) < 1)
+      throw range_error(what + ": expected shape " + want + " with B >= 1, got " + shape_str(t.sizes()));
     if (batch < 0) batch = t.size(0);
     else if (t.size(0) != batch)
       throw range_error(what + ": batch size " + std::to_string(t.size(0)) + " differs from inputs.lms (" +
@@ -225,10 +228,11 @@ torch::Tensor PanAdapterImpl::spectral_source(const torch::Tensor& lms, const to
                                  .recompute_scale_factor(false));  // use the scale (Python's default)
 }
 
-std::pair<torch::Tensor, torch::Tensor> PanAdapterImpl::tokenise_priors(const torch::Tensor& a, const torch::Tensor& b) {
-  auto spe = a_proj->forward(a.flatten(2).transpose(1, 2));                                        // (B, L, k)
+std::pair<torch::Tensor, torch::Tensor> PanAdapterImpl::tokenise_priors(const torch::Tensor& a,
+                                                                        const torch::Tensor& b) {
+  auto spe = a_proj->forward(a.flatten(2).transpose(1, 2));                                      // (B, L, k)
   auto patches = F::unfold(b, F::UnfoldFuncOptions({kRatio, kRatio}).stride({kRatio, kRatio}));  // (B, m*16, L)
-  auto spa = b_proj->forward(patches.transpose(1, 2));                                             // (B, L, k)
+  auto spa = b_proj->forward(patches.transpose(1, 2));                                           // (B, L, k)
   return {spe.transpose(0, 1), spa.transpose(0, 1)};
 }
 
@@ -241,15 +245,15 @@ torch::Tensor PanAdapterImpl::decode(const torch::Tensor& spe_tok, const torch::
   if (options.tail_uses_vit) {
     if (!vit_tok.defined())  // stage 1 has no ViT: the ViT channels are zeros
       parts.push_back(torch::zeros({B, options.n_feats, P, P}, spe_tok.options()));
-    else
-      parts.push_back(up(vit_tok));
+    else parts.push_back(up(vit_tok));
   }
   return tail2->forward(torch::cat(parts, 1)) + lms;
 }
 
-torch::Tensor PanAdapterImpl::forward_stage1(const torch::Tensor& lms, const torch::Tensor& pan, const torch::Tensor& ms) {
+torch::Tensor PanAdapterImpl::forward_stage1(const torch::Tensor& lms, const torch::Tensor& pan,
+                                             const torch::Tensor& ms) {
   auto m_in = spectral_source(lms, ms);
-  auto q_in = torch::cat({lms, pan}, 1);  // LMS bands first, then PAN
+  auto q_in = torch::cat({lms, pan}, 1);     // LMS bands first, then PAN
   auto [a, b] = sspen->forward(m_in, q_in);  // gradient through the EDSR heads and bodies
   tap("sspen.spectral_prior", a);
   tap("sspen.spatial_prior", b);
@@ -259,7 +263,8 @@ torch::Tensor PanAdapterImpl::forward_stage1(const torch::Tensor& lms, const tor
   return decode(spe_tok, spa_tok, torch::Tensor(), lms);
 }
 
-torch::Tensor PanAdapterImpl::forward_stage2(const torch::Tensor& lms, const torch::Tensor& pan, const torch::Tensor& ms) {
+torch::Tensor PanAdapterImpl::forward_stage2(const torch::Tensor& lms, const torch::Tensor& pan,
+                                             const torch::Tensor& ms) {
   auto m_in = spectral_source(lms, ms);
   auto q_in = torch::cat({lms, pan}, 1);
   torch::Tensor a, b;

@@ -22,20 +22,20 @@ namespace specfuse {
 
 // Defaults are the full WV3 preset.
 struct PanAdapterOptions {
-  int64_t bands = 8;          // C
-  int64_t n_feats = 576;      // ViT width D
-  int64_t heads = 12;         // ViT heads
+  int64_t bands = 8;      // C
+  int64_t n_feats = 576;  // ViT width D
+  int64_t heads = 12;     // ViT heads
   int64_t enc_layers = 12;
   int64_t dec_layers = 12;
   int64_t hidden_dim = 2304;  // ViT FFN / mlp_head width
   int64_t num_queries = 6;
   int64_t query_index = 0;
-  int64_t img_dim = 16;       // token grid side
+  int64_t img_dim = 16;  // token grid side
   int64_t edsr_feats = 64;
   int64_t edsr_blocks = 16;
-  int64_t lpe_ch = 16;        // d'
-  int64_t prior_ch = 64;      // m
-  int64_t k = 96;             // adapter token width
+  int64_t lpe_ch = 16;    // d'
+  int64_t prior_ch = 64;  // m
+  int64_t k = 96;         // adapter token width
   int64_t adapter_heads = 4;
   int64_t n_adapters = 6;
   int64_t inject_every = 4;

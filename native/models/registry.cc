@@ -37,10 +37,14 @@ const std::vector<ModelEntry>& model_registry() {
        [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<MlpImpl>(mlp_options(c)); },
        MlpImpl::kStages},
       {"panadapter", [](const Config& c) { panadapter_options(c); },
-       [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<PanAdapterImpl>(panadapter_options(c)); },
+       [](const Config& c) -> std::shared_ptr<FusionModel> {
+         return std::make_shared<PanAdapterImpl>(panadapter_options(c));
+       },
        PanAdapterImpl::kStages},
       {"crossdiff", [](const Config& c) { crossdiff_options(c); },
-       [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<CrossDiffImpl>(crossdiff_options(c)); },
+       [](const Config& c) -> std::shared_ptr<FusionModel> {
+         return std::make_shared<CrossDiffImpl>(crossdiff_options(c));
+       },
        CrossDiffImpl::kStages},
       {kPnn, check_cnn<kPnn>, make_cnn<kPnn>, CnnModel::kStages},
       {kPanNet, check_cnn<kPanNet>, make_cnn<kPanNet>, CnnModel::kStages},

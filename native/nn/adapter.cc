@@ -17,7 +17,8 @@ torch::Tensor attend(torch::nn::MultiheadAttention& mha, const torch::Tensor& q,
   };
   // (L, B, E) -> (B, H, L, d)
   auto split = [&](const torch::Tensor& x, int64_t l) { return x.reshape({l, b, heads, d}).permute({1, 2, 0, 3}); };
-  auto out = at::scaled_dot_product_attention(split(project(q, 0), lq), split(project(k, 1), lk), split(project(v, 2), lk));
+  auto out =
+      at::scaled_dot_product_attention(split(project(q, 0), lq), split(project(k, 1), lk), split(project(v, 2), lk));
   out = out.permute({2, 0, 1, 3}).reshape({lq, b, e});
   return mha->out_proj->forward(out);
 }
@@ -26,7 +27,8 @@ torch::Tensor attend(torch::nn::MultiheadAttention& mha, const torch::Tensor& q,
 
 LPEImpl::LPEImpl(int64_t feats, int64_t channels) {
   conv1 = register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(feats, channels, 1)));
-  dw = register_module("dw", torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1).groups(channels)));
+  dw = register_module("dw",
+                       torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1).groups(channels)));
 }
 
 torch::Tensor LPEImpl::forward(const torch::Tensor& x) { return dw->forward(torch::gelu(conv1->forward(x))); }
@@ -59,10 +61,8 @@ CTFImpl::CTFImpl(const AdapterOptions& o) : options(o) {
 
 torch::Tensor CTFImpl::forward(const torch::Tensor& prior, const torch::Tensor& other, const torch::Tensor& vk) {
   auto f = prior * w->forward(other) + prior;
-  if (options.roles() == AttentionRoles::Released)
-    f = attend(attn, vk, f, f) + f;  // q = ViT, kv = prior
-  else
-    f = attend(attn, f, vk, vk) + f;  // q = prior, kv = ViT
+  if (options.roles() == AttentionRoles::Released) f = attend(attn, vk, f, f) + f;  // q = ViT, kv = prior
+  else f = attend(attn, f, vk, vk) + f;                                             // q = prior, kv = ViT
   return f + ffn->forward(f);
 }
 
@@ -74,8 +74,8 @@ CTIImpl::CTIImpl(const AdapterOptions& o) : options(o) {
 
 torch::Tensor CTIImpl::forward(const torch::Tensor& spe, const torch::Tensor& spa, const torch::Tensor& vk) {
   auto u = fus->forward(torch::cat({spa, spe}, -1));  // spatial first, then spectral
-  torch::Tensor out = options.roles() == AttentionRoles::Released ? attend(attn, u, vk, vk)   // q = prior, kv = ViT
-                                                                   : attend(attn, vk, u, u);  // q = ViT, kv = prior
+  torch::Tensor out = options.roles() == AttentionRoles::Released ? attend(attn, u, vk, vk)  // q = prior, kv = ViT
+                                                                  : attend(attn, vk, u, u);  // q = ViT, kv = prior
   return scale * out;
 }
 

@@ -39,8 +39,9 @@ torch::nn::Linear bias_free_linear(int64_t in_features, int64_t out_features) {
 
 ResBlockImpl::ResBlockImpl(const ResBlockOptions& o) : options(o) {
   const int64_t c = o.channels(), k = o.kernel_size();
-  body = register_module("body", sequential_in_order([&] { return same_conv(c, c, k); }, [] { return torch::nn::ReLU(); },
-                                                     [&] { return same_conv(c, c, k); }));
+  body =
+      register_module("body", sequential_in_order([&] { return same_conv(c, c, k); }, [] { return torch::nn::ReLU(); },
+                                                  [&] { return same_conv(c, c, k); }));
 }
 
 torch::Tensor ResBlockImpl::forward(const torch::Tensor& x) { return x + body->forward(x); }
@@ -50,8 +51,9 @@ torch::Tensor ResBlockImpl::forward(const torch::Tensor& x) { return x + body->f
 SELayerImpl::SELayerImpl(const SELayerOptions& o) : options(o) {
   const int64_t hidden = o.channels() / o.reduction();
   const int64_t c = o.channels();
-  fc = register_module("fc", sequential_in_order([&] { return bias_free_linear(c, hidden); }, [] { return torch::nn::ReLU(); },
-                                                 [&] { return bias_free_linear(hidden, c); }, [] { return torch::nn::Sigmoid(); }));
+  fc = register_module(
+      "fc", sequential_in_order([&] { return bias_free_linear(c, hidden); }, [] { return torch::nn::ReLU(); },
+                                [&] { return bias_free_linear(hidden, c); }, [] { return torch::nn::Sigmoid(); }));
 }
 
 torch::Tensor SELayerImpl::forward(const torch::Tensor& x) {

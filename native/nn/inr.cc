@@ -6,9 +6,10 @@ namespace specfuse::nn {
 
 INRTailImpl::INRTailImpl(const INRTailOptions& o) : options(o) {
   auto conv1x1 = [](int64_t cin, int64_t cout) { return torch::nn::Conv2d(torch::nn::Conv2dOptions(cin, cout, 1)); };
-  net = register_module("net", sequential_in_order([&] { return conv1x1(o.in_channels(), o.hidden()); }, [&] { return Sine(o.omega()); },
-                                                   [&] { return conv1x1(o.hidden(), o.hidden()); }, [&] { return Sine(o.omega()); },
-                                                   [&] { return conv1x1(o.hidden(), o.out_channels()); }));
+  net = register_module(
+      "net", sequential_in_order([&] { return conv1x1(o.in_channels(), o.hidden()); }, [&] { return Sine(o.omega()); },
+                                 [&] { return conv1x1(o.hidden(), o.hidden()); }, [&] { return Sine(o.omega()); },
+                                 [&] { return conv1x1(o.hidden(), o.out_channels()); }));
 }
 
 torch::Tensor INRTailImpl::forward(const torch::Tensor& x) { return net->forward(x); }
@@ -27,8 +28,8 @@ torch::Tensor tokens_to_map(const torch::Tensor& tokens, int64_t side) {
 
 torch::Tensor sample_bilinear(const torch::Tensor& map, const torch::Tensor& grid) {
   namespace F = torch::nn::functional;
-  return F::grid_sample(map, grid,
-                        F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false));
+  return F::grid_sample(
+      map, grid, F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(false));
 }
 
 }  // namespace specfuse::nn

@@ -105,9 +105,10 @@ VisionTransformerImpl::VisionTransformerImpl(const VisionTransformerOptions& o) 
   const int64_t d = o.dim();
   linear_encoding = register_module("linear_encoding", torch::nn::Linear(d, d));
   // Indices 0 and 3 carry the weights, as in IPT (Linear, Dropout, ReLU, Linear).
-  mlp_head = register_module("mlp_head", sequential_in_order([&] { return torch::nn::Linear(d, o.hidden_dim()); },
-                                                             [] { return torch::nn::Dropout(0.0); }, [] { return torch::nn::ReLU(); },
-                                                             [&] { return torch::nn::Linear(o.hidden_dim(), d); }));
+  mlp_head = register_module(
+      "mlp_head",
+      sequential_in_order([&] { return torch::nn::Linear(d, o.hidden_dim()); }, [] { return torch::nn::Dropout(0.0); },
+                          [] { return torch::nn::ReLU(); }, [&] { return torch::nn::Linear(o.hidden_dim(), d); }));
   _query_embed = register_module("_query_embed", torch::nn::Embedding(o.num_queries(), d * o.seq_len()));
   encoder = register_module("encoder", TransformerEncoder(o.enc_layers(), d, o.heads(), o.hidden_dim()));
   decoder = register_module("decoder", TransformerDecoder(o.dec_layers(), d, o.heads(), o.hidden_dim()));

@@ -11,15 +11,15 @@
 namespace specfuse::nn {
 
 struct VisionTransformerOptions {
-  TORCH_ARG(int64_t, dim) = 576;          // n_feats
+  TORCH_ARG(int64_t, dim) = 576;  // n_feats
   TORCH_ARG(int64_t, heads) = 12;
   TORCH_ARG(int64_t, enc_layers) = 12;
   TORCH_ARG(int64_t, dec_layers) = 12;
   TORCH_ARG(int64_t, hidden_dim) = 2304;  // FFN and mlp_head width
   TORCH_ARG(int64_t, num_queries) = 6;
   TORCH_ARG(int64_t, query_index) = 0;
-  TORCH_ARG(int64_t, seq_len) = 256;      // img_dim^2 tokens
-  TORCH_ARG(bool, pos_every) = true;      // position term at every layer (PanAdapter) or once (IPT)
+  TORCH_ARG(int64_t, seq_len) = 256;  // img_dim^2 tokens
+  TORCH_ARG(bool, pos_every) = true;  // position term at every layer (PanAdapter) or once (IPT)
   TORCH_ARG(int64_t, inject_every) = 4;
 };
 

@@ -19,7 +19,8 @@ torch::nn::Conv2d conv3(int64_t in, int64_t out, int64_t stride) {
 }
 
 torch::nn::ConvTranspose2d up_conv3(int64_t in, int64_t out) {
-  return torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(in, out, 3).stride(2).padding(1).output_padding(1));
+  return torch::nn::ConvTranspose2d(
+      torch::nn::ConvTranspose2dOptions(in, out, 3).stride(2).padding(1).output_padding(1));
 }
 
 }  // namespace
@@ -41,7 +42,8 @@ torch::Tensor UNetLevelImpl::forward(const torch::Tensor& x, const torch::Tensor
 }
 
 DiffusionUNetImpl::DiffusionUNetImpl(const DiffusionUNetOptions& o) : options(o) {
-  if (o.target_channels() < 1 || o.cond_channels() < 1) throw range_error("unet: target and condition channels must be >= 1");
+  if (o.target_channels() < 1 || o.cond_channels() < 1)
+    throw range_error("unet: target and condition channels must be >= 1");
   if (o.width() < 1 || o.embed_dim() < 1) throw range_error("unet: width and embedDim must be >= 1");
   if (o.time_dim() < 2 || o.time_dim() % 2 != 0) throw range_error("unet: timeDim must be an even number >= 2");
   const int64_t c0 = o.width(), c1 = 2 * c0, c2 = 4 * c0, c3 = 8 * c0, e = o.embed_dim();
@@ -70,7 +72,8 @@ DiffusionUNetImpl::DiffusionUNetImpl(const DiffusionUNetOptions& o) : options(o)
 void orthogonal_init(torch::nn::Module& root) {
   torch::NoGradGuard no_grad;
   for (auto& m : root.modules(/*include_self=*/false)) {
-    const bool weighted = m->as<torch::nn::Conv2d>() || m->as<torch::nn::ConvTranspose2d>() || m->as<torch::nn::Linear>();
+    const bool weighted =
+        m->as<torch::nn::Conv2d>() || m->as<torch::nn::ConvTranspose2d>() || m->as<torch::nn::Linear>();
     if (!weighted) continue;
     for (auto& p : m->named_parameters(false)) {
       if (p.key() == "weight") torch::nn::init::orthogonal_(p.value(), 1.0);
@@ -90,22 +93,25 @@ torch::Tensor DiffusionUNetImpl::time_embedding(const torch::Tensor& t, const to
   return torch::silu(embed->forward(gamma.to(like.dtype())));
 }
 
-void DiffusionUNetImpl::check_inputs(const torch::Tensor& x_t, const torch::Tensor& t, const torch::Tensor& cond) const {
+void DiffusionUNetImpl::check_inputs(const torch::Tensor& x_t, const torch::Tensor& t,
+                                     const torch::Tensor& cond) const {
   std::ostringstream err;
   if (x_t.dim() != 4 || x_t.size(1) != options.target_channels())
     err << "unet: x_t must be (B, " << options.target_channels() << ", H, W), got " << x_t.sizes();
   else if (cond.dim() != 4 || cond.size(1) != options.cond_channels() || cond.size(0) != x_t.size(0) ||
            cond.size(2) != x_t.size(2) || cond.size(3) != x_t.size(3))
-    err << "unet: the condition must be (" << x_t.size(0) << ", " << options.cond_channels() << ", " << x_t.size(2) << ", "
-        << x_t.size(3) << "), got " << cond.sizes();
+    err << "unet: the condition must be (" << x_t.size(0) << ", " << options.cond_channels() << ", " << x_t.size(2)
+        << ", " << x_t.size(3) << "), got " << cond.sizes();
   else if (x_t.size(2) % 8 != 0 || x_t.size(3) % 8 != 0)
-    err << "unet: height and width must be multiples of 8 (three stride-2 levels), got " << x_t.size(2) << "x" << x_t.size(3);
+    err << "unet: height and width must be multiples of 8 (three stride-2 levels), got " << x_t.size(2) << "x"
+        << x_t.size(3);
   else if (t.numel() != x_t.size(0))
     err << "unet: one time step per sample expected, got " << t.numel() << " for a batch of " << x_t.size(0);
   if (!err.str().empty()) throw range_error(err.str());
 }
 
-UNetFeatures DiffusionUNetImpl::encode_with(const torch::Tensor& x_t, const torch::Tensor& emb, const torch::Tensor& cond) {
+UNetFeatures DiffusionUNetImpl::encode_with(const torch::Tensor& x_t, const torch::Tensor& emb,
+                                            const torch::Tensor& cond) {
   UNetFeatures f;
   f[0] = conv1(torch::cat({x_t, cond}, 1));
   f[1] = res3(f[0], emb);

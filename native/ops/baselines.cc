@@ -10,19 +10,22 @@
 namespace specfuse::ops {
 namespace {
 
-
 std::string hw(const torch::Tensor& x) { return std::to_string(x.size(2)) + "x" + std::to_string(x.size(3)); }
 
 // lms [N, C, H, W] and pan [N, 1, H, W] on one device; both returned as float64.
-std::pair<torch::Tensor, torch::Tensor> checked_pair(const torch::Tensor& lms_in, const torch::Tensor& pan_in, const char* lms_name = "lms") {
+std::pair<torch::Tensor, torch::Tensor> checked_pair(const torch::Tensor& lms_in, const torch::Tensor& pan_in,
+                                                     const char* lms_name = "lms") {
   auto lms = image_f64(lms_in, lms_name);
   auto pan = image_f64(pan_in, "pan");
   if (pan.size(1) != 1) throw range_error("pan: expected 1 channel, got " + std::to_string(pan.size(1)));
-  if (lms.device() != pan.device()) throw type_error("pan: on " + pan.device().str() + " but " + lms_name + " is on " + lms.device().str());
+  if (lms.device() != pan.device())
+    throw type_error("pan: on " + pan.device().str() + " but " + lms_name + " is on " + lms.device().str());
   if (pan.size(0) != lms.size(0))
-    throw range_error("pan: batch of " + std::to_string(pan.size(0)) + " but " + lms_name + " has " + std::to_string(lms.size(0)));
+    throw range_error("pan: batch of " + std::to_string(pan.size(0)) + " but " + lms_name + " has " +
+                      std::to_string(lms.size(0)));
   if (pan.size(2) != lms.size(2) || pan.size(3) != lms.size(3))
-    throw range_error(std::string(lms_name) + ": " + hw(lms) + " does not match the pan's " + hw(pan) + " (upsample the MS to the PAN grid first)");
+    throw range_error(std::string(lms_name) + ": " + hw(lms) + " does not match the pan's " + hw(pan) +
+                      " (upsample the MS to the PAN grid first)");
   return {lms, pan};
 }
 
@@ -99,13 +102,15 @@ torch::Tensor gsa(const torch::Tensor& lms_in, const torch::Tensor& pan_in, cons
   auto [lms, pan] = checked_pair(lms_in, pan_in);
   auto ms = image_f64(ms_in, "ms");
   const int64_t C = lms.size(1), H = lms.size(2), W = lms.size(3);
-  if (ms.device() != lms.device()) throw type_error("ms: on " + ms.device().str() + " but lms is on " + lms.device().str());
+  if (ms.device() != lms.device())
+    throw type_error("ms: on " + ms.device().str() + " but lms is on " + lms.device().str());
   if (ms.size(0) != lms.size(0) || ms.size(1) != C)
-    throw range_error("ms: expected " + std::to_string(lms.size(0)) + " images of " + std::to_string(C) + " bands like lms, got shape [" +
-                      std::to_string(ms.size(0)) + ", " + std::to_string(ms.size(1)) + ", ...]");
+    throw range_error("ms: expected " + std::to_string(lms.size(0)) + " images of " + std::to_string(C) +
+                      " bands like lms, got shape [" + std::to_string(ms.size(0)) + ", " + std::to_string(ms.size(1)) +
+                      ", ...]");
   if (H % ratio || W % ratio || ms.size(2) * ratio != H || ms.size(3) * ratio != W)
-    throw range_error("ms: " + hw(ms) + " is not the pan's " + std::to_string(H) + "x" + std::to_string(W) + " divided by the ratio " +
-                      std::to_string(ratio));
+    throw range_error("ms: " + hw(ms) + " is not the pan's " + std::to_string(H) + "x" + std::to_string(W) +
+                      " divided by the ratio " + std::to_string(ratio));
   std::vector<torch::Tensor> out;
   for (int64_t n = 0; n < lms.size(0); ++n) {
     auto up = lms[n];
@@ -133,7 +138,8 @@ torch::Tensor gsa(const torch::Tensor& lms_in, const torch::Tensor& pan_in, cons
   return torch::stack(out);
 }
 
-torch::Tensor mtf_glp_hpm(const torch::Tensor& lms_in, const torch::Tensor& pan_in, const std::string& sensor, int64_t ratio) {
+torch::Tensor mtf_glp_hpm(const torch::Tensor& lms_in, const torch::Tensor& pan_in, const std::string& sensor,
+                          int64_t ratio) {
   check_power_of_two(ratio);
   auto [lms, pan] = checked_pair(lms_in, pan_in);
   const int64_t C = lms.size(1), H = lms.size(2), W = lms.size(3);

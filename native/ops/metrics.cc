@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "core/errors.h"
-#include "ops/resample.h"
 #include "core/shape.h"
+#include "ops/resample.h"
 
 namespace specfuse::metrics {
 
@@ -26,7 +26,8 @@ void check_real(const Tensor& t, const std::string& name) {
   if (!t.defined()) throw type_error(name + ": missing");
   const auto s = t.scalar_type();
   if (s == torch::kBool || c10::isComplexType(s) || !(c10::isFloatingType(s) || c10::isIntegralType(s, false)))
-    throw type_error(name + ": expected a real-valued tensor (float or integer dtype), got " + std::string(c10::toString(s)));
+    throw type_error(name + ": expected a real-valued tensor (float or integer dtype), got " +
+                     std::string(c10::toString(s)));
 }
 
 // fused: C×H×W or N×C×H×W, non-empty. Returns N.
@@ -43,13 +44,16 @@ int64_t check_image(const Tensor& t, const std::string& name) {
 void check_same(const Tensor& other, const std::string& name, const Tensor& ref, const std::string& ref_name) {
   check_real(other, name);
   if (other.dim() != ref.dim())
-    throw range_error(name + ": shape " + shape_str(other.sizes()) + " does not match " + ref_name + " " + shape_str(ref.sizes()));
+    throw range_error(name + ": shape " + shape_str(other.sizes()) + " does not match " + ref_name + " " +
+                      shape_str(ref.sizes()));
   const int64_t c = ref.dim() - 3;
   if (other.size(c) != ref.size(c))
     throw range_error(name + ": has " + std::to_string(other.size(c)) + " bands but " + ref_name + " has " +
-                      std::to_string(ref.size(c)) + " (shapes " + shape_str(other.sizes()) + " and " + shape_str(ref.sizes()) + ")");
+                      std::to_string(ref.size(c)) + " (shapes " + shape_str(other.sizes()) + " and " +
+                      shape_str(ref.sizes()) + ")");
   if (other.sizes() != ref.sizes())
-    throw range_error(name + ": shape " + shape_str(other.sizes()) + " does not match " + ref_name + " " + shape_str(ref.sizes()));
+    throw range_error(name + ": shape " + shape_str(other.sizes()) + " does not match " + ref_name + " " +
+                      shape_str(ref.sizes()));
 }
 
 // A PAN-like image for `n` images of h×w: accepts H×W, 1×H×W, N×H×W and N×1×H×W. Returns N×H×W.
@@ -73,7 +77,8 @@ void check_finite(const Tensor& t, const std::string& name) {
 
 void check_int_option(int64_t v, int64_t lo, int64_t hi, const std::string& name) {
   if (v < lo || v > hi)
-    throw range_error("options." + name + ": must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " + std::to_string(v));
+    throw range_error("options." + name + ": must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                      "], got " + std::to_string(v));
 }
 
 void check_positive(double v, const std::string& name) {
@@ -95,7 +100,9 @@ std::vector<std::string> select_metrics(const std::vector<std::string>& asked, c
   return out;
 }
 
-bool has(const std::vector<std::string>& list, const char* name) { return std::find(list.begin(), list.end(), name) != list.end(); }
+bool has(const std::vector<std::string>& list, const char* name) {
+  return std::find(list.begin(), list.end(), name) != list.end();
+}
 
 Tensor as_batch(const Tensor& t) { return t.dim() == 3 ? t.unsqueeze(0) : t; }
 
@@ -189,7 +196,11 @@ Tensor onions_quality(const Tensor& gt, const Tensor& fused, int64_t block) {
 Tensor distinct_blocks(const Tensor& x, int64_t s) {
   const int64_t h = x.size(-2), w = x.size(-1);
   auto lead = x.sizes().slice(0, x.dim() - 2).vec();
-  auto v = x.reshape([&] { auto d = lead; d.insert(d.end(), {h / s, s, w / s, s}); return d; }());
+  auto v = x.reshape([&] {
+    auto d = lead;
+    d.insert(d.end(), {h / s, s, w / s, s});
+    return d;
+  }());
   v = v.transpose(-3, -2);
   auto out = lead;
   out.insert(out.end(), {(h / s) * (w / s), s * s});
@@ -257,7 +268,8 @@ double sam_degrees(const Tensor& gt, const Tensor& fused) {
   auto norm_fusa = (fused * fused).sum(0);
   auto prod_norm = (norm_orig * norm_fusa).sqrt();
   auto valid = prod_norm != 0;
-  auto ratio = torch::where(valid, prod_scal / torch::where(valid, prod_norm, torch::ones_like(prod_norm)), torch::zeros_like(prod_norm));
+  auto ratio = torch::where(valid, prod_scal / torch::where(valid, prod_norm, torch::ones_like(prod_norm)),
+                            torch::zeros_like(prod_norm));
   auto angle = torch::where(valid, ratio.clamp(-1, 1).acos(), torch::zeros_like(ratio));
   const double sum = angle.sum().item<double>();
   const double count = double(valid.sum().item<int64_t>());
@@ -325,7 +337,7 @@ double q2n(const Tensor& gt_in, const Tensor& fused_in, int64_t block, int64_t s
     fused = torch::cat({fused, z}, 0);
     nbands = p2;
   }
-  auto to_blocks = [&](const Tensor& x) {  // nb × N × block²
+  auto to_blocks = [&](const Tensor& x) {                        // nb × N × block²
     auto u = x.unfold(1, block, shift).unfold(2, block, shift);  // N × sx × sy × B × B
     return u.permute({1, 2, 0, 3, 4}).reshape({stepx * stepy, nbands, block * block});
   };
@@ -358,7 +370,8 @@ double ssim(const Tensor& gt, const Tensor& fused, double peak) {
   // fast CPU kernel).
   auto pass = [&](const Tensor& x, int64_t dim) {
     const int64_t n = x.size(dim);
-    std::vector<int64_t> pad = dim == 1 ? std::vector<int64_t>{0, 0, ws / 2, ws / 2} : std::vector<int64_t>{ws / 2, ws / 2};
+    std::vector<int64_t> pad =
+        dim == 1 ? std::vector<int64_t>{0, 0, ws / 2, ws / 2} : std::vector<int64_t>{ws / 2, ws / 2};
     auto p = torch::constant_pad_nd(x, pad, 0);
     Tensor out = p.narrow(dim, 0, n) * g[0];
     for (int64_t k = 1; k < ws; ++k) out = out + p.narrow(dim, k, n) * g[size_t(k)];
@@ -384,7 +397,10 @@ double d_lambda(const Tensor& fused, const Tensor& lms, int64_t block, double p)
   const int64_t nb = fused.size(0);
   std::vector<int64_t> is, js;
   for (int64_t i = 0; i < nb - 1; ++i)
-    for (int64_t j = i + 1; j < nb; ++j) { is.push_back(i); js.push_back(j); }
+    for (int64_t j = i + 1; j < nb; ++j) {
+      is.push_back(i);
+      js.push_back(j);
+    }
   auto opts = torch::TensorOptions().dtype(torch::kLong).device(fused.device());
   auto I = torch::tensor(is, opts), J = torch::tensor(js, opts);
   auto fb = distinct_blocks(fused, block), mb = distinct_blocks(lms, block);  // C × nblk × S²
@@ -407,7 +423,9 @@ double d_s(const Tensor& fused, const Tensor& lms, const Tensor& pan, const Tens
 }
 
 // D_lambda_K.m (Khan): 1 - Q2n(I_MS, MTF(I_F)) with S×S blocks, shift S.
-double d_lambda_k(const Tensor& lms, const Tensor& fused_mtf, int64_t block) { return 1 - q2n(lms, fused_mtf, block, block); }
+double d_lambda_k(const Tensor& lms, const Tensor& fused_mtf, int64_t block) {
+  return 1 - q2n(lms, fused_mtf, block, block);
+}
 
 // ---- reduced resolution -------------------------------------------------------------------------
 
@@ -435,8 +453,9 @@ int64_t validate_reduced(const Tensor& fused, const Tensor& gt, const ReducedOpt
   const int64_t wc = o.dim_cut > 0 ? w - 2 * o.dim_cut + 1 : w;
   auto need = [&](const char* metric, int64_t size, const std::string& what) {
     if (has(metrics, metric) && (hc < size || wc < size))
-      throw range_error("fused: the evaluated image is " + hw_str(hc, wc) + (o.dim_cut > 0 ? " after the border cut" : "") +
-                        ", smaller than " + what + " that " + metric + " needs");
+      throw range_error("fused: the evaluated image is " + hw_str(hc, wc) +
+                        (o.dim_cut > 0 ? " after the border cut" : "") + ", smaller than " + what + " that " + metric +
+                        " needs");
   };
   need("Q", o.block, "the " + hw_str(o.block, o.block) + " block (options.blockSize)");
   need("Q2n", o.block, "the " + hw_str(o.block, o.block) + " block (options.blockSize)");
@@ -513,11 +532,11 @@ FullDerived full_derived(const FullInputs& in, const FullNeeds& need) {
 // interp23tap and the imresize of PAN_LP need H, W divisible by a power-of-two ratio.
 void check_resample_ratio(int64_t ratio, int64_t h, int64_t w, const std::string& what) {
   if (!power_of_two(ratio) || ratio < 2)
-    throw range_error("options.ratio: computing " + what + " uses interp23tap, which needs a power-of-two ratio >= 2, got " +
-                      std::to_string(ratio));
+    throw range_error("options.ratio: computing " + what +
+                      " uses interp23tap, which needs a power-of-two ratio >= 2, got " + std::to_string(ratio));
   if (h % ratio != 0 || w % ratio != 0)
-    throw range_error("fused: " + hw_str(h, w) + " is not divisible by options.ratio " + std::to_string(ratio) + " (needed to compute " +
-                      what + ")");
+    throw range_error("fused: " + hw_str(h, w) + " is not divisible by options.ratio " + std::to_string(ratio) +
+                      " (needed to compute " + what + ")");
 }
 }  // namespace
 
@@ -538,18 +557,22 @@ int64_t validate_full(const FullInputs& in, const FullOptions& o) {
   if (h % o.block != 0 || w % o.block != 0)
     throw range_error("fused: " + hw_str(h, w) + " is not a whole number of " + hw_str(o.block, o.block) +
                       " blocks (options.blockSize); the toolbox's D_lambda, D_s and D_lambda_K refuse such sizes");
-  if (need.d_lambda && c < 2) throw range_error("fused: D_lambda compares band pairs and needs at least 2 bands, got " + std::to_string(c));
+  if (need.d_lambda && c < 2)
+    throw range_error("fused: D_lambda compares band pairs and needs at least 2 bands, got " + std::to_string(c));
   if (derive.lms) {
     if (!in.ms.defined())
-      throw type_error("lms: required (the MS image upsampled to the PAN size, I_MS), or give ms to have it computed as interp23tap(ms, ratio)");
+      throw type_error(
+          "lms: required (the MS image upsampled to the PAN size, I_MS), or give ms to have it computed as "
+          "interp23tap(ms, ratio)");
     check_real(in.ms, "ms");
     check_resample_ratio(o.ratio, h, w, "lms = interp23tap(ms, ratio)");
     std::vector<int64_t> want = in.fused.sizes().vec();
     want[want.size() - 2] = h / o.ratio;
     want[want.size() - 1] = w / o.ratio;
     if (in.ms.sizes().vec() != want)
-      throw range_error("ms: shape " + shape_str(in.ms.sizes()) + " does not match the fused image " + shape_str(in.fused.sizes()) +
-                        " reduced by options.ratio " + std::to_string(o.ratio) + " (expected " + shape_str(want) + ")");
+      throw range_error("ms: shape " + shape_str(in.ms.sizes()) + " does not match the fused image " +
+                        shape_str(in.fused.sizes()) + " reduced by options.ratio " + std::to_string(o.ratio) +
+                        " (expected " + shape_str(want) + ")");
   } else {
     check_same(in.lms, "lms", in.fused, "fused");
   }
@@ -562,7 +585,9 @@ int64_t validate_full(const FullInputs& in, const FullOptions& o) {
   if (need.d_lambda_k) {
     if (derive.fused_mtf) {
       if (o.sensor.empty())
-        throw type_error("options.sensor: required to compute MTF(fused, sensor, ratio) for D_lambda_K (and HQNR), or give fusedMTF");
+        throw type_error(
+            "options.sensor: required to compute MTF(fused, sensor, ratio) for D_lambda_K (and HQNR), or give "
+            "fusedMTF");
       try {
         ops::ms_gnyq(ops::canonical_sensor(o.sensor), c);  // the name must be known, the band count fit it
       } catch (const ArgError& e) {
@@ -597,11 +622,13 @@ std::vector<Values> full_metrics(const FullInputs& in, const FullOptions& o) {
   Tensor P, PL, FM;
   if (need.d_s) {
     P = scaled(to_f64(pan_view(in.pan, "pan", n, h, w), dev), "pan");
-    PL = derive.pan_lp ? ops::interp23tap(ops::imresize_bicubic(P.unsqueeze(1), 1.0 / double(o.ratio), true), o.ratio).squeeze(1)
-                       : scaled(to_f64(pan_view(in.pan_lp, "panLP", n, h, w), dev), "panLP");
+    PL = derive.pan_lp
+             ? ops::interp23tap(ops::imresize_bicubic(P.unsqueeze(1), 1.0 / double(o.ratio), true), o.ratio).squeeze(1)
+             : scaled(to_f64(pan_view(in.pan_lp, "panLP", n, h, w), dev), "panLP");
   }
   if (need.d_lambda_k)
-    FM = derive.fused_mtf ? ops::mtf_filter(F, ops::canonical_sensor(o.sensor), o.ratio) : scaled(as_batch(to_f64(in.fused_mtf, dev)), "fusedMTF");
+    FM = derive.fused_mtf ? ops::mtf_filter(F, ops::canonical_sensor(o.sensor), o.ratio)
+                          : scaled(as_batch(to_f64(in.fused_mtf, dev)), "fusedMTF");
   std::vector<Values> out;
   for (int64_t i = 0; i < n; ++i) {
     auto f = F[i];

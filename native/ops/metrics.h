@@ -24,14 +24,14 @@ using Values = std::vector<std::pair<std::string, double>>;
 // ---- reduced resolution (indexes_evaluation.m + PSNR/SSIM) ----------------------------------------
 
 struct ReducedOptions {
-  int64_t ratio = 4;          // PAN/MS scale ratio (ERGAS: 100/ratio)
-  int64_t bits = 11;          // L: radiometric resolution; the threshold is 2^L
-  int64_t block = 32;         // Q window and Q2n block (Q_blocks_size)
-  int64_t shift = 32;         // Q2n block shift (the toolbox passes Q_blocks_size)
-  int64_t dim_cut = 0;        // 0: flag_cut_bounds = 0; d >= 1: I(d:end-d, d:end-d, :)
-  bool th_values = false;     // clip the fused image to [0, 2^L] first
-  double peak = 2047;         // PSNR/SSIM: the value that maps to 1.0 (UDL works on x / peak)
-  double scale = 1;           // both images are multiplied by this first (2047: [0,1] data back to DN)
+  int64_t ratio = 4;                 // PAN/MS scale ratio (ERGAS: 100/ratio)
+  int64_t bits = 11;                 // L: radiometric resolution; the threshold is 2^L
+  int64_t block = 32;                // Q window and Q2n block (Q_blocks_size)
+  int64_t shift = 32;                // Q2n block shift (the toolbox passes Q_blocks_size)
+  int64_t dim_cut = 0;               // 0: flag_cut_bounds = 0; d >= 1: I(d:end-d, d:end-d, :)
+  bool th_values = false;            // clip the fused image to [0, 2^L] first
+  double peak = 2047;                // PSNR/SSIM: the value that maps to 1.0 (UDL works on x / peak)
+  double scale = 1;                  // both images are multiplied by this first (2047: [0,1] data back to DN)
   std::vector<std::string> metrics;  // any of Q, SAM, ERGAS, SCC, Q2n, PSNR, SSIM (empty: all)
 };
 
@@ -48,10 +48,10 @@ std::vector<Values> reduced_metrics(const torch::Tensor& fused, const torch::Ten
 struct FullOptions {
   int64_t ratio = 4;
   int64_t bits = 11;
-  int64_t block = 32;        // S
-  bool th_values = false;    // clip the fused image to [0, 2^L] first
-  double scale = 1;          // every input image is multiplied by this first
-  std::string sensor;        // for MTF(fused) when fused_mtf is not given (resample.h names)
+  int64_t block = 32;      // S
+  bool th_values = false;  // clip the fused image to [0, 2^L] first
+  double scale = 1;        // every input image is multiplied by this first
+  std::string sensor;      // for MTF(fused) when fused_mtf is not given (resample.h names)
   double p = 1, q = 1, alpha = 1, beta = 1;
   std::vector<std::string> metrics;  // any of D_lambda, D_s, QNR, D_lambda_K, HQNR (empty: all)
 };
@@ -76,16 +76,16 @@ std::vector<Values> full_metrics(const FullInputs& in, const FullOptions& o);
 
 // ---- the single formulas, on float64 C×H×W tensors of equal shape (no checks) --------------------
 
-double q_avg(const torch::Tensor& gt, const torch::Tensor& fused, int64_t block);        // Q.m + img_qi.m
-double sam_degrees(const torch::Tensor& gt, const torch::Tensor& fused);                 // SAM.m
-double ergas(const torch::Tensor& gt, const torch::Tensor& fused, double ratio);         // ERGAS.m
-double scc(const torch::Tensor& fused, const torch::Tensor& gt);                         // SCC.m
-double q2n(const torch::Tensor& gt, const torch::Tensor& fused, int64_t block, int64_t shift);  // q2n.m
-double psnr(const torch::Tensor& gt, const torch::Tensor& fused, double peak);            // UDL analysis_accu
-double ssim(const torch::Tensor& gt, const torch::Tensor& fused, double peak);            // UDL _ssim
-double d_lambda(const torch::Tensor& fused, const torch::Tensor& lms, int64_t block, double p);   // D_lambda.m
-double d_s(const torch::Tensor& fused, const torch::Tensor& lms, const torch::Tensor& pan,
-           const torch::Tensor& pan_lp, int64_t block, double q);                           // D_s.m
+double q_avg(const torch::Tensor& gt, const torch::Tensor& fused, int64_t block);                // Q.m + img_qi.m
+double sam_degrees(const torch::Tensor& gt, const torch::Tensor& fused);                         // SAM.m
+double ergas(const torch::Tensor& gt, const torch::Tensor& fused, double ratio);                 // ERGAS.m
+double scc(const torch::Tensor& fused, const torch::Tensor& gt);                                 // SCC.m
+double q2n(const torch::Tensor& gt, const torch::Tensor& fused, int64_t block, int64_t shift);   // q2n.m
+double psnr(const torch::Tensor& gt, const torch::Tensor& fused, double peak);                   // UDL analysis_accu
+double ssim(const torch::Tensor& gt, const torch::Tensor& fused, double peak);                   // UDL _ssim
+double d_lambda(const torch::Tensor& fused, const torch::Tensor& lms, int64_t block, double p);  // D_lambda.m
+double d_s(const torch::Tensor& fused, const torch::Tensor& lms, const torch::Tensor& pan, const torch::Tensor& pan_lp,
+           int64_t block, double q);                                                         // D_s.m
 double d_lambda_k(const torch::Tensor& lms, const torch::Tensor& fused_mtf, int64_t block);  // D_lambda_K.m
 
 // MATLAB's uint16(x) on double data: round half away from zero, saturate to [0, 65535]; the result

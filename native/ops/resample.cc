@@ -14,9 +14,12 @@ namespace {
 using torch::indexing::None;
 using torch::indexing::Slice;
 
-
-torch::TensorOptions f64(const torch::Device& d = torch::kCPU) { return torch::TensorOptions().dtype(torch::kFloat64).device(d); }
-torch::TensorOptions i64(const torch::Device& d = torch::kCPU) { return torch::TensorOptions().dtype(torch::kLong).device(d); }
+torch::TensorOptions f64(const torch::Device& d = torch::kCPU) {
+  return torch::TensorOptions().dtype(torch::kFloat64).device(d);
+}
+torch::TensorOptions i64(const torch::Device& d = torch::kCPU) {
+  return torch::TensorOptions().dtype(torch::kLong).device(d);
+}
 
 // Index vector of length n + lo + hi extending [0, n) by `lo` samples before and `hi` after.
 enum class Border { Replicate, Circular, Symmetric };
@@ -48,8 +51,8 @@ double cubic(double x) {  // MATLAB imresize's cubic kernel (Keys, a = -0.5)
 // The 23-tap interpolator of interp23tap.m: 2 * [0.5, 0.305334091185, 0, -0.072698593239, 0,
 // 0.021809577942, 0, -0.005192756653, 0, 0.000807762146, 0, -0.000060081482] mirrored about 0.
 std::vector<double> cdf23_taps() {
-  const double half[12] = {0.5, 0.305334091185, 0, -0.072698593239, 0, 0.021809577942, 0, -0.005192756653, 0,
-                           0.000807762146, 0, -0.000060081482};
+  const double half[12] = {0.5, 0.305334091185,  0, -0.072698593239, 0, 0.021809577942,
+                           0,   -0.005192756653, 0, 0.000807762146,  0, -0.000060081482};
   std::vector<double> t(23);
   for (int k = -11; k <= 11; ++k) t[size_t(k + 11)] = 2.0 * half[std::abs(k)];
   return t;
@@ -63,17 +66,20 @@ void check_same_device(const torch::Tensor& a, const torch::Tensor& b, const cha
 }  // namespace
 
 void check_ratio(int64_t ratio, const char* arg) {
-  if (ratio < 2 || ratio > 64) throw range_error(std::string(arg) + ": must be an integer in [2, 64], got " + std::to_string(ratio));
+  if (ratio < 2 || ratio > 64)
+    throw range_error(std::string(arg) + ": must be an integer in [2, 64], got " + std::to_string(ratio));
 }
 
 void check_power_of_two(int64_t ratio, const char* arg) {
   check_ratio(ratio, arg);
-  if ((ratio & (ratio - 1)) != 0) throw range_error(std::string(arg) + ": interp23tap needs a power of two, got " + std::to_string(ratio));
+  if ((ratio & (ratio - 1)) != 0)
+    throw range_error(std::string(arg) + ": interp23tap needs a power of two, got " + std::to_string(ratio));
 }
 
 torch::Tensor image_f64(const torch::Tensor& x, const char* arg) {
   if (!x.defined()) throw type_error(std::string(arg) + ": missing");
-  if (x.dim() != 4) throw range_error(std::string(arg) + ": expected a [N, C, H, W] image, got shape " + shape_str(x.sizes()));
+  if (x.dim() != 4)
+    throw range_error(std::string(arg) + ": expected a [N, C, H, W] image, got shape " + shape_str(x.sizes()));
   if (x.is_complex() || x.scalar_type() == torch::kBool) throw type_error(std::string(arg) + ": expected real values");
   if (x.numel() == 0) throw range_error(std::string(arg) + ": image is empty (shape " + shape_str(x.sizes()) + ")");
   return x.to(torch::kFloat64);
@@ -161,7 +167,8 @@ torch::Tensor filter2_replicate(const torch::Tensor& x_in, const torch::Tensor& 
   if (k.dim() != 3 || k.size(1) != k.size(2) || k.size(1) % 2 == 0)
     throw range_error("kernels: expected [C, K, K] with odd K, got " + shape_str(k.sizes()));
   if (k.size(0) != 1 && k.size(0) != x.size(1))
-    throw range_error("kernels: " + std::to_string(k.size(0)) + " kernels for " + std::to_string(x.size(1)) + " channels");
+    throw range_error("kernels: " + std::to_string(k.size(0)) + " kernels for " + std::to_string(x.size(1)) +
+                      " channels");
   const int64_t H = x.size(2), W = x.size(3), K = k.size(1), r = K / 2;
   const int64_t Hp = H + 2 * r, Wp = W + 2 * r;
   auto xp = x.index_select(2, border_index(H, r, r, Border::Replicate, x.device()))
@@ -236,7 +243,9 @@ torch::Tensor bicubic_torch(const torch::Tensor& x_in, int64_t ratio) {
     throw range_error("image: height and width must be divisible by the ratio " + std::to_string(ratio));
   namespace F = torch::nn::functional;
   const double s = 1.0 / double(ratio);
-  return F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{s, s}).mode(torch::kBicubic).align_corners(false));
+  return F::interpolate(
+      x,
+      F::InterpolateFuncOptions().scale_factor(std::vector<double>{s, s}).mode(torch::kBicubic).align_corners(false));
 }
 
 namespace {
@@ -336,14 +345,15 @@ WaldSet wald_degrade(const torch::Tensor& ms_in, const torch::Tensor& pan_in, co
   const int64_t N = ms.size(0), C = ms.size(1), h = ms.size(2), w = ms.size(3);
   ms_gnyq(sensor, C);  // band-count check
   if (pan.size(1) != 1) throw range_error("pan: expected 1 channel, got " + std::to_string(pan.size(1)));
-  if (pan.size(0) != N) throw range_error("pan: batch of " + std::to_string(pan.size(0)) + " but ms has " + std::to_string(N));
+  if (pan.size(0) != N)
+    throw range_error("pan: batch of " + std::to_string(pan.size(0)) + " but ms has " + std::to_string(N));
   if (pan.size(2) != ratio * h || pan.size(3) != ratio * w)
     throw range_error("pan: expected " + std::to_string(ratio * h) + "x" + std::to_string(ratio * w) + " (ratio " +
                       std::to_string(ratio) + " x the ms " + std::to_string(h) + "x" + std::to_string(w) + "), got " +
                       std::to_string(pan.size(2)) + "x" + std::to_string(pan.size(3)));
   if (h % ratio || w % ratio)
-    throw range_error("ms: height and width (" + std::to_string(h) + "x" + std::to_string(w) + ") must be divisible by the ratio " +
-                      std::to_string(ratio) + " to be degraded");
+    throw range_error("ms: height and width (" + std::to_string(h) + "x" + std::to_string(w) +
+                      ") must be divisible by the ratio " + std::to_string(ratio) + " to be degraded");
   WaldSet s;
   s.gt = ms;
   s.ms = decimate_nearest(mtf_filter(ms, sensor, ratio), ratio);
@@ -369,9 +379,11 @@ WaldSet wald_patches(const torch::Tensor& ms, const torch::Tensor& pan, const st
                      const PatchOptions& o) {
   check_power_of_two(ratio);
   if (o.patch < ratio || o.patch % ratio)
-    throw range_error("patch: must be a positive multiple of the ratio " + std::to_string(ratio) + ", got " + std::to_string(o.patch));
+    throw range_error("patch: must be a positive multiple of the ratio " + std::to_string(ratio) + ", got " +
+                      std::to_string(o.patch));
   if (o.stride < ratio || o.stride % ratio)
-    throw range_error("stride: must be a positive multiple of the ratio " + std::to_string(ratio) + ", got " + std::to_string(o.stride));
+    throw range_error("stride: must be a positive multiple of the ratio " + std::to_string(ratio) + ", got " +
+                      std::to_string(o.stride));
   if (ms.defined() && ms.dim() == 4 && (ms.size(2) < o.patch || ms.size(3) < o.patch))
     throw range_error("patch: " + std::to_string(o.patch) + " is larger than the reduced-resolution image (" +
                       std::to_string(ms.size(2)) + "x" + std::to_string(ms.size(3)) + ")");

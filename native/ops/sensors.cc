@@ -56,8 +56,9 @@ std::vector<double> ms_gnyq(const std::string& sensor, int64_t bands) {
   if (bands < 1 || bands > 1024) throw range_error("bands: must be in [1, 1024], got " + std::to_string(bands));
   if (r.bands == 0) return std::vector<double>(size_t(bands), 0.3);
   if (bands != r.bands)
-    throw range_error("sensor '" + std::string(r.id) + "' has " + std::to_string(r.bands) + " MS bands, but the image has " +
-                      std::to_string(bands) + " (use sensor 'none' for other band counts)");
+    throw range_error("sensor '" + std::string(r.id) + "' has " + std::to_string(r.bands) +
+                      " MS bands, but the image has " + std::to_string(bands) +
+                      " (use sensor 'none' for other band counts)");
   return r.ms_gnyq;
 }
 

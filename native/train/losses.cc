@@ -40,7 +40,8 @@ QnrTerms qnr_global(const torch::Tensor& fused, const torch::Tensor& ms, const t
   auto pairs = [](const torch::Tensor& img) {  // Q of every band pair (i, j), i < j: (B, C(C-1)/2)
     std::vector<torch::Tensor> qs;
     for (int64_t i = 0; i < img.size(1); ++i)
-      for (int64_t j = i + 1; j < img.size(1); ++j) qs.push_back(q_index_global(img.narrow(1, i, 1), img.narrow(1, j, 1)));
+      for (int64_t j = i + 1; j < img.size(1); ++j)
+        qs.push_back(q_index_global(img.narrow(1, i, 1), img.narrow(1, j, 1)));
     return torch::cat(qs, 1);
   };
   torch::Tensor d_lambda = c > 1 ? (pairs(fused) - pairs(ms)).abs().mean() : torch::zeros({}, fused.options());
@@ -62,16 +63,19 @@ torch::Tensor no_reference_loss(const torch::Tensor& fused, const NamedTensors& 
   const auto& ms = input(inputs, "ms");
   const auto& lms = input(inputs, "lms");
   std::ostringstream err;
-  if (fused.dim() != 4 || ms.dim() != 4 || pan.dim() != 4 || lms.dim() != 4) err << "loss 'qnr': fused, ms, pan and lms must be 4-D";
+  if (fused.dim() != 4 || ms.dim() != 4 || pan.dim() != 4 || lms.dim() != 4)
+    err << "loss 'qnr': fused, ms, pan and lms must be 4-D";
   else if (ms.size(1) != fused.size(1) || lms.sizes() != fused.sizes())
-    err << "loss 'qnr': ms " << ms.sizes() << " and lms " << lms.sizes() << " must have the bands of the output " << fused.sizes();
+    err << "loss 'qnr': ms " << ms.sizes() << " and lms " << lms.sizes() << " must have the bands of the output "
+        << fused.sizes();
   else if (pan.size(1) != 1 || pan.size(2) != fused.size(2) || pan.size(3) != fused.size(3))
     err << "loss 'qnr': pan " << pan.sizes() << " must be (B, 1) at the output's size " << fused.sizes();
   else if (ms.size(2) >= fused.size(2) || fused.size(2) % ms.size(2) != 0 || fused.size(3) % ms.size(3) != 0)
     err << "loss 'qnr': the output " << fused.sizes() << " must be an integer multiple of ms " << ms.sizes();
   if (!err.str().empty()) throw range_error(err.str());
   const auto f = fused.to(torch::kFloat32);
-  const auto m = ms.to(f.device(), torch::kFloat32), p = pan.to(f.device(), torch::kFloat32), l = lms.to(f.device(), torch::kFloat32);
+  const auto m = ms.to(f.device(), torch::kFloat32), p = pan.to(f.device(), torch::kFloat32),
+             l = lms.to(f.device(), torch::kFloat32);
   auto q = qnr_global(f, m, p);
   auto g = gaussian_window(5, 2.0, f.size(1), f);
   auto blurred = depthwise(f, g);

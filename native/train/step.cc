@@ -1,7 +1,7 @@
 #include "train/step.h"
 
-#include <ATen/autocast_mode.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
 
 #include <algorithm>
 #include <cmath>
@@ -32,7 +32,8 @@ TrainStepOptions train_step_options(const Config& c) {
   if (o.optimizer != "adam" && o.optimizer != "adamw" && o.optimizer != "sgd")
     throw range_error("options.optimizer: expected 'adam', 'adamw' or 'sgd', got '" + o.optimizer + "'");
   if (o.autocast != "none" && o.autocast != "bf16") throw range_error("options.autocast: expected 'none' or 'bf16'");
-  if (o.nan_policy != "error" && o.nan_policy != "skip") throw range_error("options.nanPolicy: expected 'error' or 'skip'");
+  if (o.nan_policy != "error" && o.nan_policy != "skip")
+    throw range_error("options.nanPolicy: expected 'error' or 'skip'");
   if (!(o.lr > 0) || !std::isfinite(o.lr)) throw range_error("options.lr: must be a positive number");
   if (o.clip_grad_norm < 0) throw range_error("options.clipGradNorm: must be >= 0");
   c.check_all_used("options");
@@ -47,7 +48,8 @@ c10::DeviceType device_type(const NamedTensors& inputs, const torch::Tensor& tar
 }
 }  // namespace
 
-TrainStep::TrainStep(std::shared_ptr<FusionModel> model, const TrainStepOptions& opts) : model_(std::move(model)), opts_(opts) {
+TrainStep::TrainStep(std::shared_ptr<FusionModel> model, const TrainStepOptions& opts)
+    : model_(std::move(model)), opts_(opts) {
   for (const auto& p : model_->named_parameters(true)) {
     if (!p.value().requires_grad()) continue;
     names_.push_back(p.key());
@@ -67,23 +69,31 @@ void TrainStep::build_sgd() {
     for (size_t i = 0; i < params_.size(); ++i)
       if (group_of_[i] == int64_t(g)) ps.push_back(params_[i]);
     if (ps.empty()) continue;
-    groups.emplace_back(ps, std::make_unique<torch::optim::SGDOptions>(
-                                torch::optim::SGDOptions(group_lr_[g]).momentum(opts_.momentum).weight_decay(group_wd_[g])));
+    groups.emplace_back(
+        ps, std::make_unique<torch::optim::SGDOptions>(
+                torch::optim::SGDOptions(group_lr_[g]).momentum(opts_.momentum).weight_decay(group_wd_[g])));
   }
-  optim_ = std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(opts_.lr).momentum(opts_.momentum).weight_decay(opts_.weight_decay));
+  optim_ = std::make_unique<torch::optim::SGD>(
+      groups, torch::optim::SGDOptions(opts_.lr).momentum(opts_.momentum).weight_decay(opts_.weight_decay));
 }
 
-void TrainStep::set_param_groups(const std::vector<int64_t>& group_of, const std::vector<double>& lrs, const std::vector<double>& weight_decays) {
+void TrainStep::set_param_groups(const std::vector<int64_t>& group_of, const std::vector<double>& lrs,
+                                 const std::vector<double>& weight_decays) {
   if (steps_ > 0 || (optim_ && !optim_->state().empty()))
     throw RuntimeError("setParamGroups: the optimizer has already stepped; set the groups before the first step");
   if (group_of.size() != params_.size())
-    throw range_error("setParamGroups: " + std::to_string(group_of.size()) + " group indices for " + std::to_string(params_.size()) + " trainable tensors");
-  if (lrs.empty() || lrs.size() != weight_decays.size()) throw range_error("setParamGroups: expected one lr and one weight decay per group");
+    throw range_error("setParamGroups: " + std::to_string(group_of.size()) + " group indices for " +
+                      std::to_string(params_.size()) + " trainable tensors");
+  if (lrs.empty() || lrs.size() != weight_decays.size())
+    throw range_error("setParamGroups: expected one lr and one weight decay per group");
   for (auto g : group_of)
-    if (g < 0 || g >= int64_t(lrs.size())) throw range_error("setParamGroups: group index " + std::to_string(g) + " out of range");
+    if (g < 0 || g >= int64_t(lrs.size()))
+      throw range_error("setParamGroups: group index " + std::to_string(g) + " out of range");
   for (size_t g = 0; g < lrs.size(); ++g) {
-    if (!(lrs[g] >= 0) || !std::isfinite(lrs[g])) throw range_error("setParamGroups: lr of group " + std::to_string(g) + " must be a finite number >= 0");
-    if (!(weight_decays[g] >= 0) || !std::isfinite(weight_decays[g])) throw range_error("setParamGroups: weight decay of group " + std::to_string(g) + " must be a finite number >= 0");
+    if (!(lrs[g] >= 0) || !std::isfinite(lrs[g]))
+      throw range_error("setParamGroups: lr of group " + std::to_string(g) + " must be a finite number >= 0");
+    if (!(weight_decays[g] >= 0) || !std::isfinite(weight_decays[g]))
+      throw range_error("setParamGroups: weight decay of group " + std::to_string(g) + " must be a finite number >= 0");
   }
   group_of_ = group_of;
   group_lr_ = lrs;
@@ -93,7 +103,8 @@ void TrainStep::set_param_groups(const std::vector<int64_t>& group_of, const std
 
 void TrainStep::set_group_lrs(const std::vector<double>& lrs) {
   if (lrs.size() != group_lr_.size())
-    throw range_error("setGroupLrs: expected " + std::to_string(group_lr_.size()) + " learning rates, got " + std::to_string(lrs.size()));
+    throw range_error("setGroupLrs: expected " + std::to_string(group_lr_.size()) + " learning rates, got " +
+                      std::to_string(lrs.size()));
   for (double lr : lrs)
     if (!(lr >= 0) || !std::isfinite(lr)) throw range_error("setGroupLrs: each lr must be a finite number >= 0");
   group_lr_ = lrs;
@@ -103,7 +114,10 @@ void TrainStep::set_group_lrs(const std::vector<double>& lrs) {
     for (auto& pg : optim_->param_groups()) {
       const auto* first = pg.params().front().unsafeGetTensorImpl();
       for (size_t i = 0; i < params_.size(); ++i)
-        if (params_[i].unsafeGetTensorImpl() == first) { pg.options().set_lr(group_lr_[group_of_[i]]); break; }
+        if (params_[i].unsafeGetTensorImpl() == first) {
+          pg.options().set_lr(group_lr_[group_of_[i]]);
+          break;
+        }
     }
   }
 }
@@ -138,9 +152,11 @@ void TrainStep::fused_adam_step() {
     // call): without it step 1 has bias correction 1 - beta^0 = 0 and writes NaN into every weight.
     at::_foreach_add_(ss, 1);
     if (opts_.optimizer == "adamw") {
-      at::_fused_adamw_(ps, gs, ms, vs, {}, ss, group_lr_[grp], opts_.beta1, opts_.beta2, group_wd_[grp], opts_.eps, false, false);
+      at::_fused_adamw_(ps, gs, ms, vs, {}, ss, group_lr_[grp], opts_.beta1, opts_.beta2, group_wd_[grp], opts_.eps,
+                        false, false);
     } else {
-      at::_fused_adam_(ps, gs, ms, vs, {}, ss, group_lr_[grp], opts_.beta1, opts_.beta2, group_wd_[grp], opts_.eps, false, false);
+      at::_fused_adam_(ps, gs, ms, vs, {}, ss, group_lr_[grp], opts_.beta1, opts_.beta2, group_wd_[grp], opts_.eps,
+                       false, false);
     }
   }
 }
@@ -176,7 +192,8 @@ std::vector<std::string> TrainStep::required_inputs() const {
 
 bool TrainStep::needs_target() const { return opts_.loss != "qnr" && model_->needs_target(forward_options()); }
 
-torch::Tensor TrainStep::compute_loss(const torch::Tensor& out, const torch::Tensor& target, const NamedTensors& inputs) const {
+torch::Tensor TrainStep::compute_loss(const torch::Tensor& out, const torch::Tensor& target,
+                                      const NamedTensors& inputs) const {
   if (opts_.loss == "qnr") return no_reference_loss(out, inputs);
   if (!target.defined()) throw type_error("target: missing (this stage and loss train against a target)");
   if (out.sizes() != target.sizes()) {
@@ -188,7 +205,6 @@ torch::Tensor TrainStep::compute_loss(const torch::Tensor& out, const torch::Ten
   const auto t = target.to(o.device(), torch::kFloat32);
   return opts_.loss == "l1" ? torch::l1_loss(o, t) : torch::mse_loss(o, t);
 }
-
 
 StepResult TrainStep::step(const NamedTensors& inputs, const torch::Tensor& target) {
   StepResult r;
@@ -224,8 +240,9 @@ StepResult TrainStep::step(const NamedTensors& inputs, const torch::Tensor& targ
     auto count = torch::tensor({double(grads.size())}, torch::kFloat64);
     group_->all_reduce({count}, dist::ReduceOp::Max);
     if (int64_t(count.item<double>()) != int64_t(grads.size()))
-      throw RuntimeError("trainer: the ranks' losses reached different numbers of trainable tensors (" + std::to_string(grads.size()) +
-                         " here, " + std::to_string(int64_t(count.item<double>())) + " on another rank): the ranks run different models or stages");
+      throw RuntimeError("trainer: the ranks' losses reached different numbers of trainable tensors (" +
+                         std::to_string(grads.size()) + " here, " + std::to_string(int64_t(count.item<double>())) +
+                         " on another rank): the ranks run different models or stages");
     group_->all_reduce(grads, dist::ReduceOp::Mean);
   }
   bool finite_grads = finite_loss;
@@ -249,7 +266,8 @@ StepResult TrainStep::step(const NamedTensors& inputs, const torch::Tensor& targ
   if (!finite_grads) {
     for (auto& p : params_) p.mutable_grad().reset();
     if (opts_.nan_policy == "error") {
-      const std::string where = group_ ? " on " + std::to_string(bad_ranks) + " of " + std::to_string(group_->size()) + " ranks" : "";
+      const std::string where =
+          group_ ? " on " + std::to_string(bad_ranks) + " of " + std::to_string(group_->size()) + " ranks" : "";
       throw RuntimeError(std::string("non-finite ") + (finite_loss ? "gradients" : "loss" + where) + " (loss " +
                          std::to_string(r.local_loss) + " here) at step " + std::to_string(steps_ + 1) +
                          ": the weights were not updated (nanPolicy 'error'; use 'skip' to skip such batches)");
@@ -300,7 +318,8 @@ std::vector<std::pair<std::string, torch::Tensor>> TrainStep::optimizer_state() 
     auto it = state.find(params_[i].unsafeGetTensorImpl());
     if (it == state.end()) continue;
     if (auto* s = dynamic_cast<torch::optim::SGDParamState*>(it->second.get()))
-      if (s->momentum_buffer().defined()) out.emplace_back(names_[i] + ".momentum_buffer", s->momentum_buffer().detach().clone());
+      if (s->momentum_buffer().defined())
+        out.emplace_back(names_[i] + ".momentum_buffer", s->momentum_buffer().detach().clone());
   }
   return out;
 }
@@ -310,7 +329,8 @@ void TrainStep::load_optimizer_state(const std::vector<std::pair<std::string, to
   auto get = [&](const std::string& k, const torch::Tensor& like) -> torch::Tensor {
     auto it = by.find(k);
     if (it == by.end()) throw range_error("optimizer state: missing '" + k + "'");
-    if (like.defined() && it->second.sizes() != like.sizes()) throw range_error("optimizer state: '" + k + "' has the wrong shape");
+    if (like.defined() && it->second.sizes() != like.sizes())
+      throw range_error("optimizer state: '" + k + "' has the wrong shape");
     return like.defined() ? torch::empty_like(like).copy_(it->second) : it->second;
   };
   // Validate and build everything first, then install: a bad file changes nothing.

@@ -18,9 +18,9 @@ struct TrainStepOptions {
   double lr = 1e-4;
   double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   double weight_decay = 0.0;
-  double momentum = 0.9;  // sgd
-  double clip_grad_norm = 0.0;  // 0: off
-  std::string autocast = "none";  // none | bf16
+  double momentum = 0.9;             // sgd
+  double clip_grad_norm = 0.0;       // 0: off
+  std::string autocast = "none";     // none | bf16
   std::string nan_policy = "error";  // error | skip
   int stage = 0;
 };
@@ -53,7 +53,8 @@ class TrainStep {
   // Parameter groups (torch.optim's param_groups): group_of[i] is the group of trainable tensor i
   // (in param_names() order), each group with its own lr and weight decay. Only before the first
   // step: the state of a stepped optimizer stays tied to the groups it was stepped with.
-  void set_param_groups(const std::vector<int64_t>& group_of, const std::vector<double>& lrs, const std::vector<double>& weight_decays);
+  void set_param_groups(const std::vector<int64_t>& group_of, const std::vector<double>& lrs,
+                        const std::vector<double>& weight_decays);
   // One learning rate per group (schedules apply per group).
   void set_group_lrs(const std::vector<double>& lrs);
   const std::vector<double>& group_lrs() const { return group_lr_; }
@@ -71,7 +72,10 @@ class TrainStep {
   // Optimizer state by parameter name ("<param>.exp_avg", "<param>.step", ...), for checkpoints.
   std::vector<std::pair<std::string, torch::Tensor>> optimizer_state() const;
   void load_optimizer_state(const std::vector<std::pair<std::string, torch::Tensor>>& state);
-  void set_counters(int64_t steps, int64_t skipped) { steps_ = steps; skipped_ = skipped; }
+  void set_counters(int64_t steps, int64_t skipped) {
+    steps_ = steps;
+    skipped_ = skipped;
+  }
 
  private:
   torch::Tensor compute_loss(const torch::Tensor& out, const torch::Tensor& target, const NamedTensors& inputs) const;

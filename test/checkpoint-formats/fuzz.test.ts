@@ -3,7 +3,15 @@ import type { Test } from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostArray } from '../../lib/host.js';
-import { CheckpointError, ZipArchive, extractStateDict, loadCheckpoint, readSafetensors, unpickle, writeSafetensors } from '../../lib/checkpoint-formats/index.js';
+import {
+  CheckpointError,
+  ZipArchive,
+  extractStateDict,
+  loadCheckpoint,
+  readSafetensors,
+  unpickle,
+  writeSafetensors,
+} from '../../lib/checkpoint-formats/index.js';
 import { torchGlobals } from '../../lib/checkpoint-formats/torch-globals.js';
 import { StorageTable } from '../../lib/checkpoint-formats/torch-storages.js';
 import { WEIGHTS, prng, pythonUnavailable, runPython, tempDir } from './fixtures/helpers.js';
@@ -43,7 +51,14 @@ function mutator(base: Uint8Array, hot: [number, number][]): Mutator {
   };
 }
 
-interface Outcome { loaded: number; errors: Record<string, number>; failures: string[]; slowest: number; total: number; rssGrowth: number }
+interface Outcome {
+  loaded: number;
+  errors: Record<string, number>;
+  failures: string[];
+  slowest: number;
+  total: number;
+  rssGrowth: number;
+}
 
 function fuzz(seed: number, mutate: Mutator, load: (b: Uint8Array) => unknown): Outcome {
   const rand = prng(seed);
@@ -99,7 +114,11 @@ function zipHotRanges(bytes: Uint8Array): [number, number][] {
 t.test('fuzz: torch zip checkpoint', async (t) => {
   const { bytes, source } = torchCorpus();
   t.ok(loadCheckpoint(bytes).size > 0, `${source} loads unmutated`);
-  report(t, `${source}, whole file`, fuzz(1, mutator(bytes, zipHotRanges(bytes)), (b) => loadCheckpoint(b)));
+  report(
+    t,
+    `${source}, whole file`,
+    fuzz(1, mutator(bytes, zipHotRanges(bytes)), (b) => loadCheckpoint(b)),
+  );
 
   // Mutate only data.pkl and re-zip with a correct CRC, so the unpickler sees every variant.
   const zip = new ZipArchive(bytes);
@@ -107,7 +126,11 @@ t.test('fuzz: torch zip checkpoint', async (t) => {
   const pkl = entries.find((e) => e.name.endsWith('/data.pkl'))!;
   const inner = mutator(pkl.data, [[0, pkl.data.length]]);
   const rewrap: Mutator = (rand) => writeZip(entries.map((e) => (e === pkl ? { name: e.name, data: inner(rand) } : e)));
-  report(t, `${source}, data.pkl only`, fuzz(2, rewrap, (b) => loadCheckpoint(b)));
+  report(
+    t,
+    `${source}, data.pkl only`,
+    fuzz(2, rewrap, (b) => loadCheckpoint(b)),
+  );
 });
 
 t.test('fuzz: safetensors file', async (t) => {
@@ -119,28 +142,55 @@ t.test('fuzz: safetensors file', async (t) => {
   ]);
   const bytes = writeSafetensors(tensors, { format: 'pt' });
   const headerEnd = 8 + Number(Buffer.from(bytes).readBigUInt64LE(0));
-  report(t, 'safetensors', fuzz(3, mutator(bytes, [[0, headerEnd]]), (b) => readSafetensors(b)));
-  report(t, 'safetensors via loadCheckpoint', fuzz(4, mutator(bytes, [[0, 16]]), (b) => loadCheckpoint(b)));
+  report(
+    t,
+    'safetensors',
+    fuzz(3, mutator(bytes, [[0, headerEnd]]), (b) => readSafetensors(b)),
+  );
+  report(
+    t,
+    'safetensors via loadCheckpoint',
+    fuzz(4, mutator(bytes, [[0, 16]]), (b) => loadCheckpoint(b)),
+  );
 });
 
 t.test('fuzz: legacy checkpoint', { skip: pythonUnavailable(['torch']) }, async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'legacy.pt');
-  runPython(['-c', `import torch, collections; torch.manual_seed(0); sd = collections.OrderedDict(w=torch.randn(4, 3), b=torch.randn(3).to(torch.float16), n=torch.tensor(3)); sd['wt'] = sd['w'].T; torch.save({'state_dict': sd, 'epoch': 1}, ${JSON.stringify(file)}, _use_new_zipfile_serialization=False)`]);
+  runPython([
+    '-c',
+    `import torch, collections; torch.manual_seed(0); sd = collections.OrderedDict(w=torch.randn(4, 3), b=torch.randn(3).to(torch.float16), n=torch.tensor(3)); sd['wt'] = sd['w'].T; torch.save({'state_dict': sd, 'epoch': 1}, ${JSON.stringify(file)}, _use_new_zipfile_serialization=False)`,
+  ]);
   const bytes = new Uint8Array(readFileSync(file));
   t.equal(loadCheckpoint(bytes).size, 4, 'loads unmutated');
-  report(t, 'legacy', fuzz(5, mutator(bytes, [[0, bytes.length]]), (b) => loadCheckpoint(b)));
+  report(
+    t,
+    'legacy',
+    fuzz(5, mutator(bytes, [[0, bytes.length]]), (b) => loadCheckpoint(b)),
+  );
 });
 
 t.test('fuzz: random opcode streams through the torch allow-list', async (t) => {
   // Grammar-aware: real opcodes with plausible operands and the globals torch files use, so
   // far more streams reach REDUCE/BUILD/persistent-load logic than random bytes would.
-  const ops = [0x95, 0x28, 0x30, 0x31, 0x32, 0x4e, 0x88, 0x89, 0x4a, 0x4b, 0x4d, 0x8a, 0x47, 0x49, 0x58, 0x8c, 0x42, 0x43,
-    0x29, 0x85, 0x86, 0x87, 0x74, 0x5d, 0x6c, 0x7d, 0x64, 0x8f, 0x91, 0x61, 0x65, 0x73, 0x75, 0x90, 0x71, 0x94, 0x68,
-    0x63, 0x93, 0x52, 0x81, 0x92, 0x69, 0x6f, 0x62, 0x51];
-  const globals = ['collections\nOrderedDict\n', 'torch._utils\n_rebuild_tensor_v2\n', 'torch\nFloatStorage\n', 'os\nsystem\n',
-    'builtins\nset\n', 'torch._utils\n_rebuild_parameter\n', 'torch._tensor\n_rebuild_from_type_v2\n', 'torch\nTensor\n',
-    '_codecs\nencode\n', 'torch\nSize\n', 'torch._utils\n_rebuild_tensor_v3\n', 'torch\nuint16\n'];
+  const ops = [
+    0x95, 0x28, 0x30, 0x31, 0x32, 0x4e, 0x88, 0x89, 0x4a, 0x4b, 0x4d, 0x8a, 0x47, 0x49, 0x58, 0x8c, 0x42, 0x43, 0x29, 0x85, 0x86, 0x87, 0x74, 0x5d, 0x6c, 0x7d,
+    0x64, 0x8f, 0x91, 0x61, 0x65, 0x73, 0x75, 0x90, 0x71, 0x94, 0x68, 0x63, 0x93, 0x52, 0x81, 0x92, 0x69, 0x6f, 0x62, 0x51,
+  ];
+  const globals = [
+    'collections\nOrderedDict\n',
+    'torch._utils\n_rebuild_tensor_v2\n',
+    'torch\nFloatStorage\n',
+    'os\nsystem\n',
+    'builtins\nset\n',
+    'torch._utils\n_rebuild_parameter\n',
+    'torch._tensor\n_rebuild_from_type_v2\n',
+    'torch\nTensor\n',
+    '_codecs\nencode\n',
+    'torch\nSize\n',
+    'torch._utils\n_rebuild_tensor_v3\n',
+    'torch\nuint16\n',
+  ];
   const strings = ['storage', 'cpu', '0', 'w', 'latin1', 'state_dict'];
   const mutate: Mutator = (rand) => {
     const pick = (n: number): number => Math.floor(rand() * n);
@@ -150,8 +200,10 @@ t.test('fuzz: random opcode streams through the torch allow-list', async (t) => 
       out.push(op);
       if (op === 0x63 || op === 0x69) out.push(...Buffer.from(globals[pick(globals.length)]!));
       else if (op === 0x49) out.push(...Buffer.from(`${pick(9)}\n`));
-      else if (op === 0x8c || op === 0x43) { const s = strings[pick(strings.length)]!; out.push(s.length, ...Buffer.from(s)); }
-      else if (op === 0x4b || op === 0x71 || op === 0x68) out.push(pick(6));
+      else if (op === 0x8c || op === 0x43) {
+        const s = strings[pick(strings.length)]!;
+        out.push(s.length, ...Buffer.from(s));
+      } else if (op === 0x4b || op === 0x71 || op === 0x68) out.push(pick(6));
       else for (let q = pick(3); q > 0; q--) out.push(pick(256));
     }
     out.push(0x2e);

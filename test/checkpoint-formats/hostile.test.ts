@@ -3,7 +3,14 @@ import type { Test } from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CheckpointError, PyDict, Refused, Opaque, extractStateDict, loadCheckpoint, readTorchCheckpoint, unpickle,
+  CheckpointError,
+  PyDict,
+  Refused,
+  Opaque,
+  extractStateDict,
+  loadCheckpoint,
+  readTorchCheckpoint,
+  unpickle,
 } from '../../lib/checkpoint-formats/index.js';
 import { FIXTURES, pythonUnavailable, runPython, tempDir } from './fixtures/helpers.js';
 import { PickleBuilder, f32Bytes, pushTensor, torchZip } from './fixtures/builders.js';
@@ -14,8 +21,9 @@ function expectRefused(t: Test, f: () => unknown, qualname: string, what: string
     f();
     t.fail(`${what}: loaded without error`);
   } catch (e) {
-    t.ok(e instanceof CheckpointError && e.code === 'refused' && e.message.includes(qualname),
-      `${what}: refused naming ${qualname}`, { error: e instanceof Error ? e.message : String(e) });
+    t.ok(e instanceof CheckpointError && e.code === 'refused' && e.message.includes(qualname), `${what}: refused naming ${qualname}`, {
+      error: e instanceof Error ? e.message : String(e),
+    });
   }
 }
 
@@ -27,14 +35,39 @@ t.test('hand-built hostile pickles', async (t) => {
   const variants: [string, string, Uint8Array][] = [
     ['REDUCE os.system', 'os.system', new PickleBuilder().proto(2).global('os', 'system').str(cmd).op(0x85).reduce().stop().bytes()],
     ['REDUCE posix.system', 'posix.system', new PickleBuilder().proto(2).global('posix', 'system').str(cmd).op(0x85).reduce().stop().bytes()],
-    ['STACK_GLOBAL builtins.eval', 'builtins.eval', new PickleBuilder().proto(4).stackGlobal('builtins', 'eval').str(`__import__('os').system('${cmd}')`).op(0x85).reduce().stop().bytes()],
+    [
+      'STACK_GLOBAL builtins.eval',
+      'builtins.eval',
+      new PickleBuilder().proto(4).stackGlobal('builtins', 'eval').str(`__import__('os').system('${cmd}')`).op(0x85).reduce().stop().bytes(),
+    ],
     ['py2 __builtin__.exec', 'builtins.exec', new PickleBuilder().proto(2).global('__builtin__', 'exec').str('import os').op(0x85).reduce().stop().bytes()],
-    ['NEWOBJ subprocess.Popen', 'subprocess.Popen', new PickleBuilder().proto(2).global('subprocess', 'Popen').mark().str('touch').str(marker(dir)).op(0x6c).op(0x85).newobj().stop().bytes()],
+    [
+      'NEWOBJ subprocess.Popen',
+      'subprocess.Popen',
+      new PickleBuilder().proto(2).global('subprocess', 'Popen').mark().str('touch').str(marker(dir)).op(0x6c).op(0x85).newobj().stop().bytes(),
+    ],
     ['INST os.system', 'os.system', new PickleBuilder().mark().str(cmd).op(0x69).raw(Buffer.from('os\nsystem\n')).stop().bytes()],
     ['OBJ subprocess.Popen', 'subprocess.Popen', new PickleBuilder().proto(2).mark().global('subprocess', 'Popen').str(cmd).op(0x6f).stop().bytes()],
     ['BUILD on a class', 'os.system', new PickleBuilder().proto(2).global('os', 'system').emptyDict().build().stop().bytes()],
-    ['getattr chain', 'builtins.getattr', new PickleBuilder().proto(2).global('builtins', 'getattr').global('os', 'path').str('system').op(0x86).reduce().str(cmd).op(0x85).reduce().stop().bytes()],
-    ['copyreg._reconstructor', 'copyreg._reconstructor', new PickleBuilder().proto(2).global('copy_reg', '_reconstructor').global('os', 'system').global('builtins', 'object').none().op(0x87).reduce().stop().bytes()],
+    [
+      'getattr chain',
+      'builtins.getattr',
+      new PickleBuilder().proto(2).global('builtins', 'getattr').global('os', 'path').str('system').op(0x86).reduce().str(cmd).op(0x85).reduce().stop().bytes(),
+    ],
+    [
+      'copyreg._reconstructor',
+      'copyreg._reconstructor',
+      new PickleBuilder()
+        .proto(2)
+        .global('copy_reg', '_reconstructor')
+        .global('os', 'system')
+        .global('builtins', 'object')
+        .none()
+        .op(0x87)
+        .reduce()
+        .stop()
+        .bytes(),
+    ],
     ['EXT1 extension code', 'copyreg.extension_7', new PickleBuilder().proto(2).op(0x82, 7).str(cmd).op(0x85).reduce().stop().bytes()],
   ];
   for (const [what, qualname, pkl] of variants) {
@@ -54,7 +87,19 @@ t.test('hand-built hostile pickles', async (t) => {
   expectRefused(t, () => extractStateDict(unpickle(q.bytes())), 'os.system', 'OrderedDict(os.system(...))');
 
   // ...but a state dict elsewhere in the same file still loads.
-  const r = new PickleBuilder().proto(2).emptyDict().str('model').global('evil', 'Model').emptyTuple().newobj().emptyDict().build().setitem().str('model_state').emptyDict().str('w');
+  const r = new PickleBuilder()
+    .proto(2)
+    .emptyDict()
+    .str('model')
+    .global('evil', 'Model')
+    .emptyTuple()
+    .newobj()
+    .emptyDict()
+    .build()
+    .setitem()
+    .str('model_state')
+    .emptyDict()
+    .str('w');
   pushTensor(r, '0', 2, 0, [2], [1]).setitem().setitem().stop();
   const sd = loadCheckpoint(torchZip(r.bytes(), { '0': f32Bytes([1, 2]) }));
   t.same([...sd.keys()], ['w'], 'model_state beside a refused module');

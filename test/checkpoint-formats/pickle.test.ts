@@ -2,7 +2,17 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CheckpointError, Opaque, PyBytes, PyDict, PyList, PySet, PyTuple, Refused, extractStateDict, unpickle, unpickleAt,
+  CheckpointError,
+  Opaque,
+  PyBytes,
+  PyDict,
+  PyList,
+  PySet,
+  PyTuple,
+  Refused,
+  extractStateDict,
+  unpickle,
+  unpickleAt,
 } from '../../lib/checkpoint-formats/index.js';
 import type { PyValue } from '../../lib/checkpoint-formats/index.js';
 import { FIXTURES, pythonUnavailable, runPython, tempDir } from './fixtures/helpers.js';
@@ -23,7 +33,8 @@ function tag(v: PyValue): Tagged {
   if (v instanceof PyList) return v.items.map(tag);
   if (v instanceof PyTuple) return { tuple: v.items.map(tag) };
   if (v instanceof PyDict) return { dict: [...v.entries()].map(([k, x]) => [tag(k), tag(x)]) };
-  if (v instanceof PySet) return { [v.frozen ? 'frozenset' : 'set']: [...v.values()].map(tag).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)) };
+  if (v instanceof PySet)
+    return { [v.frozen ? 'frozenset' : 'set']: [...v.values()].map(tag).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)) };
   return { other: v.describe() };
 }
 
@@ -51,9 +62,8 @@ t.test('memo sharing and self-reference', async (t) => {
 });
 
 t.test('opcodes Python 3 no longer writes', async (t) => {
-  const b = (...parts: (number | string)[]): Uint8Array =>
-    Uint8Array.from(parts.flatMap((x) => (typeof x === 'number' ? [x] : [...Buffer.from(x, 'latin1')])));
-  t.equal(unpickle(b("S'a\\nb\\x41\\101\\'\"'\n.")), "a\nbAA'\"", 'STRING with escapes');
+  const b = (...parts: (number | string)[]): Uint8Array => Uint8Array.from(parts.flatMap((x) => (typeof x === 'number' ? [x] : [...Buffer.from(x, 'latin1')])));
+  t.equal(unpickle(b("S'a\\nb\\x41\\101\\'\"'\n.")), 'a\nbAA\'"', 'STRING with escapes');
   t.equal(unpickle(b('T', 3, 0, 0, 0, 'a\xffc', '.')), 'a\xffc', 'BINSTRING is latin-1');
   t.equal(unpickle(b('U', 2, 'hi', '.')), 'hi', 'SHORT_BINSTRING');
   t.equal(unpickle(b('I01\n.')), true, 'INT 01 is True');
@@ -62,7 +72,7 @@ t.test('opcodes Python 3 no longer writes', async (t) => {
   t.equal(unpickle(b('F-1.5e3\n.')), -1500);
   t.ok(Number.isNaN(unpickle(b('Fnan\n.')) as number));
   t.equal(unpickle(b('Vcaf\\u00e9 \\U0001f600\n.')), 'café 😀', 'UNICODE raw-unicode-escape');
-  t.same(tag(unpickle(b('(I1\nI2\nl(dp0\nS\'k\'\np1\ng1\ns.'))), { dict: [['k', 'k']] }, 'LIST, DICT, PUT, GET, SETITEM (STOP returns the top: the dict)');
+  t.same(tag(unpickle(b("(I1\nI2\nl(dp0\nS'k'\np1\ng1\ns."))), { dict: [['k', 'k']] }, 'LIST, DICT, PUT, GET, SETITEM (STOP returns the top: the dict)');
   t.equal(unpickle(b('N', 'N', '0', '.')), null, 'POP');
   t.equal(unpickle(b('N', '(', 'N', 'N', '1', '.')), null, 'POP_MARK');
   t.same(tag(unpickle(b(0x80, 2, 'K', 5, '2', 0x86, '.'))), { tuple: [{ int: '5' }, { int: '5' }] }, 'DUP');

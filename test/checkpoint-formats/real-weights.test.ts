@@ -8,20 +8,22 @@ import type { ExpectedTensor } from './fixtures/helpers.js';
 // The shared weights are read in place; they are never copied into the repository.
 const PNNPLUS = join(WEIGHTS, 'pnnplus/WV3_PNNplus_model.pth.tar');
 const DLPAN = join(WEIGHTS, 'dlpan');
-const dlpanFiles = existsSync(DLPAN)
-  ? readdirSync(DLPAN).flatMap((sensor) => readdirSync(join(DLPAN, sensor)).map((f) => join(DLPAN, sensor, f)))
-  : [];
+const dlpanFiles = existsSync(DLPAN) ? readdirSync(DLPAN).flatMap((sensor) => readdirSync(join(DLPAN, sensor)).map((f) => join(DLPAN, sensor, f))) : [];
 
 t.test('PNN+ checkpoint: model_state beside a pickled module', { skip: existsSync(PNNPLUS) ? false : `no ${PNNPLUS}` }, async (t) => {
   const sd = await loadCheckpointFile(PNNPLUS);
-  t.same([...sd].map(([k, v]) => [k, v.dtype, v.shape]), [
-    ['conv1.weight', 'float32', [48, 9, 9, 9]],
-    ['conv1.bias', 'float32', [48]],
-    ['conv2.weight', 'float32', [32, 48, 5, 5]],
-    ['conv2.bias', 'float32', [32]],
-    ['conv3.weight', 'float32', [8, 32, 5, 5]],
-    ['conv3.bias', 'float32', [8]],
-  ], 'exactly the six model_state tensors');
+  t.same(
+    [...sd].map(([k, v]) => [k, v.dtype, v.shape]),
+    [
+      ['conv1.weight', 'float32', [48, 9, 9, 9]],
+      ['conv1.bias', 'float32', [48]],
+      ['conv2.weight', 'float32', [32, 48, 5, 5]],
+      ['conv2.bias', 'float32', [32]],
+      ['conv3.weight', 'float32', [8, 32, 5, 5]],
+      ['conv3.bias', 'float32', [8]],
+    ],
+    'exactly the six model_state tensors',
+  );
 
   const { root } = readTorchCheckpoint(readFileSync(PNNPLUS));
   t.ok(root instanceof PyDict);
@@ -60,7 +62,9 @@ t.test('bit-exact against torch.load', { skip: pythonUnavailable(['torch']) || (
     const sd = loadCheckpointFileSync(f);
     const want = manifest[f]!;
     t.same([...sd.keys()], Object.keys(want), `${f}: names in order`);
-    const bad = Object.entries(want).map(([k, w]) => [k, diffExpected(sd.get(k), w, join(dir, 'bins'))]).filter(([, d]) => d);
+    const bad = Object.entries(want)
+      .map(([k, w]) => [k, diffExpected(sd.get(k), w, join(dir, 'bins'))])
+      .filter(([, d]) => d);
     t.same(bad, [], `${f}: every tensor bit-exact`);
   }
 });

@@ -38,11 +38,11 @@ function craft(header: unknown, data: Uint8Array = new Uint8Array(0), headerText
 
 t.test('round trip of every dtype, bit-exact', async (t) => {
   const tensors = everyDtype();
-  const file = writeSafetensors(tensors, { format: 'pt', 'ünï': 'cödé' });
+  const file = writeSafetensors(tensors, { format: 'pt', ünï: 'cödé' });
   const headerLen = Number(Buffer.from(file).readBigUInt64LE(0));
   t.equal(headerLen % 8, 0, 'header padded to 8 bytes');
   const back = readSafetensors(file);
-  t.same(back.metadata, { format: 'pt', 'ünï': 'cödé' });
+  t.same(back.metadata, { format: 'pt', ünï: 'cödé' });
   t.same([...back.tensors.keys()], [...tensors.keys()]);
   for (const [k, v] of tensors) {
     const got = back.tensors.get(k)!;
@@ -83,7 +83,16 @@ t.test('reader rejects malformed files with CheckpointError', async (t) => {
     ['empty file', new Uint8Array(0), 'truncated'],
     ['7 bytes', new Uint8Array(7), 'truncated'],
     ['header past end', craft(ok, eight).subarray(0, 20), 'truncated'],
-    ['header over the cap', (() => { const b = Buffer.alloc(16); b.writeBigUInt64LE(BigInt(MAX_SAFETENSORS_HEADER + 1)); return new Uint8Array(b); })(), 'limit', /cap/],
+    [
+      'header over the cap',
+      (() => {
+        const b = Buffer.alloc(16);
+        b.writeBigUInt64LE(BigInt(MAX_SAFETENSORS_HEADER + 1));
+        return new Uint8Array(b);
+      })(),
+      'limit',
+      /cap/,
+    ],
     ['header length >= 2^53', new Uint8Array([0, 0, 0, 0, 0, 0, 0x20, 0]), 'limit'],
     ['invalid JSON', craft(null, eight, '{"a": '), 'format', /JSON/],
     ['JSON array', craft([1, 2]), 'format', /not an object/],
@@ -132,9 +141,9 @@ t.test('cross-check with the Python safetensors package', { skip: pythonUnavaila
     jsManifest[k] = { dtype: v.dtype, shape: v.shape, bin: `${k}.bin` };
   }
   writeFileSync(join(dir, 'js-manifest.json'), JSON.stringify(jsManifest));
-  writeFileSync(join(dir, 'js.safetensors'), writeSafetensors(tensors, { writer: 'specfuse', 'ünï': 'cödé' }));
+  writeFileSync(join(dir, 'js.safetensors'), writeSafetensors(tensors, { writer: 'specfuse', ünï: 'cödé' }));
   const report = JSON.parse(runPython([script, 'verify', dir])) as { problems: string[]; metadata: Record<string, string>; count: number };
   t.same(report.problems, [], 'ts -> python: every tensor bit-exact');
   t.equal(report.count, tensors.size);
-  t.same(report.metadata, { writer: 'specfuse', 'ünï': 'cödé' }, 'ts -> python: metadata');
+  t.same(report.metadata, { writer: 'specfuse', ünï: 'cödé' }, 'ts -> python: metadata');
 });

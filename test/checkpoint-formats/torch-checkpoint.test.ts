@@ -2,7 +2,17 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CheckpointError, Opaque, PyDict, PyTuple, Refused, TorchTensor, extractStateDict, loadCheckpoint, readTorchCheckpoint, sniffCheckpoint, unpickle,
+  CheckpointError,
+  Opaque,
+  PyDict,
+  PyTuple,
+  Refused,
+  TorchTensor,
+  extractStateDict,
+  loadCheckpoint,
+  readTorchCheckpoint,
+  sniffCheckpoint,
+  unpickle,
 } from '../../lib/checkpoint-formats/index.js';
 import type { PyValue } from '../../lib/checkpoint-formats/index.js';
 import { torchGlobals as torchGlobalsForTest } from '../../lib/checkpoint-formats/torch-globals.js';
@@ -10,7 +20,11 @@ import { FIXTURES, diffExpected, pythonUnavailable, runPython, tempDir, bytesOf 
 import type { ExpectedTensor } from './fixtures/helpers.js';
 import { PickleBuilder, f32Bytes, pushTensor, torchZip } from './fixtures/builders.js';
 
-interface Case { file: string; tensors: Record<string, ExpectedTensor> | null; refused: string | null }
+interface Case {
+  file: string;
+  tensors: Record<string, ExpectedTensor> | null;
+  refused: string | null;
+}
 
 t.test('checkpoints written by the pinned PyTorch', { skip: pythonUnavailable(['torch']) }, async (t) => {
   const dir = tempDir(t);
@@ -150,20 +164,42 @@ function legacyFile(object: Uint8Array, keys: string[], data: Uint8Array[]): Uin
 t.test('hand-made legacy checkpoints', async (t) => {
   // A pre-1.0 style storage view: ('storage', FloatStorage, 'v', 'cpu', 2, ('v', 1, 2)) is root[1:3].
   const tensor = (p: PickleBuilder, view: [string, number, number] | null, numel = 4): PickleBuilder => {
-    p.global('torch._utils', '_rebuild_tensor_v2').mark()
-      .mark().str('storage').global('torch', 'FloatStorage').str('root').str('cpu').int(numel);
+    p.global('torch._utils', '_rebuild_tensor_v2').mark().mark().str('storage').global('torch', 'FloatStorage').str('root').str('cpu').int(numel);
     if (view) p.mark().str(view[0]).int(view[1]).int(view[2]).tuple();
     else p.none();
-    p.tuple().binpersid().int(0).mark().int(view ? view[2] : numel).tuple().mark().int(1).tuple()
-      .newfalse().global('collections', 'OrderedDict').emptyTuple().reduce().tuple().reduce();
+    p.tuple()
+      .binpersid()
+      .int(0)
+      .mark()
+      .int(view ? view[2] : numel)
+      .tuple()
+      .mark()
+      .int(1)
+      .tuple()
+      .newfalse()
+      .global('collections', 'OrderedDict')
+      .emptyTuple()
+      .reduce()
+      .tuple()
+      .reduce();
     return p;
   };
   const object = (view: [string, number, number], numel = 4): Uint8Array => {
     const p = new PickleBuilder().proto(2).emptyDict().str('state_dict').emptyDict().str('all');
     tensor(p, null, numel).setitem().str('mid');
-    tensor(p, view, numel).setitem().setitem()
+    tensor(p, view, numel)
+      .setitem()
+      .setitem()
       // A 'module' persistent id yields the (inert) class it names.
-      .str('cls').mark().str('module').global('mypkg', 'Net').str('net.py').str('class Net: ...').tuple().binpersid().setitem();
+      .str('cls')
+      .mark()
+      .str('module')
+      .global('mypkg', 'Net')
+      .str('net.py')
+      .str('class Net: ...')
+      .tuple()
+      .binpersid()
+      .setitem();
     return p.stop().bytes();
   };
   const data = f32Bytes([1, 2, 3, 4]);
@@ -197,8 +233,21 @@ t.test('torch globals used with odd arguments', async (t) => {
   t.same((unpickle(size.bytes(), { globals: torchGlobalsForTest() }) as PyTuple).items, [2, 3], 'torch.Size is a tuple');
   // _rebuild_from_type_v2 to a user subclass, or via a non-allow-listed function, is refused.
   const fromType = (func: [string, string], type: [string, string]): PyValue =>
-    unpickle(new PickleBuilder().proto(2).global('torch._tensor', '_rebuild_from_type_v2')
-      .mark().global(...func).global(...type).emptyTuple().emptyDict().tuple().reduce().stop().bytes(), { globals: torchGlobalsForTest() });
+    unpickle(
+      new PickleBuilder()
+        .proto(2)
+        .global('torch._tensor', '_rebuild_from_type_v2')
+        .mark()
+        .global(...func)
+        .global(...type)
+        .emptyTuple()
+        .emptyDict()
+        .tuple()
+        .reduce()
+        .stop()
+        .bytes(),
+      { globals: torchGlobalsForTest() },
+    );
   t.match(fromType(['torch._utils', '_rebuild_tensor_v2'], ['mylib', 'Fancy']), { qualname: 'mylib.Fancy', action: 'instantiate' });
   t.match(fromType(['os', 'system'], ['torch', 'Tensor']), { qualname: 'os.system', action: 'call' });
   t.throws(() => fromType(['torch._utils', '_rebuild_tensor_v2'], ['torch', 'FloatStorage']), { code: 'pickle' });

@@ -15,7 +15,11 @@ const entries = [
 t.test('reads stored entries, with and without ZIP64 records', async (t) => {
   for (const zip64 of [false, true]) {
     const zip = new ZipArchive(writeZip(entries, { zip64, comment: 'trailing comment' }));
-    t.same(zip.names(), entries.map((e) => e.name), `zip64=${zip64}: names`);
+    t.same(
+      zip.names(),
+      entries.map((e) => e.name),
+      `zip64=${zip64}: names`,
+    );
     for (const e of entries) t.same(zip.read(e.name), e.data, `zip64=${zip64}: ${e.name}`);
     t.equal(zip.entries.get('x/two')!.uncompressedSize, 1000);
   }
@@ -43,12 +47,49 @@ t.test('malformed archives', async (t) => {
   t.throws(() => new ZipArchive(dup), { code: 'corrupt', message: /duplicate/ });
 
   const zipWith = (f: (b: Buffer) => void): ZipArchive => new ZipArchive(mutate(f));
-  t.throws(() => zipWith((b) => { b[30] = 0x58; }).read('x/one'), { code: 'corrupt', message: /name differs/ });
-  t.throws(() => zipWith((b) => { b.writeUInt8(b.readUInt8(37) ^ 1, 37); }).read('x/one'), { code: 'corrupt', message: /CRC-32/ });
-  t.throws(() => zipWith((b) => { b.writeUInt16LE(1, cd + 8); }).read('x/one'), { code: 'unsupported', message: /encrypted/ });
-  t.throws(() => zipWith((b) => { b.writeUInt16LE(14, cd + 10); }).read('x/one'), { code: 'unsupported', message: /method 14/ });
-  t.throws(() => zipWith((b) => { b.writeUInt16LE(8, cd + 10); }).read('x/one'), { code: 'corrupt' }, 'stored bytes are not deflate');
-  t.throws(() => zipWith((b) => { b.writeUInt32LE(100, cd + 20); }).read('x/one'), { code: 'corrupt', message: /differing sizes/ });
+  t.throws(
+    () =>
+      zipWith((b) => {
+        b[30] = 0x58;
+      }).read('x/one'),
+    { code: 'corrupt', message: /name differs/ },
+  );
+  t.throws(
+    () =>
+      zipWith((b) => {
+        b.writeUInt8(b.readUInt8(37) ^ 1, 37);
+      }).read('x/one'),
+    { code: 'corrupt', message: /CRC-32/ },
+  );
+  t.throws(
+    () =>
+      zipWith((b) => {
+        b.writeUInt16LE(1, cd + 8);
+      }).read('x/one'),
+    { code: 'unsupported', message: /encrypted/ },
+  );
+  t.throws(
+    () =>
+      zipWith((b) => {
+        b.writeUInt16LE(14, cd + 10);
+      }).read('x/one'),
+    { code: 'unsupported', message: /method 14/ },
+  );
+  t.throws(
+    () =>
+      zipWith((b) => {
+        b.writeUInt16LE(8, cd + 10);
+      }).read('x/one'),
+    { code: 'corrupt' },
+    'stored bytes are not deflate',
+  );
+  t.throws(
+    () =>
+      zipWith((b) => {
+        b.writeUInt32LE(100, cd + 20);
+      }).read('x/one'),
+    { code: 'corrupt', message: /differing sizes/ },
+  );
   t.throws(() => new ZipArchive(good).read('nope'), { code: 'format' });
   // ZIP64 extra field that lacks the value the saturated fixed field promises.
   const z64 = writeZip([entries[0]!], { zip64: true });

@@ -35,15 +35,37 @@ t.test('train: PanCollection .h5 in, checkpoints, resume, weights out', async (t
   t.match(run(...base, '--steps', '3'), /done after 3 steps/);
   t.ok(existsSync(join(out, 'final.safetensors')) && existsSync(join(out, 'checkpoints', 'latest')));
   t.match(run(...base, '--steps', '5', '--resume'), /done after 5 steps/, 'resumed from step 3');
-  const log = readFileSync(join(out, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const log = readFileSync(join(out, 'train.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   t.equal(log.filter((l) => l.event === 'resume').length, 1);
-  t.same(log.filter((l) => l.event === 'step').map((l) => l.step), [1, 2, 3, 4, 5]);
+  t.same(
+    log.filter((l) => l.event === 'step').map((l) => l.step),
+    [1, 2, 3, 4, 5],
+  );
 });
 
 t.test('train: data that does not fit the model is refused clearly', async (t) => {
   const file = join(tmp, 'small_wv3.h5');
   await writeWv3Set(file, 256, 32);
-  const args = ['train', '--model', 'panadapter', '--preset', 'tiny', '--stage', '1', '--data', file, '--steps', '3', '--batch-size', '2', '--out', join(tmp, 'run2')];
+  const args = [
+    'train',
+    '--model',
+    'panadapter',
+    '--preset',
+    'tiny',
+    '--stage',
+    '1',
+    '--data',
+    file,
+    '--steps',
+    '3',
+    '--batch-size',
+    '2',
+    '--out',
+    join(tmp, 'run2'),
+  ];
   // the tiny preset's patch is 64: this 32-pixel set must be refused with a clear message
   const bad = spawnSync(process.execPath, [cli, ...args], { cwd: tmp, encoding: 'utf8' });
   t.equal(bad.status, 1);
@@ -54,13 +76,39 @@ t.test('train: data that does not fit the model is refused clearly', async (t) =
 t.test('infer: a whole scene, tiled, to GeoTIFF and PNG', async (t) => {
   const weights = join(tmp, 'demo', 'panadapter-tiny-stage2.safetensors');
   const out = join(tmp, 'fused.tif');
-  const text = run('infer', '--model', 'panadapter', '--preset', 'tiny', '--weights', weights,
-    '--input', join(root, '..', 'shared', 'data', 'pansharpening', 'wv3_zpnn_example.mat'), '--sensor', 'WV3', '--out', out);
+  const text = run(
+    'infer',
+    '--model',
+    'panadapter',
+    '--preset',
+    'tiny',
+    '--weights',
+    weights,
+    '--input',
+    join(root, '..', 'shared', 'data', 'pansharpening', 'wv3_zpnn_example.mat'),
+    '--sensor',
+    'WV3',
+    '--out',
+    out,
+  );
   t.match(text, /fused 8×128×128/);
   t.ok(existsSync(out) && existsSync(join(tmp, 'fused.png')));
   const h5 = join(tmp, 'fused.h5');
-  run('infer', '--model', 'panadapter', '--preset', 'tiny', '--weights', weights,
-    '--input', join(root, '..', 'shared', 'data', 'pansharpening', 'wv3_zpnn_example.mat'), '--sensor', 'WV3', '--out', h5);
+  run(
+    'infer',
+    '--model',
+    'panadapter',
+    '--preset',
+    'tiny',
+    '--weights',
+    weights,
+    '--input',
+    join(root, '..', 'shared', 'data', 'pansharpening', 'wv3_zpnn_example.mat'),
+    '--sensor',
+    'WV3',
+    '--out',
+    h5,
+  );
   const { h5wasm } = await import('../../lib/data/hdf5.js');
   const h = await h5wasm();
   const f = new h.File(h5, 'r');

@@ -18,9 +18,45 @@ const skip = dataUnavailable('ikonos_vitale.mat') || (existsSync(qb) ? false : '
 t.test('fusionnet on the IKONOS scene from the QB checkpoint: held-out report against every classical method', { skip }, async (t) => {
   const tmp = mkdtempSync(join(tmpdir(), 'specfuse-recipe-'));
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
-  const text = execFileSync(process.execPath, [cli, 'train', '--model', 'fusionnet', '--bands', '4', '--scene', join(DATA, 'ikonos_vitale.mat'),
-    '--init', qb, '--patch', '64', '--stride', '64', '--held-out-patch', '80', '--steps', '3', '--batch-size', '2', '--lr', '1e-4',
-    '--optimizer', 'adamw', '--loss', 'l1', '--schedule', 'cosine', '--clip-grad-norm', '1', '--flips', '--out', tmp], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const text = execFileSync(
+    process.execPath,
+    [
+      cli,
+      'train',
+      '--model',
+      'fusionnet',
+      '--bands',
+      '4',
+      '--scene',
+      join(DATA, 'ikonos_vitale.mat'),
+      '--init',
+      qb,
+      '--patch',
+      '64',
+      '--stride',
+      '64',
+      '--held-out-patch',
+      '80',
+      '--steps',
+      '3',
+      '--batch-size',
+      '2',
+      '--lr',
+      '1e-4',
+      '--optimizer',
+      'adamw',
+      '--loss',
+      'l1',
+      '--schedule',
+      'cosine',
+      '--clip-grad-norm',
+      '1',
+      '--flips',
+      '--out',
+      tmp,
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   t.match(text, /init: loaded \d+ tensors/);
   t.match(text, /4 held out/);
   const r = JSON.parse(readFileSync(join(tmp, 'heldout.json'), 'utf8'));

@@ -30,16 +30,31 @@ t.test('infer and loadModel from a specfuse-trained final.safetensors alone', { 
   const final = join(dir, 'run', 'final.safetensors');
 
   const rec = recordedModel(final);
-  t.same(rec && { family: rec.family, bands: rec.config.bands, stage: rec.stage }, { family: 'pannet', bands: 8, stage: 1 }, 'the file records family, config and stage');
+  t.same(
+    rec && { family: rec.family, bands: rec.config.bands, stage: rec.stage },
+    { family: 'pannet', bands: 8, stage: 1 },
+    'the file records family, config and stage',
+  );
 
   const out = join(dir, 'fused.mat');
   const inf = run('infer', '--weights', final, '--input', PATCH, '--out', out);
   t.equal(inf.status, 0, `infer with --weights alone exits 0${inf.status ? `\n${inf.stderr}` : ''}`);
   const flagged = join(dir, 'fused-flagged.mat');
   t.equal(run('infer', '--model', 'pannet', '--weights', final, '--input', PATCH, '--out', flagged).status, 0, 'and with a matching --model');
-  const sr = (p: string) => { const f = openMat(p); try { return f.read('sr'); } finally { f.close(); } };
-  const a = sr(out), b = sr(flagged);
-  t.ok(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength)), 'the same image either way');
+  const sr = (p: string) => {
+    const f = openMat(p);
+    try {
+      return f.read('sr');
+    } finally {
+      f.close();
+    }
+  };
+  const a = sr(out),
+    b = sr(flagged);
+  t.ok(
+    Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength)),
+    'the same image either way',
+  );
 
   const bad = run('infer', '--model', 'fusionnet', '--weights', final, '--input', PATCH, '--out', join(dir, 'x.mat'));
   t.equal(bad.status, 2, 'a contradicting --model is a usage error');
@@ -56,5 +71,8 @@ t.test('infer and loadModel from a specfuse-trained final.safetensors alone', { 
   const saved = await loadCheckpointFile(final);
   const w = await model.getTensor('conv3.weight').toHost();
   const s = saved.get('conv3.weight')!;
-  t.ok(Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength).equals(Buffer.from(s.data.buffer, s.data.byteOffset, s.data.byteLength)), 'with the file\'s weights');
+  t.ok(
+    Buffer.from(w.data.buffer, w.data.byteOffset, w.data.byteLength).equals(Buffer.from(s.data.buffer, s.data.byteOffset, s.data.byteLength)),
+    "with the file's weights",
+  );
 });

@@ -33,9 +33,14 @@ async function cli(args: string[]): Promise<Run> {
 function spawnCli(args: string[]): Promise<Run> {
   return new Promise((ok, fail) => {
     const p = spawn(process.execPath, [CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    p.stdout.on('data', (c) => { stdout += String(c); });
-    p.stderr.on('data', (c) => { stderr += String(c); });
+    let stdout = '',
+      stderr = '';
+    p.stdout.on('data', (c) => {
+      stdout += String(c);
+    });
+    p.stderr.on('data', (c) => {
+      stderr += String(c);
+    });
     p.on('error', fail);
     p.on('close', (code) => ok({ code: code ?? -1, stdout, stderr }));
   });
@@ -76,22 +81,72 @@ t.test('specfuse eval and metrics', { skip }, async (t) => {
     h5Json: cli(['eval', '--model', 'pnn', '--weights', W('pnn'), '--data', h5, '--json']),
     h5Table: cli(['eval', '--model', 'pnn', '--weights', W('pnn'), '--data', h5]),
     h5One: cli(['eval', '--model', 'pnn', '--weights', W('pnn'), '--data', h5, '--sample', '1', '--json']),
-    tif: cli(['eval', '--model', 'fusionnet', '--weights', W('fusionnet'), '--pan', join(dir, 'pan.tif'), '--ms', join(dir, 'ms.tif'),
-      '--lms', join(dir, 'lms.tif'), '--gt', join(dir, 'gt.tif'), '--sensor', 'WV3', '--json']),
+    tif: cli([
+      'eval',
+      '--model',
+      'fusionnet',
+      '--weights',
+      W('fusionnet'),
+      '--pan',
+      join(dir, 'pan.tif'),
+      '--ms',
+      join(dir, 'ms.tif'),
+      '--lms',
+      join(dir, 'lms.tif'),
+      '--gt',
+      join(dir, 'gt.tif'),
+      '--sensor',
+      'WV3',
+      '--json',
+    ]),
     tifMetrics: cli(['metrics', '--fused', join(dir, 'gt.tif'), '--gt', join(dir, 'gt.tif'), '--json']),
   };
   const bad = (args: string[], code: number, msg: RegExp, what: string) => ({ run: cli(args), code, msg, what });
   const errors = [
-    bad(['eval', '--model', 'pnn', '--weights', W('pnn', 'QB'), '--data', PATCH], 1,
-      /--weights: .*QB\/pnn\.pth is a 4-band pnn \(e\.g\. QB\), but .*wv3_pancollection_patch\.mat has 8-band MS data/, 'QB weights on WV3 data'),
-    bad(['eval', '--model', 'dicnn', '--weights', W('fusionnet'), '--data', PATCH], 1, /holds a fusionnet \(8 bands\), not a dicnn/, 'weights of another model'),
+    bad(
+      ['eval', '--model', 'pnn', '--weights', W('pnn', 'QB'), '--data', PATCH],
+      1,
+      /--weights: .*QB\/pnn\.pth is a 4-band pnn \(e\.g\. QB\), but .*wv3_pancollection_patch\.mat has 8-band MS data/,
+      'QB weights on WV3 data',
+    ),
+    bad(
+      ['eval', '--model', 'dicnn', '--weights', W('fusionnet'), '--data', PATCH],
+      1,
+      /holds a fusionnet \(8 bands\), not a dicnn/,
+      'weights of another model',
+    ),
     bad(['eval', '--model', 'pnn', '--data', PATCH], 2, /--weights is required\n\nspecfuse eval \[--model NAME\] --weights/, 'missing --weights (usage)'),
-    bad(['eval', '--model', 'edsr', '--weights', W('pnn'), '--data', PATCH], 2, /--model: expected one of pnn, pannet, dicnn, fusionnet, got 'edsr'/, 'unknown model'),
-    bad(['eval', '--model', 'pnn', '--weights', W('pnn'), '--data', PATCH, '--sample', '100'], 2, /--sample: .* holds 100 images; 100 is out of range/, 'sample out of range'),
+    bad(
+      ['eval', '--model', 'edsr', '--weights', W('pnn'), '--data', PATCH],
+      2,
+      /--model: expected one of pnn, pannet, dicnn, fusionnet, got 'edsr'/,
+      'unknown model',
+    ),
+    bad(
+      ['eval', '--model', 'pnn', '--weights', W('pnn'), '--data', PATCH, '--sample', '100'],
+      2,
+      /--sample: .* holds 100 images; 100 is out of range/,
+      'sample out of range',
+    ),
     bad(['eval', '--model', 'pnn', '--weights', W('pnn'), '--data', panOnly], 1, /no MS variable \(looked for ms, lms, I_MS, I_MS_LR/, 'data without MS'),
-    bad(['eval', '--model', 'dicnn', '--weights', partial, '--data', PATCH, '--sample', '0'], 1, /weights do not fit dicnn: missing 1: conv3\.bias/, 'checkpoint missing a key'),
-    bad(['metrics', '--fused', join(dir, 'gt.tif'), '--ms', PATCH], 2, /give --gt \(reduced resolution\), or --ms \(or --lms\) and --pan/, 'metrics without a reference'),
-    bad(['metrics', '--fused', join(dir, 'gt.tif'), '--ms', join(dir, 'ms.tif'), '--pan', join(dir, 'pan.tif')], 2, /--sensor is required/, 'full resolution without a sensor'),
+    bad(
+      ['eval', '--model', 'dicnn', '--weights', partial, '--data', PATCH, '--sample', '0'],
+      1,
+      /weights do not fit dicnn: missing 1: conv3\.bias/,
+      'checkpoint missing a key',
+    ),
+    bad(
+      ['metrics', '--fused', join(dir, 'gt.tif'), '--ms', PATCH],
+      2,
+      /give --gt \(reduced resolution\), or --ms \(or --lms\) and --pan/,
+      'metrics without a reference',
+    ),
+    bad(
+      ['metrics', '--fused', join(dir, 'gt.tif'), '--ms', join(dir, 'ms.tif'), '--pan', join(dir, 'pan.tif')],
+      2,
+      /--sensor is required/,
+      'full resolution without a sensor',
+    ),
     bad(['metrics', '--fused', join(dir, 'gt.tif'), '--gt', PATCH], 1, /--gt: shape \[100,8,64,64\].*\[1,8,64,64\] \(pass --sample I/, 'batch vs one image'),
   ];
 
@@ -121,7 +176,8 @@ t.test('specfuse eval and metrics', { skip }, async (t) => {
   const h5m = await h5wasm();
   const hf = new h5m.File(fusedH5, 'w');
   const chwData = new Float64Array(8 * 64 * 64);
-  for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) for (let c = 0; c < 8; c++) chwData[(c * 64 + y) * 64 + x] = (hwc.data as Float32Array)[(y * 64 + x) * 8 + c]!;
+  for (let y = 0; y < 64; y++)
+    for (let x = 0; x < 64; x++) for (let c = 0; c < 8; c++) chwData[(c * 64 + y) * 64 + x] = (hwc.data as Float32Array)[(y * 64 + x) * 8 + c]!;
   hf.create_dataset({ name: 'output', data: chwData, shape: [8, 64, 64], dtype: '<d' });
   hf.create_dataset({ name: 'notes', data: new Float64Array(3), shape: [3], dtype: '<d' });
   hf.close();
@@ -132,7 +188,7 @@ t.test('specfuse eval and metrics', { skip }, async (t) => {
     cli(['metrics', '--fused', fusedH5, '--gt', PATCH, '--sample', '0', '--json']),
   ]);
   t.equal(mh.code, 0, `metrics on an .h5 fused image exits 0 ${mh.stderr}`);
-  t.ok(Math.abs(JSON.parse(mh.stdout).metrics.SAM - j.metrics.fusionnet.SAM) < 1e-9, '.h5 dataset \'output\' gives the same SAM');
+  t.ok(Math.abs(JSON.parse(mh.stdout).metrics.SAM - j.metrics.fusionnet.SAM) < 1e-9, ".h5 dataset 'output' gives the same SAM");
   t.equal(m.code, 0, `metrics --gt exits 0 ${m.stderr}`);
   const mj = JSON.parse(m.stdout);
   t.equal(mj.kind, 'reduced-resolution');

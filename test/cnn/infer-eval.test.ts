@@ -17,8 +17,12 @@ function cli(args: string[]): Promise<{ code: number; out: string }> {
   return new Promise((ok, fail) => {
     const p = spawn(process.execPath, [CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    p.stdout.on('data', (c) => { out += String(c); });
-    p.stderr.on('data', (c) => { out += String(c); });
+    p.stdout.on('data', (c) => {
+      out += String(c);
+    });
+    p.stderr.on('data', (c) => {
+      out += String(c);
+    });
     p.on('error', fail);
     p.on('close', (code) => ok({ code: code ?? -1, out }));
   });
@@ -59,7 +63,8 @@ t.test('infer equals eval for every DLPan checkpoint', { skip }, async (t) => {
       const ev = await cli(['eval', '--model', model, '--weights', weights, '--data', input, '--scale', '2047', '--out', evalOut]);
       t.equal(ev.code, 0, `${sensor} ${model}: eval exits 0${ev.code ? `\n${ev.out}` : ''}`);
       if (inf.code || ev.code) continue;
-      const a = readSr(fused), b = readSr(join(evalOut, `${model}_fused.mat`));
+      const a = readSr(fused),
+        b = readSr(join(evalOut, `${model}_fused.mat`));
       t.same(a.shape, [64, 64, bands], `${sensor} ${model}: H×W×C`);
       t.equal(a.dtype, b.dtype, `${sensor} ${model}: same dtype`);
       const x = Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength);

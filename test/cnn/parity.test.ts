@@ -12,7 +12,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  ArrayDataset, baselines, createModel, loadDlpanWeights, manualSeed, reducedResolutionMetricsBatch, train, zeros, type Module, type Tensor,
+  ArrayDataset,
+  baselines,
+  createModel,
+  loadDlpanWeights,
+  manualSeed,
+  reducedResolutionMetricsBatch,
+  train,
+  zeros,
+  type Module,
+  type Tensor,
 } from '../../lib/index.js';
 import { loadPansharpeningInput } from '../../lib/data/index.js';
 import type { HostArray } from '../../lib/host.js';
@@ -32,7 +41,9 @@ function runPython(args: string[]): Promise<void> {
   return new Promise((ok, fail) => {
     const p = spawn(PYTHON, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    p.stderr.on('data', (c) => { err += String(c); });
+    p.stderr.on('data', (c) => {
+      err += String(c);
+    });
     p.on('error', fail);
     p.on('close', (code) => (code === 0 ? ok() : fail(new Error(`python ${args.join(' ')} failed (${code}):\n${err}`))));
   });
@@ -111,8 +122,7 @@ t.test('whole images and input errors', async (t) => {
     const y = await m.forward(ins);
     t.same(y.shape, [2, 4, 96, 128], `${name}: any size (2x4x96x128 in, same out)`);
     y.dispose();
-    const err = (inputs: Record<string, Tensor>, msg: RegExp, what: string) =>
-      t.rejects(m.forward(inputs), { message: msg }, `${name}: ${what}`);
+    const err = (inputs: Record<string, Tensor>, msg: RegExp, what: string) => t.rejects(m.forward(inputs), { message: msg }, `${name}: ${what}`);
     const eight = make([2, 8, 96, 128]);
     await err({ ...ins, lms: eight }, /inputs\.lms: \w+ was built for 4 bands: expected 4 channels, got 8/, 'wrong band count');
     await err({ lms: ins.lms }, /inputs\.pan: missing/, 'missing pan');
@@ -150,9 +160,14 @@ t.test('one stage trains every parameter (a few Adam steps from scratch lower th
     manualSeed(1);
     const m = createModel({ model: name, bands: 8 });
     const r = await train(m, { data, steps: 8, batchSize: 4, lr: 1e-4, optimizer: 'adam', seed: 1, shuffle: false });
-    const first = r.losses[0]!.loss, last = r.losses.at(-1)!.loss;
+    const first = r.losses[0]!.loss,
+      last = r.losses.at(-1)!.loss;
     t.ok(last < first, `${name}: MSE ${first.toExponential(3)} -> ${last.toExponential(3)} in ${r.steps} steps`);
-    t.equal(m.parameterCounts().trainable, m.parameterCounts().total, `${name}: stage 1 trains all ${m.parameterCounts().total.toLocaleString('en')} parameters`);
+    t.equal(
+      m.parameterCounts().trainable,
+      m.parameterCounts().total,
+      `${name}: stage 1 trains all ${m.parameterCounts().total.toLocaleString('en')} parameters`,
+    );
     m.dispose();
   }
 });

@@ -3,9 +3,7 @@
 // aliases of PanNet/FusionNet are verified equal to their res* twins and reported as ignored, the
 // module's names are the checkpoint's (same order), and bad checkpoints fail with clear errors.
 import t from 'tap';
-import {
-  createModel, describeDlpanCheckpoint, loadDlpanStateDict, loadDlpanWeights, modelNames, cnnSpecs,
-} from '../../lib/index.js';
+import { createModel, describeDlpanCheckpoint, loadDlpanStateDict, loadDlpanWeights, modelNames, cnnSpecs } from '../../lib/index.js';
 import { native } from '../../lib/native.js';
 import { loadCheckpointFile } from '../../lib/checkpoint-formats/index.js';
 import type { HostArray } from '../../lib/host.js';
@@ -43,11 +41,23 @@ t.test('every DLPan checkpoint loads strictly', { skip: dataUnavailable() }, asy
         t.equal(aliases.length, hasRes ? 16 : 0, `${aliases.length} backbone.* aliases in the file`);
         t.same(report.ignored.sort(), [...aliases].sort(), 'the aliases, and only they, are ignored');
         t.same(report.aliases.map((a) => a.name).sort(), [...aliases].sort(), 'each reported with its twin');
-        for (const a of report.aliases) t.equal(a.twin, a.name.replace(/^backbone\.(\d)/, (_, i) => `res${Number(i) + 1}`));
+        for (const a of report.aliases)
+          t.equal(
+            a.twin,
+            a.name.replace(/^backbone\.(\d)/, (_, i) => `res${Number(i) + 1}`),
+          );
         // the module's names are the checkpoint's, in the same order
         const own = [...state.keys()].filter((k) => !k.startsWith('backbone.'));
-        t.same(model.namedParameters().map((p) => p.name), own, `module names = the ${own.length} checkpoint names, same order`);
-        t.same(model.namedParameters().map((p) => p.shape), own.map((k) => state.get(k)!.shape), 'same shapes');
+        t.same(
+          model.namedParameters().map((p) => p.name),
+          own,
+          `module names = the ${own.length} checkpoint names, same order`,
+        );
+        t.same(
+          model.namedParameters().map((p) => p.shape),
+          own.map((k) => state.get(k)!.shape),
+          'same shapes',
+        );
         t.same(report.loaded.sort(), [...own].sort(), 'every module tensor loaded');
         const total = own.reduce((a, k) => a + state.get(k)!.shape.reduce((x, y) => x * y, 1), 0);
         t.equal(model.parameterCounts().total, total, `${total.toLocaleString('en')} parameters, each counted once`);
@@ -56,7 +66,11 @@ t.test('every DLPan checkpoint loads strictly', { skip: dataUnavailable() }, asy
         // the values arrived: compare two tensors bit for bit
         for (const k of [own[0]!, own.at(-1)!]) {
           const got = model.getTensor(k);
-          t.same(Buffer.from((await got.toHost()).data.buffer), Buffer.from(state.get(k)!.data.buffer.slice(state.get(k)!.data.byteOffset, state.get(k)!.data.byteOffset + state.get(k)!.data.byteLength)), `${k} equals the file`);
+          t.same(
+            Buffer.from((await got.toHost()).data.buffer),
+            Buffer.from(state.get(k)!.data.buffer.slice(state.get(k)!.data.byteOffset, state.get(k)!.data.byteOffset + state.get(k)!.data.byteLength)),
+            `${k} equals the file`,
+          );
           got.dispose();
         }
         model.dispose();
@@ -86,15 +100,30 @@ t.test('bad checkpoints give clear errors and change nothing', { skip: dataUnava
   const changed = new Float32Array(twin.data as Float32Array);
   changed[7]! += 1e-3;
   differs.set('backbone.1.conv21.weight', { ...twin, data: changed });
-  t.throws(() => loadDlpanStateDict(model, differs), { name: 'WeightsError', message: /backbone\.1\.conv21\.weight != res2\.conv21\.weight/ }, 'an alias that is not a copy of its twin');
+  t.throws(
+    () => loadDlpanStateDict(model, differs),
+    { name: 'WeightsError', message: /backbone\.1\.conv21\.weight != res2\.conv21\.weight/ },
+    'an alias that is not a copy of its twin',
+  );
 
   // the wrong band count or the wrong model: the error says what the file is
   const qb = await loadCheckpointFile(checkpoint('QB', 'fusionnet'));
-  t.throws(() => loadDlpanStateDict(model, qb), { name: 'WeightsError', message: /shape mismatch .*looks like a 4-band fusionnet checkpoint; the model is a 8-band fusionnet/ });
+  t.throws(() => loadDlpanStateDict(model, qb), {
+    name: 'WeightsError',
+    message: /shape mismatch .*looks like a 4-band fusionnet checkpoint; the model is a 8-band fusionnet/,
+  });
   const pnn = await loadCheckpointFile(checkpoint('WV3', 'pnn'));
-  t.throws(() => loadDlpanStateDict(model, pnn), { name: 'WeightsError', message: /missing 19: .*unexpected 2: conv2\.weight, conv2\.bias; shape mismatch 3: conv1\.weight \[64, 9, 9, 9\] -> conv1\.weight \[32, 8, 3, 3\].*looks like a 8-band pnn checkpoint; the model is a 8-band fusionnet/ });
+  t.throws(() => loadDlpanStateDict(model, pnn), {
+    name: 'WeightsError',
+    message:
+      /missing 19: .*unexpected 2: conv2\.weight, conv2\.bias; shape mismatch 3: conv1\.weight \[64, 9, 9, 9\] -> conv1\.weight \[32, 8, 3, 3\].*looks like a 8-band pnn checkpoint; the model is a 8-band fusionnet/,
+  });
   const pannetModel = createModel({ model: 'pannet', bands: 8 });
-  t.throws(() => loadDlpanStateDict(pannetModel, fusion), { name: 'WeightsError', message: /missing 3: deconv\.weight, deconv\.bias, conv1\.weight; shape mismatch 1: conv1\.weight \[32, 8, 3, 3\] -> conv1\.weight \[32, 9, 3, 3\] \(the file looks like a 8-band fusionnet checkpoint; the model is a 8-band pannet\)/ });
+  t.throws(() => loadDlpanStateDict(pannetModel, fusion), {
+    name: 'WeightsError',
+    message:
+      /missing 3: deconv\.weight, deconv\.bias, conv1\.weight; shape mismatch 1: conv1\.weight \[32, 8, 3, 3\] -> conv1\.weight \[32, 9, 3, 3\] \(the file looks like a 8-band fusionnet checkpoint; the model is a 8-band pannet\)/,
+  });
   pannetModel.dispose();
 
   const mlp = createModel({ model: 'mlp' });

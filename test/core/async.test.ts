@@ -61,7 +61,12 @@ t.test('no libuv pool thread waits on native work: a file read finishes while 8 
   const m = createModel({ model: 'mlp', inFeatures: 256, hidden: 256, outFeatures: 256, layers: 2 });
   const x = rand([8192, 256]);
   let settled = 0;
-  const forwards = Array.from({ length: 8 }, () => m.forward({ x }).then((y) => { settled++; return y; }));
+  const forwards = Array.from({ length: 8 }, () =>
+    m.forward({ x }).then((y) => {
+      settled++;
+      return y;
+    }),
+  );
   await readFile(new URL(import.meta.url));
   // A task that held a pool thread while the compute thread worked would take all four of libuv's
   // threads and queue the read behind at least five forwards.

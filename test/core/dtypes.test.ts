@@ -44,9 +44,14 @@ for (const [dtype, data] of cases) {
 
 t.test('dtype is inferred from the TypedArray kind', async (t) => {
   const kinds: Array<[TensorData, DType]> = [
-    [new Float32Array(1), 'float32'], [new Float64Array(1), 'float64'], [new Int32Array(1), 'int32'],
-    [new BigInt64Array(1), 'int64'], [new Uint8Array(1), 'uint8'], [new Uint16Array(1), 'uint16'],
-    [new Int16Array(1), 'int16'], [new Int8Array(1), 'int8'],
+    [new Float32Array(1), 'float32'],
+    [new Float64Array(1), 'float64'],
+    [new Int32Array(1), 'int32'],
+    [new BigInt64Array(1), 'int64'],
+    [new Uint8Array(1), 'uint8'],
+    [new Uint16Array(1), 'uint16'],
+    [new Int16Array(1), 'int16'],
+    [new Int8Array(1), 'int8'],
   ];
   for (const [data, dtype] of kinds) {
     using x = tensor(data);

@@ -36,7 +36,12 @@ const cases: Array<[string, () => unknown, Ctor, RegExp]> = [
   ['unknown config key', () => createModel({ model: 'mlp', width: 3 } as never), RangeError, /config.width: unknown option/],
   ['bad config type', () => createModel({ model: 'mlp', hidden: 'wide' } as never), TypeError, /config.hidden: expected an integer/],
   ['bad config range', () => createModel({ model: 'mlp', hidden: 0 }), RangeError, /config.hidden/],
-  ['native config unknown key', () => new native.NativeModule('mlp', { depth: 2 }), RangeError, /^config\.depth: unknown option \(known: inFeatures, hidden, outFeatures, layers\)$/],
+  [
+    'native config unknown key',
+    () => new native.NativeModule('mlp', { depth: 2 }),
+    RangeError,
+    /^config\.depth: unknown option \(known: inFeatures, hidden, outFeatures, layers\)$/,
+  ],
   ['seed negative', () => native.manualSeed(-1), RangeError, /seed: must be >= 0/],
   ['threads zero', () => native.setNumThreads(0), RangeError, /threads: must be in/],
 ];
@@ -44,7 +49,11 @@ const cases: Array<[string, () => unknown, Ctor, RegExp]> = [
 for (const [name, fn, ctor, re] of cases) {
   t.test(`bad input: ${name}`, async (t) => {
     let caught: unknown = null;
-    try { scope(fn); } catch (e) { caught = e; } // scope: free what the failed call made
+    try {
+      scope(fn);
+    } catch (e) {
+      caught = e;
+    } // scope: free what the failed call made
     t.ok(caught instanceof ctor, `throws ${ctor.name}, got ${String(caught)}`);
     t.match((caught as Error)?.message, re);
     t.notMatch((caught as Error)?.message, /frame #|Exception raised from/, 'no C++ backtrace in the message');

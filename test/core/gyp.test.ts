@@ -29,7 +29,9 @@ t.test('node-gyp build loads and runs a forward', async (t) => {
     console.log(JSON.stringify({ addon: native === undefined ? null : 'ok', shape: y.shape, torchVersion }));
   `;
   const out = execFileSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], {
-    cwd: packageRoot, env: { ...process.env, SPECFUSE_ADDON: addon }, encoding: 'utf8',
+    cwd: packageRoot,
+    env: { ...process.env, SPECFUSE_ADDON: addon },
+    encoding: 'utf8',
   });
   const r = JSON.parse(out.trim().split('\n').pop()!);
   t.same(r.shape, [3, 1]);

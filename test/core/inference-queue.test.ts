@@ -11,7 +11,11 @@ t.test('results equal a direct forward; never more than `concurrency` forwards i
   const xs = Array.from({ length: 6 }, () => rand([16, 64]));
   const direct = await Promise.all(xs.map((x) => m.forward({ x })));
   let most = 0;
-  const outs = xs.map((x) => { const p = q.forward({ x: x.clone() }); most = Math.max(most, q.running); return p; });
+  const outs = xs.map((x) => {
+    const p = q.forward({ x: x.clone() });
+    most = Math.max(most, q.running);
+    return p;
+  });
   t.equal(q.queued, 4, 'four wait behind two running');
   for (const [i, y] of (await Promise.all(outs)).entries()) {
     t.ok(y.equal(direct[i]!), `request ${i}`);

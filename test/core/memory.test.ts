@@ -57,7 +57,14 @@ t.test('scope follows async continuations', async (t) => {
 });
 
 t.test('scope releases on throw', async (t) => {
-  t.throws(() => scope(() => { rand([3]); throw new Error('boom'); }), /boom/);
+  t.throws(
+    () =>
+      scope(() => {
+        rand([3]);
+        throw new Error('boom');
+      }),
+    /boom/,
+  );
   t.equal(memory().tensors, 0);
 });
 

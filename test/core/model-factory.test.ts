@@ -15,15 +15,24 @@ const configs: ModelConfig[] = [
   { model: 'fusionnet', bands: 4 },
 ] as ModelConfig[];
 
-const strip = (d: { name: string; shape: number[]; dtype: string; requiresGrad: boolean; numel: number }) =>
-  ({ name: d.name, shape: d.shape, dtype: d.dtype, requiresGrad: d.requiresGrad, numel: d.numel });
+const strip = (d: { name: string; shape: number[]; dtype: string; requiresGrad: boolean; numel: number }) => ({
+  name: d.name,
+  shape: d.shape,
+  dtype: d.dtype,
+  requiresGrad: d.requiresGrad,
+  numel: d.numel,
+});
 
 for (const config of configs) {
   t.test(`describeModel names the same tensors as a full build: ${JSON.stringify(config)}`, async (t) => {
     const m = createModel(config);
     const d = await describeModel(config);
     t.same(d.parameters.map(strip), m.namedParameters().map(strip), 'parameters');
-    t.same(d.buffers.map((b) => [b.name, b.shape, b.dtype]), m.namedBuffers().map((b) => [b.name, b.shape, b.dtype]), 'buffers');
+    t.same(
+      d.buffers.map((b) => [b.name, b.shape, b.dtype]),
+      m.namedBuffers().map((b) => [b.name, b.shape, b.dtype]),
+      'buffers',
+    );
     const stages = Object.keys(m.spec.stages).map(Number);
     const last = stages[stages.length - 1]!;
     m.setStage(last);
@@ -61,12 +70,16 @@ t.test('createModelAsync builds on the compute thread: the event loop turns mean
 t.test('loadStateDictAsync copies host arrays into the module off the JS thread, checked like loadStateDict', async (t) => {
   const { loadStateDict, loadStateDictAsync, WeightsError } = await import('../../lib/index.js');
   const config = { model: 'mlp', inFeatures: 4, hidden: 8, outFeatures: 2 } as ModelConfig;
-  const a = createModel(config), b = createModel(config), c = createModel(config);
-  const state = new Map(Object.entries(a.stateDict()).map(([k, v]) => {
-    const h = { dtype: v.dtype, shape: v.shape, data: v.dataSync() };
-    v.dispose();
-    return [k, h] as const;
-  }));
+  const a = createModel(config),
+    b = createModel(config),
+    c = createModel(config);
+  const state = new Map(
+    Object.entries(a.stateDict()).map(([k, v]) => {
+      const h = { dtype: v.dtype, shape: v.shape, data: v.dataSync() };
+      v.dispose();
+      return [k, h] as const;
+    }),
+  );
   await loadStateDictAsync(b, state);
   loadStateDict(c, state);
   const x = rand([5, 4]);

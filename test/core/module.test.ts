@@ -4,9 +4,15 @@ import { createModel, rand, memory, selectNames, compilePattern } from '../../li
 
 t.test('names, shapes and counts of a small MLP', async (t) => {
   using m = createModel({ model: 'mlp', inFeatures: 3, hidden: 4, outFeatures: 2, layers: 1 });
-  t.same(m.namedParameters().map((p) => [p.name, p.shape]), [
-    ['net.0.weight', [4, 3]], ['net.0.bias', [4]], ['net.2.weight', [2, 4]], ['net.2.bias', [2]],
-  ]);
+  t.same(
+    m.namedParameters().map((p) => [p.name, p.shape]),
+    [
+      ['net.0.weight', [4, 3]],
+      ['net.0.bias', [4]],
+      ['net.2.weight', [2, 4]],
+      ['net.2.bias', [2]],
+    ],
+  );
   const c = m.parameterCounts();
   t.equal(c.total, 12 + 4 + 8 + 2);
   t.equal(c.trainable, c.total);
@@ -18,7 +24,13 @@ t.test('freeze / unfreeze by dotted names and globs', async (t) => {
   t.equal(m.freeze('net'), 6);
   t.equal(m.parameterCounts().trainable, 0);
   t.equal(m.unfreeze('net.*.bias'), 3);
-  t.same(m.namedParameters().filter((p) => p.requiresGrad).map((p) => p.name), ['net.0.bias', 'net.2.bias', 'net.4.bias']);
+  t.same(
+    m
+      .namedParameters()
+      .filter((p) => p.requiresGrad)
+      .map((p) => p.name),
+    ['net.0.bias', 'net.2.bias', 'net.4.bias'],
+  );
   t.equal(m.unfreeze(['net.4']), 2);
   t.throws(() => m.freeze('nett'), /pattern 'nett' matches no parameter/);
   m.setStage(1);

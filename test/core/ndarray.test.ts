@@ -3,12 +3,18 @@ import t from 'tap';
 import ndarray from 'ndarray';
 import { fromNdarray, tensor } from '../../lib/index.js';
 
-const base = ndarray(Float32Array.from({ length: 24 }, (_, i) => i), [2, 3, 4]);
+const base = ndarray(
+  Float32Array.from({ length: 24 }, (_, i) => i),
+  [2, 3, 4],
+);
 
 function reference(nd: ndarray.NdArray): number[] {
   const out: number[] = [];
   const rec = (idx: number[]) => {
-    if (idx.length === nd.shape.length) { out.push(nd.get(...idx) as number); return; }
+    if (idx.length === nd.shape.length) {
+      out.push(nd.get(...idx) as number);
+      return;
+    }
     for (let i = 0; i < nd.shape[idx.length]!; i++) rec([...idx, i]);
   };
   rec([]);
@@ -35,7 +41,10 @@ for (const [name, view] of views) {
 }
 
 t.test('toNdarray gives a row-major ndarray of the values', async (t) => {
-  using x = tensor(Float64Array.from({ length: 6 }, (_, i) => i * 1.5), [2, 3]);
+  using x = tensor(
+    Float64Array.from({ length: 6 }, (_, i) => i * 1.5),
+    [2, 3],
+  );
   const nd = x.toNdarray();
   t.same(nd.shape, [2, 3]);
   t.equal(nd.get(1, 2), 7.5);

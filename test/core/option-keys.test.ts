@@ -22,7 +22,9 @@ t.test('every entry point that takes an options object rejects a misspelt key, n
   const img = native.rand([1, 4, 64, 64], 'float64');
   const pan = native.rand([1, 1, 64, 64], 'float64');
   const made: { dispose(): void }[] = [mlp, diff, x, img, pan];
-  t.teardown(() => { for (const m of made) m.dispose(); });
+  t.teardown(() => {
+    for (const m of made) m.dispose();
+  });
 
   const cases: [string, () => unknown, RegExp][] = [
     ['new NativeModule(name, config)', () => new native.NativeModule('mlp', { hiden: 4 }), /^config\.hiden: unknown option \(known: .*hidden/],
@@ -30,10 +32,22 @@ t.test('every entry point that takes an options object rejects a misspelt key, n
     ['forward(inputs, options)', () => mlp.forward({ x }, { stgae: 2 } as never), /^options\.stgae: unknown option \(known: stage, grad, autocast\)$/],
     ['forwardTaps(inputs, options)', () => mlp.forwardTaps({ x }, { grad: true } as never), /^options\.grad: unknown option \(known: stage\)$/],
     ['call(method, inputs, options)', () => diff.call('schedule', {}, { sed: 1 }), /^options\.sed: unknown option/],
-    ['new NativeTrainer(module, options)', () => new native.NativeTrainer(mlp, { lr: 1e-3, optimzer: 'adam' }), /^options\.optimzer: unknown option \(known: loss, optimizer, /],
+    [
+      'new NativeTrainer(module, options)',
+      () => new native.NativeTrainer(mlp, { lr: 1e-3, optimzer: 'adam' }),
+      /^options\.optimzer: unknown option \(known: loss, optimizer, /,
+    ],
     ['metricsReduced(fused, gt, options)', () => native.metricsReduced(img, img, { ratoi: 4 } as never), /^options\.ratoi: unknown option \(known: ratio, /],
-    ['metricsFull(fused, inputs, options)', () => native.metricsFull(img, { lms: img, pan, panLP: pan }, { sensr: 'QB' } as never), /^options\.sensr: unknown option \(known: .*sensor/],
-    ['metricsFull inputs', () => native.metricsFull(img, { lms: img, pan, panLp: pan } as never, {}), /^inputs\.panLp: unknown input \(known: lms, ms, pan, panLP, fusedMTF\)$/],
+    [
+      'metricsFull(fused, inputs, options)',
+      () => native.metricsFull(img, { lms: img, pan, panLP: pan }, { sensr: 'QB' } as never),
+      /^options\.sensr: unknown option \(known: .*sensor/,
+    ],
+    [
+      'metricsFull inputs',
+      () => native.metricsFull(img, { lms: img, pan, panLp: pan } as never, {}),
+      /^inputs\.panLp: unknown input \(known: lms, ms, pan, panLP, fusedMTF\)$/,
+    ],
   ];
   for (const [what, run, message] of cases) {
     const e = await errorOf(run);
@@ -50,18 +64,36 @@ t.test('every entry point that takes an options object rejects a misspelt key, n
   made.push(s);
   const r = await native.metricsReduced(img, img, { ratio: 4, metrics: ['SAM'] } as never);
   t.same(Object.keys(r[0]!), ['SAM'], 'metric options with a string list');
-  await t.rejects(Promise.resolve().then(() => native.metricsReduced(img, img, { metrics: [] } as never)), { name: 'RangeError', message: /^options\.metrics: empty list$/ });
-  await t.rejects(Promise.resolve().then(() => native.metricsReduced(img, img, { metrics: ['SAM', 3] } as never)), { name: 'TypeError', message: /^options\.metrics\[1\]: expected a string$/ });
-  await t.rejects(Promise.resolve().then(() => mlp.forward({ x }, { stage: 1.5 })), { name: 'RangeError', message: /^options\.stage: expected an integer, got 1\.5/ });
-  await t.rejects(Promise.resolve().then(() => mlp.forward({ x }, { grad: 1 } as never)), { name: 'TypeError', message: /^options\.grad: expected a boolean$/ });
+  await t.rejects(
+    Promise.resolve().then(() => native.metricsReduced(img, img, { metrics: [] } as never)),
+    { name: 'RangeError', message: /^options\.metrics: empty list$/ },
+  );
+  await t.rejects(
+    Promise.resolve().then(() => native.metricsReduced(img, img, { metrics: ['SAM', 3] } as never)),
+    { name: 'TypeError', message: /^options\.metrics\[1\]: expected a string$/ },
+  );
+  await t.rejects(
+    Promise.resolve().then(() => mlp.forward({ x }, { stage: 1.5 })),
+    { name: 'RangeError', message: /^options\.stage: expected an integer, got 1\.5/ },
+  );
+  await t.rejects(
+    Promise.resolve().then(() => mlp.forward({ x }, { grad: 1 } as never)),
+    { name: 'TypeError', message: /^options\.grad: expected a boolean$/ },
+  );
 });
 
 t.test('an options argument that is not a plain object is a TypeError', async (t) => {
   const mlp = new native.NativeModule('mlp', {});
   const x = native.rand([1, 8], 'float32');
-  t.teardown(() => { mlp.dispose(); x.dispose(); });
+  t.teardown(() => {
+    mlp.dispose();
+    x.dispose();
+  });
   for (const bad of [5, 'stage', [1], x] as unknown[]) {
     const e = await errorOf(() => mlp.forward({ x: x as NativeTensor }, bad as never));
-    t.ok(e instanceof TypeError && /^options: expected a plain object$/.test(e.message), `forward(inputs, ${Array.isArray(bad) ? 'array' : typeof bad}): ${e?.message}`);
+    t.ok(
+      e instanceof TypeError && /^options: expected a plain object$/.test(e.message),
+      `forward(inputs, ${Array.isArray(bad) ? 'array' : typeof bad}): ${e?.message}`,
+    );
   }
 });

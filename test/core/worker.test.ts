@@ -12,7 +12,9 @@ function runWorker(seed: number): Promise<{ shape: number[]; sum: number; live: 
     const w = new Worker(entry, { workerData: { seed, script } });
     w.once('message', resolve);
     w.once('error', reject);
-    w.once('exit', (code) => { if (code !== 0) reject(new Error(`worker exited with ${code}`)); });
+    w.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`worker exited with ${code}`));
+    });
   });
 }
 

@@ -17,12 +17,45 @@ const run = (...args: string[]) => execFileSync(process.execPath, [cli, ...args]
 
 t.test('train stage 1 then stage 2 on a scene, with held-out reports', { skip: dataUnavailable('ikonos_vitale.mat') }, async (t) => {
   const scene = join(DATA, 'ikonos_vitale.mat');
-  const s1 = run('train', '--model', 'crossdiff', '--preset', 'tiny', '--stage', '1', '--scene', scene, '--resolution', 'full', '--steps', '4', '--out', join(tmp, 's1'));
+  const s1 = run(
+    'train',
+    '--model',
+    'crossdiff',
+    '--preset',
+    'tiny',
+    '--stage',
+    '1',
+    '--scene',
+    scene,
+    '--resolution',
+    'full',
+    '--steps',
+    '4',
+    '--out',
+    join(tmp, 's1'),
+  );
   t.match(s1, /stage 1: 141,150 of 442,669 parameters trainable; 1131 samples \(full-resolution tiles/);
   const r1 = JSON.parse(readFileSync(join(tmp, 's1', 'heldout.json'), 'utf8'));
   t.ok(Number.isFinite(r1.samples['p2m PSNR (dB)']) && Number.isFinite(r1.samples['m2p PSNR (dB)']), 'DDIM samples of both denoisers scored');
-  const s2 = run('train', '--model', 'crossdiff', '--preset', 'tiny', '--stage', '2', '--init', join(tmp, 's1', 'final.safetensors'), '--scene', scene,
-    '--patch', '32', '--steps', '4', '--out', join(tmp, 's2'));
+  const s2 = run(
+    'train',
+    '--model',
+    'crossdiff',
+    '--preset',
+    'tiny',
+    '--stage',
+    '2',
+    '--init',
+    join(tmp, 's1', 'final.safetensors'),
+    '--scene',
+    scene,
+    '--patch',
+    '32',
+    '--steps',
+    '4',
+    '--out',
+    join(tmp, 's2'),
+  );
   t.match(s2, /stage 2: 301,519 of 442,669 parameters trainable/);
   t.match(s2, /held-out reduced \(20 tiles\) EXP +SAM 2\.6208/);
   const r2 = JSON.parse(readFileSync(join(tmp, 's2', 'heldout.json'), 'utf8'));

@@ -10,13 +10,19 @@ function rand(shape: number[], seed: number, lo = 0, hi = 1): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const d = new Float32Array(n);
   let s = seed >>> 0;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; d[i] = lo + (hi - lo) * (s / 2 ** 32); }
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    d[i] = lo + (hi - lo) * (s / 2 ** 32);
+  }
   return fromHost({ dtype: 'float32', shape, data: d });
 }
 const tiny = (extra: Record<string, unknown> = {}) => createModel({ model: 'crossdiff', preset: 'tiny', ...extra } as never);
 
 t.test('parameter counts equal the reference (M2P 1,086,318 / P2M 1,087,320 at 4 bands; 1,087,506 / 1,090,096 at 8; head 4,789,895)', async (t) => {
-  for (const [bands, p2m, m2p, head] of [[4, 1_087_320, 1_086_318, 4_789_895], [8, 1_090_096, 1_087_506, 4_791_051]] as const) {
+  for (const [bands, p2m, m2p, head] of [
+    [4, 1_087_320, 1_086_318, 4_789_895],
+    [8, 1_090_096, 1_087_506, 4_791_051],
+  ] as const) {
     const m = createModel({ model: 'crossdiff', bands });
     const c = m.parameterCounts();
     t.equal(c.modules.p2m!.total, p2m, `P2M, ${bands} bands`);
@@ -42,7 +48,13 @@ t.test('parameter counts equal the reference (M2P 1,086,318 / P2M 1,087,320 at 4
   }
   // 36,928 of the head sit in the finest block the released wiring leaves unused
   const m = createModel({ model: 'crossdiff', bands: 4 });
-  t.equal(m.namedParameters().filter((p) => p.name.startsWith('head.decoder.6.')).reduce((a, p) => a + p.numel, 0), 36_928);
+  t.equal(
+    m
+      .namedParameters()
+      .filter((p) => p.name.startsWith('head.decoder.6.'))
+      .reduce((a, p) => a + p.numel, 0),
+    36_928,
+  );
   m.setStage(2);
   t.equal(m.parameterCounts().trainable, 4_789_895, 'stage 2 trains the head only');
   m.setStage(1);
@@ -56,22 +68,28 @@ t.test('cosine schedule: the reference values (β₁ ≈ 4.13e-5, √ᾱ₅₀ �
   const a = (await ab.data()) as Float64Array;
   t.equal(a.length, 1001);
   t.equal(a[0], 1);
-  t.ok(Math.abs((1 - a[1]!) - 4.13e-5) < 0.01e-5, `β₁ = ${(1 - a[1]!).toExponential(3)}`);
-  t.ok(Math.abs(Math.sqrt(a[50]!) - 0.9960) < 5e-5, `√ᾱ₅₀ = ${Math.sqrt(a[50]!).toFixed(5)}`);
+  t.ok(Math.abs(1 - a[1]! - 4.13e-5) < 0.01e-5, `β₁ = ${(1 - a[1]!).toExponential(3)}`);
+  t.ok(Math.abs(Math.sqrt(a[50]!) - 0.996) < 5e-5, `√ᾱ₅₀ = ${Math.sqrt(a[50]!).toFixed(5)}`);
   t.ok(Math.abs(Math.sqrt(1 - a[50]!) - 0.0894) < 5e-4, `noise σ at t = 50: ${Math.sqrt(1 - a[50]!).toFixed(4)}`);
   t.ok(Math.abs(Math.sqrt(a[100]!) - 0.986) < 5e-4, `√ᾱ₁₀₀ = ${Math.sqrt(a[100]!).toFixed(4)}`);
   t.ok(Math.abs(Math.sqrt(a[500]!) - 0.703) < 5e-4, `√ᾱ₅₀₀ = ${Math.sqrt(a[500]!).toFixed(4)}`);
   // closed form: ᾱ_t = Π (1 − β_i) with β_i = min(1 − f(i/T)/f((i−1)/T), 0.999), f(s) = cos²((s + 0.008)/1.008·π/2)
-  const f = (s: number) => Math.cos(((s + 0.008) / 1.008) * Math.PI / 2) ** 2;
-  let prod = 1, worst = 0;
-  for (let i = 1; i <= 1000; i++) { prod *= 1 - Math.min(1 - f(i / 1000) / f((i - 1) / 1000), 0.999); worst = Math.max(worst, Math.abs(prod - a[i]!)); }
+  const f = (s: number) => Math.cos((((s + 0.008) / 1.008) * Math.PI) / 2) ** 2;
+  let prod = 1,
+    worst = 0;
+  for (let i = 1; i <= 1000; i++) {
+    prod *= 1 - Math.min(1 - f(i / 1000) / f((i - 1) / 1000), 0.999);
+    worst = Math.max(worst, Math.abs(prod - a[i]!));
+  }
   t.ok(worst < 1e-12, `every ᾱ_t equals the closed form (max |diff| ${worst.toExponential(1)})`);
-  ab.dispose(); m.dispose();
+  ab.dispose();
+  m.dispose();
 });
 
 t.test('stage 1 is self-supervised: no target, both UNets learn, the head does not', async (t) => {
   const m = tiny();
-  const lms = rand([2, 4, 32, 32], 1), pan = rand([2, 1, 32, 32], 2);
+  const lms = rand([2, 4, 32, 32], 1),
+    pan = rand([2, 1, 32, 32], 2);
   m.setStage(1);
   const tr = new Trainer(m, { optimizer: 'adamw', lr: 3e-4 });
   t.equal(tr.needsTarget, false);
@@ -83,12 +101,15 @@ t.test('stage 1 is self-supervised: no target, both UNets learn, the head does n
   t.ok(before['head.final.weight']!.allclose(after['head.final.weight']!, 0, 0), 'head unchanged');
   await t.rejects(async () => m.forward({ lms, pan }, { stage: 1 }), /stage 1 has no fused output/);
   for (const x of [...Object.values(before), ...Object.values(after), lms, pan]) x.dispose();
-  tr.dispose(); m.dispose();
+  tr.dispose();
+  m.dispose();
 });
 
 t.test('stage 2: the fused image, taps of both encoders, and frozen encoders stay bit-identical', async (t) => {
   const m = tiny();
-  const lms = rand([2, 4, 32, 32], 3), pan = rand([2, 1, 32, 32], 4), gt = rand([2, 4, 32, 32], 5);
+  const lms = rand([2, 4, 32, 32], 3),
+    pan = rand([2, 1, 32, 32], 4),
+    gt = rand([2, 4, 32, 32], 5);
   const taps = await m.forwardTaps({ lms, pan });
   t.same(taps['p2m.h1']!.shape, [2, 8, 32, 32]);
   t.same(taps['m2p.h4']!.shape, [2, 64, 4, 4]);
@@ -113,11 +134,13 @@ t.test('stage 2: the fused image, taps of both encoders, and frozen encoders sta
   t.equal(encoders, 104);
   t.notOk(before['head.final2.weight']!.allclose(after['head.final2.weight']!, 0, 0), 'the head trained');
   for (const x of [...Object.values(before), ...Object.values(after), lms, pan, gt]) x.dispose();
-  tr.dispose(); m.dispose();
+  tr.dispose();
+  m.dispose();
 });
 
 t.test('featureNoise zero makes the forward deterministic; residualInit zero starts from LMS; useFinest changes the wiring', async (t) => {
-  const lms = rand([1, 4, 16, 16], 6), pan = rand([1, 1, 16, 16], 7);
+  const lms = rand([1, 4, 16, 16], 6),
+    pan = rand([1, 1, 16, 16], 7);
   const det = tiny({ featureNoise: 'zero' });
   const [a, b] = [await det.forward({ lms, pan }), await det.forward({ lms, pan })];
   t.ok(a.allclose(b, 0, 0), 'same output twice');
@@ -138,7 +161,8 @@ t.test('featureNoise zero makes the forward deterministic; residualInit zero sta
 
 t.test('samplers: DDIM and DDPM draw in [0, 1], reproducibly per seed', async (t) => {
   const m = tiny({ diffusionSteps: 20, featureStep: 5 });
-  const lms = rand([1, 4, 16, 16], 8), pan = rand([1, 1, 16, 16], 9);
+  const lms = rand([1, 4, 16, 16], 8),
+    pan = rand([1, 1, 16, 16], 9);
   const s1 = await m.call('sample', { lms, pan }, { net: 'p2m', sampler: 'ddim', steps: 5, seed: 3 });
   const s2 = await m.call('sample', { lms, pan }, { net: 'p2m', sampler: 'ddim', steps: 5, seed: 3 });
   const s3 = await m.call('sample', { lms, pan }, { net: 'p2m', sampler: 'ddim', steps: 5, seed: 4 });
@@ -148,7 +172,10 @@ t.test('samplers: DDIM and DDPM draw in [0, 1], reproducibly per seed', async (t
   const p = await m.call('sample', { lms, pan }, { net: 'm2p', sampler: 'ddpm', guidance: 0 });
   t.same(p.shape, [1, 1, 16, 16]);
   const v = (await p.data()) as Float32Array;
-  t.ok(v.every((x) => x >= 0 && x <= 1), 'DDPM sample in [0, 1]');
+  t.ok(
+    v.every((x) => x >= 0 && x <= 1),
+    'DDPM sample in [0, 1]',
+  );
   await t.rejects(async () => m.call('sample', { lms, pan }, { net: 'x' }), /options.net/);
   await t.rejects(async () => m.call('sample', { lms, pan }, { sampler: 'ddim', steps: 0 }), /DDIM steps/);
   await t.rejects(async () => m.call('sample', { lms, pan }, { bogus: 1 }), /bogus/);
@@ -183,10 +210,16 @@ t.test('the no-reference loss equals an independent NumPy computation', { skip: 
   // A head whose last conv is zero outputs LMS exactly, so Trainer.evaluate gives the loss of a known image.
   const m = tiny({ residualInit: 'zero' });
   m.setStage(2);
-  const lms = rand([2, 4, 32, 32], 11, 0.1, 0.9), pan = rand([2, 1, 32, 32], 12, 0.1, 0.9), ms = rand([2, 4, 8, 8], 13, 0.1, 0.9);
+  const lms = rand([2, 4, 32, 32], 11, 0.1, 0.9),
+    pan = rand([2, 1, 32, 32], 12, 0.1, 0.9),
+    ms = rand([2, 4, 8, 8], 13, 0.1, 0.9);
   const tr = new Trainer(m, { loss: 'qnr' });
   const got = (await tr.evaluate({ lms, pan, ms })).loss;
-  const payload = JSON.stringify({ f: Array.from((await lms.data()) as Float32Array), p: Array.from((await pan.data()) as Float32Array), m: Array.from((await ms.data()) as Float32Array) });
+  const payload = JSON.stringify({
+    f: Array.from((await lms.data()) as Float32Array),
+    p: Array.from((await pan.data()) as Float32Array),
+    m: Array.from((await ms.data()) as Float32Array),
+  });
   const py = `
 import json, sys, numpy as np
 from scipy.signal import correlate2d
@@ -221,5 +254,6 @@ print(json.dumps({'loss': loss, 'qnr': qnr}))
   const want = JSON.parse(r.stdout) as { loss: number; qnr: number };
   t.ok(Math.abs(got - want.loss) < 1e-5, `loss ${got.toFixed(7)} vs NumPy ${want.loss.toFixed(7)} (QNR ${want.qnr.toFixed(5)})`);
   for (const x of [lms, pan, ms]) x.dispose();
-  tr.dispose(); m.dispose();
+  tr.dispose();
+  m.dispose();
 });

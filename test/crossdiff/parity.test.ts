@@ -17,8 +17,12 @@ const ORACLE = resolve(HERE, '../pyref/crossdiff.py');
 
 async function maxRel(got: Tensor, want: Tensor): Promise<number> {
   const [a, b] = (await Promise.all([got.data(), want.data()])) as [Float32Array, Float32Array];
-  let d = 0, r = 0;
-  for (let i = 0; i < b.length; i++) { d = Math.max(d, Math.abs(a[i]! - b[i]!)); r = Math.max(r, Math.abs(b[i]!)); }
+  let d = 0,
+    r = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i]! - b[i]!));
+    r = Math.max(r, Math.abs(b[i]!));
+  }
   return d / r;
 }
 
@@ -36,14 +40,19 @@ t.test('CrossDiff equals the PyTorch oracle', { skip: pythonUnavailable() }, asy
     const layout = JSON.parse(readFileSync(join(dir, `${name}.layout.json`), 'utf8')) as { tensors: [string, number[]][] };
     const file = readSafetensors(readFileSync(join(dir, `${name}.safetensors`))).tensors;
     const m = createModel({ model: 'crossdiff', featureNoise: 'zero', ...config } as never);
-    t.same(m.namedParameters().map((p) => [p.name, p.shape]), layout.tensors, `${name}: names, shapes and order`);
+    t.same(
+      m.namedParameters().map((p) => [p.name, p.shape]),
+      layout.tensors,
+      `${name}: names, shapes and order`,
+    );
     const weights: Record<string, Tensor> = {};
     for (const [k] of layout.tensors) weights[k] = fromHost(file.get(k)!);
     t.equal(m.loadTensors(weights), layout.tensors.length);
     for (const w of Object.values(weights)) w.dispose();
     const get = (k: string) => fromHost(file.get(k)!);
     const [lms, pan, xa, xb] = ['in.lms', 'in.pan', 'in.xt_p2m', 'in.xt_m2p'].map(get) as [Tensor, Tensor, Tensor, Tensor];
-    const pan11 = pan.mul(2).sub(1), lms11 = lms.mul(2).sub(1);
+    const pan11 = pan.mul(2).sub(1),
+      lms11 = lms.mul(2).sub(1);
     const checks: Array<[string, Tensor, string]> = [
       ['P2M ε̂ at t = 333', await m.call('denoise', { x_t: xa, cond: pan11 }, { net: 'p2m', t: 333 }), 'out.eps_p2m'],
       ['M2P ε̂ at t = 333', await m.call('denoise', { x_t: xb, cond: lms11 }, { net: 'm2p', t: 333 }), 'out.eps_m2p'],
@@ -53,7 +62,8 @@ t.test('CrossDiff equals the PyTorch oracle', { skip: pythonUnavailable() }, asy
       const want = get(key);
       const e = await maxRel(got, want);
       t.ok(e < 1e-5, `${name}: ${what} (max |diff| / max |ref| = ${e.toExponential(2)})`);
-      got.dispose(); want.dispose();
+      got.dispose();
+      want.dispose();
     }
     const ab = await m.call('schedule', {});
     const wantAb = get('out.alpha_bar');

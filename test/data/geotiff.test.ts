@@ -23,9 +23,20 @@ const UTM: GeoReference = {
 function image(dtype: HostArray['dtype'], C: number, H: number, W: number): HostArray {
   const r = rng(C * 1000 + H);
   const n = C * H * W;
-  const data = dtype === 'float32' ? new Float32Array(n) : dtype === 'float64' ? new Float64Array(n) : dtype === 'uint16' ? new Uint16Array(n)
-    : dtype === 'uint8' ? new Uint8Array(n) : dtype === 'int16' ? new Int16Array(n) : new Int32Array(n);
-  for (let i = 0; i < n; i++) data[i] = dtype.startsWith('float') ? (r() - 0.3) * 3000 : Math.floor(r() * (dtype === 'uint8' ? 256 : 2048)) - (dtype.startsWith('int') ? 1000 : 0);
+  const data =
+    dtype === 'float32'
+      ? new Float32Array(n)
+      : dtype === 'float64'
+        ? new Float64Array(n)
+        : dtype === 'uint16'
+          ? new Uint16Array(n)
+          : dtype === 'uint8'
+            ? new Uint8Array(n)
+            : dtype === 'int16'
+              ? new Int16Array(n)
+              : new Int32Array(n);
+  for (let i = 0; i < n; i++)
+    data[i] = dtype.startsWith('float') ? (r() - 0.3) * 3000 : Math.floor(r() * (dtype === 'uint8' ? 256 : 2048)) - (dtype.startsWith('int') ? 1000 : 0);
   return { dtype, shape: [C, H, W], data };
 }
 
@@ -54,7 +65,8 @@ t.test('write → read round trip: dtypes × planar/chunky × deflate, georefere
 t.test('file round trip, float → uint16 rounding/clamping, georef copied from a read', async (t) => {
   const tmp = tempDir();
   t.teardown(tmp.cleanup);
-  const a = path.join(tmp.dir, 'a.tif'), b = path.join(tmp.dir, 'b.tif');
+  const a = path.join(tmp.dir, 'a.tif'),
+    b = path.join(tmp.dir, 'b.tif');
   const f: HostArray = { dtype: 'float32', shape: [2, 2, 3], data: new Float32Array([-5, 0.4, 0.6, 1.5, 2047.49, 70000, NaN, 1, 2, 3, 4, 65535.4]) };
   writeGeoTiff(a, f, { georef: UTM, dtype: 'uint16' });
   const ra = await readGeoTiff(a);
@@ -77,7 +89,7 @@ t.test('file round trip, float → uint16 rounding/clamping, georef copied from 
   t.equal(nd.georef.noData, null, 'noData: null removes it');
 });
 
-t.test('tifffile reads ours; we read tifffile\'s tiled/striped/compressed/planar files', { skip: skipTifffile }, async (t) => {
+t.test("tifffile reads ours; we read tifffile's tiled/striped/compressed/planar files", { skip: skipTifffile }, async (t) => {
   const tmp = tempDir();
   t.teardown(tmp.cleanup);
   const ours = path.join(tmp.dir, 'ours.tif');
@@ -85,43 +97,70 @@ t.test('tifffile reads ours; we read tifffile\'s tiled/striped/compressed/planar
   writeGeoTiff(ours, img, { georef: UTM, compression: 'deflate' });
   const out = path.join(tmp.dir, 'dump');
   fs.mkdirSync(out);
-  const info = runPython(tifffile!, `${PY_DUMP}
+  const info = runPython(
+    tifffile!,
+    `${PY_DUMP}
 import tifffile
 with tifffile.TiffFile(sys.argv[1]) as f:
     p = f.pages[0]
     dump('img', p.asarray(), sys.argv[2])
     tags = {str(k): (list(v.value) if isinstance(v.value, tuple) else v.value) for k, v in ((t.code, t) for t in p.tags.values()) if k in (33550, 33922, 34735, 34737)}
     print('TAGS' + json.dumps(tags))
-`, [ours, out]);
+`,
+    [ours, out],
+  );
   const d = parseDumps(info).get('img')!;
   t.same(d.shape, [4, 50, 60], 'tifffile sees planar C×H×W');
   t.same(dumpedValues(d), values(img), 'tifffile reads identical values');
-  const tags = JSON.parse(info.split('\n').find((l) => l.startsWith('TAGS'))!.slice(4)) as Record<string, unknown>;
+  const tags = JSON.parse(
+    info
+      .split('\n')
+      .find((l) => l.startsWith('TAGS'))!
+      .slice(4),
+  ) as Record<string, unknown>;
   t.same(tags['33550'], UTM.tags[33550]);
   t.same(tags['34735'], UTM.tags[34735]);
   t.equal(tags['34737'], UTM.tags[34737]);
 
   // Layouts real products come in, written by tifffile.
   const variants: [string, string][] = [
-    ['tiled-deflate-chunky-u16', `tifffile.imwrite(p, a16.transpose(1, 2, 0), tile=(32, 32), compression='zlib', photometric='minisblack', planarconfig='contig', extratags=geo)`],
+    [
+      'tiled-deflate-chunky-u16',
+      `tifffile.imwrite(p, a16.transpose(1, 2, 0), tile=(32, 32), compression='zlib', photometric='minisblack', planarconfig='contig', extratags=geo)`,
+    ],
     ['tiled-planar-f32', `tifffile.imwrite(p, a16.astype('f4') / 7, tile=(16, 48), photometric='minisblack', planarconfig='separate', extratags=geo)`],
-    ['strips-chunky-i16-bigendian', `tifffile.imwrite(p, (a16.astype('i2') - 1000).transpose(1, 2, 0), byteorder='>', rowsperstrip=7, photometric='minisblack', planarconfig='contig', extratags=geo)`],
+    [
+      'strips-chunky-i16-bigendian',
+      `tifffile.imwrite(p, (a16.astype('i2') - 1000).transpose(1, 2, 0), byteorder='>', rowsperstrip=7, photometric='minisblack', planarconfig='contig', extratags=geo)`,
+    ],
     ['strips-planar-u8', `tifffile.imwrite(p, (a16 % 256).astype('u1'), rowsperstrip=5, photometric='minisblack', planarconfig='separate', extratags=geo)`],
     ['single-band-f64', `tifffile.imwrite(p, a16[0].astype('f8') * 1.5, extratags=geo)`],
   ];
   // LZW and packbits (common in delivered products) need imagecodecs on the Python side.
   if (pythonWith('tifffile', 'imagecodecs')) {
     variants.push(
-      ['strips-lzw-predictor-chunky-u16', `tifffile.imwrite(p, a16.transpose(1, 2, 0), compression='lzw', predictor=True, rowsperstrip=8, photometric='minisblack', planarconfig='contig', extratags=geo)`],
-      ['tiled-lzw-planar-f32-predictor', `tifffile.imwrite(p, a16.astype('f4') / 3, compression='lzw', predictor=3, tile=(16, 16), photometric='minisblack', planarconfig='separate', extratags=geo)`],
-      ['strips-packbits-u8', `tifffile.imwrite(p, (a16 % 256).astype('u1'), compression='packbits', rowsperstrip=5, photometric='minisblack', planarconfig='separate', extratags=geo)`],
+      [
+        'strips-lzw-predictor-chunky-u16',
+        `tifffile.imwrite(p, a16.transpose(1, 2, 0), compression='lzw', predictor=True, rowsperstrip=8, photometric='minisblack', planarconfig='contig', extratags=geo)`,
+      ],
+      [
+        'tiled-lzw-planar-f32-predictor',
+        `tifffile.imwrite(p, a16.astype('f4') / 3, compression='lzw', predictor=3, tile=(16, 16), photometric='minisblack', planarconfig='separate', extratags=geo)`,
+      ],
+      [
+        'strips-packbits-u8',
+        `tifffile.imwrite(p, (a16 % 256).astype('u1'), compression='packbits', rowsperstrip=5, photometric='minisblack', planarconfig='separate', extratags=geo)`,
+      ],
     );
   } else {
     t.comment('imagecodecs not installed: LZW/packbits variants not generated');
   }
   for (const [name, write] of variants) {
     const p = path.join(tmp.dir, `${name}.tif`);
-    const dumps = parseDumps(runPython(tifffile!, `${PY_DUMP}
+    const dumps = parseDumps(
+      runPython(
+        tifffile!,
+        `${PY_DUMP}
 import tifffile, numpy as np
 p = sys.argv[1]
 rng = np.random.default_rng(1)
@@ -132,7 +171,10 @@ with tifffile.TiffFile(p) as f:
     x = f.pages[0].asarray()
     if x.ndim == 3 and f.pages[0].planarconfig == 1: x = x.transpose(2, 0, 1)
     dump('x', x, sys.argv[2])
-`, [p, out]));
+`,
+        [p, out],
+      ),
+    );
     const ref = dumps.get('x')!;
     const r = await readGeoTiff(p);
     const expectShape = ref.shape.length === 2 ? [1, ...ref.shape] : ref.shape;
@@ -151,7 +193,9 @@ t.test('bad TIFFs: truncated at many cut points, wrong magic, BigTIFF, broken st
     const full = await readGeoTiff(bytes);
     for (const cut of cutPoints(bytes.length, 64, 200, compression === 'none' ? 1 : 2)) {
       let result: Awaited<ReturnType<typeof readGeoTiff>> | undefined;
-      const e = await formatError(async () => { result = await readGeoTiff(bytes.subarray(0, cut)); });
+      const e = await formatError(async () => {
+        result = await readGeoTiff(bytes.subarray(0, cut));
+      });
       // Reading a cut file is only acceptable when nothing but trailing padding was lost.
       const intact = result && t.same(values(result.image), values(full.image)) && t.same(result.georef, full.georef);
       const c = e?.code ?? (intact ? 'intact (padding cut)' : 'WRONG RESULT');

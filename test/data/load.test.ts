@@ -2,9 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type { HostArray } from '../../lib/host.js';
-import {
-  loadPansharpeningInput, openMat, readMat, sniffFormat, writeGeoTiff, writeMatFile, writePanCollection,
-} from '../../lib/data/index.js';
+import { loadPansharpeningInput, openMat, readMat, sniffFormat, writeGeoTiff, writeMatFile, writePanCollection } from '../../lib/data/index.js';
 import { formatError, hasRealData, realMat, tempDir, values } from './fixtures/helpers.js';
 
 const skipReal = hasRealData ? false : 'real data folder (../shared/data) not present';
@@ -24,7 +22,11 @@ t.test('the four real .mat files load in the documented layout', { skip: skipRea
   t.equal(wv2.ms!.dtype, 'uint16');
   // HWC → CHW: band b of pixel (r, c) is the MATLAB I_MS(r+1, c+1, b+1)
   const raw = readMat(realMat('wv2_vitale.mat')).get('I_MS')!;
-  for (const [r, c, b] of [[0, 0, 0], [100, 200, 4], [319, 1, 7]] as const) {
+  for (const [r, c, b] of [
+    [0, 0, 0],
+    [100, 200, 4],
+    [319, 1, 7],
+  ] as const) {
     t.equal(wv2.ms!.data[b * 320 * 320 + r * 320 + c], raw.data[r * 320 * 8 + c * 8 + b], `ms[${b},${r},${c}]`);
   }
 
@@ -38,7 +40,11 @@ t.test('the four real .mat files load in the documented layout', { skip: skipRea
   t.same(shapes(patch), { gt: [100, 8, 64, 64], ms: [100, 8, 16, 16], lms: [100, 8, 64, 64], pan: [100, 1, 64, 64] }, 'NHWC → NCHW');
   t.equal(patch.ratio, 4);
   const gtRaw = readMat(realMat('wv3_pancollection_patch.mat')).get('gt')!;
-  for (const [n, h, w, c] of [[0, 0, 0, 0], [57, 13, 40, 6], [99, 63, 63, 7]] as const) {
+  for (const [n, h, w, c] of [
+    [0, 0, 0, 0],
+    [57, 13, 40, 6],
+    [99, 63, 63, 7],
+  ] as const) {
     t.equal(patch.gt!.data[((n * 8 + c) * 64 + h) * 64 + w], gtRaw.data[((n * 64 + h) * 64 + w) * 8 + c], `gt[${n},${c},${h},${w}]`);
   }
 });
@@ -46,7 +52,11 @@ t.test('the four real .mat files load in the documented layout', { skip: skipRea
 t.test('.h5 and GeoTIFF inputs', async (t) => {
   const tmp = tempDir();
   t.teardown(tmp.cleanup);
-  const mk = (shape: number[], f = (i: number) => i % 2047): HostArray => ({ dtype: 'float64', shape, data: Float64Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => f(i)) });
+  const mk = (shape: number[], f = (i: number) => i % 2047): HostArray => ({
+    dtype: 'float64',
+    shape,
+    data: Float64Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => f(i)),
+  });
   const h5 = path.join(tmp.dir, 'test_qb_multiExm1.h5');
   await writePanCollection(h5, { gt: mk([5, 4, 32, 32]), lms: mk([5, 4, 32, 32]), ms: mk([5, 4, 8, 8]), pan: mk([5, 1, 32, 32]) });
   t.equal(sniffFormat(h5), 'h5');
@@ -56,7 +66,8 @@ t.test('.h5 and GeoTIFF inputs', async (t) => {
   t.equal(x.gt!.dtype, 'float32');
   t.equal(x.gt!.data[0], 4096 % 2047, 'range starts at sample 1');
 
-  const ms = path.join(tmp.dir, 'ms.tif'), pan = path.join(tmp.dir, 'pan_gf2.tif');
+  const ms = path.join(tmp.dir, 'ms.tif'),
+    pan = path.join(tmp.dir, 'pan_gf2.tif');
   const georef = { tags: { 33550: [2, 2, 0], 33922: [0, 0, 0, 100, 200, 0] }, geoKeys: null, noData: null };
   writeGeoTiff(ms, { dtype: 'uint16', shape: [4, 16, 16], data: new Uint16Array(1024).map((_, i) => i) });
   writeGeoTiff(pan, { dtype: 'uint16', shape: [1, 64, 64], data: new Uint16Array(4096) }, { georef });
@@ -81,7 +92,9 @@ t.test('.mat inputs: key variants, wrong shapes, missing keys', async (t) => {
     return p;
   };
   // Vivone toolbox layout: I_MS is the upsampled MS (PAN size), I_MS_LR the low-resolution one.
-  const toolbox = await loadPansharpeningInput(file('NY1_WV3_RR.mat', { I_GT: u16([32, 32, 8]), I_MS: u16([32, 32, 8]), I_MS_LR: u16([8, 8, 8]), I_PAN: u16([32, 32]), sensor: 'WV3' }));
+  const toolbox = await loadPansharpeningInput(
+    file('NY1_WV3_RR.mat', { I_GT: u16([32, 32, 8]), I_MS: u16([32, 32, 8]), I_MS_LR: u16([8, 8, 8]), I_PAN: u16([32, 32]), sensor: 'WV3' }),
+  );
   t.same(shapes(toolbox), { gt: [8, 32, 32], ms: [8, 8, 8], lms: [8, 32, 32], pan: [1, 32, 32] }, 'I_MS of PAN size → lms');
   t.equal(toolbox.sensor, 'wv3');
   const single = await loadPansharpeningInput(file('one.mat', { ms: u16([8, 8]), pan: u16([16, 16, 1]) }));

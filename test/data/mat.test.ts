@@ -4,7 +4,19 @@ import t from 'tap';
 import type { HostArray } from '../../lib/host.js';
 import { openMat, readMat, writeMat, writeMatFile } from '../../lib/data/index.js';
 import {
-  PY_DUMP, bytesOf, cutPoints, dumpedValues, formatError, hasRealData, parseDumps, pythonWith, realMat, rng, runPython, tempDir, values,
+  PY_DUMP,
+  bytesOf,
+  cutPoints,
+  dumpedValues,
+  formatError,
+  hasRealData,
+  parseDumps,
+  pythonWith,
+  realMat,
+  rng,
+  runPython,
+  tempDir,
+  values,
 } from './fixtures/helpers.js';
 
 const skipReal = hasRealData ? false : 'real data folder (../shared/data) not present';
@@ -41,9 +53,14 @@ const EXPECTED: Record<string, Record<string, { class: string; shape: number[]; 
 };
 
 function minMax(a: HostArray): [number, number] {
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   const d = a.data as ArrayLike<number>;
-  for (let i = 0; i < d.length; i++) { const v = d[i]!; if (v < lo) lo = v; if (v > hi) hi = v; }
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i]!;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
   return [lo, hi];
 }
 
@@ -55,7 +72,10 @@ t.test('real .mat files: listing, shapes, dtypes, plausible values', { skip: ski
     f.close();
     const all = readMat(realMat(file));
     for (const [name, e] of Object.entries(vars)) {
-      if (e.class === 'char') { t.notOk(all.has(name), `${file}: char ${name} is not a numeric result`); continue; }
+      if (e.class === 'char') {
+        t.notOk(all.has(name), `${file}: char ${name} is not a numeric result`);
+        continue;
+      }
       const a = all.get(name)!;
       t.same({ shape: a.shape, dtype: a.dtype }, { shape: e.shape, dtype: e.dtype }, `${file} ${name} shape/dtype`);
       const [lo, hi] = minMax(a);
@@ -97,7 +117,13 @@ t.test('row-major transpose: a known MATLAB element lands where MATLAB indexing 
   const payloadEnd = info.offset + 8 + f.readUInt32LE(info.offset + 4);
   const payloadStart = payloadEnd - H * W * C * 2;
   const colMajor = new Uint16Array(f.buffer.slice(f.byteOffset + payloadStart, f.byteOffset + payloadEnd));
-  for (const [r, c, b] of [[0, 0, 0], [5, 7, 3], [31, 0, 7], [0, 31, 1], [17, 23, 6]] as const) {
+  for (const [r, c, b] of [
+    [0, 0, 0],
+    [5, 7, 3],
+    [31, 0, 7],
+    [0, 31, 1],
+    [17, 23, 6],
+  ] as const) {
     t.equal((a.data as Uint16Array)[r * W * C + c * C + b], colMajor[r + c * H + b * H * W], `I_MS_LR(${r + 1},${c + 1},${b + 1})`);
   }
 });
@@ -132,7 +158,12 @@ for k, v in d.items():
 /** One array of every dtype and rank the writer supports. */
 function sampleVars(): Map<string, HostArray | string> {
   const r = rng(7);
-  const mk = <T extends HostArray['data']>(dtype: HostArray['dtype'], shape: number[], ctor: new (n: number) => T, f: (i: number) => number | bigint): HostArray => {
+  const mk = <T extends HostArray['data']>(
+    dtype: HostArray['dtype'],
+    shape: number[],
+    ctor: new (n: number) => T,
+    f: (i: number) => number | bigint,
+  ): HostArray => {
     const n = shape.reduce((a, b) => a * b, 1);
     const data = new ctor(n);
     for (let i = 0; i < n; i++) (data as unknown as { [i: number]: number | bigint })[i] = f(i);
@@ -162,7 +193,10 @@ t.test('writeMat → readMat round trip (plain and compressed)', async (t) => {
     const bytes = writeMat(vars, { compress });
     const f = openMat(bytes);
     for (const [name, v] of vars) {
-      if (typeof v === 'string') { t.equal(f.readString(name), v, `${name} string (compress=${compress})`); continue; }
+      if (typeof v === 'string') {
+        t.equal(f.readString(name), v, `${name} string (compress=${compress})`);
+        continue;
+      }
       const a = f.read(name);
       const expectShape = v.shape.length === 0 ? [1, 1] : v.shape.length === 1 ? [1, v.shape[0]] : v.shape;
       t.same(a.shape, expectShape, `${name} shape (compress=${compress})`);
@@ -203,7 +237,10 @@ for k, v in d.items():
     const dumps = parseDumps(runPython(scipyPy!, code, [p, out]));
     for (const [name, v] of vars) {
       const d = dumps.get(name)!;
-      if (typeof v === 'string') { t.equal(d.file, v, `scipy reads string ${name}`); continue; }
+      if (typeof v === 'string') {
+        t.equal(d.file, v, `scipy reads string ${name}`);
+        continue;
+      }
       const expectShape = v.shape.length === 0 ? [1, 1] : v.shape.length === 1 ? [1, v.shape[0]] : v.shape;
       t.same(d.shape, expectShape, `scipy shape of ${name} (compress=${compress})`);
       t.same(dumpedValues(d), values(v), `scipy values of ${name}`);
@@ -215,11 +252,15 @@ t.test('unsupported classes are listed, skipped by readMat, refused by read', { 
   const tmp = tempDir();
   t.teardown(tmp.cleanup);
   const p = path.join(tmp.dir, 'mixed.mat');
-  runPython(scipyPy!, `
+  runPython(
+    scipyPy!,
+    `
 import sys, numpy as np, scipy.io, scipy.sparse
 scipy.io.savemat(sys.argv[1], {'z': np.array([[1+2j, 3-1j]]), 'c': np.array([[np.array([1.0]), np.array(['x'])]], dtype=object),
   's': {'a': 1.0}, 'sp': scipy.sparse.eye(3).tocsc(), 'x': np.arange(6.0).reshape(2, 3)}, do_compression=True)
-`, [p]);
+`,
+    [p],
+  );
   const f = openMat(p);
   const classes = Object.fromEntries(f.variables.map((v) => [v.name, `${v.class}${v.complex ? '+complex' : ''}`]));
   t.same(classes, { z: 'double+complex', c: 'cell', s: 'struct', sp: 'sparse', x: 'double' });
@@ -238,13 +279,30 @@ t.test('big-endian files are read', async (t) => {
   h.write('MI', 126, 'latin1');
   const body = Buffer.alloc(8 + 16 + 16 + 8 + 8 + 32);
   let p = 0;
-  const u32 = (v: number) => { body.writeUInt32BE(v, p); p += 4; };
-  u32(14); u32(body.length - 8); // miMATRIX
-  u32(6); u32(8); u32(6); u32(0); // flags: double
-  u32(5); u32(8); body.writeInt32BE(2, p); body.writeInt32BE(2, p + 4); p += 8; // dims
-  body.writeUInt32BE((2 << 16) | 1, p); body.write('be', p + 4, 'latin1'); p += 8; // small name
-  u32(9); u32(32);
-  for (const v of [1, 3, 2, 4]) { body.writeDoubleBE(v, p); p += 8; }
+  const u32 = (v: number) => {
+    body.writeUInt32BE(v, p);
+    p += 4;
+  };
+  u32(14);
+  u32(body.length - 8); // miMATRIX
+  u32(6);
+  u32(8);
+  u32(6);
+  u32(0); // flags: double
+  u32(5);
+  u32(8);
+  body.writeInt32BE(2, p);
+  body.writeInt32BE(2, p + 4);
+  p += 8; // dims
+  body.writeUInt32BE((2 << 16) | 1, p);
+  body.write('be', p + 4, 'latin1');
+  p += 8; // small name
+  u32(9);
+  u32(32);
+  for (const v of [1, 3, 2, 4]) {
+    body.writeDoubleBE(v, p);
+    p += 8;
+  }
   const a = readMat(Buffer.concat([h, body])).get('be')!;
   t.same(a.shape, [2, 2]);
   t.same(values(a), [1, 2, 3, 4]);
@@ -289,7 +347,11 @@ t.test('truncated files: every cut point gives DataFormatError, never a crash or
     const codes = new Set<string>();
     for (const cut of cuts) {
       const e = await formatError(() => readMat(bytes.subarray(0, cut)));
-      if (e) { codes.add(e.code); ok++; continue; }
+      if (e) {
+        codes.add(e.code);
+        ok++;
+        continue;
+      }
       // A cut exactly between two variables is a valid shorter file: it must then hold fewer variables.
       const n = openMat(bytes.subarray(0, cut)).variables.length;
       if (n < openMat(bytes).variables.length) ok++;
@@ -310,7 +372,9 @@ t.test('corrupted bytes: random damage gives DataFormatError or a result, never 
     for (let k = 0; k < 4; k++) b[Math.floor(r() * b.length)] = Math.floor(r() * 256);
     const e = await formatError(() => {
       const f = openMat(b);
-      for (const v of f.variables) if (v.numeric) f.read(v.name); else if (v.class === 'char') f.readString(v.name);
+      for (const v of f.variables)
+        if (v.numeric) f.read(v.name);
+        else if (v.class === 'char') f.readString(v.name);
     });
     if (e) errors++;
   }
@@ -336,7 +400,13 @@ t.test('lazy open reads only headers of a large file', async (t) => {
   } finally {
     (fs as { readSync: typeof fs.readSync }).readSync = spy;
   }
-  t.same(f.variables.map((v) => [v.name, v.shape]), [['a', [2000, 2000]], ['b', [1, 1]]]);
+  t.same(
+    f.variables.map((v) => [v.name, v.shape]),
+    [
+      ['a', [2000, 2000]],
+      ['b', [1, 1]],
+    ],
+  );
   t.ok(bytesRead < 8192, `listing read ${bytesRead} bytes of a ${fs.statSync(p).size}-byte file`);
   t.same(values(f.read('b')), [7]);
   f.close();

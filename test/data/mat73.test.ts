@@ -67,20 +67,28 @@ A = {
 t.test('v7.3 variables read as numpy holds them and as the v5 reader returns them', { skip }, async (t) => {
   const { dir, cleanup } = tempDir();
   t.teardown(cleanup);
-  const v73 = path.join(dir, 'all73.mat'), v5 = path.join(dir, 'all5.mat');
-  const out = runPython(py!, `${PY_DUMP}${PY_V73}${ARRAYS}
+  const v73 = path.join(dir, 'all73.mat'),
+    v5 = path.join(dir, 'all5.mat');
+  const out = runPython(
+    py!,
+    `${PY_DUMP}${PY_V73}${ARRAYS}
 import scipy.io, sys
 save_v73(sys.argv[1], dict(A, sensor='WV2'))
 scipy.io.savemat(sys.argv[2], dict(A, sensor='WV2'))
 for k, a in A.items(): dump(k, a, sys.argv[3])
-`, [v73, v5, dir]);
+`,
+    [v73, v5, dir],
+  );
   t.equal(fs.readFileSync(v73).subarray(0, 19).toString('latin1'), 'MATLAB 7.3 MAT-file', 'the file carries the v7.3 header in its user block');
   const dumps = parseDumps(out);
   const got = await readMatFile(v73);
   const ref = readMat(v5);
   for (const [name, d] of dumps) {
     const a = got.get(name);
-    if (!a) { t.fail(`${name} not read`); continue; }
+    if (!a) {
+      t.fail(`${name} not read`);
+      continue;
+    }
     const r = ref.get(name)!;
     t.same(a.shape, d.shape, `${name}: shape = MATLAB dims [${d.shape}]`);
     t.same({ dtype: a.dtype, shape: a.shape }, { dtype: r.dtype, shape: r.shape }, `${name}: dtype and shape as the v5 reader`);
@@ -106,7 +114,9 @@ t.test('cells, structs, sparse and complex variables are listed and refused clea
   const { dir, cleanup } = tempDir();
   t.teardown(cleanup);
   const p = path.join(dir, 'odd73.mat');
-  runPython(py!, `${PY_V73}
+  runPython(
+    py!,
+    `${PY_V73}
 import sys
 def extra(f):
     refs = f.create_group('#refs#')
@@ -118,14 +128,21 @@ def extra(f):
     sp.create_dataset('jc', data=np.array([0, 1, 2], dtype=np.uint64))
     z = f.create_dataset('z', data=np.array([[1 + 2j, 3 - 1j]]).T.astype(np.complex128)); cls_attr(z, 'double')
 save_v73(sys.argv[1], {'ok': np.ones((2, 2))}, extra)
-`, [p]);
+`,
+    [p],
+  );
   const f = await openMatFile(p);
   t.same(f.names().sort(), ['c', 'ok', 's', 'sp', 'z'], "'#refs#' is not a variable");
   const info = Object.fromEntries(f.variables.map((v) => [v.name, v]));
   t.same([info.c!.class, info.s!.class, info.sp!.class, info.z!.class], ['cell', 'struct', 'sparse', 'double']);
   t.same(info.sp!.shape, [4, 2], 'sparse dims from MATLAB_sparse (rows) and jc (columns + 1)');
   t.ok(info.z!.complex, 'complex: a compound real/imag dataset');
-  for (const [name, what] of [['c', /cell/], ['s', /struct/], ['sp', /sparse/], ['z', /complex double/]] as const) {
+  for (const [name, what] of [
+    ['c', /cell/],
+    ['s', /struct/],
+    ['sp', /sparse/],
+    ['z', /complex double/],
+  ] as const) {
     const e = await formatError(() => f.read(name));
     t.equal(e?.code, 'unsupported', `${name} refused`);
     t.match(e?.message, what);
@@ -138,17 +155,27 @@ save_v73(sys.argv[1], {'ok': np.ones((2, 2))}, extra)
 t.test('a v7.3 scene goes through the loader and the CLI like its v5 twin', { skip }, async (t) => {
   const { dir, cleanup } = tempDir();
   t.teardown(cleanup);
-  const v73 = path.join(dir, 'scene73.mat'), v5 = path.join(dir, 'scene5.mat'), fused = path.join(dir, 'fused73.mat');
-  runPython(py!, `${PY_V73}
+  const v73 = path.join(dir, 'scene73.mat'),
+    v5 = path.join(dir, 'scene5.mat'),
+    fused = path.join(dir, 'fused73.mat');
+  runPython(
+    py!,
+    `${PY_V73}
 import scipy.io, sys
 r = np.random.default_rng(3)
 S = {'I_MS': r.integers(1, 2048, (16, 16, 4)).astype(np.uint16), 'I_PAN': r.integers(1, 2048, (64, 64)).astype(np.uint16),
      'I_GT': r.integers(1, 2048, (64, 64, 4)).astype(np.uint16), 'sensor': 'IKONOS'}
 save_v73(sys.argv[1], S); scipy.io.savemat(sys.argv[2], S)
 save_v73(sys.argv[3], {'I_F': r.integers(1, 2048, (64, 64, 4)).astype(np.float64)})
-`, [v73, v5, fused]);
-  const a = await loadPansharpeningInput(v73), b = await loadPansharpeningInput(v5);
-  t.same({ layout: a.layout, sensor: a.sensor, ratio: a.ratio, ms: a.ms!.shape, pan: a.pan.shape }, { layout: 'CHW', sensor: 'ikonos', ratio: 4, ms: [4, 16, 16], pan: [1, 64, 64] });
+`,
+    [v73, v5, fused],
+  );
+  const a = await loadPansharpeningInput(v73),
+    b = await loadPansharpeningInput(v5);
+  t.same(
+    { layout: a.layout, sensor: a.sensor, ratio: a.ratio, ms: a.ms!.shape, pan: a.pan.shape },
+    { layout: 'CHW', sensor: 'ikonos', ratio: 4, ms: [4, 16, 16], pan: [1, 64, 64] },
+  );
   t.same(Buffer.from(bytesOf(a.ms!)), Buffer.from(bytesOf(b.ms!)), 'ms identical to the v5 load');
   t.same(Buffer.from(bytesOf(a.pan)), Buffer.from(bytesOf(b.pan)), 'pan identical to the v5 load');
   t.same(Buffer.from(bytesOf(a.gt!)), Buffer.from(bytesOf(b.gt!)), 'gt identical to the v5 load');

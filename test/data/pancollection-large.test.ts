@@ -17,7 +17,10 @@ import t from 'tap';
 import ts from 'typescript';
 import { REPO } from './fixtures/helpers.js';
 
-const N = 3500, C = 8, S = 64, s = 16;
+const N = 3500,
+  C = 8,
+  S = 64,
+  s = 16;
 const PER_SAMPLE = (2 * C * S * S + C * s * s + S * S) * 8;
 const EXPECTED_BYTES = N * PER_SAMPLE;
 const RSS_LIMIT = 1024 ** 3;
@@ -31,16 +34,22 @@ function freeBytes(dir: string): number {
   }
 }
 
-const skip = process.env.SPECFUSE_SKIP_SLOW === '1'
-  ? 'SPECFUSE_SKIP_SLOW=1'
-  : freeBytes(os.tmpdir()) < EXPECTED_BYTES * 1.2 ? `less than ${(EXPECTED_BYTES * 1.2 / 1e9).toFixed(1)} GB free in ${os.tmpdir()}` : false;
+const skip =
+  process.env.SPECFUSE_SKIP_SLOW === '1'
+    ? 'SPECFUSE_SKIP_SLOW=1'
+    : freeBytes(os.tmpdir()) < EXPECTED_BYTES * 1.2
+      ? `less than ${((EXPECTED_BYTES * 1.2) / 1e9).toFixed(1)} GB free in ${os.tmpdir()}`
+      : false;
 
 /**
  * lib/data/*.ts and every lib file they import (relative imports, followed: lib/host.ts,
  * lib/atomic.ts, ...) → plain ESM JS under dir/lib (no type check: tsc does that elsewhere).
  */
 function transpileLib(dir: string): void {
-  const pending = fs.readdirSync(path.join(REPO, 'lib/data')).filter((f) => f.endsWith('.ts')).map((f) => `lib/data/${f}`);
+  const pending = fs
+    .readdirSync(path.join(REPO, 'lib/data'))
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => `lib/data/${f}`);
   const done = new Set<string>();
   while (pending.length) {
     const f = pending.pop()!;
@@ -111,8 +120,8 @@ t.test('2 GB PanCollection: incremental write and batched read under 1 GiB RSS',
   const file = path.join(dir, 'train_wv3.h5');
   const started = performance.now();
   // lib/data reads the sensor table from the addon (native/ops/sensors.cc): the copy loads this checkout's build
-    const env = { ...process.env, SPECFUSE_ADDON: process.env.SPECFUSE_ADDON ?? path.join(REPO, 'build/Release/specfuse.node') };
-    const r = spawnSync(process.execPath, [path.join(dir, 'child.mjs'), file], { cwd: dir, env, encoding: 'utf8', timeout: 280_000 });
+  const env = { ...process.env, SPECFUSE_ADDON: process.env.SPECFUSE_ADDON ?? path.join(REPO, 'build/Release/specfuse.node') };
+  const r = spawnSync(process.execPath, [path.join(dir, 'child.mjs'), file], { cwd: dir, env, encoding: 'utf8', timeout: 280_000 });
   t.equal(r.status, 0, `child exited cleanly ${r.stderr ? `(stderr: ${r.stderr.slice(-2000)})` : ''}`);
   const res = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
   t.equal(res.length, N);
@@ -122,6 +131,8 @@ t.test('2 GB PanCollection: incremental write and batched read under 1 GiB RSS',
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   t.ok(res.writePeak! < RSS_LIMIT, `peak RSS while writing ${mib(res.writePeak!)} < 1024 MiB`);
   t.ok(res.readPeak! < RSS_LIMIT, `peak RSS while reading ${mib(res.readPeak!)} < 1024 MiB`);
-  t.comment(`2 GB file: write ${res.writeS!.toFixed(1)} s (${(res.size! / 1e6 / res.writeS!).toFixed(0)} MB/s), read in batches of 64 ${res.readS!.toFixed(1)} s, `
-    + `peak RSS write ${mib(res.writePeak!)} / read ${mib(res.readPeak!)}, total ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  t.comment(
+    `2 GB file: write ${res.writeS!.toFixed(1)} s (${(res.size! / 1e6 / res.writeS!).toFixed(0)} MB/s), read in batches of 64 ${res.readS!.toFixed(1)} s, ` +
+      `peak RSS write ${mib(res.writePeak!)} / read ${mib(res.readPeak!)}, total ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
 });

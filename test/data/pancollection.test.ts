@@ -2,9 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type { HostArray } from '../../lib/host.js';
-import {
-  PanCollectionWriter, openPanCollection, sensorFromPath, sensorScale, writePanCollection,
-} from '../../lib/data/index.js';
+import { PanCollectionWriter, openPanCollection, sensorFromPath, sensorScale, writePanCollection } from '../../lib/data/index.js';
 import { PY_DUMP, cutPoints, dumpedValues, formatError, parseDumps, pythonWith, rng, runPython, tempDir, values } from './fixtures/helpers.js';
 
 const h5py = pythonWith('h5py', 'numpy');
@@ -20,7 +18,9 @@ function samples(n: number, c = 4, size = 16, ratio = 4, withGt = true) {
   };
   const s = size / ratio;
   const out: { gt?: HostArray; lms: HostArray; ms: HostArray; pan: HostArray } = {
-    lms: mk(2, [n, c, size, size]), ms: mk(3, [n, c, s, s]), pan: mk(4, [n, 1, size, size]),
+    lms: mk(2, [n, c, size, size]),
+    ms: mk(3, [n, c, s, s]),
+    pan: mk(4, [n, 1, size, size]),
   };
   if (withGt) out.gt = mk(1, [n, c, size, size]);
   return out;
@@ -52,8 +52,21 @@ t.test('write → read round trip, ranges, batches, dtypes', async (t) => {
   const all = samples(10);
   const w = await PanCollectionWriter.create(p);
   // incremental: three appends of different sizes
-  for (const [i0, i1] of [[0, 3], [3, 4], [4, 10]] as const) {
-    const part = Object.fromEntries(Object.entries(all).map(([k, a]) => [k, { dtype: 'float64' as const, shape: [i1 - i0, ...a.shape.slice(1)], data: (a.data as Float64Array).slice(i0 * (a.data.length / 10), i1 * (a.data.length / 10)) }]));
+  for (const [i0, i1] of [
+    [0, 3],
+    [3, 4],
+    [4, 10],
+  ] as const) {
+    const part = Object.fromEntries(
+      Object.entries(all).map(([k, a]) => [
+        k,
+        {
+          dtype: 'float64' as const,
+          shape: [i1 - i0, ...a.shape.slice(1)],
+          data: (a.data as Float64Array).slice(i0 * (a.data.length / 10), i1 * (a.data.length / 10)),
+        },
+      ]),
+    );
     w.append(part as typeof all);
   }
   t.equal(w.length, 10);
@@ -97,7 +110,10 @@ t.test('write → read round trip, ranges, batches, dtypes', async (t) => {
   for (const dtype of ['float32', 'uint16'] as const) {
     const q = path.join(tmp.dir, `${dtype}.h5`);
     const small = samples(3, 8, 8, 2, false);
-    for (const a of Object.values(small)) { const d = a.data as Float64Array; for (let i = 0; i < d.length; i++) d[i] = (i % 2047) + 0.4; }
+    for (const a of Object.values(small)) {
+      const d = a.data as Float64Array;
+      for (let i = 0; i < d.length; i++) d[i] = (i % 2047) + 0.4;
+    }
     await writePanCollection(q, small, { dtype, gzip: 4, chunkSamples: 2 });
     const g = await openPanCollection(q);
     t.same(g.keys, ['lms', 'ms', 'pan'], 'no gt (full-resolution layout)');
@@ -118,11 +134,17 @@ t.test('h5py reads our files, we read h5py files (the published layout)', { skip
   await writePanCollection(ours, all);
   const out = path.join(tmp.dir, 'dump');
   fs.mkdirSync(out);
-  const dumps = parseDumps(runPython(h5py!, `${PY_DUMP}
+  const dumps = parseDumps(
+    runPython(
+      h5py!,
+      `${PY_DUMP}
 import h5py
 f = h5py.File(sys.argv[1], 'r')
 for k in f: dump(k, f[k][...], sys.argv[2])
-`, [ours, out]));
+`,
+      [ours, out],
+    ),
+  );
   for (const k of ['gt', 'lms', 'ms', 'pan'] as const) {
     const d = dumps.get(k)!;
     t.same({ shape: d.shape, dtype: d.dtype }, { shape: all[k]!.shape, dtype: 'float64' }, `h5py sees ${k} as N×C×H×W float64`);
@@ -131,7 +153,9 @@ for k in f: dump(k, f[k][...], sys.argv[2])
 
   // h5py-written, contiguous (not chunked) float64 like the PanCollection downloads, plus a uint16 and a 3-D pan variant.
   const theirs = path.join(tmp.dir, 'test_gf2_multiExm1.h5');
-  runPython(h5py!, `
+  runPython(
+    h5py!,
+    `
 import sys, h5py, numpy as np
 N, C = 3, 4
 rng = np.random.default_rng(0)
@@ -141,12 +165,20 @@ with h5py.File(sys.argv[1], 'w') as f:
     f['ms'] = rng.integers(0, 1023, (N, C, 8, 8)).astype('>f8')
     f['pan'] = rng.integers(0, 1023, (N, 32, 32)).astype('u2')
     f['extra'] = np.arange(3)
-`, [theirs]);
-  const dumps2 = parseDumps(runPython(h5py!, `${PY_DUMP}
+`,
+    [theirs],
+  );
+  const dumps2 = parseDumps(
+    runPython(
+      h5py!,
+      `${PY_DUMP}
 import h5py
 f = h5py.File(sys.argv[1], 'r')
 for k in ['gt', 'lms', 'ms', 'pan']: dump(k, f[k][...], sys.argv[2])
-`, [theirs, out]));
+`,
+      [theirs, out],
+    ),
+  );
   const f = await openPanCollection(theirs);
   t.equal(f.sensor, 'gf2');
   t.equal(f.scale, 1023);
@@ -162,12 +194,19 @@ t.test('bad files: missing keys, wrong shapes, not HDF5, truncated', { skip: ski
   t.teardown(tmp.cleanup);
   const make = (name: string, body: string) => {
     const p = path.join(tmp.dir, name);
-    runPython(h5py!, `
+    runPython(
+      h5py!,
+      `
 import sys, h5py, numpy as np
 z = lambda *s: np.zeros(s)
 with h5py.File(sys.argv[1], 'w') as f:
-${body.split('\n').map((l) => `    ${l}`).join('\n')}
-`, [p]);
+${body
+  .split('\n')
+  .map((l) => `    ${l}`)
+  .join('\n')}
+`,
+      [p],
+    );
     return p;
   };
   const cases: [string, string, string, RegExp][] = [
@@ -264,5 +303,8 @@ t.test('writer argument checks', async (t) => {
   w.append(s);
   const { gt: _gt, ...noGt } = s;
   t.throws(() => w.append(noGt), { code: 'shape', message: /started with/ });
-  t.throws(() => w.append({ ...s, gt: samples(1, 4, 32, 4).gt!, lms: samples(1, 4, 32, 4).lms, ms: samples(1, 4, 32, 4).ms, pan: samples(1, 4, 32, 4).pan }), { code: 'shape', message: /earlier/ });
+  t.throws(() => w.append({ ...s, gt: samples(1, 4, 32, 4).gt!, lms: samples(1, 4, 32, 4).lms, ms: samples(1, 4, 32, 4).ms, pan: samples(1, 4, 32, 4).pan }), {
+    code: 'shape',
+    message: /earlier/,
+  });
 });

@@ -4,7 +4,16 @@ import pngjs from 'pngjs';
 import t from 'tap';
 import type { HostArray } from '../../lib/host.js';
 import {
-  defaultRgbBands, encodePng, loadPansharpeningInput, panel, percentiles, renderGray, renderRgb, resizeNearest, sensorRgbBands, writePreviewPng,
+  defaultRgbBands,
+  encodePng,
+  loadPansharpeningInput,
+  panel,
+  percentiles,
+  renderGray,
+  renderRgb,
+  resizeNearest,
+  sensorRgbBands,
+  writePreviewPng,
 } from '../../lib/data/index.js';
 import { hasRealData, realMat, tempDir } from './fixtures/helpers.js';
 
@@ -52,7 +61,11 @@ t.test('percentile stretch matches numpy linear percentiles; NaN and nodata are 
   const g = renderGray({ dtype: 'float32', shape: [2, 3], data }, { low: 0, high: 100, noData: -1 });
   const alpha = [0, 1, 2, 3, 4, 5].map((i) => g.data[i * 4 + 3]);
   t.same(alpha, [0, 255, 255, 255, 0, 255]);
-  t.same([1, 2, 3, 5].map((i) => g.data[i * 4]), [0, 85, 170, 255], 'stretch over valid values only');
+  t.same(
+    [1, 2, 3, 5].map((i) => g.data[i * 4]),
+    [0, 85, 170, 255],
+    'stretch over valid values only',
+  );
   const flat = renderGray({ dtype: 'uint16', shape: [2, 2], data: new Uint16Array(4).fill(7) });
   t.same(Array.from(flat.data.filter((_, i) => i % 4 === 0)), [0, 0, 0, 0], 'constant image does not divide by zero');
 });
@@ -73,7 +86,10 @@ t.test('PNG encoding, panel, batch sample, files', async (t) => {
   t.throws(() => panel([]), { code: 'bad-argument' });
   // [N,C,H,W] with sample selection
   const batch: HostArray = { dtype: 'float64', shape: [2, 4, 2, 2], data: Float64Array.from({ length: 32 }, (_, i) => (i < 16 ? 0 : i)) };
-  t.ok(renderRgb(batch, { sample: 1 }).data.some((x, i) => i % 4 !== 3 && x > 0), 'sample 1 is rendered');
+  t.ok(
+    renderRgb(batch, { sample: 1 }).data.some((x, i) => i % 4 !== 3 && x > 0),
+    'sample 1 is rendered',
+  );
   t.throws(() => renderRgb(batch, { sample: 2 }), { code: 'bad-argument' });
   const tmp = tempDir();
   t.teardown(tmp.cleanup);
@@ -87,7 +103,10 @@ t.test('PNG encoding, panel, batch sample, files', async (t) => {
 t.test('real images: MS colour + PAN gray before/after panel is a decodable PNG', { skip: hasRealData ? false : 'no real data' }, async (t) => {
   const tmp = tempDir();
   t.teardown(tmp.cleanup);
-  for (const [file, sensor] of [['wv2_vitale.mat', 'wv2'], ['ikonos_vitale.mat', 'ikonos']] as const) {
+  for (const [file, sensor] of [
+    ['wv2_vitale.mat', 'wv2'],
+    ['ikonos_vitale.mat', 'ikonos'],
+  ] as const) {
     const x = await loadPansharpeningInput(realMat(file));
     t.equal(x.sensor, sensor);
     const ms = renderRgb(x.ms!, { sensor: x.sensor });
@@ -95,8 +114,12 @@ t.test('real images: MS colour + PAN gray before/after panel is a decodable PNG'
     t.same([ms.width, ms.height, pan.width, pan.height], [320, 320, 1280, 1280]);
     // a real scene stretched 2–98 % uses most of the 8-bit range in every channel
     for (let c = 0; c < 3; c++) {
-      let lo = 255, hi = 0;
-      for (let i = c; i < ms.data.length; i += 4) { lo = Math.min(lo, ms.data[i]!); hi = Math.max(hi, ms.data[i]!); }
+      let lo = 255,
+        hi = 0;
+      for (let i = c; i < ms.data.length; i += 4) {
+        lo = Math.min(lo, ms.data[i]!);
+        hi = Math.max(hi, ms.data[i]!);
+      }
       t.ok(lo === 0 && hi === 255, `${file} channel ${c} spans 0..255`);
     }
     const out = path.join(tmp.dir, `${sensor}.png`);

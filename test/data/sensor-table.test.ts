@@ -8,7 +8,14 @@ import { native } from '../../lib/native.js';
 
 t.test('the data layer knows exactly the C++ sensors (less "none", an MTF choice)', async (t) => {
   const rows = native.sensors();
-  t.same(Object.keys(SENSOR_DATA).sort(), rows.map((r) => r.id).filter((id) => id !== 'none').sort(), 'same sensor ids');
+  t.same(
+    Object.keys(SENSOR_DATA).sort(),
+    rows
+      .map((r) => r.id)
+      .filter((id) => id !== 'none')
+      .sort(),
+    'same sensor ids',
+  );
   for (const r of rows.filter((r) => r.id !== 'none')) {
     t.equal(sensorBands(r.id), r.bands, `${r.id}: ${r.bands} bands, from the C++ table`);
     for (const name of [r.id, ...r.aliases, r.id.toUpperCase()]) {

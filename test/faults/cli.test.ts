@@ -24,7 +24,9 @@ const cli = (...a: string[]) => spawnSync(process.execPath, [CLI, ...a], { encod
 
 /** `path` with `count` values of variable `key` set to `value` (as float64, so that it holds NaN/Inf), written to tmp/name. */
 function withBad(path: string, name: string, key: string, count: number, value: number): string {
-  const vars = Object.fromEntries([...readMat(path)].map(([k, v]) => [k, { ...v, dtype: 'float64' as const, data: Float64Array.from(v.data as ArrayLike<number>) }]));
+  const vars = Object.fromEntries(
+    [...readMat(path)].map(([k, v]) => [k, { ...v, dtype: 'float64' as const, data: Float64Array.from(v.data as ArrayLike<number>) }]),
+  );
   const d = vars[key]!.data;
   for (let i = 0; i < count; i++) d[(i * 7919) % d.length] = value;
   const p = join(tmp, name);
@@ -42,15 +44,26 @@ function interrupt(out: string, signals: NodeJS.Signals[], during?: () => void):
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [CLI, ...trainArgs(out, 100000)], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
-    p.stderr.on('data', (d) => { stderr += d; });
+    p.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const poll = setInterval(() => {
       const log = join(out, 'train.jsonl');
-      if (!existsSync(log) || readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"step"')).length < 3) return;
+      if (
+        !existsSync(log) ||
+        readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"step"')).length < 3
+      )
+        return;
       clearInterval(poll);
       during?.();
       signals.forEach((s, i) => setTimeout(() => p.kill(s), i * 5));
     }, 20);
-    p.once('exit', (code) => { clearInterval(poll); resolve({ code, stderr }); });
+    p.once('exit', (code) => {
+      clearInterval(poll);
+      resolve({ code, stderr });
+    });
   });
 }
 
@@ -63,22 +76,38 @@ t.test('training', { skip }, async (t) => {
     t.equal(r.code, 143, 'exit 143');
     t.match(r.stderr, /SIGTERM after \d+ steps: checkpoint/);
     t.ok(existsSync(join(out, 'aborted.safetensors')) && !existsSync(join(out, 'final.safetensors')), 'aborted.safetensors, no final.safetensors');
-    const stopped = JSON.parse(readFileSync(join(out, 'checkpoints', readFileSync(join(out, 'checkpoints', 'latest'), 'utf8').trim(), 'state.json'), 'utf8')).batches as number;
+    const stopped = JSON.parse(readFileSync(join(out, 'checkpoints', readFileSync(join(out, 'checkpoints', 'latest'), 'utf8').trim(), 'state.json'), 'utf8'))
+      .batches as number;
     t.ok(stopped >= 3, `checkpoint at step ${stopped}`);
     const total = stopped + 5;
     const resumed = cli(...trainArgs(out, total), '--resume');
     t.equal(resumed.status, 0, resumed.stderr);
     const ref = join(tmp, 'ref');
     t.equal(cli(...trainArgs(ref, total)).status, 0);
-    t.same(readFileSync(join(out, 'final.safetensors')), readFileSync(join(ref, 'final.safetensors')), `resumed ${stopped} → ${total}: final weights byte-identical to an uninterrupted run`);
-    const steps = readFileSync(join(out, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'step').map((e) => e.step);
-    t.same(steps, Array.from({ length: total }, (_, i) => i + 1), 'the log holds every step once');
+    t.same(
+      readFileSync(join(out, 'final.safetensors')),
+      readFileSync(join(ref, 'final.safetensors')),
+      `resumed ${stopped} → ${total}: final weights byte-identical to an uninterrupted run`,
+    );
+    const steps = readFileSync(join(out, 'train.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.event === 'step')
+      .map((e) => e.step);
+    t.same(
+      steps,
+      Array.from({ length: total }, (_, i) => i + 1),
+      'the log holds every step once',
+    );
   });
 
   t.test('SIGINT: exit 130 and a checkpoint; a second run on the busy folder is refused', async (t) => {
     const out = join(tmp, 'int');
     let second: ReturnType<typeof cli> | undefined;
-    const r = await interrupt(out, ['SIGINT'], () => { second = cli(...trainArgs(out, 5), '--resume'); });
+    const r = await interrupt(out, ['SIGINT'], () => {
+      second = cli(...trainArgs(out, 5), '--resume');
+    });
     t.equal(r.code, 130, 'exit 130');
     t.ok(existsSync(join(out, 'checkpoints', 'latest')), 'a checkpoint');
     t.equal(second!.status, 1, 'the second run exits 1');
@@ -106,7 +135,8 @@ t.test('training', { skip }, async (t) => {
 
 t.test('infer', { skip }, async (t) => {
   manualSeed(1);
-  const w8 = join(tmp, 'pnn8.safetensors'), w4 = join(tmp, 'pnn4.safetensors');
+  const w8 = join(tmp, 'pnn8.safetensors'),
+    w4 = join(tmp, 'pnn4.safetensors');
   await saveWeights(createModel({ model: 'pnn', bands: 8 } as never), w8);
   await saveWeights(createModel({ model: 'pnn', bands: 4 } as never), w4);
   const infer = (weights: string, ...a: string[]) => cli('infer', '--model', 'pnn', '--weights', weights, '--sensor', 'WV3', ...a);
@@ -128,7 +158,10 @@ t.test('infer', { skip }, async (t) => {
   // every float's exponent set to all ones: the weights become ±Inf/NaN
   const bytes = readFileSync(w8);
   const headerLen = Number(bytes.readBigUInt64LE(0));
-  for (let i = 8 + headerLen + 3; i < bytes.length; i += 4) { bytes[i] = bytes[i]! | 0x7f; bytes[i - 1] = bytes[i - 1]! | 0x80; }
+  for (let i = 8 + headerLen + 3; i < bytes.length; i += 4) {
+    bytes[i] = bytes[i]! | 0x7f;
+    bytes[i - 1] = bytes[i - 1]! | 0x80;
+  }
   const corrupt = join(tmp, 'corrupt.safetensors');
   writeFileSync(corrupt, bytes);
   const bad = infer(corrupt, '--input', ZPNN, '--out', join(tmp, 'o.h5'));
@@ -156,16 +189,41 @@ t.test('infer', { skip }, async (t) => {
   t.notMatch(noFolder.stdout + noFolder.stderr, /tiles/);
 
   // a full disk at CLI level: the GeoTIFF (512 KB) cannot be written under a 16 KB limit
-  const fused = join(tmp, 'full', 'fused.tif'), preview = join(tmp, 'full', 'fused.png');
+  const fused = join(tmp, 'full', 'fused.tif'),
+    preview = join(tmp, 'full', 'fused.png');
   t.equal(infer(w8, '--input', ZPNN, '--out', fused).status, 0, 'a first infer writes fused.tif');
   const before = [readFileSync(fused), readFileSync(preview)];
-  const full = spawnSync('bash', ['-c', `ulimit -f 16; exec "${process.execPath}" "$@"`, 'bash', CLI, 'infer', '--model', 'pnn', '--weights', w8, '--sensor', 'WV3', '--input', ZPNN, '--out', fused], { encoding: 'utf8', cwd: tmp });
+  const full = spawnSync(
+    'bash',
+    [
+      '-c',
+      `ulimit -f 16; exec "${process.execPath}" "$@"`,
+      'bash',
+      CLI,
+      'infer',
+      '--model',
+      'pnn',
+      '--weights',
+      w8,
+      '--sensor',
+      'WV3',
+      '--input',
+      ZPNN,
+      '--out',
+      fused,
+    ],
+    { encoding: 'utf8', cwd: tmp },
+  );
   t.equal(full.status, 1, `full disk: exit 1 (status ${full.status}, signal ${full.signal})`);
   t.match(full.stderr, /could not write .*fused\.tif.*(EFBIG|larger than allowed)/);
   t.notMatch(full.stdout, /fused .*→/, 'no success line');
   t.same(readFileSync(fused), before[0], 'the previous fused.tif survives byte for byte');
   t.same(readFileSync(preview), before[1], 'and its preview');
-  t.same(readdirSync(join(tmp, 'full')).filter((n) => n.includes('.tmp-')), [], 'no temporary file left');
+  t.same(
+    readdirSync(join(tmp, 'full')).filter((n) => n.includes('.tmp-')),
+    [],
+    'no temporary file left',
+  );
 });
 
 t.test('eval', { skip }, async (t) => {
@@ -214,19 +272,27 @@ t.test('eval', { skip }, async (t) => {
     const names = ['pnn_preview.png', 'pnn_fused.mat', 'metrics.json'];
     const before = names.map((n) => readFileSync(join(out, n)));
     // 4 KB allowed: the preview (written first) and the .mat are larger
-    const r = spawnSync('bash', ['-c', `ulimit -f 4; exec "${process.execPath}" "$@"`, 'bash', CLI, ...evalArgs(PATCH, '--out', out)], { encoding: 'utf8', cwd: tmp });
+    const r = spawnSync('bash', ['-c', `ulimit -f 4; exec "${process.execPath}" "$@"`, 'bash', CLI, ...evalArgs(PATCH, '--out', out)], {
+      encoding: 'utf8',
+      cwd: tmp,
+    });
     t.equal(r.status, 1, `exit 1 (status ${r.status}, signal ${r.signal})`);
     t.match(r.stderr, /could not write .*pnn_preview\.png.*(EFBIG|larger than allowed)/);
     t.notMatch(r.stdout, /pnn_fused\.mat|metrics\.json/, 'no output listed as written');
     names.forEach((n, i) => t.same(readFileSync(join(out, n)), before[i], `${n} intact`));
-    t.same(readdirSync(out).filter((n) => n.includes('.tmp-')), [], 'no temporary file left');
+    t.same(
+      readdirSync(out).filter((n) => n.includes('.tmp-')),
+      [],
+      'no temporary file left',
+    );
   });
 });
 
 t.test('--preset hints from the weights, before the model is built', { skip }, async (t) => {
   manualSeed(1);
   // weights as older versions wrote them: no preset in the metadata, only the tensors
-  const tiny = join(tmp, 'pa-tiny.safetensors'), recorded = join(tmp, 'pa-tiny-recorded.safetensors');
+  const tiny = join(tmp, 'pa-tiny.safetensors'),
+    recorded = join(tmp, 'pa-tiny-recorded.safetensors');
   const pa = createModel({ model: 'panadapter', preset: 'tiny' });
   await saveWeights(pa, tiny);
   await saveWeights(pa, recorded, { preset: 'tiny' });
@@ -234,17 +300,25 @@ t.test('--preset hints from the weights, before the model is built', { skip }, a
   // a full-size PanAdapter's header (its 160 M parameters are not needed to be told apart)
   const full = join(tmp, 'pa-full.safetensors');
   writeFileSync(full, writeSafetensors({ 'head.1.weight': { dtype: 'float32', shape: [576, 9, 3, 3], data: new Float32Array(576 * 81) } }));
-  const infer = (weights: string, ...a: string[]) => cli('infer', '--model', 'panadapter', '--weights', weights, '--input', ZPNN, '--sensor', 'WV3', '--out', join(tmp, 'hint.tif'), ...a);
+  const infer = (weights: string, ...a: string[]) =>
+    cli('infer', '--model', 'panadapter', '--weights', weights, '--input', ZPNN, '--sensor', 'WV3', '--out', join(tmp, 'hint.tif'), ...a);
 
   const none = infer(tiny);
   t.equal(none.status, 2);
-  t.match(none.stderr, /--weights: .*pa-tiny\.safetensors: these are tiny weights \(embedding width 48, not the 576 of the default preset\): add --preset tiny/);
+  t.match(
+    none.stderr,
+    /--weights: .*pa-tiny\.safetensors: these are tiny weights \(embedding width 48, not the 576 of the default preset\): add --preset tiny/,
+  );
   const wrong = infer(tiny, '--preset', 'wv3');
   t.match(wrong.stderr, /these are tiny weights \(embedding width 48, not the 576 of --preset wv3\): use --preset tiny/);
   t.match(infer(recorded, '--preset', 'qb').stderr, /was trained with --preset tiny, not qb: pass --preset tiny/, 'the recorded preset comes first');
   const big = infer(full, '--preset', 'tiny');
   t.equal(big.status, 2);
-  t.match(big.stderr, /these are full-size weights \(embedding width 576, not the 48 of --preset tiny\): use --preset wv3 or --preset wv2/, 'the 8-band presets for 8-band input');
+  t.match(
+    big.stderr,
+    /these are full-size weights \(embedding width 576, not the 48 of --preset tiny\): use --preset wv3 or --preset wv2/,
+    'the 8-band presets for 8-band input',
+  );
   t.notOk(existsSync(join(tmp, 'hint.tif')));
 
   // CrossDiff --init: the weights' own band count picks tiny8 among the tiny presets

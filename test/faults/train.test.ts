@@ -11,9 +11,13 @@ import { regression } from '../train/fixtures/regression.js';
 const tmp = mkdtempSync(join(tmpdir(), 'specfuse-trainfaults-'));
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 const unhandled: unknown[] = [];
-const onUnhandled = (e: unknown) => { unhandled.push(e); };
+const onUnhandled = (e: unknown) => {
+  unhandled.push(e);
+};
 process.on('unhandledRejection', onUnhandled);
-t.teardown(() => { process.off('unhandledRejection', onUnhandled); });
+t.teardown(() => {
+  process.off('unhandledRejection', onUnhandled);
+});
 
 function mlp(): Module {
   manualSeed(3);
@@ -26,7 +30,10 @@ function failing(failAt: number): ArrayDataset {
   let calls = 0;
   const batch = d.batch.bind(d);
   d.batch = async (indices) => {
-    if (++calls === failAt) { await new Promise((r) => setTimeout(r, 5)); throw new Error(`disk read failed at batch ${failAt}`); }
+    if (++calls === failAt) {
+      await new Promise((r) => setTimeout(r, 5));
+      throw new Error(`disk read failed at batch ${failAt}`);
+    }
     return batch(indices);
   };
   return d;
@@ -37,7 +44,11 @@ for (const failAt of [1, 2, 6]) {
   t.test(`a dataset that throws at batch ${failAt}`, async (t) => {
     using m = mlp();
     const dir = join(tmp, `fail-${failAt}`);
-    await t.rejects(train(m, { ...opts, data: failing(failAt), checkpointDir: dir }), { message: `disk read failed at batch ${failAt}` }, 'the promise rejects with the dataset\'s error');
+    await t.rejects(
+      train(m, { ...opts, data: failing(failAt), checkpointDir: dir }),
+      { message: `disk read failed at batch ${failAt}` },
+      "the promise rejects with the dataset's error",
+    );
     const ck = readCheckpoint(dir);
     t.ok(ck, 'a checkpoint exists');
     t.equal(ck!.state.batches, failAt - 1, `of the last completed step (${failAt - 1})`);
@@ -47,7 +58,7 @@ for (const failAt of [1, 2, 6]) {
     t.equal(done.steps, 6);
     using ref = mlp();
     await train(ref, { ...opts, data: regression(40) });
-    t.ok(ref.getTensor('net.0.weight').equal(r.getTensor('net.0.weight')), 'resumed weights equal an unbroken run\'s');
+    t.ok(ref.getTensor('net.0.weight').equal(r.getTensor('net.0.weight')), "resumed weights equal an unbroken run's");
   });
 }
 
@@ -89,23 +100,34 @@ t.test('resume refuses changed options unless allowed', async (t) => {
 
 t.test('the log is trimmed to the resumed step', async (t) => {
   using m = mlp();
-  const dir = join(tmp, 'log'), logFile = join(tmp, 'log.jsonl');
+  const dir = join(tmp, 'log'),
+    logFile = join(tmp, 'log.jsonl');
   await train(m, { ...opts, data: regression(40), checkpointDir: dir, checkpointEvery: 3, logFile });
   writeFileSync(join(dir, 'latest'), 'step-00000003\n'); // as if the run had died after step 5
   await train(m, { ...opts, data: regression(40), checkpointDir: dir, resume: true, logFile });
-  const steps = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'step').map((e) => e.step);
+  const steps = readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.event === 'step')
+    .map((e) => e.step);
   t.same(steps, [1, 2, 3, 4, 5, 6], 'every step once');
 });
 
 t.test('a resumed run continues the CSV log: every step once', async (t) => {
   using m = mlp();
-  const dir = join(tmp, 'csv'), file = join(tmp, 'metrics.csv');
+  const dir = join(tmp, 'csv'),
+    file = join(tmp, 'metrics.csv');
   await train(m, { ...opts, data: regression(40), checkpointDir: dir, checkpointEvery: 3, loggers: [new CsvLogger(file)] });
   writeFileSync(join(dir, 'latest'), 'step-00000003\n'); // as if the run had died after step 5
   await train(m, { ...opts, data: regression(40), checkpointDir: dir, resume: true, loggers: [new CsvLogger(file)] });
   const lines = readFileSync(file, 'utf8').trim().split('\n');
   const col = lines[0]!.split(',').indexOf('step');
-  t.same(lines.slice(1).map((l) => Number(l.split(',')[col])), [1, 2, 3, 4, 5, 6], 'steps 1-3 kept, 4-6 written once by the resumed run');
+  t.same(
+    lines.slice(1).map((l) => Number(l.split(',')[col])),
+    [1, 2, 3, 4, 5, 6],
+    'steps 1-3 kept, 4-6 written once by the resumed run',
+  );
 });
 
 t.test('no unhandled rejection anywhere', async (t) => {

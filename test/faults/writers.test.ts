@@ -24,15 +24,42 @@ const readers: Record<string, (path: string) => Promise<number>> = {
   h5: async (p) => {
     const h5 = await h5wasm();
     const f = new h5.File(p, 'r');
-    try { return Number((f.get('sr') as { value: Float32Array }).value[0]); } finally { f.close(); }
+    try {
+      return Number((f.get('sr') as { value: Float32Array }).value[0]);
+    } finally {
+      f.close();
+    }
   },
   mat: async (p) => readMat(p).get('sr')!.data[0] as number,
-  png: async (p) => { pngjs.PNG.sync.read(readFileSync(p)); return 1; },
-  pancollection: async (p) => { const f = await openPanCollection(p); try { return f.read('ms', 3, 4).data[0] as number; } finally { f.close(); } },
+  png: async (p) => {
+    pngjs.PNG.sync.read(readFileSync(p));
+    return 1;
+  },
+  pancollection: async (p) => {
+    const f = await openPanCollection(p);
+    try {
+      return f.read('ms', 3, 4).data[0] as number;
+    } finally {
+      f.close();
+    }
+  },
   weights: async (p) => Number(readSafetensors(readFileSync(p)).metadata.version),
   checkpoint: async (p) => readCheckpoint(p)!.state.step,
 };
-const file = (kind: string) => join(tmp, kind, { tif: 'fused.tif', h5: 'fused.h5', mat: 'fused.mat', png: 'preview.png', pancollection: 'train.h5', weights: 'final.safetensors', checkpoint: 'checkpoints' }[kind]!);
+const file = (kind: string) =>
+  join(
+    tmp,
+    kind,
+    {
+      tif: 'fused.tif',
+      h5: 'fused.h5',
+      mat: 'fused.mat',
+      png: 'preview.png',
+      pancollection: 'train.h5',
+      weights: 'final.safetensors',
+      checkpoint: 'checkpoints',
+    }[kind]!,
+  );
 const args = (kind: string, count: number) => ['--import=tsx', child, kind, file(kind), String(count)];
 const temporaries = (kind: string) => {
   const dir = kind === 'checkpoint' ? file(kind) : join(tmp, kind);
@@ -44,7 +71,9 @@ function killDuring(kind: string, afterMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, args(kind, 1000), { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    p.stderr.on('data', (d) => { err += d; });
+    p.stderr.on('data', (d) => {
+      err += d;
+    });
     p.stdout.once('data', () => setTimeout(() => p.kill('SIGKILL'), afterMs));
     p.once('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`child ended on its own (${code}): ${err}`))));
   });
@@ -70,7 +99,7 @@ for (const kind of Object.keys(readers)) {
     t.notMatch(r.stdout, /wrote/, 'nothing reported as written');
     if (before) t.same(readFileSync(file(kind)), before, 'the previous file survives byte for byte');
     t.equal(await readers[kind]!(file(kind)), last, 'and still reads as the previous version');
-    t.same(temporaries(kind), [], 'no temporary file is left (killed writers\' ones removed too)');
+    t.same(temporaries(kind), [], "no temporary file is left (killed writers' ones removed too)");
     t.ok(existsSync(file(kind)));
   });
 }

@@ -28,7 +28,25 @@ t.test('info: the INFN presets', async (t) => {
 
 t.test('train then eval: weights carry the config, metrics against bicubic', async (t) => {
   const out = join(tmp, 'run');
-  const text = run('train', '--model', 'infn', '--preset', 'tiny', '--data', mat, '--steps', '3', '--patch', '16', '--test-crop', '32', '--batch-size', '2', '--out', out);
+  const text = run(
+    'train',
+    '--model',
+    'infn',
+    '--preset',
+    'tiny',
+    '--data',
+    mat,
+    '--steps',
+    '3',
+    '--patch',
+    '16',
+    '--test-crop',
+    '32',
+    '--batch-size',
+    '2',
+    '--out',
+    out,
+  );
   t.match(text, /20 bands 64×80, ×4; \d+ training patches, 2 held-out crops/);
   t.match(text, /infn +PSNR +[\d.]+ dB +SAM +[\d.]+° +ERGAS +[\d.]+ +SSIM +[\d.]+/);
   t.match(text, /bicubic +PSNR/);
@@ -43,7 +61,9 @@ t.test('train then eval: weights carry the config, metrics against bicubic', asy
   const whole = JSON.parse(run('eval', '--model', 'infn', '--weights', join(out, 'final.safetensors'), '--data', mat, '--whole', '--json'));
   t.equal(whole.crops, 1);
   // usage errors
-  const bad = spawnSync(process.execPath, [cli, 'eval', '--model', 'infn', '--weights', join(out, 'final.safetensors'), '--data', mat, '--ratio', '8'], { encoding: 'utf8' });
+  const bad = spawnSync(process.execPath, [cli, 'eval', '--model', 'infn', '--weights', join(out, 'final.safetensors'), '--data', mat, '--ratio', '8'], {
+    encoding: 'utf8',
+  });
   t.equal(bad.status, 2);
   t.match(bad.stderr, /trained at ×4/);
   const noSteps = spawnSync(process.execPath, [cli, 'train', '--model', 'infn', '--data', mat], { encoding: 'utf8' });
@@ -53,7 +73,25 @@ t.test('train then eval: weights carry the config, metrics against bicubic', asy
 });
 
 t.test('train: the run folder and signals work as for the main trainer', async (t) => {
-  const args = (out: string, steps: number) => ['train', '--model', 'infn', '--preset', 'tiny', '--data', mat, '--steps', String(steps), '--patch', '16', '--test-crop', '32', '--batch-size', '2', '--out', out];
+  const args = (out: string, steps: number) => [
+    'train',
+    '--model',
+    'infn',
+    '--preset',
+    'tiny',
+    '--data',
+    mat,
+    '--steps',
+    String(steps),
+    '--patch',
+    '16',
+    '--test-crop',
+    '32',
+    '--batch-size',
+    '2',
+    '--out',
+    out,
+  ];
   const cliSync = (...a: string[]) => spawnSync(process.execPath, [cli, ...a], { cwd: tmp, encoding: 'utf8' });
   const out = join(tmp, 'signal');
   // a long run, SIGTERM once 3 steps are logged; a second run on the folder meanwhile is refused
@@ -62,12 +100,21 @@ t.test('train: the run folder and signals work as for the main trainer', async (
     const p = spawn(process.execPath, [cli, ...args(out, 100000)], { cwd: tmp, stdio: 'ignore' });
     const poll = setInterval(() => {
       const log = join(out, 'train.jsonl');
-      if (!existsSync(log) || readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"step"')).length < 3) return;
+      if (
+        !existsSync(log) ||
+        readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('"step"')).length < 3
+      )
+        return;
       clearInterval(poll);
       busy = cliSync(...args(out, 5), '--resume');
       p.kill('SIGTERM');
     }, 20);
-    p.once('exit', (c) => { clearInterval(poll); done(c); });
+    p.once('exit', (c) => {
+      clearInterval(poll);
+      done(c);
+    });
   });
   t.equal(code, 143, 'SIGTERM: exit 143');
   t.equal(busy?.status, 1, 'a second run on the busy folder exits 1');
@@ -81,7 +128,7 @@ t.test('train: the run folder and signals work as for the main trainer', async (
   const again = cliSync(...args(out, stopped + 4));
   t.equal(again.status, 2, 'the folder holds a run: neither --resume nor --fresh is an error');
   t.match(again.stderr, /already holds a run .*pass --resume .*--fresh/);
-  t.match(again.stderr, /specfuse train --model infn --data CUBE/, 'with the INFN help, not the main trainer\'s');
+  t.match(again.stderr, /specfuse train --model infn --data CUBE/, "with the INFN help, not the main trainer's");
   const changed = cliSync(...args(out, stopped + 4), '--resume', '--lr', '1e-3');
   t.equal(changed.status, 1, '--resume with another --lr is refused');
   t.match(changed.stderr, /trained with other options \(.*lr/);

@@ -19,7 +19,9 @@ function expectedCounts(o: InfnOptions) {
 function inputs(b: number, S: number, s: number, h: number, w: number, r: number): Record<string, Tensor> {
   return { lrhsi: rand([b, S, h, w]), msi: rand([b, s, r * h, r * w]), hsi_up: rand([b, S, r * h, r * w]) };
 }
-const dispose = (x: Record<string, Tensor>) => { for (const v of Object.values(x)) v.dispose(); };
+const dispose = (x: Record<string, Tensor>) => {
+  for (const v of Object.values(x)) v.dispose();
+};
 
 t.test('parameter counts of every preset equal the architecture formula', async (t) => {
   for (const [name, o] of Object.entries(INFN_PRESETS)) {
@@ -53,16 +55,27 @@ t.test('state-dict names: LIIF EDSR-baseline keys, imnet Linear layers, the fixe
   const names = m.namedParameters().map((p) => `${p.name} [${p.shape.join(',')}]`);
   const f = INFN_PRESETS.tiny.feats;
   const enc = (pre: string, cin: number) => [
-    `${pre}.head.0.weight [${f},${cin},3,3]`, `${pre}.head.0.bias [${f}]`,
+    `${pre}.head.0.weight [${f},${cin},3,3]`,
+    `${pre}.head.0.bias [${f}]`,
     ...[0, 1].flatMap((b) => [0, 2].flatMap((c) => [`${pre}.body.${b}.body.${c}.weight [${f},${f},3,3]`, `${pre}.body.${b}.body.${c}.bias [${f}]`])),
-    `${pre}.body.2.weight [${f},${f},3,3]`, `${pre}.body.2.bias [${f}]`,
+    `${pre}.body.2.weight [${f},${f},3,3]`,
+    `${pre}.body.2.bias [${f}]`,
   ];
   t.same(names, [
-    ...enc('spa_encoder', 34), ...enc('spe_encoder', 31),
-    `imnet.0.weight [64,${3 * f + 2}]`, 'imnet.0.bias [64]', 'imnet.2.weight [32,64]', 'imnet.2.bias [32]', 'imnet.4.weight [31,32]', 'imnet.4.bias [31]',
+    ...enc('spa_encoder', 34),
+    ...enc('spe_encoder', 31),
+    `imnet.0.weight [64,${3 * f + 2}]`,
+    'imnet.0.bias [64]',
+    'imnet.2.weight [32,64]',
+    'imnet.2.bias [32]',
+    'imnet.4.weight [31,32]',
+    'imnet.4.bias [31]',
   ]);
   const bufs = m.namedBuffers();
-  t.same(bufs.map((b) => [b.name, b.shape]), [['hp_kernel', [f, 1, 3, 3]]]);
+  t.same(
+    bufs.map((b) => [b.name, b.shape]),
+    [['hp_kernel', [f, 1, 3, 3]]],
+  );
   const k = m.getTensor('hp_kernel');
   t.same(Array.from(k.dataSync() as Float32Array).slice(0, 18), [0, -1, 0, -1, 1, -1, 0, -1, 0, 0, -1, 0, -1, 1, -1, 0, -1, 0]);
   k.dispose();
@@ -91,15 +104,24 @@ t.test('forward shapes at ×4 and ×8, batch 2, and the zero-initialised head st
 });
 
 t.test('query chunking and the switches: same result for any chunk size; each switch runs', async (t) => {
-  const variants: Array<Record<string, unknown>> = [{}, { hfMsi: true }, { spatialInput: 'msi' }, { weighting: 'cosine' }, { border: 'clamp' }, { temperature: 0.5 }];
+  const variants: Array<Record<string, unknown>> = [
+    {},
+    { hfMsi: true },
+    { spatialInput: 'msi' },
+    { weighting: 'cosine' },
+    { border: 'clamp' },
+    { temperature: 0.5 },
+  ];
   for (const v of variants) {
     const build = (chunk: number): Module => {
       manualSeed(7);
       return createModel({ model: 'infn', preset: 'tiny', bands: 20, zeroHead: false, chunk, ...v });
     };
-    const a = build(1 << 20), b = build(37);
+    const a = build(1 << 20),
+      b = build(37);
     const x = inputs(2, 20, 3, 5, 6, 4);
-    const ya = await a.forward(x), yb = await b.forward(x);
+    const ya = await a.forward(x),
+      yb = await b.forward(x);
     t.same(ya.shape, [2, 20, 20, 24], JSON.stringify(v));
     t.ok(ya.allclose(yb, 1e-5, 1e-6), `${JSON.stringify(v)}: chunk 37 = one chunk`);
     for (const y of [ya, yb]) y.dispose();
@@ -113,14 +135,70 @@ t.test('bad inputs give clear errors, never an abort', async (t) => {
   const m = createModel({ model: 'infn', preset: 'tiny', bands: 20, ratio: 4 });
   const ok = () => inputs(2, 20, 3, 4, 4, 4);
   const cases: Array<[string, (x: Record<string, Tensor>) => void, RegExp]> = [
-    ['wrong HSI bands', (x) => { x.lrhsi!.dispose(); x.lrhsi = rand([2, 19, 4, 4]); }, /inputs\.lrhsi: expected 20 bands/],
-    ['wrong MSI bands', (x) => { x.msi!.dispose(); x.msi = rand([2, 4, 16, 16]); }, /inputs\.msi: expected 3 bands/],
-    ['H != r·h', (x) => { x.msi!.dispose(); x.msi = rand([2, 3, 15, 16]); }, /inputs\.msi: expected H x W = 16 x 16 \(config\.ratio 4/],
-    ['hsi_up size', (x) => { x.hsi_up!.dispose(); x.hsi_up = rand([2, 20, 16, 12]); }, /inputs\.hsi_up: expected shape \[2, 20, 16, 16\]/],
-    ['batch mismatch', (x) => { x.msi!.dispose(); x.msi = rand([1, 3, 16, 16]); }, /batch sizes differ/],
-    ['3-D input', (x) => { x.lrhsi!.dispose(); x.lrhsi = rand([20, 4, 4]); }, /inputs\.lrhsi: expected a 4-D/],
-    ['float64', (x) => { x.lrhsi!.dispose(); x.lrhsi = zeros([2, 20, 4, 4], 'float64'); }, /inputs\.lrhsi: expected dtype float32/],
-    ['missing input', (x) => { x.hsi_up!.dispose(); delete x.hsi_up; }, /hsi_up/],
+    [
+      'wrong HSI bands',
+      (x) => {
+        x.lrhsi!.dispose();
+        x.lrhsi = rand([2, 19, 4, 4]);
+      },
+      /inputs\.lrhsi: expected 20 bands/,
+    ],
+    [
+      'wrong MSI bands',
+      (x) => {
+        x.msi!.dispose();
+        x.msi = rand([2, 4, 16, 16]);
+      },
+      /inputs\.msi: expected 3 bands/,
+    ],
+    [
+      'H != r·h',
+      (x) => {
+        x.msi!.dispose();
+        x.msi = rand([2, 3, 15, 16]);
+      },
+      /inputs\.msi: expected H x W = 16 x 16 \(config\.ratio 4/,
+    ],
+    [
+      'hsi_up size',
+      (x) => {
+        x.hsi_up!.dispose();
+        x.hsi_up = rand([2, 20, 16, 12]);
+      },
+      /inputs\.hsi_up: expected shape \[2, 20, 16, 16\]/,
+    ],
+    [
+      'batch mismatch',
+      (x) => {
+        x.msi!.dispose();
+        x.msi = rand([1, 3, 16, 16]);
+      },
+      /batch sizes differ/,
+    ],
+    [
+      '3-D input',
+      (x) => {
+        x.lrhsi!.dispose();
+        x.lrhsi = rand([20, 4, 4]);
+      },
+      /inputs\.lrhsi: expected a 4-D/,
+    ],
+    [
+      'float64',
+      (x) => {
+        x.lrhsi!.dispose();
+        x.lrhsi = zeros([2, 20, 4, 4], 'float64');
+      },
+      /inputs\.lrhsi: expected dtype float32/,
+    ],
+    [
+      'missing input',
+      (x) => {
+        x.hsi_up!.dispose();
+        delete x.hsi_up;
+      },
+      /hsi_up/,
+    ],
   ];
   for (const [what, edit, re] of cases) {
     const x = ok();

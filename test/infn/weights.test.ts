@@ -5,7 +5,13 @@
 import t from 'tap';
 import { createModel, manualSeed, rand, type Tensor } from '../../lib/index.js';
 
-interface Case { name: string; config: Record<string, unknown>; r: number; h: number; w: number }
+interface Case {
+  name: string;
+  config: Record<string, unknown>;
+  r: number;
+  h: number;
+  w: number;
+}
 const CASES: Case[] = [
   { name: 'softmax, zeros, ×4', config: {}, r: 4, h: 5, w: 6 },
   { name: 'softmax τ=0.3, zeros, ×8', config: { temperature: 0.3 }, r: 8, h: 3, w: 4 },
@@ -23,33 +29,47 @@ function cell(v: number, n: number, clamp: boolean): number {
 for (const c of CASES) {
   t.test(`INR-CS weights against a direct computation: ${c.name}`, async (t) => {
     manualSeed(11);
-    const S = 6, B = 2, C = 8;
+    const S = 6,
+      B = 2,
+      C = 8;
     const m = createModel({ model: 'infn', preset: 'tiny', bands: S, feats: C, ratio: c.r, zeroHead: false, chunk: 50, ...c.config } as never);
-    const H = c.r * c.h, W = c.r * c.w;
+    const H = c.r * c.h,
+      W = c.r * c.w;
     const x: Record<string, Tensor> = { lrhsi: rand([B, S, c.h, c.w]), msi: rand([B, 3, H, W]), hsi_up: rand([B, S, H, W]) };
     const taps = await m.forwardTaps(x);
     t.same(taps.weights!.shape, [B, 4, H, W]);
     t.same(taps.G!.shape, [B, C, H, W]);
     t.same(taps.F!.shape, [B, C, c.h, c.w]);
-    const G = taps.G!.dataSync() as Float32Array, F = taps.F!.dataSync() as Float32Array;
-    const Wt = taps.weights!.dataSync() as Float32Array, Ct = taps.cosine!.dataSync() as Float32Array;
+    const G = taps.G!.dataSync() as Float32Array,
+      F = taps.F!.dataSync() as Float32Array;
+    const Wt = taps.weights!.dataSync() as Float32Array,
+      Ct = taps.cosine!.dataSync() as Float32Array;
     const clamp = c.config.border === 'clamp';
     const softmax = c.config.weighting !== 'cosine';
     const tau = (c.config.temperature as number | undefined) ?? 1;
-    let maxW = 0, maxC = 0, sumErr = 0, outside = 0;
+    let maxW = 0,
+      maxC = 0,
+      sumErr = 0,
+      outside = 0;
     for (let b = 0; b < B; b++) {
       for (let i = 0; i < H; i++) {
         for (let j = 0; j < W; j++) {
-          const y = -1 + (2 * i + 1) / H, xx = -1 + (2 * j + 1) / W;
+          const y = -1 + (2 * i + 1) / H,
+            xx = -1 + (2 * j + 1) / W;
           const cos: number[] = [];
           for (const vy of [-1, 1]) {
             for (const vx of [-1, 1]) {
-              const ci = cell(y + vy / c.h + 1e-6, c.h, clamp), cj = cell(xx + vx / c.w + 1e-6, c.w, clamp);
-              let dot = 0, ng = 0, nf = 0;
+              const ci = cell(y + vy / c.h + 1e-6, c.h, clamp),
+                cj = cell(xx + vx / c.w + 1e-6, c.w, clamp);
+              let dot = 0,
+                ng = 0,
+                nf = 0;
               for (let k = 0; k < C; k++) {
                 const g = G[((b * C + k) * H + i) * W + j]!;
                 const f = ci < 0 || cj < 0 ? 0 : F[((b * C + k) * c.h + ci) * c.w + cj]!;
-                dot += g * f; ng += g * g; nf += f * f;
+                dot += g * f;
+                ng += g * g;
+                nf += f * f;
               }
               if (ci < 0 || cj < 0) outside++;
               cos.push(dot / (Math.sqrt(ng) * Math.sqrt(nf) + 1e-8));
@@ -63,7 +83,10 @@ for (const c of CASES) {
             w = e.map((v) => v / s);
           } else {
             const p = cos.map((v) => Math.max(v, 0));
-            const s = Math.max(p.reduce((a, v) => a + v, 0), 1e-8);
+            const s = Math.max(
+              p.reduce((a, v) => a + v, 0),
+              1e-8,
+            );
             w = p.map((v) => v / s);
           }
           let sum = 0;

@@ -20,7 +20,15 @@ t.test('the driver probe: kernel module or libcuda.so.1', async (t) => {
   t.equal(hasNvidiaDriver({ exists: (p: string) => p === '/proc/driver/nvidia/version', ldconfig: () => '' }), true);
   t.equal(hasNvidiaDriver({ exists: () => false, ldconfig: () => '\tlibcuda.so.1 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libcuda.so.1\n' }), true);
   t.equal(hasNvidiaDriver({ exists: () => false, ldconfig: () => '\tlibcudart.so.12 (libc6,x86-64) => /x/libcudart.so.12\n' }), false);
-  t.equal(hasNvidiaDriver({ exists: () => false, ldconfig: () => { throw new Error('no ldconfig'); } }), false);
+  t.equal(
+    hasNvidiaDriver({
+      exists: () => false,
+      ldconfig: () => {
+        throw new Error('no ldconfig');
+      },
+    }),
+    false,
+  );
 });
 
 t.test('the CPU install takes only the CUDA runtime wheels libtorch_cpu.so links', async (t) => {

@@ -20,7 +20,11 @@ function linkTree(from: string, to: string): void {
     const st = statSync(src);
     if (st.isDirectory()) linkTree(src, dst);
     else {
-      try { linkSync(src, dst); } catch { cpSync(src, dst); }
+      try {
+        linkSync(src, dst);
+      } catch {
+        cpSync(src, dst);
+      }
     }
   }
 }
@@ -51,7 +55,7 @@ t.test('a copied project runs a forward from its new place, with the copied libt
   const out = execFileSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { cwd: copy, env, encoding: 'utf8' });
   const r = JSON.parse(out.trim().split('\n').pop()!) as { shape: number[]; torch: string[]; addon: string[] };
   t.same(r.shape, [4, 3], 'forward ran in the copy');
-  t.same(r.addon, [join(copy, 'build', 'Release', 'specfuse.node')], 'the copy\'s addon was loaded');
+  t.same(r.addon, [join(copy, 'build', 'Release', 'specfuse.node')], "the copy's addon was loaded");
   t.equal(r.torch.length, 1, 'exactly one libtorch_cpu.so in the process');
   t.ok(r.torch[0]!.startsWith(copy + '/'), `libtorch from the copy: ${r.torch[0]}`);
 });

@@ -11,7 +11,8 @@ const withValue = (c: number, h: number, w: number, v: number) => {
   return tensor(d, [c, h, w]);
 };
 
-const A = img(4, 64, 64), B = img(4, 64, 64);
+const A = img(4, 64, 64),
+  B = img(4, 64, 64);
 const RR = reducedResolutionMetrics;
 
 type Case = [string, () => Promise<unknown>, typeof TypeError | typeof RangeError, RegExp];
@@ -61,16 +62,36 @@ const full: Case[] = [
   ['lms not a tensor', () => FR(A, { lms: [1, 2] as never, pan }), TypeError, /lms: expected a Tensor, got an array/],
   ['lms band count', () => FR(A, { lms: img(8, 64, 64), pan, panLP: pan, fusedMTF: B }), RangeError, /lms: has 8 bands but fused has 4/],
   ['fusedMTF band count', () => FR(A, { lms: B, pan, panLP: pan, fusedMTF: img(3, 64, 64) }), RangeError, /fusedMTF: has 3 bands but fused has 4/],
-  ['not whole blocks', () => FR(img(4, 70, 64), { lms: img(4, 70, 64), pan: rand([70, 64]), panLP: rand([70, 64]) }), RangeError, /fused: 70×64 is not a whole number of 32×32 blocks/],
+  [
+    'not whole blocks',
+    () => FR(img(4, 70, 64), { lms: img(4, 70, 64), pan: rand([70, 64]), panLP: rand([70, 64]) }),
+    RangeError,
+    /fused: 70×64 is not a whole number of 32×32 blocks/,
+  ],
   ['smaller than a block', () => FR(img(4, 16, 16), { lms: img(4, 16, 16), metrics: ['D_lambda'] }), RangeError, /16×16 is not a whole number of 32×32 blocks/],
-  ['one band for D_lambda', () => FR(img(1, 64, 64), { lms: img(1, 64, 64), metrics: ['D_lambda'] }), RangeError, /D_lambda compares band pairs and needs at least 2 bands/],
+  [
+    'one band for D_lambda',
+    () => FR(img(1, 64, 64), { lms: img(1, 64, 64), metrics: ['D_lambda'] }),
+    RangeError,
+    /D_lambda compares band pairs and needs at least 2 bands/,
+  ],
   ['pan missing', () => FR(A, { lms: B, fusedMTF: B }), TypeError, /pan: required for D_s/],
   ['pan of the wrong size', () => FR(A, { lms: B, pan: rand([32, 32]), panLP: pan, fusedMTF: B }), RangeError, /pan: expected 64×64/],
   ['panLP of the wrong size', () => FR(A, { lms: B, pan, panLP: rand([2, 64, 64]), fusedMTF: B }), RangeError, /panLP: expected 64×64/],
   ['sensor missing for the MTF', () => FR(A, { lms: B, pan, panLP: pan }), TypeError, /options.sensor: required to compute MTF/],
   ['unknown sensor', () => FR(A, { lms: B, pan, panLP: pan, sensor: 'Landsat' }), RangeError, /options.sensor: unknown sensor 'Landsat'/],
-  ['sensor band count (Q2n of the MTF)', () => FR(img(8, 64, 64), { lms: img(8, 64, 64), pan, panLP: pan, sensor: 'QB' }), RangeError, /options.sensor: sensor 'qb' has 4 MS bands, but the image has 8/],
-  ['ms of the wrong size', () => FR(A, { ms: img(4, 32, 32), pan, panLP: pan, fusedMTF: B }), RangeError, /ms: shape \[4, 32, 32\] does not match .*expected \[4, 16, 16\]/],
+  [
+    'sensor band count (Q2n of the MTF)',
+    () => FR(img(8, 64, 64), { lms: img(8, 64, 64), pan, panLP: pan, sensor: 'QB' }),
+    RangeError,
+    /options.sensor: sensor 'qb' has 4 MS bands, but the image has 8/,
+  ],
+  [
+    'ms of the wrong size',
+    () => FR(A, { ms: img(4, 32, 32), pan, panLP: pan, fusedMTF: B }),
+    RangeError,
+    /ms: shape \[4, 32, 32\] does not match .*expected \[4, 16, 16\]/,
+  ],
   ['NaN in pan', () => FR(A, { lms: B, pan: withValue(1, 64, 64, NaN), panLP: pan, fusedMTF: B }), RangeError, /pan: contains non-finite values/],
   ['NaN in lms', () => FR(A, { lms: withValue(4, 64, 64, NaN), pan, panLP: pan, fusedMTF: B }), RangeError, /lms: contains non-finite values/],
   ['p 0', () => FR(A, { lms: B, pan, panLP: pan, fusedMTF: B, p: 0 }), RangeError, /options.p: must be a finite number > 0/],

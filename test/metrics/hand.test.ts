@@ -42,10 +42,20 @@ t.test('Q (UIQI): one 32×32 window', async (t) => {
   near(t, (await reducedResolutionMetrics(gt.add(100), gt, { metrics: ['Q'] })).Q, 0.8, 1e-12, 'Q(gt, gt + 100)');
   // Flat windows (img_qi.m's special case): gt = 5, fused = 7 everywhere: denominator1 = 0 and
   // (Σx)² + (Σy)² != 0 -> Q = 2·Σx·Σy / ((Σx)² + (Σy)²) = 2·35/74 = 35/37.
-  const c5 = T(fill(1024, () => 5), [1, 32, 32]), c7 = T(fill(1024, () => 7), [1, 32, 32]);
+  const c5 = T(
+      fill(1024, () => 5),
+      [1, 32, 32],
+    ),
+    c7 = T(
+      fill(1024, () => 7),
+      [1, 32, 32],
+    );
   near(t, (await reducedResolutionMetrics(c7, c5, { metrics: ['Q'] })).Q, 35 / 37, 1e-12, 'Q of flat windows');
   // Both all zero: every term 0 -> the map keeps its initial 1.
-  const z = T(fill(1024, () => 0), [1, 32, 32]);
+  const z = T(
+    fill(1024, () => 0),
+    [1, 32, 32],
+  );
   near(t, (await reducedResolutionMetrics(z, z, { metrics: ['Q'] })).Q, 1, 0, 'Q of zero images');
 });
 
@@ -56,8 +66,14 @@ t.test('SCC: a single bright pixel against a flat image', async (t) => {
   // gt: constant c. Inside the zero-padded 3×3: corners gy = gx = -3c (3√2 c), edge centres 4c,
   //   centre 0: magnitude c·[3√2 4 3√2; 4 0 4; 3√2 4 3√2].
   // SCC = Σ MF·MG / (‖MF‖‖MG‖) = (4·√2·3√2 + 4·2·4) vc / (v√(4·2+4·4) · c√(4·18+4·16)) = 56/√(24·136).
-  const f = T(fill(25, (k) => (k === 12 ? 3 : 0)), [1, 5, 5]);
-  const gt = T(fill(25, () => 2), [1, 5, 5]);
+  const f = T(
+    fill(25, (k) => (k === 12 ? 3 : 0)),
+    [1, 5, 5],
+  );
+  const gt = T(
+    fill(25, () => 2),
+    [1, 5, 5],
+  );
   near(t, (await reducedResolutionMetrics(f, gt, { metrics: ['SCC'] })).SCC, 56 / Math.sqrt(24 * 136), 1e-12, 'SCC');
 });
 
@@ -74,18 +90,30 @@ t.test('Q2n: one band, one block, fused = 2·gt', async (t) => {
   near(t, (await reducedResolutionMetrics(gt.mul(2), gt, { metrics: ['Q2n'] })).Q2n, want, 1e-12, 'Q2n');
   // Identical flat 4-band blocks: std2 = 0 -> eps; dat1 = 1 and dat2 = ±1 everywhere, so
   // termine3 = 0 exactly and onions_quality returns [0 0 0 mean_bias] with mean_bias = 2N/2N = 1.
-  const flat = T(fill(4 * 1024, (k) => 100 + 50 * (k >> 10)), [4, 32, 32]);
+  const flat = T(
+    fill(4 * 1024, (k) => 100 + 50 * (k >> 10)),
+    [4, 32, 32],
+  );
   near(t, (await reducedResolutionMetrics(flat, flat, { metrics: ['Q2n'] })).Q2n, 1, 1e-15, 'Q2n of identical flat blocks');
 });
 
 t.test('PSNR: per band on data / peak, then the mean', async (t) => {
   // gt = 0; fused band 0 = 0.1·peak, band 1 = 0.01·peak (peak = 2^11 - 1 = 2047 by default).
   // MSE on [0,1] data: 0.01 and 0.0001 -> 10·log10(1/MSE) = 20 dB and 40 dB -> mean 30 dB.
-  const gt = T(fill(32, () => 0), [2, 4, 4]);
-  const f = T(fill(32, (k) => (k < 16 ? 204.7 : 20.47)), [2, 4, 4]);
+  const gt = T(
+    fill(32, () => 0),
+    [2, 4, 4],
+  );
+  const f = T(
+    fill(32, (k) => (k < 16 ? 204.7 : 20.47)),
+    [2, 4, 4],
+  );
   near(t, (await reducedResolutionMetrics(f, gt, { metrics: ['PSNR'] })).PSNR, 30, 1e-9, 'PSNR');
   // The same with an explicit peak of 1000 and data 100 / 10.
-  const f2 = T(fill(32, (k) => (k < 16 ? 100 : 10)), [2, 4, 4]);
+  const f2 = T(
+    fill(32, (k) => (k < 16 ? 100 : 10)),
+    [2, 4, 4],
+  );
   near(t, (await reducedResolutionMetrics(f2, gt, { metrics: ['PSNR'], peak: 1000 })).PSNR, 30, 1e-9, 'PSNR, peak 1000');
 });
 

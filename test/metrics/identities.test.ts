@@ -2,8 +2,13 @@
 import t from 'tap';
 import { Tensor, tensor, stack } from '../../lib/index.js';
 import {
-  reducedResolutionMetrics, reducedResolutionMetricsBatch, fullResolutionMetrics, summarize, formatSummary,
-  reducedMetricNames, fullMetricNames,
+  reducedResolutionMetrics,
+  reducedResolutionMetricsBatch,
+  fullResolutionMetrics,
+  summarize,
+  formatSummary,
+  reducedMetricNames,
+  fullMetricNames,
 } from '../../lib/metrics/index.js';
 import { native } from '../../lib/native.js';
 import * as R from './reference.js';
@@ -13,7 +18,7 @@ for (const c of [4, 8]) {
   t.test(`identical ${c}-band images: SAM 0, ERGAS 0, Q = Q2n = SCC = SSIM = 1, PSNR = ∞`, async (t) => {
     const g = toTensor(R.scene(c, 64, 64, 100 + c));
     const r = await reducedResolutionMetrics(g, g);
-    near(t, r.SAM, 0, 1e-6, 'SAM');  // acos of a ratio rounded just below 1 can leave ~1e-8 rad, as in MATLAB
+    near(t, r.SAM, 0, 1e-6, 'SAM'); // acos of a ratio rounded just below 1 can leave ~1e-8 rad, as in MATLAB
     t.equal(r.ERGAS, 0, 'ERGAS');
     near(t, r.Q, 1, 1e-12, 'Q');
     near(t, r.Q2n, 1, 1e-12, 'Q2n');
@@ -26,7 +31,12 @@ for (const c of [4, 8]) {
 t.test('SAM ignores a per-pixel positive scaling of the fused spectra', async (t) => {
   const gt = R.scene(4, 40, 40, 1);
   const f = R.perturb(gt, 2, 80);
-  const scaled = R.img(4, 40, 40, f.d.map((v, k) => v * (0.5 + ((k % 1600) % 7) / 3)));  // the same factor for all bands of a pixel
+  const scaled = R.img(
+    4,
+    40,
+    40,
+    f.d.map((v, k) => v * (0.5 + ((k % 1600) % 7) / 3)),
+  ); // the same factor for all bands of a pixel
   const a = await reducedResolutionMetrics(toTensor(f), toTensor(gt), { metrics: ['SAM'] });
   const b = await reducedResolutionMetrics(toTensor(scaled), toTensor(gt), { metrics: ['SAM'] });
   close(t, b.SAM, a.SAM, 1e-9, 'SAM(w·F, G) = SAM(F, G)');
@@ -106,28 +116,45 @@ t.test('full resolution: missing inputs are derived with the toolbox recipe', as
   t.same(r3.conventions.inputs, { lms: 'computed', panLP: 'computed', fusedMTF: null });
 });
 
-t.test('derived inputs equal the toolbox recipe run through the resampling API', {
-  skip: typeof native.interp23tap === 'function' ? false : 'no resampling bindings in this build',
-}, async (t) => {
-  const ms = toTensor(R.scene(8, 16, 32, 16));
-  const pan = toTensor(R.scene(1, 64, 128, 17));
-  const fused = toTensor(R.perturb(R.scene(8, 64, 128, 16), 18, 40));
-  const lms = new Tensor(await native.interp23tap(ms.native, 4, 'float64'));
-  const panLP = new Tensor(await native.interp23tap(await native.imresize(pan.native, 1 / 4, true, 'float64'), 4, 'float64'));
-  const fusedMTF = new Tensor(await native.mtfFilter(fused.native, 'WV3', 4, 'float64'));
-  const derived = await fullResolutionMetrics(fused, { ms, pan, sensor: 'WV3' });
-  const given = await fullResolutionMetrics(fused, { lms, pan, panLP, fusedMTF });
-  for (const k of fullMetricNames) close(t, derived[k], given[k], 1e-12, k);
-});
+t.test(
+  'derived inputs equal the toolbox recipe run through the resampling API',
+  {
+    skip: typeof native.interp23tap === 'function' ? false : 'no resampling bindings in this build',
+  },
+  async (t) => {
+    const ms = toTensor(R.scene(8, 16, 32, 16));
+    const pan = toTensor(R.scene(1, 64, 128, 17));
+    const fused = toTensor(R.perturb(R.scene(8, 64, 128, 16), 18, 40));
+    const lms = new Tensor(await native.interp23tap(ms.native, 4, 'float64'));
+    const panLP = new Tensor(await native.interp23tap(await native.imresize(pan.native, 1 / 4, true, 'float64'), 4, 'float64'));
+    const fusedMTF = new Tensor(await native.mtfFilter(fused.native, 'WV3', 4, 'float64'));
+    const derived = await fullResolutionMetrics(fused, { ms, pan, sensor: 'WV3' });
+    const given = await fullResolutionMetrics(fused, { lms, pan, panLP, fusedMTF });
+    for (const k of fullMetricNames) close(t, derived[k], given[k], 1e-12, k);
+  },
+);
 
 t.test('conventions are recorded with every result', async (t) => {
   const g = toTensor(R.scene(4, 40, 40, 15));
   const r = await reducedResolutionMetrics(g, g, { ratio: 4, bits: 10, blockSize: 16, dimCut: 3, metrics: ['Q2n', 'SAM'] });
   t.same(Object.keys(r), ['SAM', 'Q2n', 'conventions'], 'the canonical order');
   t.match(r.conventions, {
-    kind: 'reduced-resolution', layout: 'CHW', computeDtype: 'float64', device: 'cpu', bands: 4, evaluatedSize: [35, 35],
-    ratio: 4, bits: 10, dataRange: 1024, blockSize: 16, q2nShift: 16, flagCutBounds: true, dimCut: 3, thValues: false,
-    scale: 1, peak: 1023,
+    kind: 'reduced-resolution',
+    layout: 'CHW',
+    computeDtype: 'float64',
+    device: 'cpu',
+    bands: 4,
+    evaluatedSize: [35, 35],
+    ratio: 4,
+    bits: 10,
+    dataRange: 1024,
+    blockSize: 16,
+    q2nShift: 16,
+    flagCutBounds: true,
+    dimCut: 3,
+    thValues: false,
+    scale: 1,
+    peak: 1023,
   });
   t.match(r.conventions.reference, /DLPan-Toolbox/);
   t.match(r.conventions.definitions.Q2n, /uint16/);
@@ -135,7 +162,8 @@ t.test('conventions are recorded with every result', async (t) => {
 
 t.test('summarize: mean ± sample std over a set, conventions checked', async (t) => {
   const pairs = [30, 31, 32].map((s) => [R.scene(4, 32, 32, s), R.perturb(R.scene(4, 32, 32, s), s + 100, 40)] as const);
-  const F = stack(pairs.map(([, f]) => toTensor(f))), G = stack(pairs.map(([g]) => toTensor(g)));
+  const F = stack(pairs.map(([, f]) => toTensor(f))),
+    G = stack(pairs.map(([g]) => toTensor(g)));
   const list = await reducedResolutionMetricsBatch(F, G, { metrics: ['SAM', 'ERGAS'] });
   const s = summarize(list);
   t.equal(s.count, 3);

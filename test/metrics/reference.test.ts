@@ -4,7 +4,10 @@
 import t from 'tap';
 import { cuda, stack, tensor } from '../../lib/index.js';
 import {
-  reducedResolutionMetrics, reducedResolutionMetricsBatch, fullResolutionMetrics, fullResolutionMetricsBatch,
+  reducedResolutionMetrics,
+  reducedResolutionMetricsBatch,
+  fullResolutionMetrics,
+  fullResolutionMetricsBatch,
   type ReducedMetricName,
 } from '../../lib/metrics/index.js';
 import * as R from './reference.js';
@@ -66,7 +69,12 @@ for (const c of cases) {
     const [gt, f] = makePair(c);
     const want = reducedReference(gt, f, c);
     const got = await reducedResolutionMetrics(toTensor(f), toTensor(gt), {
-      dimCut: c.dimCut, thValues: c.thValues, blockSize: c.blockSize, q2nShift: c.q2nShift, ratio: c.ratio, peak: c.peak,
+      dimCut: c.dimCut,
+      thValues: c.thValues,
+      blockSize: c.blockSize,
+      q2nShift: c.q2nShift,
+      ratio: c.ratio,
+      peak: c.peak,
     });
     for (const k of Object.keys(want) as ReducedMetricName[]) close(t, got[k], want[k], REL, k);
     t.ok(got.Q2n < 1 && got.Q2n > 0.3 && got.SAM > 0.1, 'the images are close but not equal (non-degenerate values)');
@@ -82,8 +90,18 @@ t.test('float32 and uint16 inputs are evaluated on their own values', async (t) 
   const got32 = await reducedResolutionMetrics(toTensor(f, 'float32'), toTensor(gt, 'float32'));
   for (const k of Object.keys(want32) as ReducedMetricName[]) close(t, got32[k], want32[k], REL, `float32 ${k}`);
   // uint16 DN (as stored in the .mat test sets)
-  const fu = R.img(4, 40, 40, f.d.map((v) => Math.round(v)));
-  const gu = R.img(4, 40, 40, gt.d.map((v) => Math.round(v)));
+  const fu = R.img(
+    4,
+    40,
+    40,
+    f.d.map((v) => Math.round(v)),
+  );
+  const gu = R.img(
+    4,
+    40,
+    40,
+    gt.d.map((v) => Math.round(v)),
+  );
   const wantU = reducedReference(gu, fu, { name: '', c: 4, h: 40, w: 40, seed: 0 });
   const gotU = await reducedResolutionMetrics(tensor(new Uint16Array(fu.d), [4, 40, 40]), tensor(new Uint16Array(gu.d), [4, 40, 40]));
   for (const k of Object.keys(wantU) as ReducedMetricName[]) close(t, gotU[k], wantU[k], REL, `uint16 ${k}`);
@@ -92,7 +110,13 @@ t.test('float32 and uint16 inputs are evaluated on their own values', async (t) 
 t.test('scale: [0, 1] data times 2047 equals DN data', async (t) => {
   const [gt, f] = makePair({ name: '', c: 4, h: 40, w: 40, seed: 8 });
   const want = reducedReference(R.scaled(gt, 2047 / 2047), R.scaled(f, 1), { name: '', c: 4, h: 40, w: 40, seed: 0 });
-  const unit = (x: R.Img) => R.img(x.c, x.h, x.w, x.d.map((v) => v / 2047));
+  const unit = (x: R.Img) =>
+    R.img(
+      x.c,
+      x.h,
+      x.w,
+      x.d.map((v) => v / 2047),
+    );
   const want2 = reducedReference(R.scaled(unit(gt), 2047), R.scaled(unit(f), 2047), { name: '', c: 4, h: 40, w: 40, seed: 0 });
   const got = await reducedResolutionMetrics(toTensor(unit(f)), toTensor(unit(gt)), { scale: 2047 });
   for (const k of Object.keys(want2) as ReducedMetricName[]) {
@@ -166,8 +190,16 @@ for (const c of frCases) {
     const d = frData(c);
     const want = fullReference(d, c);
     const got = await fullResolutionMetrics(toTensor(d.fused), {
-      lms: toTensor(d.lms), pan: toTensor(d.pan), panLP: toTensor(d.panLp), fusedMTF: toTensor(d.fusedMtf),
-      p: c.p, q: c.q, alpha: c.alpha, beta: c.beta, thValues: c.thValues, blockSize: c.blockSize,
+      lms: toTensor(d.lms),
+      pan: toTensor(d.pan),
+      panLP: toTensor(d.panLp),
+      fusedMTF: toTensor(d.fusedMtf),
+      p: c.p,
+      q: c.q,
+      alpha: c.alpha,
+      beta: c.beta,
+      thValues: c.thValues,
+      blockSize: c.blockSize,
     });
     for (const k of Object.keys(want) as (keyof typeof want)[]) close(t, got[k], want[k], REL, k);
     t.same(got.conventions.inputs, { lms: 'given', panLP: 'given', fusedMTF: 'given' });

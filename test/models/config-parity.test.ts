@@ -7,8 +7,17 @@
 // fails here. Nothing is built, so the full-size presets cost nothing.
 import t, { type Test } from 'tap';
 import {
-  CROSSDIFF_PRESETS, INFN_PRESETS, MLP_DEFAULTS, PANADAPTER_PRESETS, CNN_MODELS, modelNames,
-  resolveCnnOptions, resolveCrossDiffOptions, resolveInfnOptions, resolveMlpOptions, resolvePanAdapterOptions,
+  CROSSDIFF_PRESETS,
+  INFN_PRESETS,
+  MLP_DEFAULTS,
+  PANADAPTER_PRESETS,
+  CNN_MODELS,
+  modelNames,
+  resolveCnnOptions,
+  resolveCrossDiffOptions,
+  resolveInfnOptions,
+  resolveMlpOptions,
+  resolvePanAdapterOptions,
 } from '../../lib/models/index.js';
 import { native, type ConfigValue } from '../../lib/native.js';
 import { cnnSpecs } from '../../lib/models/cnn.js';
@@ -97,7 +106,11 @@ t.test('stage sets: TypeScript has one set per C++ stage, and the same default (
   const stages = native.modelStages();
   t.same(Object.keys(stages).sort(), Object.keys(specs).sort(), 'every registered model has a spec');
   for (const [name, n] of Object.entries(stages)) {
-    t.same(Object.keys(specs[name]!.stages).map(Number), Array.from({ length: n }, (_, i) => i + 1), `${name}: stages 1..${n} on both sides`);
+    t.same(
+      Object.keys(specs[name]!.stages).map(Number),
+      Array.from({ length: n }, (_, i) => i + 1),
+      `${name}: stages 1..${n} on both sides`,
+    );
   }
   // the default stage: C++ runs the last when none is given, and so does Module.defaultStage
   const { createModel, rand } = await import('../../lib/index.js');
@@ -109,7 +122,7 @@ t.test('stage sets: TypeScript has one set per C++ stage, and the same default (
   m.dispose();
 });
 
-t.test('TypeScript key lists and defaults equal the C++ parsers\'', async (t) => {
+t.test("TypeScript key lists and defaults equal the C++ parsers'", async (t) => {
   for (const f of families) {
     for (const name of f.names) {
       const cpp = native.resolveModelConfig(name, {});
@@ -119,7 +132,13 @@ t.test('TypeScript key lists and defaults equal the C++ parsers\'', async (t) =>
       // missing key: C++ fills it from its defaults, which must be TypeScript's default preset
       for (const k of Object.keys(tsDefault)) {
         const { [k]: _, ...rest } = tsDefault;
-        agree(t, name, { ok: true, values: tsDefault }, outcome(() => native.resolveModelConfig(name, rest)), `without ${k}`);
+        agree(
+          t,
+          name,
+          { ok: true, values: tsDefault },
+          outcome(() => native.resolveModelConfig(name, rest)),
+          `without ${k}`,
+        );
       }
     }
   }
@@ -131,7 +150,13 @@ t.test('every preset passes both layers unchanged', async (t) => {
       for (const [preset, options] of Object.entries(f.presets)) {
         const ts = outcome(() => f.resolve(name, f.defaultPreset ? { preset } : {}));
         t.same(ts, { ok: true, values: flat(options) }, `${name} ${preset}: TypeScript resolves the preset as written`);
-        agree(t, name, ts, outcome(() => native.resolveModelConfig(name, flat(options))), `preset ${preset}`);
+        agree(
+          t,
+          name,
+          ts,
+          outcome(() => native.resolveModelConfig(name, flat(options))),
+          `preset ${preset}`,
+        );
       }
     }
   }
@@ -146,7 +171,10 @@ t.test('bad mutations: both layers agree on accept/reject, error class and key',
         const base = flat(options);
         const presetKey = f.defaultPreset ? { preset } : {};
         const isList = (k: string) => Array.isArray((options as Record<string, unknown>)[k]);
-        const mutations: [string, unknown][] = [['bandz', 4], ['imgDim', 16]]; // unknown keys
+        const mutations: [string, unknown][] = [
+          ['bandz', 4],
+          ['imgDim', 16],
+        ]; // unknown keys
         for (const k of Object.keys(base)) for (const v of [...NUMBERS, ...OTHERS, ...(isList(k) ? LISTS : [])]) mutations.push([k, v]);
         const problems: string[] = [];
         for (const [key, v] of mutations) {
@@ -179,10 +207,19 @@ t.test('no structural limit is written in TypeScript: the drift cases of issue 1
   // PanAdapter and the CNNs take any band count C++ takes (fully convolutional; presets have 4 or 8)
   t.same(resolvePanAdapterOptions({ model: 'panadapter', preset: 'tiny', bands: 3 }).bands, 3, 'PanAdapter bands 3');
   t.same(resolveCnnOptions({ model: 'pnn', bands: 5 }).bands, 5, 'PNN bands 5');
-  t.throws(() => resolvePanAdapterOptions({ model: 'panadapter', bands: 1025 }), { name: 'RangeError', message: /config\.bands: must be in \[1, 1024\], got 1025/ });
+  t.throws(() => resolvePanAdapterOptions({ model: 'panadapter', bands: 1025 }), {
+    name: 'RangeError',
+    message: /config\.bands: must be in \[1, 1024\], got 1025/,
+  });
   // widths: one limit (2^16), in C++
-  t.throws(() => resolvePanAdapterOptions({ model: 'panadapter', preset: 'tiny', inrHidden: 65537 }), { name: 'RangeError', message: /config\.inrHidden: must be in \[1, 65536\]/ });
-  t.throws(() => resolveCrossDiffOptions({ model: 'crossdiff', embedDim: 65537 }), { name: 'RangeError', message: /config\.embedDim: must be in \[1, 65536\]/ });
+  t.throws(() => resolvePanAdapterOptions({ model: 'panadapter', preset: 'tiny', inrHidden: 65537 }), {
+    name: 'RangeError',
+    message: /config\.inrHidden: must be in \[1, 65536\]/,
+  });
+  t.throws(() => resolveCrossDiffOptions({ model: 'crossdiff', embedDim: 65537 }), {
+    name: 'RangeError',
+    message: /config\.embedDim: must be in \[1, 65536\]/,
+  });
   // imgDim: one spelling of the token grid (patch), on both sides
   t.throws(() => native.resolveModelConfig('panadapter', { imgDim: 16 }), { name: 'RangeError', message: /^config\.imgDim: unknown option/ });
   t.throws(() => resolvePanAdapterOptions({ model: 'panadapter', imgDim: 16 } as never), { name: 'RangeError', message: /^config\.imgDim: unknown option/ });

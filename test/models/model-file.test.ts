@@ -32,7 +32,10 @@ for (const { config, stage } of CASES) {
     t.same([report.missing, report.unexpected, report.shapeMismatch], [[], [], []], 'every tensor loaded');
     const name = m.namedParameters()[0]!.name;
     const [a, b] = [await m.getTensor(name).toHost(), await model.getTensor(name).toHost()];
-    t.ok(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength)), `${name}: the same weights`);
+    t.ok(
+      Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength)),
+      `${name}: the same weights`,
+    );
   });
 }
 

@@ -26,8 +26,17 @@ const GENERATOR = join(HERE, 'fixtures', 'panadapter_parity.py');
 const TOL = 1e-5;
 
 type Config = Record<string, ConfigValue>;
-interface Layout { config: Config; tensors: [string, number[], boolean][]; counts: { params_total: number; state_dict_tensors: number } }
-interface Case { config: Config; runs: [number, number][]; seed: number; python_forward_s: Record<string, number> }
+interface Layout {
+  config: Config;
+  tensors: [string, number[], boolean][];
+  counts: { params_total: number; state_dict_tensors: number };
+}
+interface Case {
+  config: Config;
+  runs: [number, number][];
+  seed: number;
+  python_forward_s: Record<string, number>;
+}
 
 function pythonUnavailable(): string | false {
   if (!existsSync(PYTHON)) return `no Python at ${PYTHON} (set SPECFUSE_PYTHON)`;
@@ -39,7 +48,9 @@ function runPython(args: string[]): Promise<void> {
   return new Promise((ok, fail) => {
     const p = spawn(PYTHON, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    p.stderr.on('data', (c) => { err += String(c); });
+    p.stderr.on('data', (c) => {
+      err += String(c);
+    });
     p.on('error', fail);
     p.on('close', (code) => (code === 0 ? ok() : fail(new Error(`python ${args.join(' ')} failed (${code}):\n${err}`))));
   });
@@ -107,9 +118,21 @@ t.test('PanAdapter vs the PyTorch reference', { skip }, async (t) => {
     const buffers = m.namedBuffers();
     const refParams = ref.tensors.filter(([, , b]) => !b).map(([n, s]) => [n, s]);
     const refBuffers = ref.tensors.filter(([, , b]) => b).map(([n, s]) => [n, s]);
-    t.same(params.map((p) => [p.name, p.shape]), refParams, `${refParams.length} parameters: names, shapes, order`);
-    t.same(buffers.map((b) => [b.name, b.shape]), refBuffers, `${refBuffers.length} buffers: names, shapes, order`);
-    t.same(buffers.map((b) => b.dtype), refBuffers.map(() => 'int64'), 'buffers are int64');
+    t.same(
+      params.map((p) => [p.name, p.shape]),
+      refParams,
+      `${refParams.length} parameters: names, shapes, order`,
+    );
+    t.same(
+      buffers.map((b) => [b.name, b.shape]),
+      refBuffers,
+      `${refBuffers.length} buffers: names, shapes, order`,
+    );
+    t.same(
+      buffers.map((b) => b.dtype),
+      refBuffers.map(() => 'int64'),
+      'buffers are int64',
+    );
     t.equal(params.length + buffers.length, ref.counts.state_dict_tensors, `${ref.counts.state_dict_tensors} state-dict tensors`);
     const total = params.reduce((a, p) => a + p.numel, 0);
     t.equal(total, ref.counts.params_total, `parameter count ${total.toLocaleString('en')}`);
@@ -164,33 +187,39 @@ t.test('PanAdapter vs the PyTorch reference', { skip }, async (t) => {
       t.same(out.shape, want.shape, `stage ${stage} batch ${batch}: shape [${want.shape.join(', ')}]`);
       const e = relError(out.dataSync() as Float32Array, want.data as Float32Array, lmsH.data as Float32Array);
       out.dispose();
-      t.ok(e.rel < TOL,
+      t.ok(
+        e.rel < TOL,
         `stage ${stage} batch ${batch}: rel ${e.rel.toExponential(2)} (residual-relative ${e.relResidual.toExponential(2)}, ` +
-        `max abs ${e.diff.toExponential(2)}; C++ ${dt.toFixed(2)} s, Python ${c.python_forward_s[`s${stage}_b${batch}`]} s)`);
+          `max abs ${e.diff.toExponential(2)}; C++ ${dt.toFixed(2)} s, Python ${c.python_forward_s[`s${stage}_b${batch}`]} s)`,
+      );
     }
   };
 
   for (const [name, c] of Object.entries(cases)) {
     if (name === 'wv3') continue;
-    t.test(`parity: ${name} (${JSON.stringify(Object.fromEntries(Object.entries(c.config).filter(([k]) =>
-      ['bands', 'spectralInput', 'tailUsesVit', 'attentionRoles', 'posEvery'].includes(k))))})`, async (t) => {
-      native.manualSeed(c.seed);
-      const m = build(c.config);
-      await compare(t, name, c, m);
-      if (name === 'tiny8') {
-        // stage 0 = the default = stage 2
-        const io = readTensors(join(dir, `${name}.io.safetensors`));
-        using lms = fromHost(io.get('lms_b1')!);
-        using pan = fromHost(io.get('pan_b1')!);
-        using ms = fromHost(io.get('ms_b1')!);
-        const a = await m.forward({ lms: lms.native, pan: pan.native, ms: ms.native });
-        const b = await m.forward({ lms: lms.native, pan: pan.native, ms: ms.native }, { stage: 2 });
-        t.ok(a.equal(b), 'no stage = stage 2');
-        a.dispose();
-        b.dispose();
-      }
-      m.dispose();
-    });
+    t.test(
+      `parity: ${name} (${JSON.stringify(
+        Object.fromEntries(Object.entries(c.config).filter(([k]) => ['bands', 'spectralInput', 'tailUsesVit', 'attentionRoles', 'posEvery'].includes(k))),
+      )})`,
+      async (t) => {
+        native.manualSeed(c.seed);
+        const m = build(c.config);
+        await compare(t, name, c, m);
+        if (name === 'tiny8') {
+          // stage 0 = the default = stage 2
+          const io = readTensors(join(dir, `${name}.io.safetensors`));
+          using lms = fromHost(io.get('lms_b1')!);
+          using pan = fromHost(io.get('pan_b1')!);
+          using ms = fromHost(io.get('ms_b1')!);
+          const a = await m.forward({ lms: lms.native, pan: pan.native, ms: ms.native });
+          const b = await m.forward({ lms: lms.native, pan: pan.native, ms: ms.native }, { stage: 2 });
+          t.ok(a.equal(b), 'no stage = stage 2');
+          a.dispose();
+          b.dispose();
+        }
+        m.dispose();
+      },
+    );
   }
 
   t.test('full WV3 (the C++ defaults): names, counts and stage-2 parity at batch 1', async (t) => {
@@ -206,8 +235,20 @@ t.test('PanAdapter vs the PyTorch reference', { skip }, async (t) => {
 
 // -------------------------------------------------------------------------------------------------
 const TINY: Config = {
-  nFeats: 48, heads: 4, encLayers: 4, decLayers: 4, hiddenDim: 96, edsrFeats: 16, edsrBlocks: 4,
-  lpeCh: 4, priorCh: 16, k: 24, adapterHeads: 4, nAdapters: 2, injectEvery: 4, inrHidden: 48,
+  nFeats: 48,
+  heads: 4,
+  encLayers: 4,
+  decLayers: 4,
+  hiddenDim: 96,
+  edsrFeats: 16,
+  edsrBlocks: 4,
+  lpeCh: 4,
+  priorCh: 16,
+  k: 24,
+  adapterHeads: 4,
+  nAdapters: 2,
+  injectEvery: 4,
+  inrHidden: 48,
 };
 
 t.test('config validation names the key', async (t) => {
@@ -240,16 +281,22 @@ t.test('input validation names the input', async (t) => {
   const out = await m.forward(good);
   t.same(out.shape, [2, 4, 64, 64], 'good inputs work');
   out.dispose();
-  await t.rejects(m.forward({ ...good, pan: rand([2, 3, 64, 64]) }),
-    new RangeError('inputs.pan: expected shape [B, 1, 64, 64], got [2, 3, 64, 64]'));
+  await t.rejects(m.forward({ ...good, pan: rand([2, 3, 64, 64]) }), new RangeError('inputs.pan: expected shape [B, 1, 64, 64], got [2, 3, 64, 64]'));
   await t.rejects(m.forward({ ...good, lms: rand([2, 8, 64, 64]) }), { name: 'RangeError', message: /inputs\.lms: expected shape \[B, 4, 64, 64\]/ });
   await t.rejects(m.forward({ ...good, ms: rand([2, 4, 64, 64]) }), { name: 'RangeError', message: /inputs\.ms: expected shape \[B, 4, 16, 16\]/ });
-  await t.rejects(m.forward({ ...good, pan: rand([3, 1, 64, 64]) }), { name: 'RangeError', message: /inputs\.pan: batch size 3 differs from inputs\.lms \(2\)/ });
+  await t.rejects(m.forward({ ...good, pan: rand([3, 1, 64, 64]) }), {
+    name: 'RangeError',
+    message: /inputs\.pan: batch size 3 differs from inputs\.lms \(2\)/,
+  });
   await t.rejects(m.forward({ ...good, pan: rand([2, 1, 64, 64], 'float64') }), { name: 'TypeError', message: /inputs\.pan: expected dtype float32/ });
   t.throws(() => m.forward({ lms: good.lms, pan: good.pan }), { name: 'TypeError', message: /inputs\.ms: missing/ });
   await t.rejects(m.forward(good, { stage: 3 }), { name: 'RangeError', message: /options\.stage/ });
   const big = new native.NativeModule('panadapter', { ...TINY, patch: 96 }); // token grid 24 x 24
-  t.same(big.namedBuffers().map((b) => b.shape), [[1, 576]], 'patch 96: 576 position ids');
+  t.same(
+    big.namedBuffers().map((b) => b.shape),
+    [[1, 576]],
+    'patch 96: 576 position ids',
+  );
   const x = { lms: rand([1, 8, 96, 96]), pan: rand([1, 1, 96, 96]), ms: rand([1, 8, 24, 24]) };
   for (const stage of [1, 2]) {
     const yb = await big.forward(x, { stage });

@@ -20,8 +20,14 @@ const STAGE2 = ['adapters', 'a_proj', 'b_proj', 'tail2'];
 
 // §3.1 (WV3, C = 8): top-level modules and the sub-rows of the table.
 const WV3_MODULES: Record<string, number> = {
-  head: 33_227_136, head_down: 5_308_992, vit: 115_636_608, sspen: 3_346_496,
-  a_proj: 6_240, b_proj: 98_400, adapters: 1_729_446, tail2: 449_288,
+  head: 33_227_136,
+  head_down: 5_308_992,
+  vit: 115_636_608,
+  sspen: 3_346_496,
+  a_proj: 6_240,
+  b_proj: 98_400,
+  adapters: 1_729_446,
+  tail2: 449_288,
 };
 const WV3_SUB: Record<string, number> = {
   'vit.encoder': 47_837_952,
@@ -83,13 +89,15 @@ const EXPECTED: Record<'wv3' | 'qb', Expected> = {
   // §3.2: the 4-band differences (stem SE/conv, both EDSR heads, tail output); all else as WV3.
   qb: {
     total: 159_774_954,
-    stage1: (3_346_496 - 2_304 - 2_304) + 6_240 + 98_400 + 446_980,
+    stage1: 3_346_496 - 2_304 - 2_304 + 6_240 + 98_400 + 446_980,
     stage2: 2_281_066,
     modules: { ...WV3_MODULES, head: 33_206_400, sspen: 3_346_496 - 2_304 - 2_304, tail2: 446_980 },
     sub: {
       ...WV3_SUB,
-      'sspen.spe_edsr': 1_635_008, 'sspen.spa_edsr': 1_635_584,
-      'sspen.spe_edsr.head': 418_688 - 2_304, 'sspen.spa_edsr.head': 419_264 - 2_304,
+      'sspen.spe_edsr': 1_635_008,
+      'sspen.spa_edsr': 1_635_584,
+      'sspen.spe_edsr.head': 418_688 - 2_304,
+      'sspen.spa_edsr.head': 419_264 - 2_304,
     },
   },
 };
@@ -125,7 +133,11 @@ const checkPreset = (preset: 'wv3' | 'qb') => async (t: Test) => {
   t.equal(all.trainable, e.total, 'before any stage: everything trainable');
   t.same(Object.keys(all.modules), TOP, 'top-level modules in order');
   for (const k of TOP) t.equal(all.modules[k]!.total, e.modules[k], `${k}: ${e.modules[k]!.toLocaleString('en')}`);
-  t.equal(TOP.reduce((a, k) => a + e.modules[k]!, 0), e.total, 'the §3 rows add up to the total');
+  t.equal(
+    TOP.reduce((a, k) => a + e.modules[k]!, 0),
+    e.total,
+    'the §3 rows add up to the total',
+  );
 
   for (const [prefix, n] of Object.entries(e.sub)) t.equal(countUnder(m, prefix), n, `${prefix}: ${n.toLocaleString('en')}`);
   const lpeProj = ['sspen.spe_lpes', 'sspen.spa_lpes', 'sspen.spe_proj', 'sspen.spa_proj'].reduce((a, p) => a + countUnder(m, p), 0);
@@ -136,7 +148,10 @@ const checkPreset = (preset: 'wv3' | 'qb') => async (t: Test) => {
     const c = m.parameterCounts();
     t.same(c, expectedCounts(e, stage), `stage ${stage}: trainable ${c.trainable.toLocaleString('en')}, per-module counts`);
     const sets = stage === 1 ? STAGE1 : STAGE2;
-    const wrong = m.namedParameters().filter((p) => p.requiresGrad !== sets.includes(p.name.split('.')[0]!)).map((p) => p.name);
+    const wrong = m
+      .namedParameters()
+      .filter((p) => p.requiresGrad !== sets.includes(p.name.split('.')[0]!))
+      .map((p) => p.name);
     t.same(wrong, [], `stage ${stage}: requiresGrad exactly on ${sets.join(', ')}`);
   }
   // the ratios quoted in §3
@@ -152,20 +167,24 @@ const checkPreset = (preset: 'wv3' | 'qb') => async (t: Test) => {
 t.test('full WV3 preset (8 bands)', checkPreset('wv3'));
 t.test('full QB preset (4 bands)', checkPreset('qb'));
 
-t.test('`specfuse info --json` prints the same counts', { skip: existsSync(join(REPO, 'dist', 'cli', 'main.js')) ? false : 'dist/ not built (npx tsc -p tsconfig.json)' }, async (t) => {
-  const cases: Array<[string[], Expected, 1 | 2]> = [
-    [['--preset', 'wv3', '--stage', '2'], EXPECTED.wv3, 2],
-    [['--preset', 'wv3', '--stage', '1'], EXPECTED.wv3, 1],
-    [['--preset', 'qb', '--stage', '2'], EXPECTED.qb, 2],
-    [['--preset', 'wv3', '--bands', '4', '--stage', '2'], EXPECTED.qb, 2],
-  ];
-  for (const [args, e, stage] of cases) {
-    const out = await cli(['info', '--model', 'panadapter', ...args, '--json']);
-    const lines = out.trim().split('\n');
-    t.equal(lines.length, 1, `${args.join(' ')}: one JSON line`);
-    t.same(JSON.parse(lines[0]!), expectedCounts(e, stage), `${args.join(' ')}: exactly the §3 counts`);
-  }
-  const text = await cli(['info', '--model', 'panadapter', '--preset', 'wv3', '--stage', '2']);
-  t.match(text, /total\s+159,802,606/, 'text: total');
-  t.match(text, /trainable\s+2,283,374 \(1\.429%\)/, 'text: trainable and ratio');
-});
+t.test(
+  '`specfuse info --json` prints the same counts',
+  { skip: existsSync(join(REPO, 'dist', 'cli', 'main.js')) ? false : 'dist/ not built (npx tsc -p tsconfig.json)' },
+  async (t) => {
+    const cases: Array<[string[], Expected, 1 | 2]> = [
+      [['--preset', 'wv3', '--stage', '2'], EXPECTED.wv3, 2],
+      [['--preset', 'wv3', '--stage', '1'], EXPECTED.wv3, 1],
+      [['--preset', 'qb', '--stage', '2'], EXPECTED.qb, 2],
+      [['--preset', 'wv3', '--bands', '4', '--stage', '2'], EXPECTED.qb, 2],
+    ];
+    for (const [args, e, stage] of cases) {
+      const out = await cli(['info', '--model', 'panadapter', ...args, '--json']);
+      const lines = out.trim().split('\n');
+      t.equal(lines.length, 1, `${args.join(' ')}: one JSON line`);
+      t.same(JSON.parse(lines[0]!), expectedCounts(e, stage), `${args.join(' ')}: exactly the §3 counts`);
+    }
+    const text = await cli(['info', '--model', 'panadapter', '--preset', 'wv3', '--stage', '2']);
+    t.match(text, /total\s+159,802,606/, 'text: total');
+    t.match(text, /trainable\s+2,283,374 \(1\.429%\)/, 'text: trainable and ratio');
+  },
+);

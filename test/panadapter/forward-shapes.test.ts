@@ -5,9 +5,7 @@
 //    Module.forward and Trainer.step alike; nothing leaks, the weights do not change, and the
 //    process goes on computing the same outputs.
 import t from 'tap';
-import {
-  createModel, cuda, full, manualSeed, memory, rand, tensor, Trainer, type Module, type Tensor,
-} from '../../lib/index.js';
+import { createModel, cuda, full, manualSeed, memory, rand, tensor, Trainer, type Module, type Tensor } from '../../lib/index.js';
 
 const P = 64;
 const H = P / 4;
@@ -15,7 +13,9 @@ const H = P / 4;
 function inputs(batch: number, bands: number) {
   return { lms: rand([batch, bands, P, P]), pan: rand([batch, 1, P, P]), ms: rand([batch, bands, H, H]) };
 }
-const dispose = (o: Record<string, Tensor | undefined>) => { for (const v of Object.values(o)) v?.dispose(); };
+const dispose = (o: Record<string, Tensor | undefined>) => {
+  for (const v of Object.values(o)) v?.dispose();
+};
 
 function allFinite(x: Tensor): boolean {
   const d = x.dataSync() as Float32Array;
@@ -79,18 +79,42 @@ t.test('bad inputs name the input and leave the process working', async (t) => {
   const disposed = rand([2, 1, P, P]);
   disposed.dispose();
   const made: Tensor[] = [f64, i32];
-  const mk = (s: number[]) => { const x = rand(s); made.push(x); return x; };
+  const mk = (s: number[]) => {
+    const x = rand(s);
+    made.push(x);
+    return x;
+  };
   const cases: Bad[] = [
-    ['lms with 4 bands', { ...good, lms: mk([2, 4, P, P]) }, { name: 'RangeError', message: /^inputs\.lms: expected shape \[B, 8, 64, 64\], got \[2, 4, 64, 64\]$/ }],
-    ['ms with 4 bands', { ...good, ms: mk([2, 4, H, H]) }, { name: 'RangeError', message: /^inputs\.ms: expected shape \[B, 8, 16, 16\], got \[2, 4, 16, 16\]$/ }],
+    [
+      'lms with 4 bands',
+      { ...good, lms: mk([2, 4, P, P]) },
+      { name: 'RangeError', message: /^inputs\.lms: expected shape \[B, 8, 64, 64\], got \[2, 4, 64, 64\]$/ },
+    ],
+    [
+      'ms with 4 bands',
+      { ...good, ms: mk([2, 4, H, H]) },
+      { name: 'RangeError', message: /^inputs\.ms: expected shape \[B, 8, 16, 16\], got \[2, 4, 16, 16\]$/ },
+    ],
     ['pan with 3 channels', { ...good, pan: mk([2, 3, P, P]) }, { name: 'RangeError', message: /^inputs\.pan: expected shape \[B, 1, 64, 64\]/ }],
-    ['pan 32 x 32', { ...good, pan: mk([2, 1, 32, 32]) }, { name: 'RangeError', message: /^inputs\.pan: expected shape \[B, 1, 64, 64\], got \[2, 1, 32, 32\]$/ }],
+    [
+      'pan 32 x 32',
+      { ...good, pan: mk([2, 1, 32, 32]) },
+      { name: 'RangeError', message: /^inputs\.pan: expected shape \[B, 1, 64, 64\], got \[2, 1, 32, 32\]$/ },
+    ],
     ['lms 128 x 128', { ...good, lms: mk([2, 8, 128, 128]) }, { name: 'RangeError', message: /^inputs\.lms: expected shape/ }],
     ['lms 64 x 32', { ...good, lms: mk([2, 8, 64, 32]) }, { name: 'RangeError', message: /^inputs\.lms: expected shape/ }],
     ['ms at full resolution', { ...good, ms: mk([2, 8, P, P]) }, { name: 'RangeError', message: /^inputs\.ms: expected shape \[B, 8, 16, 16\]/ }],
-    ['lms without a batch axis', { ...good, lms: mk([8, P, P]) }, { name: 'RangeError', message: /^inputs\.lms: expected shape \[B, 8, 64, 64\], got \[8, 64, 64\]$/ }],
+    [
+      'lms without a batch axis',
+      { ...good, lms: mk([8, P, P]) },
+      { name: 'RangeError', message: /^inputs\.lms: expected shape \[B, 8, 64, 64\], got \[8, 64, 64\]$/ },
+    ],
     ['pan 5-D', { ...good, pan: mk([2, 1, 1, P, P]) }, { name: 'RangeError', message: /^inputs\.pan: expected shape/ }],
-    ['batch 3 pan with batch 2 lms', { ...good, pan: mk([3, 1, P, P]) }, { name: 'RangeError', message: /^inputs\.pan: batch size 3 differs from inputs\.lms \(2\)$/ }],
+    [
+      'batch 3 pan with batch 2 lms',
+      { ...good, pan: mk([3, 1, P, P]) },
+      { name: 'RangeError', message: /^inputs\.pan: batch size 3 differs from inputs\.lms \(2\)$/ },
+    ],
     ['batch 3 ms', { ...good, ms: mk([3, 8, H, H]) }, { name: 'RangeError', message: /^inputs\.ms: batch size 3/ }],
     ['empty batch', { lms: mk([0, 8, P, P]), pan: mk([0, 1, P, P]), ms: mk([0, 8, H, H]) }, { name: 'RangeError', message: /^inputs\.lms: .*B >= 1/ }],
     ['missing ms', { lms: good.lms, pan: good.pan }, { name: 'TypeError', message: /^inputs\.ms: missing$/ }],
@@ -101,7 +125,9 @@ t.test('bad inputs name the input and leave the process working', async (t) => {
     ['a number as ms', { ...good, ms: 1 }, { name: 'TypeError', message: /^inputs\.ms: expected a Tensor$/ }],
     ['a disposed pan', { ...good, pan: disposed }, { name: 'Error', message: /inputs\.pan.*disposed|disposed.*inputs\.pan/ }],
   ];
-  t.teardown(() => { for (const x of made) x.dispose(); });
+  t.teardown(() => {
+    for (const x of made) x.dispose();
+  });
 
   let live = memory().tensors;
   for (const [what, x, want] of cases) {
@@ -115,8 +141,11 @@ t.test('bad inputs name the input and leave the process working', async (t) => {
   const c = cuda();
   if (c.available) {
     using gpuLms = good.lms.to('cuda');
-    await t.rejects(m.forward({ ...good, lms: gpuLms }), { name: 'RangeError', message: /^inputs\.lms: is on cuda(:0)?, the module is on cpu$/ },
-      'lms on CUDA, module on CPU: RangeError naming inputs.lms');
+    await t.rejects(
+      m.forward({ ...good, lms: gpuLms }),
+      { name: 'RangeError', message: /^inputs\.lms: is on cuda(:0)?, the module is on cpu$/ },
+      'lms on CUDA, module on CPU: RangeError naming inputs.lms',
+    );
   } else {
     t.throws(() => good.lms.to('cuda'), Error, `no GPU (${c.reason}): making a CUDA tensor throws`);
   }
@@ -127,10 +156,17 @@ t.test('bad inputs name the input and leave the process working', async (t) => {
   using badGt = rand([2, 4, P, P]);
   live = memory().tensors;
   for (const [what, x, want] of cases.filter(([w]) => /bands|32 x 32|float64|missing ms|typed array/.test(w))) {
-    await t.rejects(Promise.resolve().then(() => trainer.step(x as Record<string, Tensor>, gt)), want, `Trainer.step, ${what}: ${want.name}`);
+    await t.rejects(
+      Promise.resolve().then(() => trainer.step(x as Record<string, Tensor>, gt)),
+      want,
+      `Trainer.step, ${what}: ${want.name}`,
+    );
   }
-  await t.rejects(trainer.step(good, badGt), { name: 'RangeError', message: /^target: shape \[2, 4, 64, 64\] does not match the model output \[2, 8, 64, 64\]/ },
-    'Trainer.step, target with 4 bands: RangeError naming target');
+  await t.rejects(
+    trainer.step(good, badGt),
+    { name: 'RangeError', message: /^target: shape \[2, 4, 64, 64\] does not match the model output \[2, 8, 64, 64\]/ },
+    'Trainer.step, target with 4 bands: RangeError naming target',
+  );
   t.equal(memory().tensors, live, 'the failed steps left no tensors behind');
   t.equal(trainer.steps, 0, 'no step was taken');
   using w1 = m.getTensor('tail2.net.0.weight');

@@ -16,7 +16,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  createModel, fromHost, loadPanAdapterPretrained, loadWeights, WeightsError, zeros, type LoadReport, type Module, type Tensor,
+  createModel,
+  fromHost,
+  loadPanAdapterPretrained,
+  loadWeights,
+  WeightsError,
+  zeros,
+  type LoadReport,
+  type Module,
+  type Tensor,
 } from '../../lib/index.js';
 import { readSafetensors } from '../../lib/checkpoint-formats/index.js';
 import type { HostArray } from '../../lib/host.js';
@@ -36,7 +44,9 @@ function runPython(args: string[]): Promise<void> {
   return new Promise((ok, fail) => {
     const p = spawn(PYTHON, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    p.stderr.on('data', (c) => { err += String(c); });
+    p.stderr.on('data', (c) => {
+      err += String(c);
+    });
     p.on('error', fail);
     p.on('close', (code) => (code === 0 ? ok() : fail(new Error(`python ${args.join(' ')} failed (${code}):\n${err}`))));
   });
@@ -53,7 +63,11 @@ const EDSRS = ['spe_edsr', 'spa_edsr'];
 
 /** Where the IPT mapping must put a body key (reference §6.3). */
 const iptTarget = (k: string) =>
-  'vit.' + k.slice(5).replace(/^query_embed\./, '_query_embed.').replace(/^position_encoding\./, '_position_encoding.');
+  'vit.' +
+  k
+    .slice(5)
+    .replace(/^query_embed\./, '_query_embed.')
+    .replace(/^position_encoding\./, '_position_encoding.');
 
 /** The EDSR module names a checkpoint key must be written to. */
 function edsrTargets(k: string): string[] {
@@ -108,7 +122,10 @@ t.test('IPT and EDSR checkpoints into a full WV3 PanAdapter', { skip: pythonUnav
   };
 
   const checkIpt = (t: Test, r: LoadReport | undefined) => {
-    if (!r) { t.fail('no IPT report'); return; }
+    if (!r) {
+      t.fail('no IPT report');
+      return;
+    }
     t.equal(r.loaded.length, 297, 'loaded exactly 297 tensors');
     t.same(sorted(r.loaded), sorted(vitNames), 'into every vit.* tensor (embeddings and position_ids included)');
     t.same(sorted(r.loaded), sorted(manifest.ipt.body.map(iptTarget)), 'each from its body.* key');
@@ -123,31 +140,67 @@ t.test('IPT and EDSR checkpoints into a full WV3 PanAdapter', { skip: pythonUnav
 
   const edsrLoaded = sorted(manifest.edsr.keys.filter((k) => k.startsWith('body.')).flatMap(edsrTargets));
   const checkEdsr = (t: Test, r: LoadReport | undefined) => {
-    if (!r) { t.fail('no EDSR report'); return; }
+    if (!r) {
+      t.fail('no EDSR report');
+      return;
+    }
     t.equal(r.loaded.length, 132, '132 writes: 2 x 64 body tensors + 2 x 2 single_layer tensors');
     t.same(sorted(r.loaded), edsrLoaded, 'body.0-15 into both EDSR bodies, body.16 into both single_layers');
     for (const e of EDSRS) {
       t.equal(r.loaded.filter((n) => n.startsWith(`sspen.${e}.body.`)).length, 64, `${e}: 64 body tensors`);
-      t.same(sorted(r.loaded.filter((n) => n.startsWith(`sspen.${e}.single_layer.`))),
-        [`sspen.${e}.single_layer.bias`, `sspen.${e}.single_layer.weight`], `${e}: single_layer`);
+      t.same(
+        sorted(r.loaded.filter((n) => n.startsWith(`sspen.${e}.single_layer.`))),
+        [`sspen.${e}.single_layer.bias`, `sspen.${e}.single_layer.weight`],
+        `${e}: single_layer`,
+      );
     }
-    t.same(sorted(r.ignored), sorted(['sub_mean.weight', 'sub_mean.bias', 'add_mean.weight', 'add_mean.bias', 'head.0.weight', 'head.0.bias',
-      'tail.0.0.weight', 'tail.0.0.bias', 'tail.1.weight', 'tail.1.bias']), 'ignored = sub_mean, add_mean, head, tail');
+    t.same(
+      sorted(r.ignored),
+      sorted([
+        'sub_mean.weight',
+        'sub_mean.bias',
+        'add_mean.weight',
+        'add_mean.bias',
+        'head.0.weight',
+        'head.0.bias',
+        'tail.0.0.weight',
+        'tail.0.0.bias',
+        'tail.1.weight',
+        'tail.1.bias',
+      ]),
+      'ignored = sub_mean, add_mean, head, tail',
+    );
     t.same(r.unexpected, [], 'nothing unexpected');
     t.same(r.shapeMismatch, [], 'no shape mismatch');
-    t.ok(r.missing.some((n) => n.startsWith('sspen.spe_edsr.head.')), 'the MS-encoder heads stay as they were');
+    t.ok(
+      r.missing.some((n) => n.startsWith('sspen.spe_edsr.head.')),
+      'the MS-encoder heads stay as they were',
+    );
     const wrong: string[] = [];
     for (const k of edsrSamples) for (const n of edsrTargets(k)) if (!landed(n, samples.get(`edsr/${k}`)!)) wrong.push(n);
     t.same(wrong, [], `values landed bit-exact in both EDSRs (${edsrSamples.join(', ')})`);
   };
 
   // tensors outside the loads' targets, which must never change
-  const bystanders = ['head.1.weight', 'head_down.weight', 'sspen.spe_edsr.head.head.0.weight', 'sspen.spa_lpes.3.dw.weight',
-    'adapters.5.cti.fus.weight', 'tail2.net.0.weight', 'a_proj.weight'];
+  const bystanders = [
+    'head.1.weight',
+    'head_down.weight',
+    'sspen.spe_edsr.head.head.0.weight',
+    'sspen.spa_lpes.3.dw.weight',
+    'adapters.5.cti.fus.weight',
+    'tail2.net.0.weight',
+    'a_proj.weight',
+  ];
   const before: Record<string, Tensor> = {};
   for (const n of bystanders) before[n] = m.getTensor(n);
-  t.teardown(() => { for (const v of Object.values(before)) v.dispose(); });
-  const bystandersIntact = () => bystanders.filter((n) => { using now = m.getTensor(n); return !now.equal(before[n]!); });
+  t.teardown(() => {
+    for (const v of Object.values(before)) v.dispose();
+  });
+  const bystandersIntact = () =>
+    bystanders.filter((n) => {
+      using now = m.getTensor(n);
+      return !now.equal(before[n]!);
+    });
 
   await t.test('IPT, zip format, plain state dict', async (t) => {
     zeroOut(iptSamples.map(iptTarget)); // position_ids included: the file's must be written
@@ -191,7 +244,11 @@ t.test('IPT and EDSR checkpoints into a full WV3 PanAdapter', { skip: pythonUnav
       ...edsrSamples.flatMap((k) => edsrTargets(k).filter((n) => !landed(n, samples.get(`edsr/${k}`)!))),
     ];
     t.same(wrong, [], 'IPT and EDSR values landed bit-exact');
-    t.same(r.missing.filter((n) => n.startsWith('vit.') || /^sspen\.sp[ae]_edsr\.(body|single_layer)\./.test(n)), [], 'nothing either file covers is missing');
+    t.same(
+      r.missing.filter((n) => n.startsWith('vit.') || /^sspen\.sp[ae]_edsr\.(body|single_layer)\./.test(n)),
+      [],
+      'nothing either file covers is missing',
+    );
     t.ok(r.missing.includes('head.1.weight') && r.ignored.length > 0, 'what neither covers stays; heads, tails and mean shifts are ignored');
     t.same(bystandersIntact(), [], 'no other tensor changed');
   });
@@ -210,11 +267,28 @@ t.test('IPT and EDSR checkpoints into a full WV3 PanAdapter', { skip: pythonUnav
     const mm = e.report.shapeMismatch;
     t.equal(mm.length, 296, '296 mismatches (every body tensor but position_ids)');
     t.same(sorted(mm.map((x) => x.name)), sorted(vitNames.filter((n) => n !== 'vit._position_encoding.position_ids')), 'named by module tensor');
-    t.ok(mm.every((x) => x.name === iptTarget(x.source)), 'each with its checkpoint key');
+    t.ok(
+      mm.every((x) => x.name === iptTarget(x.source)),
+      'each with its checkpoint key',
+    );
     const q = mm.find((x) => x.source === 'body.query_embed.weight')!;
-    t.same([q.got, q.expected], [[6, 256 * 512], [6, 256 * 576]], 'query_embed: got [6, 131072], expected [6, 147456]');
+    t.same(
+      [q.got, q.expected],
+      [
+        [6, 256 * 512],
+        [6, 256 * 576],
+      ],
+      'query_embed: got [6, 131072], expected [6, 147456]',
+    );
     const enc = mm.find((x) => x.source === 'body.encoder.layers.0.self_attn.in_proj_weight')!;
-    t.same([enc.got, enc.expected], [[1536, 512], [1728, 576]], 'in_proj_weight: got [1536, 512], expected [1728, 576]');
+    t.same(
+      [enc.got, enc.expected],
+      [
+        [1536, 512],
+        [1728, 576],
+      ],
+      'in_proj_weight: got [1536, 512], expected [1728, 576]',
+    );
     t.same(e.report.unexpected, [], 'nothing unexpected');
     t.match(e.message, /shape mismatch 296: /, 'the message counts the mismatches');
     t.match(e.message, /body\.\S+ \[[\d, ]+\] -> vit\.\S+ \[[\d, ]+\]/, 'and lists them');

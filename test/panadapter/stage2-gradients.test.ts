@@ -73,7 +73,10 @@ function runCase(c: Case) {
 
     const g = groups(c.stage, nAdapters);
     for (const [name, prefix] of Object.entries(g)) {
-      t.ok(trainable.some((n) => n.startsWith(prefix)), `${name} is trainable`);
+      t.ok(
+        trainable.some((n) => n.startsWith(prefix)),
+        `${name} is trainable`,
+      );
     }
     if (c.stage === 2) {
       t.ok(trainable.includes(`adapters.${last}.cti.scale`) && trainable.includes('adapters.0.cti.scale'), 'cti.scale is trainable');
@@ -102,14 +105,22 @@ function runCase(c: Case) {
     t.same(leaked, [], 'frozen parameters have no gradient');
     const dead: string[] = [];
     for (const n of trainable) if (!grads[n] || !(await nonZero(grads[n]!))) dead.push(n);
-    t.same(dead.sort(), [...expectedDead].sort(),
-      expectedDead.length ? `zero gradient exactly on ${expectedDead.length} tensors: ${expectedDead.join(', ')}` : 'every trainable tensor has a non-zero gradient');
+    t.same(
+      dead.sort(),
+      [...expectedDead].sort(),
+      expectedDead.length
+        ? `zero gradient exactly on ${expectedDead.length} tensors: ${expectedDead.join(', ')}`
+        : 'every trainable tensor has a non-zero gradient',
+    );
     for (const [name, prefix] of Object.entries(g)) {
       const members = trainable.filter((n) => n.startsWith(prefix));
       const live = members.filter((n) => !dead.includes(n));
       const wantDead = members.filter((n) => expectedDead.includes(n));
-      t.equal(live.length, members.length - wantDead.length,
-        `${name}: ${live.length}/${members.length} tensors with non-zero gradient` + (wantDead.length ? ' (dead by design)' : ''));
+      t.equal(
+        live.length,
+        members.length - wantDead.length,
+        `${name}: ${live.length}/${members.length} tensors with non-zero gradient` + (wantDead.length ? ' (dead by design)' : ''),
+      );
     }
     if (c.stage === 2) {
       for (let a = 0; a < nAdapters; a++) {
@@ -129,9 +140,11 @@ function runCase(c: Case) {
     const badUpdate: string[] = [];
     for (const [n, b] of Object.entries(before)) {
       const same = b.equal(after[n]!);
-      if (!trainable.includes(n)) { if (!same) changedFrozen.push(n); }
-      else if (dead.includes(n)) { if (!same) changedDead.push(n); }
-      else if (same) unchangedLive.push(n);
+      if (!trainable.includes(n)) {
+        if (!same) changedFrozen.push(n);
+      } else if (dead.includes(n)) {
+        if (!same) changedDead.push(n);
+      } else if (same) unchangedLive.push(n);
       if (trainable.includes(n)) {
         // Adam's first step moves each element by lr * |g| / (|g| + eps) <= lr: finite and bounded
         using d = after[n]!.sub(b);
@@ -157,7 +170,11 @@ function runCase(c: Case) {
       t.fail(`second step failed: ${(e as Error).message}`);
     }
     const g2 = m.gradients();
-    t.same(Object.keys(g2).filter((n) => !trainable.includes(n)), [], 'still no gradient on frozen tensors');
+    t.same(
+      Object.keys(g2).filter((n) => !trainable.includes(n)),
+      [],
+      'still no gradient on frozen tensors',
+    );
     disposeAll(g2);
   };
 }

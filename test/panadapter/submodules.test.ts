@@ -15,9 +15,14 @@ import { PYTHON } from '../helpers/locations.js';
 const script = fileURLToPath(new URL('./fixtures/taps.py', import.meta.url));
 
 async function maxRel(a: Tensor, b: Tensor): Promise<number> {
-  const x = (await a.to('float64').data()) as Float64Array, y = (await b.to('float64').data()) as Float64Array;
-  let diff = 0, ref = 0;
-  for (let i = 0; i < y.length; i++) { diff = Math.max(diff, Math.abs(x[i]! - y[i]!)); ref = Math.max(ref, Math.abs(y[i]!)); }
+  const x = (await a.to('float64').data()) as Float64Array,
+    y = (await b.to('float64').data()) as Float64Array;
+  let diff = 0,
+    ref = 0;
+  for (let i = 0; i < y.length; i++) {
+    diff = Math.max(diff, Math.abs(x[i]! - y[i]!));
+    ref = Math.max(ref, Math.abs(y[i]!));
+  }
   return ref === 0 ? diff : diff / ref;
 }
 

@@ -6,9 +6,7 @@ import t from 'tap';
 import { brovey, btH, exp, gsa, mtfGlpHpm, runBaseline, type BaselineName } from '../../lib/baselines/index.js';
 import { degrade, interp23tap } from '../../lib/protocol/index.js';
 import type { Tensor } from '../../lib/tensor.js';
-import {
-  allFinite, crop, dataUnavailable, ergas, f64, loadVitale, maxDiff, pythonUnavailable, runOracle, smoothImage, toTensor, type F64,
-} from './helpers.js';
+import { allFinite, crop, dataUnavailable, ergas, f64, loadVitale, maxDiff, pythonUnavailable, runOracle, smoothImage, toTensor, type F64 } from './helpers.js';
 
 const NAMES: BaselineName[] = ['EXP', 'Brovey', 'BT-H', 'GSA', 'MTF-GLP-HPM'];
 
@@ -19,47 +17,63 @@ function cutBounds(a: F64, dimCut = 21): F64 {
 }
 
 async function host(x: Tensor): Promise<F64> {
-  try { return await f64(x); } finally { x.dispose(); }
+  try {
+    return await f64(x);
+  } finally {
+    x.dispose();
+  }
 }
 
-t.test('baselines equal the NumPy oracle on real crops (WV2 8 bands, IKONOS 4 bands)', { skip: pythonUnavailable() || dataUnavailable('wv2_vitale.mat', 'ikonos_vitale.mat') }, async (t) => {
-  for (const [file, sensor, id] of [['wv2_vitale.mat', 'WV2', 'wv2'], ['ikonos_vitale.mat', 'IKONOS', 'ikonos']] as const) {
-    const scene = loadVitale(file);
-    scene.ms.dispose(); scene.pan.dispose();
-    // an FR crop: ms 48×48, pan 192×192 (from the same place)
-    const msH = crop(scene.msHost, 100, 60, 48, 48);
-    const panH = crop(scene.panHost, 400, 240, 192, 192);
-    const ms = toTensor(msH), pan = toTensor(panH);
-    const lms = await interp23tap(ms, 4);
-    const lmsH = await f64(lms);
-    const pan2d = { shape: [192, 192], data: panH.data };
-    const ref = await runOracle({ lms: lmsH, pan: pan2d, ms: msH }, [
-      { op: 'brovey', inputs: ['lms', 'pan'], out: 'brovey' },
-      { op: 'bt_h', inputs: ['lms', 'pan'], params: { ratio: 4 }, out: 'bth' },
-      { op: 'gsa', inputs: ['lms', 'pan', 'ms'], params: { ratio: 4 }, out: 'gsa' },
-      { op: 'mtf_glp_hpm', inputs: ['lms', 'pan'], params: { sensor: id, ratio: 4 }, out: 'hpm' },
-    ]);
-    const got: Record<string, F64> = {
-      brovey: await host(await brovey({ lms, pan })),
-      bth: await host(await btH({ lms, pan })),
-      gsa: await host(await gsa({ lms, pan, ms })),
-      hpm: await host(await mtfGlpHpm({ lms, pan, sensor })),
-    };
-    for (const k of Object.keys(got)) {
-      t.same(got[k]!.shape, ref[k]!.shape, `${sensor} ${k}: shape`);
-      const d = maxDiff(got[k]!.data, ref[k]!.data);
-      t.ok(d.abs <= 1e-6 * Math.max(1, d.ref), `${sensor} ${k}: max |diff| ${d.abs.toExponential(2)} (ref ${d.ref.toFixed(0)})`);
+t.test(
+  'baselines equal the NumPy oracle on real crops (WV2 8 bands, IKONOS 4 bands)',
+  { skip: pythonUnavailable() || dataUnavailable('wv2_vitale.mat', 'ikonos_vitale.mat') },
+  async (t) => {
+    for (const [file, sensor, id] of [
+      ['wv2_vitale.mat', 'WV2', 'wv2'],
+      ['ikonos_vitale.mat', 'IKONOS', 'ikonos'],
+    ] as const) {
+      const scene = loadVitale(file);
+      scene.ms.dispose();
+      scene.pan.dispose();
+      // an FR crop: ms 48×48, pan 192×192 (from the same place)
+      const msH = crop(scene.msHost, 100, 60, 48, 48);
+      const panH = crop(scene.panHost, 400, 240, 192, 192);
+      const ms = toTensor(msH),
+        pan = toTensor(panH);
+      const lms = await interp23tap(ms, 4);
+      const lmsH = await f64(lms);
+      const pan2d = { shape: [192, 192], data: panH.data };
+      const ref = await runOracle({ lms: lmsH, pan: pan2d, ms: msH }, [
+        { op: 'brovey', inputs: ['lms', 'pan'], out: 'brovey' },
+        { op: 'bt_h', inputs: ['lms', 'pan'], params: { ratio: 4 }, out: 'bth' },
+        { op: 'gsa', inputs: ['lms', 'pan', 'ms'], params: { ratio: 4 }, out: 'gsa' },
+        { op: 'mtf_glp_hpm', inputs: ['lms', 'pan'], params: { sensor: id, ratio: 4 }, out: 'hpm' },
+      ]);
+      const got: Record<string, F64> = {
+        brovey: await host(await brovey({ lms, pan })),
+        bth: await host(await btH({ lms, pan })),
+        gsa: await host(await gsa({ lms, pan, ms })),
+        hpm: await host(await mtfGlpHpm({ lms, pan, sensor })),
+      };
+      for (const k of Object.keys(got)) {
+        t.same(got[k]!.shape, ref[k]!.shape, `${sensor} ${k}: shape`);
+        const d = maxDiff(got[k]!.data, ref[k]!.data);
+        t.ok(d.abs <= 1e-6 * Math.max(1, d.ref), `${sensor} ${k}: max |diff| ${d.abs.toExponential(2)} (ref ${d.ref.toFixed(0)})`);
+      }
+      // lms defaults to interp23tap(ms)
+      const g2 = await gsa({ ms, pan });
+      const dd = maxDiff((await host(g2)).data, got.gsa!.data).abs;
+      t.ok(dd < 1e-9, `${sensor}: default lms = interp23tap(ms) (${dd.toExponential(2)})`);
+      for (const x of [ms, pan, lms]) x.dispose();
     }
-    // lms defaults to interp23tap(ms)
-    const g2 = await gsa({ ms, pan });
-    const dd = maxDiff((await host(g2)).data, got.gsa!.data).abs;
-    t.ok(dd < 1e-9, `${sensor}: default lms = interp23tap(ms) (${dd.toExponential(2)})`);
-    for (const x of [ms, pan, lms]) x.dispose();
-  }
-});
+  },
+);
 
 t.test('real scenes: reduced and full resolution', { skip: dataUnavailable('wv2_vitale.mat', 'ikonos_vitale.mat') }, async (t) => {
-  for (const [file, sensor, bands] of [['wv2_vitale.mat', 'WV2', 8], ['ikonos_vitale.mat', 'IKONOS', 4]] as const) {
+  for (const [file, sensor, bands] of [
+    ['wv2_vitale.mat', 'WV2', 8],
+    ['ikonos_vitale.mat', 'IKONOS', 4],
+  ] as const) {
     const scene = loadVitale(file);
     // Reduced resolution (Wald): ms 80×80, pan 320×320, reference = the original 320×320 MS.
     const rr = await degrade({ ms: scene.ms, pan: scene.pan, sensor });
@@ -86,7 +100,8 @@ t.test('real scenes: reduced and full resolution', { skip: dataUnavailable('wv2_
       // assessment cuts the borders (flag_cut_bounds = 1, dim_cut = 21 in the DLPan demos):
       t.ok(cut['MTF-GLP-HPM']! < cut.EXP!, `WV2 RR, border cut: MTF-GLP-HPM ERGAS ${cut['MTF-GLP-HPM']!.toFixed(3)} < EXP ${cut.EXP!.toFixed(3)}`);
     } else {
-      for (const name of NAMES.slice(1)) t.ok(scores[name]! < scores.EXP!, `${sensor} RR: ${name} ERGAS ${scores[name]!.toFixed(3)} < EXP ${scores.EXP!.toFixed(3)}`);
+      for (const name of NAMES.slice(1))
+        t.ok(scores[name]! < scores.EXP!, `${sensor} RR: ${name} ERGAS ${scores[name]!.toFixed(3)} < EXP ${scores.EXP!.toFixed(3)}`);
     }
     for (const x of [rr.gt, rr.lms, rr.ms, rr.pan]) x.dispose();
 
@@ -107,7 +122,8 @@ t.test('batches and dtypes', async (t) => {
   const ms = toTensor(smoothImage(4, 16, 16, 31));
   const pan = toTensor(smoothImage(1, 64, 64, 32));
   const one = await gsa({ ms, pan });
-  const ms2 = ms.unsqueeze(0), pan2 = pan.unsqueeze(0);
+  const ms2 = ms.unsqueeze(0),
+    pan2 = pan.unsqueeze(0);
   const two = await gsa({ ms: ms2, pan: pan2 });
   t.same(two.shape, [1, 4, 64, 64], 'batched in, batched out');
   const row = two.select(0, 0);

@@ -14,16 +14,23 @@ const why = dataUnavailable('wv2_vitale.mat');
 /** Sample i of [N, C, H, W] as [C, H, W]. */
 async function sample(x: Tensor, i: number): Promise<F64> {
   const s = x.select(0, i);
-  try { return await f64(s); } finally { s.dispose(); }
+  try {
+    return await f64(s);
+  } finally {
+    s.dispose();
+  }
 }
 
 function flip(a: F64, axis: 1 | 2): F64 {
   const [c, h, w] = a.shape as [number, number, number];
   const out = new Float64Array(a.data.length);
-  for (let b = 0; b < c; b++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-    const sy = axis === 1 ? h - 1 - y : y, sx = axis === 2 ? w - 1 - x : x;
-    out[(b * h + y) * w + x] = a.data[(b * h + sy) * w + sx]!;
-  }
+  for (let b = 0; b < c; b++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const sy = axis === 1 ? h - 1 - y : y,
+          sx = axis === 2 ? w - 1 - x : x;
+        out[(b * h + y) * w + x] = a.data[(b * h + sy) * w + sx]!;
+      }
   return { shape: a.shape, data: out };
 }
 
@@ -43,7 +50,12 @@ t.test('patches of the degraded WV2 scene', { skip: why }, async (t) => {
   t.same(train.ms.shape, [36, 8, 16, 16]);
   t.same(train.pan.shape, [36, 1, 64, 64]);
   t.equal(train.gt.dtype, 'float64', 'float64 like PanCollection');
-  for (const [i, y, x] of [[0, 0, 0], [7, 48, 48], [35, 240, 240], [4, 0, 192]] as const) {
+  for (const [i, y, x] of [
+    [0, 0, 0],
+    [7, 48, 48],
+    [35, 240, 240],
+    [4, 0, 192],
+  ] as const) {
     for (const k of ['gt', 'lms', 'pan'] as const) {
       t.equal(maxDiff((await sample(train[k], i)).data, crop(ref[k], y, x, 64, 64).data).abs, 0, `patch ${i} ${k} = crop at (${y}, ${x})`);
     }
@@ -63,7 +75,7 @@ t.test('patches of the degraded WV2 scene', { skip: why }, async (t) => {
   // every sample lands in exactly one set: compare the multiset of per-sample sums
   const sums = async (x: Tensor) => Array.from((await f64(x.sum([1, 2, 3]))).data);
   const all = (await sums(flipped.train.gt)).sort((a, b) => a - b);
-  const parts = [...await sums(split.train.gt), ...await sums(split.valid!.gt)].sort((a, b) => a - b);
+  const parts = [...(await sums(split.train.gt)), ...(await sums(split.valid!.gt))].sort((a, b) => a - b);
   t.same(parts, all, 'train ∪ valid = all samples');
   const again = await makeWaldDataset({ ms: scene.ms, pan: scene.pan, sensor: 'WV2', flips: true, stride: 64, split: 0.1, seed: 7 });
   t.ok(again.valid!.pan.equal(split.valid!.pan), 'same seed, same split');
@@ -93,7 +105,8 @@ t.test('patches of the degraded WV2 scene', { skip: why }, async (t) => {
     rmSync(dir, { recursive: true, force: true });
   }
   for (const s of [train, flipped.train, split.train, split.valid, again.train, again.valid, capped.train] as (WaldSet | undefined)[]) disposeSet(s);
-  scene.ms.dispose(); scene.pan.dispose();
+  scene.ms.dispose();
+  scene.pan.dispose();
 });
 
 t.test('bad options', async (t) => {
@@ -108,5 +121,6 @@ t.test('bad options', async (t) => {
   const small = await makeWaldDataset({ ...base, patch: 32, stride: 16 });
   t.same(small.train.ms.shape, [9, 4, 8, 8], '64×64 GF2 image, patch 32 stride 16: 3×3 patches');
   disposeSet(small.train);
-  ms.dispose(); pan.dispose();
+  ms.dispose();
+  pan.dispose();
 });

@@ -30,8 +30,16 @@ export function dataUnavailable(...files: string[]): string | false {
   return false;
 }
 
-export interface OracleTask { op: string; inputs?: string[]; params?: Record<string, unknown>; out: string }
-export interface F64 { shape: number[]; data: Float64Array }
+export interface OracleTask {
+  op: string;
+  inputs?: string[];
+  params?: Record<string, unknown>;
+  out: string;
+}
+export interface F64 {
+  shape: number[];
+  data: Float64Array;
+}
 
 /** Runs oracle.py on named float64 arrays; resolves with the outputs by task name. */
 export async function runOracle(arrays: Record<string, F64>, tasks: OracleTask[]): Promise<Record<string, F64>> {
@@ -46,7 +54,9 @@ export async function runOracle(arrays: Record<string, F64>, tasks: OracleTask[]
     await new Promise<void>((ok, fail) => {
       const p = spawn(PYTHON, [join(HERE, 'oracle.py'), dir], { stdio: ['ignore', 'ignore', 'pipe'] });
       let err = '';
-      p.stderr.on('data', (c) => { err += String(c); });
+      p.stderr.on('data', (c) => {
+        err += String(c);
+      });
       p.on('error', fail);
       p.on('close', (code) => (code === 0 ? ok() : fail(new Error(`oracle.py failed (${code}):\n${err}`))));
     });
@@ -67,7 +77,7 @@ export async function runOracle(arrays: Record<string, F64>, tasks: OracleTask[]
 export async function f64(t: Tensor): Promise<F64> {
   const x = t.dtype === 'float64' ? t : t.to('float64');
   try {
-    return { shape: t.shape, data: Float64Array.from(await x.data() as Float64Array) };
+    return { shape: t.shape, data: Float64Array.from((await x.data()) as Float64Array) };
   } finally {
     if (x !== t) x.dispose();
   }
@@ -76,7 +86,8 @@ export async function f64(t: Tensor): Promise<F64> {
 /** max |a − b| and max |b|. */
 export function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): { abs: number; ref: number } {
   if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let abs = 0, ref = 0;
+  let abs = 0,
+    ref = 0;
   for (let i = 0; i < a.length; i++) {
     abs = Math.max(abs, Math.abs(a[i]! - b[i]!));
     ref = Math.max(ref, Math.abs(b[i]!));
@@ -107,7 +118,12 @@ export function smoothImage(c: number, h: number, w: number, seed: number): F64 
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         let v = 1000;
-        for (let k = 0; k < 4; k++) v += 180 * p[4 * k]! * Math.cos((2 * Math.PI * (1 + 5 * p[4 * k + 1]!) * x) / w + 6 * p[4 * k + 2]!) * Math.cos((2 * Math.PI * (1 + 5 * p[4 * k + 3]!) * y) / h);
+        for (let k = 0; k < 4; k++)
+          v +=
+            180 *
+            p[4 * k]! *
+            Math.cos((2 * Math.PI * (1 + 5 * p[4 * k + 1]!) * x) / w + 6 * p[4 * k + 2]!) *
+            Math.cos((2 * Math.PI * (1 + 5 * p[4 * k + 3]!) * y) / h);
         data[(b * h + y) * w + x] = v + 200 * (r[c * 16 + (b * h + y) * w + x]! - 0.5);
       }
     }
@@ -119,7 +135,12 @@ export function toTensor(a: F64): Tensor {
   return tensor(a.data, a.shape, 'float64');
 }
 
-export interface Scene { ms: Tensor; pan: Tensor; msHost: F64; panHost: F64 }
+export interface Scene {
+  ms: Tensor;
+  pan: Tensor;
+  msHost: F64;
+  panHost: F64;
+}
 
 /** I_MS (320×320×C uint16) → [C, 320, 320], I_PAN (1280×1280) → [1, 1280, 1280], float64 DN. */
 export function loadVitale(file: string): Scene {
@@ -128,7 +149,8 @@ export function loadVitale(file: string): Scene {
   const panH = m.read('I_PAN');
   const pan = { ...panH, shape: [1, ...panH.shape] };
   const toF64 = (a: { shape: number[]; data: ArrayLike<number> }): F64 => ({ shape: a.shape, data: Float64Array.from(a.data as ArrayLike<number>) });
-  const msHost = toF64(ms as unknown as F64), panHost = toF64(pan as unknown as F64);
+  const msHost = toF64(ms as unknown as F64),
+    panHost = toF64(pan as unknown as F64);
   return { ms: toTensor(msHost), pan: toTensor(panHost), msHost, panHost };
 }
 
@@ -138,7 +160,8 @@ export function ergas(fused: F64, gt: F64, ratio = 4): number {
   const n = h * w;
   let acc = 0;
   for (let b = 0; b < c; b++) {
-    let mse = 0, mean = 0;
+    let mse = 0,
+      mean = 0;
     for (let i = 0; i < n; i++) {
       const g = gt.data[b * n + i]!;
       const d = fused.data[b * n + i]! - g;

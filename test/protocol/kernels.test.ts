@@ -16,7 +16,7 @@ function response(h: Float64Array, fy: number, fx: number): number {
 }
 
 t.test('gains per sensor (conventions B3)', async (t) => {
-  t.same(mtfGains('QB').ms, [0.34, 0.32, 0.30, 0.22]);
+  t.same(mtfGains('QB').ms, [0.34, 0.32, 0.3, 0.22]);
   t.equal(mtfGains('QB').pan, 0.15);
   t.same(mtfGains('IKONOS').ms, [0.26, 0.28, 0.29, 0.28]);
   t.equal(mtfGains('IKONOS').pan, 0.17);
@@ -24,7 +24,7 @@ t.test('gains per sensor (conventions B3)', async (t) => {
   t.equal(mtfGains('GeoEye1').pan, 0.16);
   t.same(mtfGains('WV2').ms, [0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.27]);
   t.equal(mtfGains('WV2').pan, 0.11);
-  t.same(mtfGains('WV3').ms, [0.325, 0.355, 0.360, 0.350, 0.365, 0.360, 0.335, 0.315]);
+  t.same(mtfGains('WV3').ms, [0.325, 0.355, 0.36, 0.35, 0.365, 0.36, 0.335, 0.315]);
   t.equal(mtfGains('WV3').pan, 0.14);
   t.same(mtfGains('GF2').ms, [0.3, 0.3, 0.3, 0.3]);
   t.equal(mtfGains('GF2').pan, 0.15);
@@ -42,7 +42,9 @@ t.test('kernel properties', async (t) => {
       t.equal(k.dtype, 'float64');
       const h = k.dataSync() as Float64Array;
       k.dispose();
-      let sum = 0, asym = 0, maxAt = 0;
+      let sum = 0,
+        asym = 0,
+        maxAt = 0;
       for (let i = 0; i < N; i++) {
         for (let j = 0; j < N; j++) {
           const v = h[i * N + j]!;
@@ -95,8 +97,10 @@ t.test('kernels equal the NumPy oracle (fspecial + fsamp2 + Huang/Kaiser window)
     const id = mtfGains(s).sensor;
     const k = mtfKernels(s, mtfGains(s).bands, 4);
     const p = mtfKernel(s, 'pan', 4);
-    const a = await f64(k), b = await f64(p);
-    k.dispose(); p.dispose();
+    const a = await f64(k),
+      b = await f64(p);
+    k.dispose();
+    p.dispose();
     t.same(a.shape, ref[`ms_${id}`]!.shape);
     worst = Math.max(worst, maxDiff(a.data, ref[`ms_${id}`]!.data).abs, maxDiff(b.data, ref[`pan_${id}`]!.data).abs);
   }

@@ -4,18 +4,27 @@
 // WV2 scene); shapes on the real WV2 / IKONOS scenes; batching, dtypes, errors.
 import t, { type Test } from 'tap';
 import {
-  bicubicDownsample, decimate, degrade, imresize, interp23tap, lpFilterPlusDec, mtfFilter, mtfKernels, filterReplicate,
+  bicubicDownsample,
+  decimate,
+  degrade,
+  imresize,
+  interp23tap,
+  lpFilterPlusDec,
+  mtfFilter,
+  mtfKernels,
+  filterReplicate,
 } from '../../lib/protocol/index.js';
 import { stack, tensor, type Tensor } from '../../lib/tensor.js';
-import {
-  dataUnavailable, f64, loadVitale, maxDiff, pythonUnavailable, runOracle, smoothImage, toTensor, type F64, type OracleTask,
-} from './helpers.js';
+import { dataUnavailable, f64, loadVitale, maxDiff, pythonUnavailable, runOracle, smoothImage, toTensor, type F64, type OracleTask } from './helpers.js';
 
 const TOL = 1e-6;
 
 /** |a − b| ≤ TOL · max(1, max|b|) (values are DN ~ 1e3: an absolute 1e-6 is a relative 1e-9). */
 function close(t: Test, got: F64, want: F64 | undefined, what: string, tol = TOL): void {
-  if (!want) { t.fail(`${what}: oracle gave nothing`); return; }
+  if (!want) {
+    t.fail(`${what}: oracle gave nothing`);
+    return;
+  }
   t.same(got.shape, want.shape, `${what}: shape`);
   const d = maxDiff(got.data, want.data);
   t.ok(d.abs <= tol * Math.max(1, d.ref), `${what}: max |diff| ${d.abs.toExponential(2)} (ref ${d.ref.toFixed(1)})`);
@@ -23,13 +32,17 @@ function close(t: Test, got: F64, want: F64 | undefined, what: string, tol = TOL
 
 async function run(x: Promise<Tensor>): Promise<F64> {
   const y = await x;
-  try { return await f64(y); } finally { y.dispose(); }
+  try {
+    return await f64(y);
+  } finally {
+    y.dispose();
+  }
 }
 
 t.test('synthetic images vs the NumPy oracle', { skip: pythonUnavailable() }, async (t) => {
-  const a8 = smoothImage(8, 48, 40, 1);     // non-square, 8 bands
-  const a4 = smoothImage(4, 16, 20, 2);     // small LR image
-  const p1 = smoothImage(1, 64, 96, 3);     // PAN-like
+  const a8 = smoothImage(8, 48, 40, 1); // non-square, 8 bands
+  const a4 = smoothImage(4, 16, 20, 2); // small LR image
+  const p1 = smoothImage(1, 64, 96, 3); // PAN-like
   const p2 = smoothImage(1, 128, 128, 4);
   const m2 = smoothImage(8, 32, 32, 5);
   const q4 = smoothImage(4, 40, 36, 6);
@@ -58,7 +71,12 @@ t.test('synthetic images vs the NumPy oracle', { skip: pythonUnavailable() }, as
   const p2_2d = { shape: [128, 128], data: p2.data };
   const ref = await runOracle({ a8, a4, p1, p2, m2, q4, p1_2d, p2_2d }, tasks);
 
-  const A8 = toTensor(a8), A4 = toTensor(a4), P1 = toTensor(p1), P2 = toTensor(p2), M2 = toTensor(m2), Q4 = toTensor(q4);
+  const A8 = toTensor(a8),
+    A4 = toTensor(a4),
+    P1 = toTensor(p1),
+    P2 = toTensor(p2),
+    M2 = toTensor(m2),
+    Q4 = toTensor(q4);
   close(t, await run(mtfFilter(A8, 'WV3', 4)), ref.mtf_wv3, 'mtfFilter WV3 (replicate borders)');
   close(t, await run(mtfFilter(Q4, 'QB', 2)), ref.mtf_qb_r2, 'mtfFilter QB ratio 2');
   close(t, await run(decimate(A8, 4)), ref.dec4, "decimate ×4 (imresize 'nearest': offset 2)");
@@ -91,44 +109,61 @@ t.test('synthetic images vs the NumPy oracle', { skip: pythonUnavailable() }, as
   for (const x of [A8, A4, P1, P2, M2, Q4, d.gt, d.lms, d.ms, d.pan, dm.gt, dm.lms, dm.ms, dm.pan]) x.dispose();
 });
 
-t.test('real WV2 scene: degradation equals the oracle; shapes of WV2 and IKONOS', { skip: dataUnavailable('wv2_vitale.mat', 'ikonos_vitale.mat') }, async (t) => {
-  const wv2 = loadVitale('wv2_vitale.mat');
-  t.same(wv2.ms.shape, [8, 320, 320]);
-  t.same(wv2.pan.shape, [1, 1280, 1280]);
-  const started = Date.now();
-  const d = await degrade({ ms: wv2.ms, pan: wv2.pan, sensor: 'WV2', ratio: 4 });
-  t.comment(`WV2 degrade: ${Date.now() - started} ms`);
-  t.same(d.ms.shape, [8, 80, 80], 'ms 80×80');
-  t.same(d.pan.shape, [1, 320, 320], 'pan 320×320');
-  t.same(d.lms.shape, [8, 320, 320], 'lms 320×320');
-  t.same(d.gt.shape, [8, 320, 320], 'gt 320×320');
-  t.equal(d.ms.dtype, 'float64');
-  if (!pythonUnavailable()) {
-    const ref = await runOracle({ ms: wv2.msHost, pan: { shape: [1280, 1280], data: wv2.panHost.data } }, [
-      { op: 'degrade_ms', inputs: ['ms', 'pan'], params: { sensor: 'wv2', ratio: 4 }, out: 'ms_lr' },
-      { op: 'degrade_pan', inputs: ['ms', 'pan'], params: { sensor: 'wv2', ratio: 4 }, out: 'pan_lr' },
-      { op: 'degrade_lms', inputs: ['ms', 'pan'], params: { sensor: 'wv2', ratio: 4 }, out: 'lms' },
-    ]);
-    close(t, await f64(d.ms), ref.ms_lr, 'WV2 ms_LR');
-    close(t, await f64(d.pan), { shape: [1, 320, 320], data: ref.pan_lr!.data }, 'WV2 pan_LR');
-    close(t, await f64(d.lms), ref.lms, 'WV2 lms');
-  }
-  for (const x of [d.gt, d.lms, d.ms, d.pan, wv2.ms, wv2.pan]) x.dispose();
+t.test(
+  'real WV2 scene: degradation equals the oracle; shapes of WV2 and IKONOS',
+  { skip: dataUnavailable('wv2_vitale.mat', 'ikonos_vitale.mat') },
+  async (t) => {
+    const wv2 = loadVitale('wv2_vitale.mat');
+    t.same(wv2.ms.shape, [8, 320, 320]);
+    t.same(wv2.pan.shape, [1, 1280, 1280]);
+    const started = Date.now();
+    const d = await degrade({ ms: wv2.ms, pan: wv2.pan, sensor: 'WV2', ratio: 4 });
+    t.comment(`WV2 degrade: ${Date.now() - started} ms`);
+    t.same(d.ms.shape, [8, 80, 80], 'ms 80×80');
+    t.same(d.pan.shape, [1, 320, 320], 'pan 320×320');
+    t.same(d.lms.shape, [8, 320, 320], 'lms 320×320');
+    t.same(d.gt.shape, [8, 320, 320], 'gt 320×320');
+    t.equal(d.ms.dtype, 'float64');
+    if (!pythonUnavailable()) {
+      const ref = await runOracle({ ms: wv2.msHost, pan: { shape: [1280, 1280], data: wv2.panHost.data } }, [
+        { op: 'degrade_ms', inputs: ['ms', 'pan'], params: { sensor: 'wv2', ratio: 4 }, out: 'ms_lr' },
+        { op: 'degrade_pan', inputs: ['ms', 'pan'], params: { sensor: 'wv2', ratio: 4 }, out: 'pan_lr' },
+        { op: 'degrade_lms', inputs: ['ms', 'pan'], params: { sensor: 'wv2', ratio: 4 }, out: 'lms' },
+      ]);
+      close(t, await f64(d.ms), ref.ms_lr, 'WV2 ms_LR');
+      close(t, await f64(d.pan), { shape: [1, 320, 320], data: ref.pan_lr!.data }, 'WV2 pan_LR');
+      close(t, await f64(d.lms), ref.lms, 'WV2 lms');
+    }
+    for (const x of [d.gt, d.lms, d.ms, d.pan, wv2.ms, wv2.pan]) x.dispose();
 
-  const ik = loadVitale('ikonos_vitale.mat');
-  t.same(ik.ms.shape, [4, 320, 320]);
-  const di = await degrade({ ms: ik.ms, pan: ik.pan.squeeze(0), sensor: 'IKONOS' });
-  t.same([di.ms.shape, di.pan.shape, di.lms.shape, di.gt.shape], [[4, 80, 80], [1, 320, 320], [4, 320, 320], [4, 320, 320]], 'IKONOS shapes (2-D pan accepted)');
-  // The degraded MS keeps the band means (the filter's DC gain is 0.999)
-  const gtMean = (await f64(di.gt.mean())).data[0]!, msMean = (await f64(di.ms.mean())).data[0]!;
-  t.ok(Math.abs(msMean / gtMean - 1) < 0.01, `IKONOS: LR mean ${msMean.toFixed(1)} ≈ GT mean ${gtMean.toFixed(1)}`);
-  for (const x of [di.gt, di.lms, di.ms, di.pan, ik.ms, ik.pan]) x.dispose();
-});
+    const ik = loadVitale('ikonos_vitale.mat');
+    t.same(ik.ms.shape, [4, 320, 320]);
+    const di = await degrade({ ms: ik.ms, pan: ik.pan.squeeze(0), sensor: 'IKONOS' });
+    t.same(
+      [di.ms.shape, di.pan.shape, di.lms.shape, di.gt.shape],
+      [
+        [4, 80, 80],
+        [1, 320, 320],
+        [4, 320, 320],
+        [4, 320, 320],
+      ],
+      'IKONOS shapes (2-D pan accepted)',
+    );
+    // The degraded MS keeps the band means (the filter's DC gain is 0.999)
+    const gtMean = (await f64(di.gt.mean())).data[0]!,
+      msMean = (await f64(di.ms.mean())).data[0]!;
+    t.ok(Math.abs(msMean / gtMean - 1) < 0.01, `IKONOS: LR mean ${msMean.toFixed(1)} ≈ GT mean ${gtMean.toFixed(1)}`);
+    for (const x of [di.gt, di.lms, di.ms, di.pan, ik.ms, ik.pan]) x.dispose();
+  },
+);
 
 t.test('batching, dtypes, generic filtering', async (t) => {
-  const a = toTensor(smoothImage(4, 32, 32, 11)), b = toTensor(smoothImage(4, 32, 32, 12));
-  const pa = toTensor(smoothImage(1, 128, 128, 13)), pb = toTensor(smoothImage(1, 128, 128, 14));
-  const ms = stack([a, b]), pan = stack([pa, pb]);
+  const a = toTensor(smoothImage(4, 32, 32, 11)),
+    b = toTensor(smoothImage(4, 32, 32, 12));
+  const pa = toTensor(smoothImage(1, 128, 128, 13)),
+    pb = toTensor(smoothImage(1, 128, 128, 14));
+  const ms = stack([a, b]),
+    pan = stack([pa, pb]);
   const batch = await degrade({ ms, pan, sensor: 'QB' });
   t.same(batch.lms.shape, [2, 4, 32, 32]);
   t.same(batch.pan.shape, [2, 1, 32, 32]);
@@ -154,9 +189,11 @@ t.test('batching, dtypes, generic filtering', async (t) => {
   t.ok(Math.abs(v[0]! - 1000 * 0.9988) < 1, `constant image keeps its level up to the kernel sum (${v[0]})`);
   // filterReplicate with the sensor kernels = mtfFilter
   const ks = mtfKernels('QB', 4, 4);
-  const g1 = await filterReplicate(a, ks), g2 = await mtfFilter(a, 'QB', 4);
+  const g1 = await filterReplicate(a, ks),
+    g2 = await mtfFilter(a, 'QB', 4);
   t.ok(g1.allclose(g2, 0, 1e-12), 'filterReplicate(x, mtfKernels) = mtfFilter');
-  for (const x of [a, b, pa, pb, ms, pan, batch.gt, batch.lms, batch.ms, batch.pan, one.gt, one.lms, one.ms, one.pan, a32, up32, up64, ref, u16, f, ks, g1, g2]) x.dispose();
+  for (const x of [a, b, pa, pb, ms, pan, batch.gt, batch.lms, batch.ms, batch.pan, one.gt, one.lms, one.ms, one.pan, a32, up32, up64, ref, u16, f, ks, g1, g2])
+    x.dispose();
 });
 
 t.test('bad inputs', async (t) => {

@@ -49,7 +49,15 @@ function runtimeImports(file: string, source: string): string[] {
     if (m[2]) continue;
     const names = m[3] ?? '';
     const braces = /^\{([\s\S]*)\}$/.exec(names.trim());
-    if (braces && braces[1]!.split(',').map((s) => s.trim()).filter(Boolean).every((s) => s.startsWith('type '))) continue;
+    if (
+      braces &&
+      braces[1]!
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .every((s) => s.startsWith('type '))
+    )
+      continue;
     out.push(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
   }
   return out;
@@ -58,17 +66,32 @@ function runtimeImports(file: string, source: string): string[] {
 /** Every cycle's members (strongly connected components of more than one file, or a self-import). */
 function cycles(graph: Map<string, string[]>): string[][] {
   let index = 0;
-  const idx = new Map<string, number>(), low = new Map<string, number>(), stack: string[] = [], on = new Set<string>(), found: string[][] = [];
+  const idx = new Map<string, number>(),
+    low = new Map<string, number>(),
+    stack: string[] = [],
+    on = new Set<string>(),
+    found: string[][] = [];
   const visit = (v: string) => {
-    idx.set(v, index); low.set(v, index); index++; stack.push(v); on.add(v);
+    idx.set(v, index);
+    low.set(v, index);
+    index++;
+    stack.push(v);
+    on.add(v);
     for (const w of graph.get(v) ?? []) {
       if (!graph.has(w)) continue;
-      if (!idx.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
     }
     if (low.get(v) === idx.get(v)) {
       const scc: string[] = [];
       let w: string;
-      do { w = stack.pop()!; on.delete(w); scc.push(w); } while (w !== v);
+      do {
+        w = stack.pop()!;
+        on.delete(w);
+        scc.push(w);
+      } while (w !== v);
       if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) found.push(scc.sort());
     }
   };
@@ -79,8 +102,26 @@ function cycles(graph: Map<string, string[]>): string[][] {
 t.test('the cycle finder finds cycles (so that its silence means something)', async (t) => {
   const src = "import { a } from './a.js';\nimport type { B } from './b.js';\nimport { type C } from './c.js';\nexport * from './d.js';\n";
   t.same(runtimeImports('/x/y.ts', src), ['/x/a.ts', '/x/d.ts'], 'type-only imports are erased, re-exports count');
-  t.same(cycles(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]])), [['a', 'b', 'c']]);
-  t.same(cycles(new Map([['a', ['b']], ['b', []]])), []);
+  t.same(
+    cycles(
+      new Map([
+        ['a', ['b']],
+        ['b', ['c']],
+        ['c', ['a']],
+        ['d', ['a']],
+      ]),
+    ),
+    [['a', 'b', 'c']],
+  );
+  t.same(
+    cycles(
+      new Map([
+        ['a', ['b']],
+        ['b', []],
+      ]),
+    ),
+    [],
+  );
 });
 
 t.test('no import cycles in lib/', async (t) => {
@@ -92,7 +133,11 @@ t.test('no import cycles in lib/', async (t) => {
 });
 
 t.test('no two files in lib/ or native/ share a name across folders', async (t) => {
-  t.same(sharedNames(['a/x.ts', 'b/x.ts', 'a/index.ts', 'b/index.ts', 'c/y.ts']), { 'x.ts': ['a/x.ts', 'b/x.ts'] }, 'the check finds a shared name, and allows index.ts');
+  t.same(
+    sharedNames(['a/x.ts', 'b/x.ts', 'a/index.ts', 'b/index.ts', 'c/y.ts']),
+    { 'x.ts': ['a/x.ts', 'b/x.ts'] },
+    'the check finds a shared name, and allows index.ts',
+  );
   for (const dir of ['lib', 'native']) {
     // native/dist/gloo_api/ declares gloo's own headers under gloo's own names (ProcessGroupGloo.hpp
     // includes them by those names): they are a mirror of another project's layout, not our files
@@ -108,21 +153,32 @@ t.test('no two files in lib/ or native/ share a name across folders', async (t) 
 // lines there may stand again to the letter elsewhere in lib/ (rows marked `shape` share only a
 // form, such as an Error subclass's constructor, and are left to review).
 const hasDuplicates = spawnSync('duplicates', ['--help'], { encoding: 'utf8' }).error === undefined;
-t.test('duplicates: no repeated code in lib/workflows and lib/cli', { skip: hasDuplicates ? false : 'the duplicates tool is not installed here' }, async (t) => {
-  const out = spawnSync('duplicates', ['--repo', LIB, '--most', '200', '--seconds', '120'], { encoding: 'utf8' }).stdout;
-  t.notMatch(out, /^incomplete:/m, 'the whole of lib/ was read and paired');
-  const copies = (text: string) => text.split('\n').filter((l) => /(^D\d+ |~ )(workflows|cli)\//.test(l) && !/\bshape\b/.test(l));
-  t.same(copies('D1 workflows/a.ts:1-9 ~ data/b.ts:4-12\nD2 data/c.ts:1-6 ~ cli/d.ts:1-6 shape\nD3 data/e.ts:1-6 ~ cli/f.ts:2-7'),
-    ['D1 workflows/a.ts:1-9 ~ data/b.ts:4-12', 'D3 data/e.ts:1-6 ~ cli/f.ts:2-7'], 'the filter keeps copies on either side, not shapes');
-  t.same(copies(out), [], 'no run of lines in workflows/ or cli/ repeated to the letter');
-});
+t.test(
+  'duplicates: no repeated code in lib/workflows and lib/cli',
+  { skip: hasDuplicates ? false : 'the duplicates tool is not installed here' },
+  async (t) => {
+    const out = spawnSync('duplicates', ['--repo', LIB, '--most', '200', '--seconds', '120'], { encoding: 'utf8' }).stdout;
+    t.notMatch(out, /^incomplete:/m, 'the whole of lib/ was read and paired');
+    const copies = (text: string) => text.split('\n').filter((l) => /(^D\d+ |~ )(workflows|cli)\//.test(l) && !/\bshape\b/.test(l));
+    t.same(
+      copies('D1 workflows/a.ts:1-9 ~ data/b.ts:4-12\nD2 data/c.ts:1-6 ~ cli/d.ts:1-6 shape\nD3 data/e.ts:1-6 ~ cli/f.ts:2-7'),
+      ['D1 workflows/a.ts:1-9 ~ data/b.ts:4-12', 'D3 data/e.ts:1-6 ~ cli/f.ts:2-7'],
+      'the filter keeps copies on either side, not shapes',
+    );
+    t.same(copies(out), [], 'no run of lines in workflows/ or cli/ repeated to the letter');
+  },
+);
 
 t.test("package.json's scripts run files that exist", async (t) => {
   const scripts = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
   const missing: string[] = [];
   for (const [name, command] of Object.entries(scripts)) {
     for (const m of command.matchAll(/\bnode\s+(\S+\.m?[jt]s)\b/g)) {
-      try { statSync(join(REPO, m[1]!)); } catch { missing.push(`${name}: ${m[1]}`); }
+      try {
+        statSync(join(REPO, m[1]!));
+      } catch {
+        missing.push(`${name}: ${m[1]}`);
+      }
     }
   }
   t.same(missing, [], 'every `node FILE` script points at a file');
@@ -135,10 +191,16 @@ t.test('no absolute machine paths in tracked files', async (t) => {
   const hits: string[] = [];
   for (const f of files) {
     let text: string;
-    try { text = readFileSync(join(REPO, f), 'utf8'); } catch { continue; } // a listed file that is gone in this checkout
+    try {
+      text = readFileSync(join(REPO, f), 'utf8');
+    } catch {
+      continue;
+    } // a listed file that is gone in this checkout
     if (text.includes('\0')) continue; // binary
     const lines = text.split('\n');
-    lines.forEach((l, i) => { if (absolute.test(l)) hits.push(`${f}:${i + 1}: ${l.trim().slice(0, 120)}`); });
+    lines.forEach((l, i) => {
+      if (absolute.test(l)) hits.push(`${f}:${i + 1}: ${l.trim().slice(0, 120)}`);
+    });
   }
   t.same(hits, [], 'none');
   // (built from parts, so that this file does not hold what it forbids)

@@ -32,7 +32,15 @@ t.test('resume after a stop gives the same losses bit for bit', async (t) => {
   const dir = join(tmp, 'resume');
   using b = mlp();
   const ac = new AbortController();
-  const part1 = await train(b, { ...opts, checkpointDir: dir, checkpointEvery: 5, signal: ac.signal, onProgress: (p) => { if (p.step === 13) ac.abort(); } });
+  const part1 = await train(b, {
+    ...opts,
+    checkpointDir: dir,
+    checkpointEvery: 5,
+    signal: ac.signal,
+    onProgress: (p) => {
+      if (p.step === 13) ac.abort();
+    },
+  });
   t.equal(part1.stopped, 'aborted');
   t.equal(part1.steps, 13, 'the abort stopped within one step');
   t.equal(readCheckpoint(dir)!.state.batches, 13, 'and left a checkpoint at the abort point');
@@ -40,21 +48,38 @@ t.test('resume after a stop gives the same losses bit for bit', async (t) => {
   const part2 = await train(c, { ...opts, checkpointDir: dir, resume: true });
   t.equal(part2.steps, 30);
   const resumed = [...part1.losses, ...part2.losses].map((l) => l.loss);
-  t.same(resumed, full.losses.map((l) => l.loss), 'identical losses');
+  t.same(
+    resumed,
+    full.losses.map((l) => l.loss),
+    'identical losses',
+  );
   const wa = a.getTensor('net.0.weight');
   const wc = c.getTensor('net.0.weight');
   t.ok(wa.equal(wc), 'identical final weights');
-  wa.dispose(); wc.dispose();
+  wa.dispose();
+  wc.dispose();
 });
 
 t.test('validation, early stopping and the JSONL log', async (t) => {
   using m = mlp();
   const logFile = join(tmp, 'run.jsonl');
-  const r = await train(m, { data: regression(32), valid: regression(16, 6, 3, 99), epochs: 200, batchSize: 8, lr: 5e-2, evalEvery: 4, earlyStopping: { patience: 3, minDelta: 1e-3 }, logFile });
+  const r = await train(m, {
+    data: regression(32),
+    valid: regression(16, 6, 3, 99),
+    epochs: 200,
+    batchSize: 8,
+    lr: 5e-2,
+    evalEvery: 4,
+    earlyStopping: { patience: 3, minDelta: 1e-3 },
+    logFile,
+  });
   t.equal(r.stopped, 'early-stopping');
   t.ok(r.steps < 800, `stopped after ${r.steps} steps`);
   t.ok(r.valid.length >= 4);
-  const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const lines = readFileSync(logFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   t.equal(lines.filter((l) => l.event === 'step').length, r.steps);
   t.equal(lines.at(-1).event, 'end');
 });
@@ -62,7 +87,10 @@ t.test('validation, early stopping and the JSONL log', async (t) => {
 t.test('NaN inputs: policy error stops with a clear error, policy skip counts and skips', async (t) => {
   using m = mlp();
   const w0 = m.getTensor('net.0.weight');
-  await t.rejects(train(m, { data: regression(8, 6, 3, 7, [0, 1, 2, 3, 4, 5, 6, 7]), steps: 3, batchSize: 4 }), /non-finite loss .* at step 1: the weights were not updated/);
+  await t.rejects(
+    train(m, { data: regression(8, 6, 3, 7, [0, 1, 2, 3, 4, 5, 6, 7]), steps: 3, batchSize: 4 }),
+    /non-finite loss .* at step 1: the weights were not updated/,
+  );
   const w1 = m.getTensor('net.0.weight');
   t.ok(w0.equal(w1), 'weights untouched by the failed step');
   const r = await train(m, { data: regression(8, 6, 3, 7, [0]), steps: 4, batchSize: 4, nanPolicy: 'skip', shuffle: false });
@@ -100,8 +128,7 @@ t.test('the event loop stays responsive during training', async (t) => {
   // Counted, not timed: every step waits for native work on another thread, so the loop turns at
   // least once per step; a step computed on the JS thread would let no turn through.
   const steps = 40;
-  const { turns } = await turnsWhilePending(() =>
-    train(m, { data: regression(512), steps, batchSize: 256, lr: 1e-3, onProgress: () => progress++ }));
+  const { turns } = await turnsWhilePending(() => train(m, { data: regression(512), steps, batchSize: 256, lr: 1e-3, onProgress: () => progress++ }));
   t.equal(progress, steps, 'progress callback on every step');
   t.ok(turns >= steps / 2, `${turns} event-loop turns during ${steps} steps`);
 });

@@ -18,14 +18,23 @@ function mlp(): Module {
 
 t.test('specfuse resumes and torch.optim.Adam continues from the export: the same step', async (t) => {
   const skip = pythonUnavailable(['torch', 'safetensors']);
-  if (skip) { t.skip(skip); return; }
+  if (skip) {
+    t.skip(skip);
+    return;
+  }
   const dir = tempDir(t, 'specfuse-torchopt-');
   const data = regression(16, 6, 3, 31);
   const all = await data.batch([...Array(16).keys()]);
   writeFileSync(join(dir, 'data.safetensors'), writeSafetensors({ x: all.x!, gt: all.gt! }));
   const opts = {
-    data, batchSize: 16, optimizer: 'adam' as const, lr: 5e-3, weightDecay: 0.01, noDecay: true,
-    groups: [{ params: 'net.2.*', lr: 2e-2 }], checkpointDir: join(dir, 'ck'),
+    data,
+    batchSize: 16,
+    optimizer: 'adam' as const,
+    lr: 5e-3,
+    weightDecay: 0.01,
+    noDecay: true,
+    groups: [{ params: 'net.2.*', lr: 2e-2 }],
+    checkpointDir: join(dir, 'ck'),
   };
   using a = mlp();
   await train(a, { ...opts, steps: 3 });
@@ -35,8 +44,16 @@ t.test('specfuse resumes and torch.optim.Adam continues from the export: the sam
   writeFileSync(join(dir, 'spec.json'), JSON.stringify({ optimizer: 'adam', state: join(dir, 'optimizer.torch.safetensors') }));
   const meta = readSafetensors(readFileSync(join(dir, 'optimizer.torch.safetensors'))).metadata;
   const groups = JSON.parse(meta.param_groups!);
-  t.same(groups.map((g: { params: number[]; lr: number; weight_decay: number }) => [g.params, g.lr, g.weight_decay]),
-    [[[0], 2e-2, 0.01], [[1], 2e-2, 0], [[2], 5e-3, 0.01], [[3], 5e-3, 0]], 'torch numbering, each group\'s lr and decay');
+  t.same(
+    groups.map((g: { params: number[]; lr: number; weight_decay: number }) => [g.params, g.lr, g.weight_decay]),
+    [
+      [[0], 2e-2, 0.01],
+      [[1], 2e-2, 0],
+      [[2], 5e-3, 0.01],
+      [[3], 5e-3, 0],
+    ],
+    "torch numbering, each group's lr and decay",
+  );
   runPython([ORACLE, join(ck.dir, 'model.safetensors'), join(dir, 'data.safetensors'), join(dir, 'spec.json'), join(dir, 'torch.safetensors')]);
   await train(a, { ...opts, steps: 4, resume: true });
   await saveWeights(a, join(dir, 'ours.safetensors'));
@@ -45,7 +62,9 @@ t.test('specfuse resumes and torch.optim.Adam continues from the export: the sam
   for (const [k, x] of ours) {
     const y = theirs.get(k)!.data as Float32Array;
     let worst = 0;
-    (x.data as Float32Array).forEach((v, i) => { worst = Math.max(worst, Math.abs(v - y[i]!)); });
+    (x.data as Float32Array).forEach((v, i) => {
+      worst = Math.max(worst, Math.abs(v - y[i]!));
+    });
     t.ok(worst <= 1e-6, `${k}: step 4, max |specfuse - torch| = ${worst.toExponential(2)}`);
   }
 });

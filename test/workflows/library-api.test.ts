@@ -7,9 +7,27 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  createModel, data, evaluateMhif, evaluatePansharpening, fuseSceneFile, fromHost, hyperspectralFusionModel, imageMetrics,
-  loadHyperspectralFusionModel, memory, prepareMhifData, readEvaluationData, readFusionScene, runDemo, runModel, saveWeights, scope,
-  trainHyperspectralFusion, trainOnScene, WorkflowOptionError, type Module,
+  createModel,
+  data,
+  evaluateMhif,
+  evaluatePansharpening,
+  fuseSceneFile,
+  fromHost,
+  hyperspectralFusionModel,
+  imageMetrics,
+  loadHyperspectralFusionModel,
+  memory,
+  prepareMhifData,
+  readEvaluationData,
+  readFusionScene,
+  runDemo,
+  runModel,
+  saveWeights,
+  scope,
+  trainHyperspectralFusion,
+  trainOnScene,
+  WorkflowOptionError,
+  type Module,
 } from '../../lib/index.js';
 import { sharedData } from '../helpers/locations.js';
 import { writeSyntheticCube } from '../helpers/synthetic-cube.js';
@@ -20,7 +38,11 @@ const noData = [PATCH, IKONOS].every(existsSync) ? false : `the real scenes (${P
 const tmp = mkdtempSync(join(tmpdir(), 'specfuse-workflows-'));
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 
-const aborted = () => { const ac = new AbortController(); ac.abort(); return ac.signal; };
+const aborted = () => {
+  const ac = new AbortController();
+  ac.abort();
+  return ac.signal;
+};
 
 /** An untrained 8-band PNN saved by specfuse (the file records its model). */
 async function pnnFile(): Promise<{ model: Module; path: string }> {
@@ -44,13 +66,16 @@ t.test('scene fusion: fuseSceneFile from a weights file equals runModel on the s
   // one 64×64 tile covers the image: the tiled fusion is one forward of the whole scene
   const scene = await readFusionScene(PATCH);
   const direct = await scope(async () => {
-    const ms = fromHost(scene.ms).unsqueeze(0), pan = fromHost(scene.pan).unsqueeze(0), lms = fromHost(scene.lms!).unsqueeze(0);
+    const ms = fromHost(scene.ms).unsqueeze(0),
+      pan = fromHost(scene.pan).unsqueeze(0),
+      lms = fromHost(scene.lms!).unsqueeze(0);
     return (await runModel(model, { ms, pan, lms }, { scale: scene.scale })).squeeze(0).toHost();
   });
-  const a = written.data as Float32Array, b = direct.data as Float32Array;
+  const a = written.data as Float32Array,
+    b = direct.data as Float32Array;
   let maxDiff = 0;
   for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
-  t.equal(maxDiff, 0, 'the written image is runModel\'s output, bit for bit');
+  t.equal(maxDiff, 0, "the written image is runModel's output, bit for bit");
   await t.rejects(fuseSceneFile({ model: path, input: PATCH, out: join(tmp, 'fused.png') }), WorkflowOptionError, 'an output format without a writer');
   await t.rejects(fuseSceneFile({ model: path, input: PATCH, out: join(tmp, 'never.tif'), signal: aborted() }), { name: 'AbortError' });
   t.notOk(existsSync(join(tmp, 'never.tif')), 'nothing written after an abort');
@@ -71,7 +96,8 @@ t.test('evaluation: evaluatePansharpening and imageMetrics agree on the files it
   for (const f of ['pnn_preview.png', 'pnn_fused.mat', 'metrics.json']) t.ok(existsSync(join(out, f)), f);
   const again = await imageMetrics({ fused: join(out, 'pnn_fused.mat'), gt: PATCH, sample: 1 });
   for (const k of ['SAM', 'ERGAS', 'Q2n', 'PSNR']) {
-    const x = r.metrics.pnn![k]!, y = again.metrics[k]!;
+    const x = r.metrics.pnn![k]!,
+      y = again.metrics[k]!;
     t.ok(Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x)), `${k}: ${x} (evaluation) = ${y} (image metrics of the written file)`);
   }
   await t.rejects(evaluatePansharpening(model, d, { sample: 100 }), { name: 'WorkflowOptionError', option: 'sample' });
@@ -94,7 +120,10 @@ t.test('scene training: trainOnScene on the IKONOS scene, held-out report agains
   const stopped = await trainOnScene(model, { scene: IKONOS, resolution: 'reduced', patch: 32, holdout: 0.25, steps: 2, batchSize: 2, signal: aborted() });
   t.equal(stopped.result.stopped, 'aborted', 'an aborted signal stops training');
   t.equal(stopped.report, undefined, 'and skips the report');
-  await t.rejects(trainOnScene(model, { scene: PATCH, resolution: 'reduced', patch: 32, holdout: 0.25, steps: 1 }), { name: 'WorkflowOptionError', option: 'scene' });
+  await t.rejects(trainOnScene(model, { scene: PATCH, resolution: 'reduced', patch: 32, holdout: 0.25, steps: 1 }), {
+    name: 'WorkflowOptionError',
+    option: 'scene',
+  });
 });
 
 t.test('MS/HS fusion: train a tiny INFN, score it, and the saved weights score the same', async (t) => {
@@ -129,5 +158,7 @@ t.test('demo: runDemo on small synthetic scenes writes its report', async (t) =>
   t.equal(r.stages[2].steps, 2);
   for (const f of ['report.md', 'metrics.json', 'loss-curves.svg', 'previews.png', 'scene.png']) t.ok(existsSync(join(out, f)), f);
   t.match(lines.join('\n'), /stage 2: adapters, a_proj, b_proj, tail \(39346 trainable after setStage\(2\)\)/, 'the stage-2 line counts what stage 2 trains');
-  await t.rejects(runDemo({ outDir: join(tmp, 'demo-aborted'), sceneSize: 256, scenes: 1, stage1Steps: 2, stage2Steps: 2, signal: aborted() }), { name: 'AbortError' });
+  await t.rejects(runDemo({ outDir: join(tmp, 'demo-aborted'), sceneSize: 256, scenes: 1, stage1Steps: 2, stage2Steps: 2, signal: aborted() }), {
+    name: 'AbortError',
+  });
 });
