@@ -45,6 +45,7 @@ export interface NativeTensor {
   mul(other: NativeTensor | number): NativeTensor;
   div(other: NativeTensor | number): NativeTensor;
   matmul(other: NativeTensor): NativeTensor;
+  matmulAsync(other: NativeTensor): Promise<NativeTensor>;
   neg(): NativeTensor;
   abs(): NativeTensor;
   sqrt(): NativeTensor;
@@ -56,6 +57,10 @@ export interface NativeTensor {
   mean(dims?: number | number[] | null, keepdim?: boolean): NativeTensor;
   max(dim?: number | null, keepdim?: boolean): NativeTensor;
   min(dim?: number | null, keepdim?: boolean): NativeTensor;
+  sumAsync(dims?: number | number[] | null, keepdim?: boolean): Promise<NativeTensor>;
+  meanAsync(dims?: number | number[] | null, keepdim?: boolean): Promise<NativeTensor>;
+  maxAsync(dim?: number | null, keepdim?: boolean): Promise<NativeTensor>;
+  minAsync(dim?: number | null, keepdim?: boolean): Promise<NativeTensor>;
   equal(other: NativeTensor): boolean;
   allclose(other: NativeTensor, rtol?: number, atol?: number): boolean;
   dispose(): void;

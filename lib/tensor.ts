@@ -51,6 +51,10 @@ export class Tensor implements Disposable {
   get requiresGrad(): boolean {
     return this.native.requiresGrad;
   }
+  /** True while pending async work (data(), a *Async op, a forward) uses this tensor: dispose() throws until it settles. */
+  get busy(): boolean {
+    return this.native.busy;
+  }
 
   /** Copies the values out on a worker thread. float16/bfloat16 come back as raw Uint16Array bits. */
   data(): Promise<TensorData> {
@@ -153,6 +157,30 @@ export class Tensor implements Disposable {
   min(dim?: number | null, keepdim?: boolean): Tensor {
     return new Tensor(this.native.min(dim, keepdim));
   }
+
+  // The *Async forms run the same op on the addon's compute thread, so the event loop keeps turning
+  // while a large one runs. Arguments are checked (and throw) before anything is queued; the inputs
+  // cannot be disposed until the Promise settles. Results equal the sync forms' bit for bit.
+  /** matmul() off the JS thread. */
+  async matmulAsync(other: Tensor): Promise<Tensor> {
+    return new Tensor(await this.native.matmulAsync(operand(other) as NativeTensor));
+  }
+  /** sum() off the JS thread. */
+  async sumAsync(dims?: number | number[] | null, keepdim?: boolean): Promise<Tensor> {
+    return new Tensor(await this.native.sumAsync(dims, keepdim));
+  }
+  /** mean() off the JS thread. */
+  async meanAsync(dims?: number | number[] | null, keepdim?: boolean): Promise<Tensor> {
+    return new Tensor(await this.native.meanAsync(dims, keepdim));
+  }
+  /** max() off the JS thread. */
+  async maxAsync(dim?: number | null, keepdim?: boolean): Promise<Tensor> {
+    return new Tensor(await this.native.maxAsync(dim, keepdim));
+  }
+  /** min() off the JS thread. */
+  async minAsync(dim?: number | null, keepdim?: boolean): Promise<Tensor> {
+    return new Tensor(await this.native.minAsync(dim, keepdim));
+  }
   /** Same shape, dtype, device and values (bit for bit). */
   equal(other: Tensor): boolean {
     return this.native.equal(operand(other) as NativeTensor);
@@ -237,7 +265,7 @@ function release(created: Set<Tensor>, result: unknown): void {
   for (const t of created) {
     if (kept.has(t) || t.disposed) continue;
     // A tensor still pinned by async work it was handed to is left to the GC rather than torn away.
-    if (t.native.busy) continue;
+    if (t.busy) continue;
     t.dispose();
   }
 }

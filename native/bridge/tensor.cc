@@ -1,6 +1,7 @@
 #include "bridge/tensor.h"
 
 #include <cstring>
+#include <functional>
 
 #include "bridge/convert.h"
 #include "bridge/napi_errors.h"
@@ -107,6 +108,75 @@ std::vector<int64_t> optional_dims(const Napi::Value& v, const char* arg) {
   return read_int_list(v, arg);
 }
 
+// One tensor op with its arguments read and checked on the JS thread. `compute` is the op itself:
+// the sync method calls it on the JS thread, the *Async method on the compute thread, so both give
+// the same result from the same code. `inputs` are the JS tensors it reads, pinned while it runs.
+struct PreparedOp {
+  std::function<torch::Tensor()> compute;
+  std::vector<std::pair<Napi::Object, Pinnable*>> inputs;
+  // Shape and dtype errors (a matmul's inner sizes, a dimension out of range) are thrown by the
+  // op itself; the async form replays it on meta tensors first, so they throw before queueing.
+  std::function<void()> check;
+};
+
+torch::Tensor meta_like(const torch::Tensor& t) {
+  return torch::empty(t.sizes(), t.options().device(c10::kMeta).requires_grad(false));
+}
+
+PreparedOp prepare_matmul(const Napi::CallbackInfo& info, TensorWrap& self) {
+  const auto other_js = arg_or_undefined(info, 0);
+  auto* other = TensorWrap::From(other_js, "other");
+  torch::Tensor a = self.tensor(), b = other->tensor("other");
+  return {[a, b] { return a.matmul(b); },
+          {{info.This().As<Napi::Object>(), &self}, {other_js.As<Napi::Object>(), other}},
+          [a, b] { (void)meta_like(a).matmul(meta_like(b)); }};
+}
+
+// sum (0), mean (1), max (2), min (3) over all elements or `dims` (max/min: one dimension).
+PreparedOp prepare_reduce(const Napi::CallbackInfo& info, TensorWrap& self, int op) {
+  torch::Tensor t = self.tensor();
+  auto dims = optional_dims(arg_or_undefined(info, 0), "dims");
+  const auto kv = arg_or_undefined(info, 1);
+  const bool keep = kv.IsUndefined() ? false : read_bool(kv, "keepdim");
+  std::function<torch::Tensor(const torch::Tensor&)> f;
+  if (op == 2 || op == 3) {
+    if (t.numel() == 0) throw_range(std::string(op == 2 ? "max" : "min") + ": tensor is empty");
+    if (dims.size() > 1) throw_range("dims: max/min reduce one dimension at a time");
+    if (dims.empty()) f = [op](const torch::Tensor& x) { return op == 2 ? x.max() : x.min(); };
+    else
+      f = [op, d = dims[0], keep](const torch::Tensor& x) {
+        return op == 2 ? std::get<0>(x.max(d, keep)) : std::get<0>(x.min(d, keep));
+      };
+  } else {
+    if (op == 1 && !c10::isFloatingType(t.scalar_type()))
+      throw_type("mean: needs a floating-point tensor, got " + dtype_name(t.scalar_type()));
+    if (dims.empty()) f = [op](const torch::Tensor& x) { return op == 0 ? x.sum() : x.mean(); };
+    else f = [op, dims, keep](const torch::Tensor& x) { return op == 0 ? x.sum(dims, keep) : x.mean(dims, keep); };
+  }
+  return {[f, t] { return f(t); }, {{info.This().As<Napi::Object>(), &self}}, [f, t] { (void)f(meta_like(t)); }};
+}
+
+// Checks `op` on meta tensors, then runs it on the compute thread with the caller's grad mode
+// (thread-local in libtorch) and resolves with the new Tensor.
+Napi::Value run_async(const Napi::CallbackInfo& info, PreparedOp op) {
+  try {
+    op.check();
+  } catch (const c10::NotImplementedError&) {
+    // no meta kernel for this op: its errors then reject the Promise instead
+  }
+  auto out = std::make_shared<torch::Tensor>();
+  const bool grad = torch::GradMode::is_enabled();
+  return PromiseWorker::Run(
+      info.Env(), std::move(op.inputs),
+      [compute = std::move(op.compute), out, grad] {
+        torch::AutoGradMode mode(grad);
+        *out = compute();
+      },
+      [out](Napi::Env env, const std::vector<Napi::Object>&) -> Napi::Value {
+        return TensorWrap::Wrap(env, std::move(*out));
+      });
+}
+
 }  // namespace
 
 // ---- lifetime ----------------------------------------------------------------------------------
@@ -140,6 +210,7 @@ Napi::Function TensorWrap::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&TensorWrap::Mul>("mul"),
                                         InstanceMethod<&TensorWrap::Div>("div"),
                                         InstanceMethod<&TensorWrap::Matmul>("matmul"),
+                                        InstanceMethod<&TensorWrap::MatmulAsync>("matmulAsync"),
                                         InstanceMethod<&TensorWrap::Neg>("neg"),
                                         InstanceMethod<&TensorWrap::Abs>("abs"),
                                         InstanceMethod<&TensorWrap::Sqrt>("sqrt"),
@@ -151,6 +222,10 @@ Napi::Function TensorWrap::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&TensorWrap::Mean>("mean"),
                                         InstanceMethod<&TensorWrap::Max>("max"),
                                         InstanceMethod<&TensorWrap::Min>("min"),
+                                        InstanceMethod<&TensorWrap::SumAsync>("sumAsync"),
+                                        InstanceMethod<&TensorWrap::MeanAsync>("meanAsync"),
+                                        InstanceMethod<&TensorWrap::MaxAsync>("maxAsync"),
+                                        InstanceMethod<&TensorWrap::MinAsync>("minAsync"),
                                         InstanceMethod<&TensorWrap::Equal>("equal"),
                                         InstanceMethod<&TensorWrap::Allclose>("allclose"),
                                         InstanceMethod<&TensorWrap::Dispose>("dispose"),
@@ -427,9 +502,10 @@ Napi::Value TensorWrap::Binary(const Napi::CallbackInfo& info, int op) {
   });
 }
 Napi::Value TensorWrap::Matmul(const Napi::CallbackInfo& info) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    return ret(info, tensor().matmul(From(arg_or_undefined(info, 0), "other")->tensor("other")));
-  });
+  return guard(info.Env(), [&]() -> Napi::Value { return ret(info, prepare_matmul(info, *this).compute()); });
+}
+Napi::Value TensorWrap::MatmulAsync(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value { return run_async(info, prepare_matmul(info, *this)); });
 }
 Napi::Value TensorWrap::Unary(const Napi::CallbackInfo& info, int op) {
   return guard(info.Env(), [&]() -> Napi::Value {
@@ -459,22 +535,10 @@ Napi::Value TensorWrap::Clamp(const Napi::CallbackInfo& info) {
   });
 }
 Napi::Value TensorWrap::Reduce(const Napi::CallbackInfo& info, int op) {
-  return guard(info.Env(), [&]() -> Napi::Value {
-    const auto& t = tensor();
-    auto dims = optional_dims(arg_or_undefined(info, 0), "dims");
-    const auto kv = arg_or_undefined(info, 1);
-    const bool keep = kv.IsUndefined() ? false : read_bool(kv, "keepdim");
-    if (op == 2 || op == 3) {
-      if (t.numel() == 0) throw_range(std::string(op == 2 ? "max" : "min") + ": tensor is empty");
-      if (dims.empty()) return ret(info, op == 2 ? t.max() : t.min());
-      if (dims.size() != 1) throw_range("dims: max/min reduce one dimension at a time");
-      return ret(info, op == 2 ? std::get<0>(t.max(dims[0], keep)) : std::get<0>(t.min(dims[0], keep)));
-    }
-    if (op == 1 && !c10::isFloatingType(t.scalar_type()))
-      throw_type("mean: needs a floating-point tensor, got " + dtype_name(t.scalar_type()));
-    if (dims.empty()) return ret(info, op == 0 ? t.sum() : t.mean());
-    return ret(info, op == 0 ? t.sum(dims, keep) : t.mean(dims, keep));
-  });
+  return guard(info.Env(), [&]() -> Napi::Value { return ret(info, prepare_reduce(info, *this, op).compute()); });
+}
+Napi::Value TensorWrap::ReduceAsync(const Napi::CallbackInfo& info, int op) {
+  return guard(info.Env(), [&]() -> Napi::Value { return run_async(info, prepare_reduce(info, *this, op)); });
 }
 Napi::Value TensorWrap::Equal(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {

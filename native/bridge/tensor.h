@@ -63,6 +63,7 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap>, public Pinnable {
   Napi::Value Mul(const Napi::CallbackInfo& info) { return Binary(info, 2); }
   Napi::Value Div(const Napi::CallbackInfo& info) { return Binary(info, 3); }
   Napi::Value Matmul(const Napi::CallbackInfo& info);
+  Napi::Value MatmulAsync(const Napi::CallbackInfo& info);
   Napi::Value Unary(const Napi::CallbackInfo& info, int op);
   Napi::Value Neg(const Napi::CallbackInfo& info) { return Unary(info, 0); }
   Napi::Value Abs(const Napi::CallbackInfo& info) { return Unary(info, 1); }
@@ -76,6 +77,11 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap>, public Pinnable {
   Napi::Value Mean(const Napi::CallbackInfo& info) { return Reduce(info, 1); }
   Napi::Value Max(const Napi::CallbackInfo& info) { return Reduce(info, 2); }
   Napi::Value Min(const Napi::CallbackInfo& info) { return Reduce(info, 3); }
+  Napi::Value ReduceAsync(const Napi::CallbackInfo& info, int op);
+  Napi::Value SumAsync(const Napi::CallbackInfo& info) { return ReduceAsync(info, 0); }
+  Napi::Value MeanAsync(const Napi::CallbackInfo& info) { return ReduceAsync(info, 1); }
+  Napi::Value MaxAsync(const Napi::CallbackInfo& info) { return ReduceAsync(info, 2); }
+  Napi::Value MinAsync(const Napi::CallbackInfo& info) { return ReduceAsync(info, 3); }
   Napi::Value Equal(const Napi::CallbackInfo& info);
   Napi::Value Allclose(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
