@@ -69,8 +69,10 @@ t.test('no libuv pool thread waits on native work: a file read finishes while 8 
   );
   await readFile(new URL(import.meta.url));
   // A task that held a pool thread while the compute thread worked would take all four of libuv's
-  // threads and queue the read behind at least five forwards.
-  t.ok(settled < 4, `${settled} of 8 forwards settled before the read finished`);
+  // threads and queue the read behind at least five forwards (the read was queued after all eight).
+  // Anything under five passes: on a loaded machine the read's own pool thread may be descheduled
+  // while a few forwards finish, which says nothing about parked threads.
+  t.ok(settled < 5, `${settled} of 8 forwards settled before the read finished`);
   for (const y of await Promise.all(forwards)) y.dispose();
   x.dispose();
   m.dispose();
