@@ -120,7 +120,7 @@ export interface NativeDistInfo {
   worldSize: number;
   backend: string;
   commSeconds: number;
-  /** What ProcessGroupGloo's inline accessors read through our view of its layout (test/dist/gloo-abi.test.ts). */
+  /** What ProcessGroupGloo's inline accessors read through our view of its layout (test/distributed/gloo-abi.test.ts). */
   glooLayout: { threads: number; optionThreads: number; devices: number; timeoutMs: number; backendName: string; rank: number; size: number };
 }
 

@@ -206,3 +206,22 @@ t.test('no absolute machine paths in tracked files', async (t) => {
   // (built from parts, so that this file does not hold what it forbids)
   t.ok(absolute.test(`const DATA = '/${'work'}/shared/data';`) && !absolute.test("resolve(REPO, '../shared/data')"), 'the pattern tells the two apart');
 });
+
+// tap's default `exclude` (**/@(fixture*(s)|dist)/**) drops test files in such folders without a
+// word: the data-parallel tests sat in test/dist/ and never ran in `npm test` until this check.
+t.test('every *.test.ts file is one tap runs (none under a dist/ or fixtures/ folder)', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { tap?: { include?: string[]; exclude?: string[] } };
+  t.same(pkg.tap?.include, ['test/**/*.test.ts'], 'tap includes test/**/*.test.ts');
+  t.equal(pkg.tap?.exclude, undefined, "tap's default exclude is the one this check knows");
+  const tests = allFiles(join(REPO, 'test'))
+    .map((f) => relative(REPO, f))
+    .filter((f) => f.endsWith('.test.ts'));
+  t.ok(tests.length > 50, `${tests.length} test files`);
+  const hidden = tests.filter((f) =>
+    f
+      .split('/')
+      .slice(0, -1)
+      .some((d) => d === 'dist' || /^fixtures?$/.test(d) || /^fixture/.test(d)),
+  );
+  t.same(hidden, [], `test files tap would skip: ${hidden.join(', ')}`);
+});
