@@ -12,8 +12,15 @@ const addon = process.env.SPECFUSE_ADDON ?? addonCandidates.find((c) => existsSy
 
 t.test('the addon holds no gloo symbol, defined or undefined', { skip: addon ? false : 'no addon built' }, async (t) => {
   const symbols = execFileSync('nm', ['-C', addon!], { encoding: 'utf8', maxBuffer: 1 << 28 }).split('\n');
-  t.ok(symbols.some((l) => /c10d::ProcessGroupGloo::ProcessGroupGloo\(/.test(l)), 'the addon does use ProcessGroupGloo (from libtorch_cpu.so)');
+  t.ok(
+    symbols.some((l) => /c10d::ProcessGroupGloo::ProcessGroupGloo\(/.test(l)),
+    'the addon does use ProcessGroupGloo (from libtorch_cpu.so)',
+  );
   const gloo = symbols.filter((l) => /(^|[\s(<,])(::)?gloo::/.test(l));
   t.same(gloo, [], 'no symbol in namespace gloo');
-  t.same(symbols.filter((l) => /GlooStore/.test(l)), [], 'no GlooStore code (it derives from our declaration of gloo::rendezvous::Store)');
+  t.same(
+    symbols.filter((l) => /GlooStore/.test(l)),
+    [],
+    'no GlooStore code (it derives from our declaration of gloo::rendezvous::Store)',
+  );
 });

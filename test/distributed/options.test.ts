@@ -14,14 +14,24 @@ t.test('torchrun env://: rank 0 hosts the TCPStore, unless the agent does', asyn
   t.equal(resolveDistributedOptions({ env: { ...env, RANK: '3', LOCAL_RANK: '1' } }).native.isServer, false, 'other ranks are clients');
   t.equal(resolveDistributedOptions({ env: { ...env, RANK: '3', LOCAL_RANK: '1' } }).localRank, 1);
   t.equal(resolveDistributedOptions({ env: { ...env, MASTER_ADDR: '127.0.0.1' } }).native.hostname, '127.0.0.1', 'loopback master: Gloo on loopback');
-  t.equal(resolveDistributedOptions({ env: { ...env, MASTER_ADDR: '127.0.0.1', GLOO_SOCKET_IFNAME: 'eth0' } }).native.hostname, undefined, 'GLOO_SOCKET_IFNAME is left to c10d');
+  t.equal(
+    resolveDistributedOptions({ env: { ...env, MASTER_ADDR: '127.0.0.1', GLOO_SOCKET_IFNAME: 'eth0' } }).native.hostname,
+    undefined,
+    'GLOO_SOCKET_IFNAME is left to c10d',
+  );
   t.equal(distributedEnv({ WORLD_SIZE: '2' }), null, 'no RANK: not launched as a rank');
 });
 
 t.test('explicit options win over the environment; bad values are typed errors', async (t) => {
   const env = { RANK: '1', WORLD_SIZE: '2', MASTER_ADDR: 'a', MASTER_PORT: '1' };
-  t.match(resolveDistributedOptions({ env, rank: 0, worldSize: 1, store: { kind: 'file', path: '/x' }, timeoutMs: 5000 }).native,
-    { rank: 0, worldSize: 1, storeKind: 'file', path: '/x', timeoutMs: 5000, hostname: '127.0.0.1' });
+  t.match(resolveDistributedOptions({ env, rank: 0, worldSize: 1, store: { kind: 'file', path: '/x' }, timeoutMs: 5000 }).native, {
+    rank: 0,
+    worldSize: 1,
+    storeKind: 'file',
+    path: '/x',
+    timeoutMs: 5000,
+    hostname: '127.0.0.1',
+  });
   t.throws(() => resolveDistributedOptions({ env, timeoutMs: 0 }), RangeError);
   t.throws(() => resolveDistributedOptions({ env, store: { kind: 'tcp', host: 'h', port: 70000 } }), RangeError);
   t.throws(() => resolveDistributedOptions({ env, store: { kind: 'disk' } as never }), /store.kind: expected 'file' or 'tcp'/);

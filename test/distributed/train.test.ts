@@ -18,7 +18,10 @@ type Job = Record<string, unknown>;
 async function distributed(job: Job, kind: 'file' | 'tcp' = 'file'): Promise<{ outs: RankOutput[]; weights: Float32Array[] }> {
   const id = ++jobs;
   const store = kind === 'file' ? { kind, path: join(dir, `store-${id}`) } : { kind, host: '127.0.0.1', port: await freePort() };
-  const outs = await runRanks('train-rank.ts', [0, 1].map((rank) => ({ ...job, rank, worldSize: 2, store, out: join(dir, `w-${id}-${rank}.bin`) })));
+  const outs = await runRanks(
+    'train-rank.ts',
+    [0, 1].map((rank) => ({ ...job, rank, worldSize: 2, store, out: join(dir, `w-${id}-${rank}.bin`) })),
+  );
   return { outs, weights: outs.map((o, r) => (o.json?.error ? new Float32Array() : read(join(dir, `w-${id}-${r}.bin`)))) };
 }
 async function single(job: Job): Promise<{ out: RankOutput; weights: Float32Array }> {
@@ -31,7 +34,8 @@ function read(file: string): Float32Array {
   const b = readFileSync(file);
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }
-const bitIdentical = (a: Float32Array, b: Float32Array) => a.length > 0 && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
+const bitIdentical = (a: Float32Array, b: Float32Array) =>
+  a.length > 0 && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
 
 /**
  * The norm-wise relative difference ‖a − b‖₂ / ‖b‖₂ over the tensors training changed (tensors
@@ -39,33 +43,59 @@ const bitIdentical = (a: Float32Array, b: Float32Array) => a.length > 0 && Buffe
  * the largest element-wise difference relative to its tensor's largest value, for the message.
  */
 function relativeDifference(a: Float32Array, b: Float32Array, sizes: number[]): { normwise: number; elementwise: number } {
-  let diff2 = 0, ref2 = 0, elementwise = 0, at = 0;
+  let diff2 = 0,
+    ref2 = 0,
+    elementwise = 0,
+    at = 0;
   for (const n of sizes) {
-    let d2 = 0, r2 = 0, dmax = 0, rmax = 0;
+    let d2 = 0,
+      r2 = 0,
+      dmax = 0,
+      rmax = 0;
     for (let j = at; j < at + n; j++) {
       const d = a[j]! - b[j]!;
-      d2 += d * d; r2 += b[j]! * b[j]!;
-      dmax = Math.max(dmax, Math.abs(d)); rmax = Math.max(rmax, Math.abs(b[j]!));
+      d2 += d * d;
+      r2 += b[j]! * b[j]!;
+      dmax = Math.max(dmax, Math.abs(d));
+      rmax = Math.max(rmax, Math.abs(b[j]!));
     }
-    if (dmax > 0) { diff2 += d2; ref2 += r2; elementwise = Math.max(elementwise, dmax / Math.max(rmax, 1e-30)); }
+    if (dmax > 0) {
+      diff2 += d2;
+      ref2 += r2;
+      elementwise = Math.max(elementwise, dmax / Math.max(rmax, 1e-30));
+    }
     at += n;
   }
   return { normwise: ref2 > 0 ? Math.sqrt(diff2 / ref2) : 0, elementwise };
 }
 function matchesReference(t: Test, a: Float32Array, b: Float32Array, sizes: number[], what: string): void {
   const r = relativeDifference(a, b, sizes);
-  t.ok(a.length === b.length && r.normwise <= 1e-6,
-    `${what} to 1e-6 relative (‖Δw‖/‖w‖ = ${r.normwise.toExponential(2)}; largest element-wise ${r.elementwise.toExponential(2)} of its tensor's max)`);
+  t.ok(
+    a.length === b.length && r.normwise <= 1e-6,
+    `${what} to 1e-6 relative (‖Δw‖/‖w‖ = ${r.normwise.toExponential(2)}; largest element-wise ${r.elementwise.toExponential(2)} of its tensor's max)`,
+  );
 }
 
 const cases: Array<{ name: string; job: Job; kind: 'file' | 'tcp' }> = [
   { name: 'DLPan PanNet', kind: 'file', job: { model: { model: 'pannet', bands: 4 }, bands: 4, samples: 16, batchSize: 2, steps: 6 } },
-  { name: 'tiny PanAdapter stage 2', kind: 'tcp', job: { model: { model: 'panadapter', preset: 'tiny' }, stage: 2, bands: 8, size: 64, samples: 8, batchSize: 2, steps: 3 } },
+  {
+    name: 'tiny PanAdapter stage 2',
+    kind: 'tcp',
+    job: { model: { model: 'panadapter', preset: 'tiny' }, stage: 2, bands: 8, size: 64, samples: 8, batchSize: 2, steps: 3 },
+  },
   // SGD: under Adam, tensors whose exact gradient is zero (biases that a GroupNorm cancels) take
   // lr-sized steps driven by rounding noise, which no split of a batch reproduces bit for bit
-  { name: 'tiny CrossDiff stage 1 (in-step noise)', kind: 'file', job: { model: { model: 'crossdiff', preset: 'tiny' }, stage: 1, bands: 4, samples: 8, batchSize: 2, steps: 3, optimizer: 'sgd', lr: 0.05 } },
+  {
+    name: 'tiny CrossDiff stage 1 (in-step noise)',
+    kind: 'file',
+    job: { model: { model: 'crossdiff', preset: 'tiny' }, stage: 1, bands: 4, samples: 8, batchSize: 2, steps: 3, optimizer: 'sgd', lr: 0.05 },
+  },
   // stage 2: the frozen denoisers' features are taken from noised inputs, a fresh draw every step
-  { name: 'tiny CrossDiff stage 2 (feature noise)', kind: 'tcp', job: { model: { model: 'crossdiff', preset: 'tiny' }, stage: 2, bands: 4, samples: 8, batchSize: 2, steps: 3, optimizer: 'sgd', lr: 0.05 } },
+  {
+    name: 'tiny CrossDiff stage 2 (feature noise)',
+    kind: 'tcp',
+    job: { model: { model: 'crossdiff', preset: 'tiny' }, stage: 2, bands: 4, samples: 8, batchSize: 2, steps: 3, optimizer: 'sgd', lr: 0.05 },
+  },
 ];
 
 for (const c of cases) {
@@ -76,8 +106,12 @@ for (const c of cases) {
     t.ok(bitIdentical(weights[0]!, weights[1]!), 'both ranks hold bit-identical weights');
     t.same(outs[0]!.json?.losses, outs[1]!.json?.losses, 'and logged the same (global) losses');
     matchesReference(t, weights[0]!, ref.weights, ref.out.json!.sizes as number[], 'weights equal the single-process run');
-    const lossesRef = ref.out.json!.losses as number[], losses = outs[0]!.json!.losses as number[];
-    t.ok(losses.every((l, i) => Math.abs(l - lossesRef[i]!) <= 1e-5 * Math.abs(lossesRef[i]!)), 'the reduced losses match the global batch\'s');
+    const lossesRef = ref.out.json!.losses as number[],
+      losses = outs[0]!.json!.losses as number[];
+    t.ok(
+      losses.every((l, i) => Math.abs(l - lossesRef[i]!) <= 1e-5 * Math.abs(lossesRef[i]!)),
+      "the reduced losses match the global batch's",
+    );
   });
 }
 
@@ -91,16 +125,19 @@ t.test('validation: each rank scores its share, the sums are reduced, every rank
   t.equal(valid[0]?.length, 2, 'two validations');
   for (const [i, v] of (valid[0] ?? []).entries()) {
     for (const k of ['loss', 'SAM', 'ERGAS']) {
-      t.ok(Math.abs(v[k]! - want[i]![k]!) <= 1e-5 * Math.abs(want[i]![k]!), `step ${v.step}: ${k} ${v[k]} equals the single process's ${want[i]![k]} over all 10 tiles`);
+      t.ok(
+        Math.abs(v[k]! - want[i]![k]!) <= 1e-5 * Math.abs(want[i]![k]!),
+        `step ${v.step}: ${k} ${v[k]} equals the single process's ${want[i]![k]} over all 10 tiles`,
+      );
     }
   }
 });
 
 // where sample k of rank r's shard of step s lies: order[(s · 2 + r) · batch + k] (lib/train/loop.ts)
-const nanSample = epochOrder(16, 3, 0, true)[(1 * 2 + 1) * 2]!;  // step 2, rank 1, first sample
+const nanSample = epochOrder(16, 3, 0, true)[(1 * 2 + 1) * 2]!; // step 2, rank 1, first sample
 const base = { model: { model: 'pannet', bands: 4 }, bands: 4, samples: 16, batchSize: 2, steps: 4 };
 
-t.test('a NaN in one rank\'s shard: both ranks skip the same step (nanPolicy skip)', async (t) => {
+t.test("a NaN in one rank's shard: both ranks skip the same step (nanPolicy skip)", async (t) => {
   const job = { ...base, nanAt: [nanSample], nanPolicy: 'skip' };
   const [{ outs, weights }, ref] = await Promise.all([distributed(job), single(job)]);
   for (const o of outs) t.match(o.json, { steps: 4, skipped: 1 }, `rank ${o.json?.rank} skipped one step`);
@@ -110,9 +147,10 @@ t.test('a NaN in one rank\'s shard: both ranks skip the same step (nanPolicy ski
   matchesReference(t, weights[0]!, ref.weights, ref.out.json!.sizes as number[], 'and ends with the same weights');
 });
 
-t.test('a NaN in one rank\'s shard: both ranks stop at the same step (nanPolicy error)', async (t) => {
+t.test("a NaN in one rank's shard: both ranks stop at the same step (nanPolicy error)", async (t) => {
   const { outs } = await distributed({ ...base, nanAt: [nanSample], nanPolicy: 'error' });
-  for (const o of outs) t.match(o.json?.error, /non-finite loss on 1 of 2 ranks \(loss .* here\) at step 2: the weights were not updated/, `rank ${o.json?.rank}`);
+  for (const o of outs)
+    t.match(o.json?.error, /non-finite loss on 1 of 2 ranks \(loss .* here\) at step 2: the weights were not updated/, `rank ${o.json?.rank}`);
 });
 
 t.test('a 2-rank run resumed from its checkpoint equals the uninterrupted 2-rank run', async (t) => {
@@ -125,7 +163,7 @@ t.test('a 2-rank run resumed from its checkpoint equals the uninterrupted 2-rank
   for (const o of resumed.outs) t.match(o.json, { steps: 4 }, `rank ${o.json?.rank} resumed to step 4 ${String(o.json?.error ?? '')}`);
   t.ok(bitIdentical(resumed.weights[0]!, whole.weights[0]!), 'rank 0: bit-identical to the uninterrupted run');
   t.ok(bitIdentical(resumed.weights[1]!, whole.weights[1]!), 'rank 1 too');
-  t.same((resumed.outs[0]!.json!.losses as number[]), (whole.outs[0]!.json!.losses as number[]).slice(2), 'with the same losses');
+  t.same(resumed.outs[0]!.json!.losses as number[], (whole.outs[0]!.json!.losses as number[]).slice(2), 'with the same losses');
   // the world size is part of the run: one process cannot continue a 2-rank run's data order
   const alone = await single({ ...base, batchSize: 2, steps: 6, checkpointDir: ck, resume: true });
   t.match(alone.out.json?.error, /was trained with other options \(.*worldSize: 2 → unset/, 'a resume with another world size is refused');
@@ -134,9 +172,19 @@ t.test('a 2-rank run resumed from its checkpoint equals the uninterrupted 2-rank
 t.test('a rank killed mid-run: the other fails with peer-lost within the timeout', async (t) => {
   const ids = ++jobs;
   const store = { kind: 'tcp', host: '127.0.0.1', port: await freePort() };
-  const outs = await runRanks('train-rank.ts', [0, 1].map((rank) => ({
-    ...base, steps: 50, rank, worldSize: 2, store, timeoutMs: 30000, out: join(dir, `k-${ids}-${rank}.bin`), ...(rank === 1 ? { killAfterSteps: 2 } : {}),
-  })));
+  const outs = await runRanks(
+    'train-rank.ts',
+    [0, 1].map((rank) => ({
+      ...base,
+      steps: 50,
+      rank,
+      worldSize: 2,
+      store,
+      timeoutMs: 30000,
+      out: join(dir, `k-${ids}-${rank}.bin`),
+      ...(rank === 1 ? { killAfterSteps: 2 } : {}),
+    })),
+  );
   t.equal(outs[1]!.signal, 'SIGKILL', 'rank 1 was killed after its second step');
   t.match(outs[0]!.json, { code: 'peer-lost', error: /^distributed \(peer-lost\): all-reduce \(rank 0 of 2\)/ });
   t.ok((outs[0]!.json?.seconds as number) < 30, `rank 0 failed before the 30 s timeout (after ${(outs[0]!.json?.seconds as number).toFixed(1)} s)`);
