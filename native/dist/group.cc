@@ -18,6 +18,24 @@ c10::intrusive_ptr<c10d::Store> backend_store(const c10::intrusive_ptr<c10d::Sto
 std::string to_string(const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); }
 std::vector<uint8_t> to_bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
 
+// One contiguous buffer per bucket (Gloo works on dense buffers): the tensor itself when the bucket
+// holds one contiguous tensor, else the bucket's tensors concatenated; copy_back_from_buffer copies results back.
+torch::Tensor bucket_buffer(const std::vector<torch::Tensor>& bucket) {
+  if (bucket.size() == 1 && bucket[0].is_contiguous()) return bucket[0];
+  std::vector<torch::Tensor> v;
+  for (const auto& t : bucket) v.push_back(t.reshape(-1));
+  return torch::cat(v);
+}
+
+void copy_back_from_buffer(const torch::Tensor& flat, const std::vector<torch::Tensor>& bucket) {
+  if (flat.data_ptr() == bucket[0].data_ptr() && bucket.size() == 1) return;
+  int64_t at = 0;
+  for (const auto& t : bucket) {
+    t.copy_(flat.narrow(0, at, t.numel()).view(t.sizes()));
+    at += t.numel();
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<Group> Group::create(const GroupOptions& o) {
@@ -150,20 +168,10 @@ void Group::all_reduce(const std::vector<torch::Tensor>& tensors, ReduceOp op) {
   timed([&] {
     for (auto& bucket : buckets(tensors)) {
       // one contiguous buffer per bucket (Gloo reduces dense buffers); copied back afterwards
-      std::vector<torch::Tensor> flat = {bucket.size() == 1 && bucket[0].is_contiguous() ? bucket[0] : torch::cat([&] {
-        std::vector<torch::Tensor> v;
-        for (auto& t : bucket) v.push_back(t.reshape(-1));
-        return v;
-      }())};
+      std::vector<torch::Tensor> flat = {bucket_buffer(bucket)};
       run(backend_->allreduce(flat, ro), "all-reduce");
       if (op == ReduceOp::Mean) flat[0].div_(size_);
-      if (flat[0].data_ptr() != bucket[0].data_ptr() || bucket.size() > 1) {
-        int64_t at = 0;
-        for (auto& t : bucket) {
-          t.copy_(flat[0].narrow(0, at, t.numel()).view(t.sizes()));
-          at += t.numel();
-        }
-      }
+      copy_back_from_buffer(flat[0], bucket);
     }
   });
 }
@@ -177,19 +185,9 @@ void Group::broadcast(const std::vector<torch::Tensor>& tensors, int root) {
   bo.rootRank = root;
   timed([&] {
     for (auto& bucket : buckets(tensors)) {
-      std::vector<torch::Tensor> flat = {bucket.size() == 1 && bucket[0].is_contiguous() ? bucket[0] : torch::cat([&] {
-        std::vector<torch::Tensor> v;
-        for (auto& t : bucket) v.push_back(t.reshape(-1));
-        return v;
-      }())};
+      std::vector<torch::Tensor> flat = {bucket_buffer(bucket)};
       run(backend_->broadcast(flat, bo), "broadcast");
-      if (flat[0].data_ptr() != bucket[0].data_ptr() || bucket.size() > 1) {
-        int64_t at = 0;
-        for (auto& t : bucket) {
-          t.copy_(flat[0].narrow(0, at, t.numel()).view(t.sizes()));
-          at += t.numel();
-        }
-      }
+      copy_back_from_buffer(flat[0], bucket);
     }
   });
 }
