@@ -19,14 +19,35 @@ const env = { ...process.env, SPECFUSE_NUM_THREADS: process.env.SPECFUSE_NUM_THR
 const child = spawn(process.execPath, [tapBin, ...args], { stdio: ['ignore', 'pipe', 'inherit'], env });
 
 let tail = '';
+// CI keeps only the end of the log: remember every failing assertion with the file and subtests
+// above it, and repeat them beside the summary so a red run says what failed.
+const failures = [];
+const stack = [];
+let partial = '';
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
   tail = (tail + chunk.toString()).slice(-4096);
+  const lines = (partial + chunk.toString()).split('\n');
+  partial = lines.pop();
+  for (const line of lines) {
+    const depth = (line.match(/^ */)[0].length / 4) | 0;
+    const subtest = line.match(/^\s*# Subtest: (.*)$/);
+    if (subtest) {
+      stack.length = depth;
+      stack[depth] = subtest[1];
+      continue;
+    }
+    const notOk = line.match(/^\s*not ok \d+ - (.*?)(\s+# (time|TODO|SKIP).*)?$/);
+    if (notOk && !/# (TODO|SKIP)/.test(line)) failures.push([...stack.slice(0, depth), notOk[1]].join(' > '));
+  }
 });
 child.on('close', (code, signal) => {
   // tap closes with a line like "# { total: 274, pass: 270, fail: 3, skip: 1 }"
   const m = tail.match(/#\s*\{\s*total:\s*(\d+)([^}]*)\}/);
   const field = (name) => Number(m?.[2].match(new RegExp(`${name}:\\s*(\\d+)`))?.[1] ?? 0);
+  // A failing assertion is also reported by every enclosing subtest: keep the innermost ones.
+  const innermost = failures.filter((f) => !failures.some((g) => g !== f && g.startsWith(f + ' > ')));
+  for (const f of innermost.slice(0, 40)) console.log(`FAILED: ${f}`);
   if (m) {
     const skipped = field('skip') + field('todo');
     console.log(`${field('pass')} passed, ${field('fail')} failed` + (skipped ? `, ${skipped} skipped` : ''));
