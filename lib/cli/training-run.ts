@@ -63,6 +63,10 @@ export function stopOnSignals(onFirst: (name: string) => void, onSecond?: () => 
     received: () => got,
     exitCode: () => (got ? CODES[got] : undefined),
     dispose() {
+      // Once a signal came, the process is on its way out: the handlers stay, so that a second
+      // signal during the last writes still exits with 130/143 instead of Node's default death
+      // by signal (no exit code), which a supervisor would read as a crash.
+      if (got) return;
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
     },
