@@ -72,6 +72,17 @@ export function hostDataFromBytes(dtype: DType, bytes: Uint8Array, littleEndian 
   return new CTOR[dtype](copy.buffer, 0, bytes.length / size);
 }
 
+/**
+ * A typed array over `bytes` without copying, when the host is little-endian and the bytes sit at
+ * an offset the element size divides (typed arrays cannot be unaligned); else undefined. The view
+ * shares the caller's buffer: only for buffers nobody else holds (a file just read).
+ */
+export function hostDataView(dtype: DType, bytes: Uint8Array): HostData | undefined {
+  const size = BYTES_PER_ELEMENT[dtype];
+  if (!HOST_LITTLE_ENDIAN || bytes.byteOffset % size !== 0 || bytes.length % size !== 0) return undefined;
+  return new CTOR[dtype](bytes.buffer as ArrayBuffer, bytes.byteOffset, bytes.length / size);
+}
+
 /** A zero-filled typed array of `n` elements. */
 export function allocHostData(dtype: DType, n: number): HostData {
   return new CTOR[dtype](new ArrayBuffer(n * BYTES_PER_ELEMENT[dtype]), 0, n);

@@ -81,8 +81,13 @@ export function sniffCheckpoint(bytes: Uint8Array): CheckpointFormat | undefined
 
 /** Tensors of a checkpoint held in memory, whatever its format. */
 export function loadCheckpoint(bytes: Uint8Array, options: ExtractOptions = {}): Map<string, HostArray> {
+  return loadOwnedCheckpoint(bytes, options, false);
+}
+
+/** `shareBuffer`: the bytes are ours alone (a file just read), so safetensors data may be viewed, not copied. */
+function loadOwnedCheckpoint(bytes: Uint8Array, options: ExtractOptions, shareBuffer: boolean): Map<string, HostArray> {
   const format = sniffCheckpoint(bytes);
-  if (format === 'safetensors') return readSafetensors(bytes).tensors;
+  if (format === 'safetensors') return readSafetensors(bytes, { shareBuffer }).tensors;
   if (format === undefined) {
     throw new CheckpointError('format', 'not a checkpoint we recognise (expected safetensors, or a torch.save zip or legacy file)');
   }
@@ -113,7 +118,7 @@ export async function loadCheckpointFile(path: string, options: ExtractOptions =
   } catch (e) {
     throw tooLarge(path, e);
   }
-  return withPath(path, () => loadCheckpoint(bytes, options));
+  return withPath(path, () => loadOwnedCheckpoint(bytes, options, true));
 }
 
 export function loadCheckpointFileSync(path: string, options: ExtractOptions = {}): Map<string, HostArray> {
@@ -123,5 +128,5 @@ export function loadCheckpointFileSync(path: string, options: ExtractOptions = {
   } catch (e) {
     throw tooLarge(path, e);
   }
-  return withPath(path, () => loadCheckpoint(bytes, options));
+  return withPath(path, () => loadOwnedCheckpoint(bytes, options, true));
 }

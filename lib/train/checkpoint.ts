@@ -119,7 +119,7 @@ export function readCheckpoint(rootOrDir: string): Checkpoint | null {
   return {
     dir,
     state,
-    weights: readSafetensors(readFileSync(join(dir, 'model.safetensors'))).tensors,
-    optimizer: readSafetensors(readFileSync(join(dir, 'optimizer.safetensors'))).tensors,
+    weights: readSafetensors(readFileSync(join(dir, 'model.safetensors')), { shareBuffer: true }).tensors,
+    optimizer: readSafetensors(readFileSync(join(dir, 'optimizer.safetensors')), { shareBuffer: true }).tensors,
   };
 }

@@ -54,6 +54,27 @@ t.test('round trip of every dtype, bit-exact', async (t) => {
   t.equal(loadCheckpoint(file).size, tensors.size, 'loadCheckpoint sniffs safetensors');
 });
 
+t.test('shareBuffer: aligned tensors are views of the input, unaligned ones copies, the values the same', async (t) => {
+  const file = writeSafetensors(everyDtype());
+  const copied = readSafetensors(file).tensors;
+  const shared = readSafetensors(file, { shareBuffer: true }).tensors;
+  let views = 0;
+  for (const [name, c] of copied) {
+    const s = shared.get(name)!;
+    t.same(bytesOf(s), bytesOf(c), `${name}: same bytes`);
+    t.not(c.data.buffer, file.buffer, `${name}: the default is a copy`);
+    if (s.data.buffer === file.buffer) views++;
+  }
+  t.ok(views >= 1, `${views} of ${copied.size} tensors viewed in place`);
+  // one byte in front puts every multi-byte tensor off its alignment: those must be copies
+  const shifted = new Uint8Array(file.length + 1).subarray(1);
+  shifted.set(file);
+  for (const [name, s] of readSafetensors(shifted, { shareBuffer: true }).tensors) {
+    t.same(bytesOf(s), bytesOf(copied.get(name)!), `${name}: same bytes when misaligned`);
+    if (shared.get(name)!.data.buffer === file.buffer && s.data.BYTES_PER_ELEMENT > 1) t.not(s.data.buffer, shifted.buffer, `${name}: copied when misaligned`);
+  }
+});
+
 t.test('writer accepts records, odd names, no metadata', async (t) => {
   const rec = Object.create(null) as Record<string, HostArray>;
   rec['__proto__'] = { dtype: 'uint8', shape: [1], data: new Uint8Array([9]) };
