@@ -45,7 +45,7 @@ export {
   type NameMapping,
   type PreparedLoad,
 } from './weights.js';
-export { loadModel, recordedModel, recordedConfig, type RecordedModel } from './model-file.js';
+export { loadModel, recordedModel, recordedConfig, configForWeights, type RecordedModel } from './model-file.js';
 export {
   mtfGains,
   mtfKernel,
@@ -91,6 +91,7 @@ export {
   type MhifPatches,
   type Window,
 } from './protocol/hyperspectral-simulation.js';
+export { windowStarts, windowGrid, cropWindows } from './protocol/windows.js';
 export { NIKON_D700, SRF_WAVELENGTHS, spectralResponse, spectralResponseTensor, type SrfOptions } from './protocol/srf.js';
 export * as baselines from './baselines/index.js';
 export { runBaseline, type BaselineName, type BaselineInput } from './baselines/index.js';

@@ -39,6 +39,16 @@ export function recordedConfig(recorded: RecordedModel): ModelConfig {
 }
 
 /**
+ * The config for weights `recorded` (recordedModel; undefined for files that record nothing) on
+ * `bands`-band data: the record rebuilds the model exactly (its config overrides included) unless
+ * `preset` names a preset it does not record; then, and without a record, `family` at `preset`.
+ */
+export function configForWeights(recorded: RecordedModel | undefined, family: string, bands: number, preset?: string): ModelConfig {
+  if (recorded && (preset === undefined || preset === recorded.preset)) return recordedConfig(recorded);
+  return { model: family, bands, ...(preset ? { preset } : {}) } as unknown as ModelConfig;
+}
+
+/**
  * Builds the model a specfuse weights file records and loads the file into it (strictly), in the
  * recorded stage. Throws a TypeError for files that record no model (pass a config to createModel
  * and use loadWeights instead).

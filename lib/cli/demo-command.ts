@@ -1,7 +1,7 @@
 /** `specfuse demo`: synthetic scenes (or --data), Wald's protocol, tiny PanAdapter stages 1 and 2 on the CPU, a report. */
 import { resolve } from 'node:path';
 import { runDemo } from '../workflows/demo.js';
-import { intOption, parse } from './args.js';
+import { flags, intOption, parse } from './args.js';
 import { formatSeconds, ProgressBar } from './progress.js';
 
 export const demoHelp = `specfuse demo [--out DIR] [--data FILE --sensor S] [--steps N] [--device D]
@@ -20,15 +20,7 @@ distinct 8-band spectra, textures, roads and buildings) observed through the sen
   --device   cpu (default) or cuda`;
 
 export async function demo(argv: string[]): Promise<void> {
-  const { values } = parse(argv, {
-    out: { type: 'string' },
-    data: { type: 'string' },
-    sensor: { type: 'string' },
-    steps: { type: 'string' },
-    batch: { type: 'string' },
-    seed: { type: 'string' },
-    device: { type: 'string' },
-  });
+  const { values } = parse(argv, flags({ strings: ['out', 'data', 'sensor', 'steps', 'batch', 'seed', 'device'] }));
   if (values.help) {
     console.log(demoHelp);
     return;

@@ -1,13 +1,12 @@
 /** `specfuse eval`: a pre-trained pansharpening CNN on a file, scored against EXP with the toolbox metrics. */
-import { basename, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { checkWritableFolder } from '../atomic.js';
-import { CNN_MODELS, isCnnModel, type DlpanLoadReport } from '../models/cnn.js';
-import { sniffFormat } from '../data/index.js';
-import { EVALUATION_RATIO, evaluatePansharpening, loadReleasedCnn, readEvaluationData, type EvaluationFiles } from '../workflows/pansharpening-evaluation.js';
+import { CNN_MODELS, isCnnModel } from '../models/cnn.js';
+import { describeEvaluation, evaluatePansharpening, loadReleasedCnn, loadSummary, readEvaluationData } from '../workflows/pansharpening-evaluation.js';
 import { chooseModel } from './weights-hints.js';
-import { checkInputFiles, finiteOption, intOption, parse, positiveOption, UsageError } from './args.js';
+import { checkInputFiles, inputSource, cutOption, finiteOption, flags, intOption, parse, positiveOption, UsageError } from './args.js';
 import { infnEval, wantsInfn } from './infn-commands.js';
-import { FULL_COLUMNS, REDUCED_COLUMNS, formatTable } from './metrics.js';
+import { formatMetricTable } from '../metrics/index.js';
 import { printWarning, withCliErrors } from './library-errors.js';
 
 export const evalHelp = `specfuse eval [--model NAME] --weights FILE --data FILE [options]
@@ -34,37 +33,26 @@ else from the MS and PAN (full resolution: D_lambda, D_s, QNR, D_lambda_K, HQNR)
              how many and where)
 INFN (MS/HS fusion, scored against bicubic): see 'specfuse eval --model infn --help'.`;
 
-function loadSummary(r: DlpanLoadReport) {
-  return {
-    loaded: r.loaded.length,
-    missing: r.missing,
-    unexpected: r.unexpected,
-    shapeMismatch: r.shapeMismatch,
-    ignored: r.ignored,
-    aliases: r.aliases,
-  };
-}
-
 export async function evaluate(argv: string[]): Promise<void> {
   if (wantsInfn(argv)) return infnEval(argv);
-  const { values } = parse(argv, {
-    model: { type: 'string' },
-    weights: { type: 'string' },
-    data: { type: 'string' },
-    pan: { type: 'string' },
-    ms: { type: 'string' },
-    lms: { type: 'string' },
-    gt: { type: 'string' },
-    sensor: { type: 'string' },
-    sample: { type: 'string' },
-    scale: { type: 'string' },
-    bits: { type: 'string' },
-    cut: { type: 'string' },
-    device: { type: 'string' },
-    out: { type: 'string' },
-    json: { type: 'boolean' },
-    'fill-non-finite': { type: 'string' },
-  });
+  const strings = [
+    'model',
+    'weights',
+    'data',
+    'pan',
+    'ms',
+    'lms',
+    'gt',
+    'sensor',
+    'sample',
+    'scale',
+    'bits',
+    'cut',
+    'device',
+    'out',
+    'fill-non-finite',
+  ] as const;
+  const { values } = parse(argv, flags({ strings, booleans: ['json'] }));
   if (values.help) {
     console.log(evalHelp);
     return;
@@ -74,33 +62,19 @@ export async function evaluate(argv: string[]): Promise<void> {
   const { model: modelName } = chooseModel(values.model, values.weights, '--weights');
   if (!isCnnModel(modelName)) throw new UsageError(`--model: expected one of ${CNN_MODELS.join(', ')}, got '${modelName}'`);
   const sample = intOption(values.sample, 'sample');
-  const cut = intOption(values.cut, 'cut') ?? 0;
-  if (cut < 0) throw new UsageError(`--cut: expected 0 or more, got ${cut}`);
+  const cut = cutOption(values.cut);
   const scale = positiveOption(values.scale, 'scale');
   const device = values.device ?? 'cpu';
   const fill = finiteOption(values['fill-non-finite'], 'fill-non-finite');
   // the output folder is checked before the work, not after it
   const out = values.out ? resolve(values.out) : undefined;
   if (out) checkWritableFolder(out, '--out');
-  const tif = (['pan', 'ms', 'lms', 'gt'] as const).filter((k) => values[k] !== undefined);
-  if (values.data !== undefined && tif.length) throw new UsageError(`give --data, or GeoTIFFs with --${tif.join('/--')}, not both`);
-  let source: string | EvaluationFiles;
-  if (values.data === undefined) {
-    if (!tif.length) throw new UsageError('--data is required (or --pan and --ms GeoTIFFs)');
-    if (!values.pan || !(values.ms || values.lms)) throw new UsageError('GeoTIFF input needs --pan and --ms (or --lms)');
-    source = { pan: values.pan };
-    for (const k of ['ms', 'lms', 'gt'] as const) if (values[k] !== undefined) source[k] = values[k];
-  } else {
-    source = values.data;
-  }
-  if (typeof source === 'string' && sniffFormat(source) === 'tif') {
-    throw new UsageError(`--data: ${source} is a GeoTIFF: pass GeoTIFF input as --pan PAN.tif --ms MS.tif [--gt GT.tif]`);
-  }
+  const { pan, ms, lms, gt } = values;
+  const source = inputSource(values.data, 'data', { pan, ms, lms, gt }, ': pass GeoTIFF input as --pan PAN.tif --ms MS.tif [--gt GT.tif]');
   await withCliErrors(async () => {
     const data = await readEvaluationData(source, { sample });
     // ---- the model and its weights (checked against the data before it is built) --------------------
-    const dataName = data.name;
-    const { model, report, bands } = await loadReleasedCnn(values.weights!, modelName, data);
+    const { model, report } = await loadReleasedCnn(values.weights!, modelName, data);
     try {
       if (device !== 'cpu') await model.to(device);
       const result = await evaluatePansharpening(model, data, {
@@ -120,29 +94,9 @@ export async function evaluate(argv: string[]): Promise<void> {
         console.log(JSON.stringify(result));
         return;
       }
-      const {
-        count,
-        samples,
-        sensor,
-        size: [H, W],
-      } = result;
-      const n = samples.length;
-      const what = n === count ? (count === 1 ? '' : `${count} images, mean±std; `) : `image ${samples[0]} of ${count}; `;
-      console.log(
-        `${modelName} on ${basename(dataName)} (${what}${sensor ? sensor.toUpperCase() + ', ' : ''}${bands} bands, ${H}×${W}; model inputs DN/${result.scale}, outputs ×${result.scale})`,
-      );
-      console.log(
-        `weights ${values.weights}: ${report.loaded.length} tensors loaded, 0 missing, 0 unexpected, 0 shape mismatches` +
-          (report.aliases.length ? `; ${report.aliases.length} backbone.* aliases equal to their res* twins, ignored` : ''),
-      );
-      const { bits, dimCut } = result;
-      console.log(
-        result.kind === 'reduced-resolution'
-          ? `reduced resolution against the ground truth; toolbox metrics on DN, ratio ${EVALUATION_RATIO}, ${bits} bits, ${dimCut ? `border cut ${dimCut}` : 'no border cut'}, Q blocks 32; EXP = ${result.exp}\n`
-          : `full resolution (no ground truth); toolbox metrics on DN, sensor ${sensor!.toUpperCase()} MTF, ratio ${EVALUATION_RATIO}, ${bits} bits, blocks 32; EXP = ${result.exp}\n`,
-      );
+      for (const line of describeEvaluation(result, values.weights!, report)) console.log(line);
       const rows = Object.keys(result.metrics).map((name) => ({ name, values: result.metrics[name]!, spread: result.std?.[name] }));
-      console.log(formatTable(rows, result.kind === 'reduced-resolution' ? REDUCED_COLUMNS(bands) : FULL_COLUMNS));
+      console.log(formatMetricTable(rows, result.kind, result.bands));
       console.log(`\ninference ${result.inferenceSeconds.toFixed(2)} s on ${device}; total ${result.seconds.toFixed(2)} s`);
       for (const f of result.files) console.log(`  ${f}`);
     } finally {

@@ -1,11 +1,10 @@
 /** `specfuse infer`: fuse a scene of any size with a trained model (tiled), write GeoTIFF or .mat and a preview. */
 import { resolve } from 'node:path';
 import { checkWritableFile } from '../atomic.js';
-import { createModel, type ModelConfig } from '../models/index.js';
-import { sniffFormat } from '../data/index.js';
-import { recordedConfig } from '../model-file.js';
+import { createModel } from '../models/index.js';
+import { configForWeights } from '../model-file.js';
 import { fuseFusionScene, fusedFormat, readFusionScene, writeFusedImage } from '../workflows/scene-fusion.js';
-import { checkInputFiles, countOption, finiteOption, parse, positiveOption, UsageError } from './args.js';
+import { checkInputFiles, inputSource, countOption, finiteOption, flags, parse, positiveOption, UsageError } from './args.js';
 import { bandsMismatch, checkPreset, chooseModel, loadWeightsExplained } from './weights-hints.js';
 import { printWarning, withCliErrors } from './library-errors.js';
 import { ProgressBar } from './progress.js';
@@ -29,35 +28,31 @@ Fuses a full scene (any size) with a trained model: overlapping 64×64 tiles, ba
   --stride    tile step (default 32);  --batch-size  default 16;  --device  cpu or cuda`;
 
 export async function inferCommand(argv: string[]): Promise<void> {
-  const { values: v } = parse(argv, {
-    model: { type: 'string' },
-    preset: { type: 'string' },
-    weights: { type: 'string' },
-    input: { type: 'string' },
-    pan: { type: 'string' },
-    ms: { type: 'string' },
-    lms: { type: 'string' },
-    scale: { type: 'string' },
-    'fill-non-finite': { type: 'string' },
-    sensor: { type: 'string' },
-    out: { type: 'string' },
-    stride: { type: 'string' },
-    'batch-size': { type: 'string' },
-    device: { type: 'string' },
-  });
+  const strings = [
+    'model',
+    'preset',
+    'weights',
+    'input',
+    'pan',
+    'ms',
+    'lms',
+    'scale',
+    'fill-non-finite',
+    'sensor',
+    'out',
+    'stride',
+    'batch-size',
+    'device',
+  ] as const;
+  const { values: v } = parse(argv, flags({ strings }));
   if (v.help) {
     console.log(inferHelp);
     return;
   }
   for (const k of ['weights', 'out'] as const) if (!v[k]) throw new UsageError(`--${k} is required`);
   checkInputFiles({ weights: v.weights, input: v.input, pan: v.pan, ms: v.ms, lms: v.lms });
-  const tifs = (['pan', 'ms', 'lms'] as const).filter((k) => v[k] !== undefined);
-  if (v.input !== undefined && tifs.length) throw new UsageError(`give --input, or GeoTIFFs with --${tifs.join('/--')}, not both`);
-  if (v.input === undefined && !tifs.length) throw new UsageError('--input is required (or --pan and --ms GeoTIFFs)');
-  if (tifs.length && !(v.pan && (v.ms || v.lms))) throw new UsageError('GeoTIFF input needs --pan and --ms (or --lms)');
-  if (v.input !== undefined && sniffFormat(v.input) === 'tif') {
-    throw new UsageError(`--input: ${v.input} is a GeoTIFF, which holds one image: pass GeoTIFF input as --pan PAN.tif --ms MS.tif`);
-  }
+  const hint = ', which holds one image: pass GeoTIFF input as --pan PAN.tif --ms MS.tif';
+  const source = inputSource(v.input, 'input', { pan: v.pan, ms: v.ms, lms: v.lms }, hint);
   // where the result goes, checked before any work
   const out = resolve(v.out!);
   await withCliErrors(async () => fusedFormat(out));
@@ -66,7 +61,6 @@ export async function inferCommand(argv: string[]): Promise<void> {
   const scale = positiveOption(v.scale, 'scale');
   const stride = countOption(v.stride, 'stride'),
     batchSize = countOption(v['batch-size'], 'batch-size');
-  const source = v.input ?? { pan: v.pan!, ...(v.ms ? { ms: v.ms } : {}), ...(v.lms ? { lms: v.lms } : {}) };
   await withCliErrors(
     async () => {
       const scene = await readFusionScene(source, { sensor: v.sensor, scale, fillNonFinite: fill, onWarning: printWarning });
@@ -79,13 +73,7 @@ export async function inferCommand(argv: string[]): Promise<void> {
       if (recorded && Number(recorded.config.bands) !== bands) {
         throw new Error(`--weights: ${bandsMismatch(v.weights!, Number(recorded.config.bands), bands)}`);
       }
-      // the recorded config rebuilds the model exactly (--config overrides included); a --preset the
-      // file does not record overrides it
-      const useRecord = recorded && (v.preset === undefined || v.preset === recorded.preset);
-      const config: Record<string, unknown> = useRecord
-        ? { ...recordedConfig(recorded) }
-        : { model: modelName, bands, ...(v.preset ? { preset: v.preset } : {}) };
-      const model = createModel(config as unknown as ModelConfig);
+      const model = createModel(configForWeights(recorded, modelName, bands, v.preset));
       try {
         await loadWeightsExplained(model, v.weights!, '--weights', preset);
         if (v.device && v.device !== 'cpu') await model.to(v.device);

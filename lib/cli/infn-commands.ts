@@ -4,25 +4,20 @@
  * (lib/protocol/hyperspectral-simulation.ts), training patches avoid a held-out region whose crops are scored
  * against bicubic upsampling with PSNR/SAM/ERGAS/SSIM. train.ts and eval.ts only dispatch here.
  */
-import { writeFileAtomic } from '../atomic.js';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import type { InfnPreset } from '../models/infn.js';
-import type { Module } from '../module.js';
-import { saveWeights } from '../weights.js';
 import {
-  evaluateMhif,
+  evaluateHyperspectralFusion,
   formatMhifScores,
-  hyperspectralFusionModel,
-  loadHyperspectralFusionModel,
   prepareMhifData,
   recordedFusionConfig,
-  trainHyperspectralFusion,
+  trainHyperspectralFusionInFolder,
   type MhifData,
 } from '../workflows/hyperspectral-fusion.js';
-import { countOption, intOption, jsonObjectOption, numberOption, parse, UsageError } from './args.js';
+import { countOption, flags, stepsOrEpochs, intOption, jsonObjectOption, numberOption, parse, UsageError } from './args.js';
 import { withCliErrors } from './library-errors.js';
 import { startTrainingRun } from './training-run.js';
-import { formatSeconds, ProgressBar } from './progress.js';
+import { formatSeconds, ProgressBar, stepInfo } from './progress.js';
 
 /** True when the command line asks for --model infn (the INF commands take other options). */
 export function wantsInfn(argv: readonly string[]): boolean {
@@ -71,19 +66,7 @@ ${DATA_OPTIONS}
   --preset, --config   model options when the weights file does not carry them
   --device       cpu (default) or cuda;  --json  machine-readable output`;
 
-const COMMON = {
-  model: { type: 'string' },
-  data: { type: 'string' },
-  key: { type: 'string' },
-  wavelengths: { type: 'string' },
-  ratio: { type: 'string' },
-  'blur-size': { type: 'string' },
-  'blur-sigma': { type: 'string' },
-  'test-crop': { type: 'string' },
-  preset: { type: 'string' },
-  config: { type: 'string' },
-  device: { type: 'string' },
-} as const;
+const COMMON = ['model', 'data', 'key', 'wavelengths', 'ratio', 'blur-size', 'blur-sigma', 'test-crop', 'preset', 'config', 'device'] as const;
 
 function wavelengths(spec: string | undefined, bands: number): number[] {
   const s = spec ?? '400:10';
@@ -99,18 +82,18 @@ function wavelengths(spec: string | undefined, bands: number): number[] {
 }
 
 async function loadData(
-  v: Record<string, string | boolean | undefined>,
+  v: Partial<Record<(typeof COMMON)[number], string>>,
   extra: { patch?: number; stride?: number; trainPatches?: boolean; noTestRegion?: boolean },
 ): Promise<MhifData> {
   if (!v.data) throw new UsageError('--data is required (a folder of band PNGs or a .mat cube)');
-  const ratio = intOption(v.ratio as string | undefined, 'ratio') ?? 4;
-  return prepareMhifData(String(v.data), {
+  const ratio = intOption(v.ratio, 'ratio') ?? 4;
+  return prepareMhifData(v.data, {
     ratio,
-    key: v.key as string | undefined,
-    wavelengthsFor: (bands) => wavelengths(v.wavelengths as string | undefined, bands),
-    blurSize: intOption(v['blur-size'] as string | undefined, 'blur-size'),
-    blurSigma: numberOption(v['blur-sigma'] as string | undefined, 'blur-sigma'),
-    testCrop: intOption(v['test-crop'] as string | undefined, 'test-crop'),
+    key: v.key,
+    wavelengthsFor: (bands) => wavelengths(v.wavelengths, bands),
+    blurSize: intOption(v['blur-size'], 'blur-size'),
+    blurSigma: numberOption(v['blur-sigma'], 'blur-sigma'),
+    testCrop: intOption(v['test-crop'], 'test-crop'),
     patch: extra.patch,
     stride: extra.stride,
     trainPatches: extra.trainPatches,
@@ -119,30 +102,18 @@ async function loadData(
 }
 
 export async function infnTrain(argv: string[]): Promise<void | number> {
-  const { values: v } = parse(argv, {
-    ...COMMON,
-    patch: { type: 'string' },
-    stride: { type: 'string' },
-    steps: { type: 'string' },
-    epochs: { type: 'string' },
-    'batch-size': { type: 'string' },
-    lr: { type: 'string' },
-    loss: { type: 'string' },
-    schedule: { type: 'string' },
-    out: { type: 'string' },
-    resume: { type: 'boolean' },
-    fresh: { type: 'boolean' },
-    'allow-changes': { type: 'boolean' },
-    'checkpoint-every': { type: 'string' },
-    seed: { type: 'string' },
-  });
+  const { values: v } = parse(
+    argv,
+    flags({
+      strings: [COMMON, ['patch', 'stride', 'steps', 'epochs', 'batch-size', 'lr', 'loss', 'schedule', 'out', 'checkpoint-every', 'seed']],
+      booleans: ['resume', 'fresh', 'allow-changes'],
+    }),
+  );
   if (v.help) {
     console.log(infnTrainHelp);
     return;
   }
-  if ((v.epochs === undefined) === (v.steps === undefined)) throw new UsageError('give exactly one of --epochs and --steps');
-  countOption(v.steps, 'steps');
-  countOption(v.epochs, 'epochs');
+  const { steps, epochs } = stepsOrEpochs(v);
   const batchSize = countOption(v['batch-size'], 'batch-size') ?? 8;
   const checkpointEvery = countOption(v['checkpoint-every'], 'checkpoint-every') ?? 500;
   const loss = v.loss ?? 'l1';
@@ -150,64 +121,43 @@ export async function infnTrain(argv: string[]): Promise<void | number> {
   // the run folder is checked and locked before the cube is read and simulated
   const out = resolve(v.out ?? 'specfuse-run');
   const run = startTrainingRun(out, { resume: v.resume, fresh: v.fresh });
-  let model: Module | undefined;
   try {
     const data = await loadData(v, { patch: intOption(v.patch, 'patch') ?? 64, stride: intOption(v.stride, 'stride') });
     const preset = (v.preset ?? 'cave') as InfnPreset;
-    const seed = intOption(v.seed, 'seed') ?? 0;
-    const built = await hyperspectralFusionModel(data, intOption(v.ratio, 'ratio') ?? 4, {
+    const bar = new ProgressBar('infn');
+    const r = await trainHyperspectralFusionInFolder(data, run.folder, {
       preset,
       config: jsonObjectOption(v.config, 'config', 'INFN options'),
-      seed,
-      device: v.device,
-    });
-    model = built.model;
-    const resolved = built.options;
-    const c = model.parameterCounts();
-    console.log(
-      `• infn (${preset}): ${c.total.toLocaleString('en-US')} parameters; ${data.bands} bands ${data.height}×${data.width}, ×${resolved.ratio}; ${data.trainSet!.length} training patches, ${data.testWindows.length} held-out crops`,
-    );
-    const bar = new ProgressBar('infn');
-    const { result: r, metadata } = await trainHyperspectralFusion(model, data, {
-      steps: intOption(v.steps, 'steps'),
-      epochs: intOption(v.epochs, 'epochs'),
+      ratio: intOption(v.ratio, 'ratio') ?? 4,
+      steps,
+      epochs,
       batchSize,
       lr: numberOption(v.lr, 'lr') ?? 1e-4,
       loss,
       schedule: v.schedule ? { kind: v.schedule as 'constant' } : undefined,
-      seed,
-      ...run.trainOptions,
+      seed: intOption(v.seed, 'seed') ?? 0,
+      signal: run.signal,
       checkpointEvery,
       allowOptionChanges: !!v['allow-changes'],
       device: v.device,
-      onProgress: (p) =>
-        bar.update(
-          p.step,
-          p.totalSteps,
-          `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} patches/s eta ${formatSeconds(p.etaSeconds)}`,
-        ),
+      onStart: ({ model, options }) => {
+        const c = model.parameterCounts();
+        console.log(
+          `• infn (${preset}): ${c.total.toLocaleString('en-US')} parameters; ${data.bands} bands ${data.height}×${data.width}, ×${options.ratio}; ${data.trainSet!.length} training patches, ${data.testWindows.length} held-out crops`,
+        );
+      },
+      onProgress: (p) => bar.update(p.step, p.totalSteps, stepInfo(p, 'patches')),
+      onSaved: (result, weights) => console.log(`• ${result.stopped} after ${result.steps} steps in ${formatSeconds(result.seconds)}; weights ${weights}`),
     });
-    const weights = await run.saveWeights(r, (path) => saveWeights(model!, path, metadata));
-    const code = run.stopped(r, weights);
-    if (code !== undefined) return code;
-    console.log(`• ${r.stopped} after ${r.steps} steps in ${formatSeconds(r.seconds)}; weights ${weights}`);
-    const scores = await evaluateMhif(model, data.image, data.testWindows, { ratio: resolved.ratio });
-    console.log(formatMhifScores(scores));
-    writeFileAtomic(join(out, 'metrics.json'), JSON.stringify({ steps: r.steps, seconds: r.seconds, windows: data.testWindows, ...scores }, null, 2));
+    if (!r.scores) return run.stopped(r.result, r.weights);
+    console.log(formatMhifScores(r.scores));
   } finally {
-    model?.dispose();
     run.close();
   }
 }
 
 export async function infnEval(argv: string[]): Promise<void> {
-  const { values: v } = parse(argv, {
-    ...COMMON,
-    weights: { type: 'string' },
-    whole: { type: 'boolean' },
-    context: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values: v } = parse(argv, flags({ strings: [COMMON, ['weights', 'context']], booleans: ['whole', 'json'] }));
   if (v.help) {
     console.log(infnEvalHelp);
     return;
@@ -216,20 +166,16 @@ export async function infnEval(argv: string[]): Promise<void> {
   const ratio = intOption(v.ratio, 'ratio') ?? 4;
   await withCliErrors(async () => recordedFusionConfig(v.weights!, ratio)); // before the cube is simulated at that ratio
   const data = await loadData(v, { trainPatches: false, noTestRegion: !!v.whole });
-  let model: Module | undefined;
-  try {
-    model = await withCliErrors(() =>
-      loadHyperspectralFusionModel(v.weights!, data, ratio, {
-        preset: v.preset as InfnPreset | undefined,
-        config: jsonObjectOption(v.config, 'config', 'INFN options'),
-        device: v.device,
-      }),
-    );
-    const windows = v.whole ? [{ y: 0, x: 0, height: data.height, width: data.width }] : data.testWindows;
-    const scores = await evaluateMhif(model, data.image, windows, { ratio, context: intOption(v.context, 'context') });
-    if (v.json) console.log(JSON.stringify(scores));
-    else console.log(formatMhifScores(scores));
-  } finally {
-    model?.dispose();
-  }
+  const scores = await withCliErrors(() =>
+    evaluateHyperspectralFusion(v.weights!, data, {
+      ratio,
+      whole: v.whole,
+      context: intOption(v.context, 'context'),
+      preset: v.preset as InfnPreset | undefined,
+      config: jsonObjectOption(v.config, 'config', 'INFN options'),
+      device: v.device,
+    }),
+  );
+  if (v.json) console.log(JSON.stringify(scores));
+  else console.log(formatMhifScores(scores));
 }

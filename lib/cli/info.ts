@@ -1,7 +1,7 @@
 /** `specfuse info`: parameter counts of a model configuration (total, trainable in a stage, per module). */
 import { countParameters } from '../module.js';
 import { describeModel, type ModelConfig } from '../models/index.js';
-import { intOption, parse, UsageError } from './args.js';
+import { flags, intOption, modelConfigOption, parse, UsageError } from './args.js';
 
 export const infoHelp = `specfuse info --model NAME [--preset P] [--bands N] [--stage S] [--json] [--names]
 
@@ -17,23 +17,13 @@ the given stage (all parameters without --stage), and per top-level module.
   --names    also list every parameter with its shape`;
 
 export async function info(argv: string[]): Promise<void> {
-  const { values } = parse(argv, {
-    model: { type: 'string' },
-    preset: { type: 'string' },
-    bands: { type: 'string' },
-    stage: { type: 'string' },
-    json: { type: 'boolean' },
-    names: { type: 'boolean' },
-  });
+  const { values } = parse(argv, flags({ strings: ['model', 'preset', 'bands', 'stage'], booleans: ['json', 'names'] }));
   if (values.help) {
     console.log(infoHelp);
     return;
   }
   if (!values.model) throw new UsageError('--model is required');
-  const config: Record<string, unknown> = { model: values.model };
-  if (values.preset) config.preset = values.preset;
-  const bands = intOption(values.bands, 'bands');
-  if (bands !== undefined) config.bands = bands;
+  const config = modelConfigOption({ ...values, model: values.model });
   const stage = intOption(values.stage, 'stage');
   const { parameters } = await describeModel(config as unknown as ModelConfig, stage === undefined ? {} : { stage });
   const counts = countParameters(parameters);

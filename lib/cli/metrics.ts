@@ -1,6 +1,7 @@
 /** `specfuse metrics`: the toolbox quality indices of a fused image read from a file (.mat, .h5, GeoTIFF). */
 import { imageMetrics } from '../workflows/image-metrics.js';
-import { intOption, parse, positiveOption, UsageError } from './args.js';
+import { formatMetricTable } from '../metrics/index.js';
+import { cutOption, flags, intOption, parse, positiveOption, UsageError } from './args.js';
 import { withCliErrors } from './library-errors.js';
 
 export const metricsHelp = `specfuse metrics --fused FILE (--gt FILE | --ms FILE --pan FILE) [options]
@@ -24,48 +25,9 @@ SSIM), or full resolution from the MS and PAN (D_lambda, D_s, QNR, D_lambda_K, H
   --scale    multiply every image by this first (default 1: the files are in DN)
   --json     machine-readable output: {"kind", "count", "metrics": {...}, "perImage": [...], "conventions"}`;
 
-type Row = Record<string, number>;
-
-export function formatTable(rows: { name: string; values: Row; spread?: Row }[], columns: { key: string; label: string }[], digits = 4): string {
-  const cell = (v: number | undefined, s?: number) =>
-    v === undefined ? '-' : s === undefined ? v.toFixed(digits) : `${v.toFixed(digits)}±${s.toFixed(digits)}`;
-  const table = [['method', ...columns.map((c) => c.label)], ...rows.map((r) => [r.name, ...columns.map((c) => cell(r.values[c.key], r.spread?.[c.key]))])];
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-  return table.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
-}
-
-export const REDUCED_COLUMNS = (bands: number) => [
-  { key: 'SAM', label: 'SAM↓' },
-  { key: 'ERGAS', label: 'ERGAS↓' },
-  { key: 'Q2n', label: `Q${bands}↑` },
-  { key: 'Q', label: 'Q↑' },
-  { key: 'SCC', label: 'SCC↑' },
-  { key: 'PSNR', label: 'PSNR↑' },
-  { key: 'SSIM', label: 'SSIM↑' },
-];
-export const FULL_COLUMNS = [
-  { key: 'D_lambda', label: 'D_λ↓' },
-  { key: 'D_s', label: 'D_s↓' },
-  { key: 'QNR', label: 'QNR↑' },
-  { key: 'D_lambda_K', label: 'D_λ^K↓' },
-  { key: 'HQNR', label: 'HQNR↑' },
-];
-
 export async function metrics(argv: string[]): Promise<void> {
-  const { values } = parse(argv, {
-    fused: { type: 'string' },
-    gt: { type: 'string' },
-    ms: { type: 'string' },
-    lms: { type: 'string' },
-    pan: { type: 'string' },
-    sensor: { type: 'string' },
-    sample: { type: 'string' },
-    ratio: { type: 'string' },
-    bits: { type: 'string' },
-    cut: { type: 'string' },
-    scale: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const strings = ['fused', 'gt', 'ms', 'lms', 'pan', 'sensor', 'sample', 'ratio', 'bits', 'cut', 'scale'] as const;
+  const { values } = parse(argv, flags({ strings, booleans: ['json'] }));
   if (values.help) {
     console.log(metricsHelp);
     return;
@@ -79,8 +41,7 @@ export async function metrics(argv: string[]): Promise<void> {
   if (values.ms && values.lms) throw new UsageError('give --ms or --lms, not both');
   const ratio = intOption(values.ratio, 'ratio') ?? 4;
   const bits = intOption(values.bits, 'bits') ?? 11;
-  const cut = intOption(values.cut, 'cut') ?? 0;
-  if (cut < 0) throw new UsageError(`--cut: expected 0 or more, got ${cut}`);
+  const cut = cutOption(values.cut);
   const scale = positiveOption(values.scale, 'scale') ?? 1;
   const r = await withCliErrors(() =>
     imageMetrics({
@@ -116,5 +77,5 @@ export async function metrics(argv: string[]): Promise<void> {
     `${r.kind} indices of ${values.fused} (${n} image${n === 1 ? '' : 's'}, ${r.bands} bands, ${r.height}×${r.width}; ${n > 1 ? 'mean±std; ' : ''}` +
       `ratio ${ratio}, ${bits} bits${r.kind === 'reduced-resolution' ? `, ${cut ? `border cut ${cut}` : 'no border cut'}` : ''}${scale !== 1 ? `, ×${scale}` : ''})\n`,
   );
-  console.log(formatTable([{ name: 'fused', values: r.metrics, spread: r.std }], r.kind === 'reduced-resolution' ? REDUCED_COLUMNS(r.bands) : FULL_COLUMNS));
+  console.log(formatMetricTable([{ name: 'fused', values: r.metrics, spread: r.std }], r.kind, r.bands));
 }

@@ -23,6 +23,10 @@ export class ProgressBar {
   }
 }
 
+/** A training step on the progress bar: loss, learning rate, throughput (`unit`s per second) and time left. */
+export const stepInfo = (p: { loss: number; lr: number; samplesPerSecond: number; etaSeconds: number }, unit = 'samples'): string =>
+  `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} ${unit}/s eta ${formatSeconds(p.etaSeconds)}`;
+
 export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return '?';
   const m = Math.floor(s / 60);

@@ -1,59 +1,31 @@
 /** `specfuse train`: one stage of a model on PanCollection .h5 data, with checkpoints and a progress bar. */
-import { resolve, join } from 'node:path';
-import { createModel, type ModelConfig } from '../models/index.js';
-import {
-  train,
-  validateSchedule,
-  createLoggers,
-  parseLoggerKinds,
-  parseGroupsOption,
-  resolveMonitor,
-  type Schedule,
-  type TrainOptions,
-} from '../train/index.js';
-import type { Module } from '../module.js';
-import { exportTorchOptimizer, openPanCollectionTraining, type PanCollectionTrainingData } from '../workflows/pancollection-training.js';
+import { resolve } from 'node:path';
+import { validateSchedule, parseLoggerKinds, parseGroupsOption, resolveMonitor, type Schedule, type TrainResult } from '../train/index.js';
 import { reducedMetricNames, type ReducedMetricName } from '../metrics/index.js';
-import { saveWeights } from '../weights.js';
-import { loadPanAdapterPretrained } from '../models/panadapter-checkpoints.js';
+import { formatSceneReport } from '../workflows/scene-training.js';
+import { trainInRunFolder, type RunFolderTrainingOptions } from '../workflows/run-folder-training.js';
+import type { ModelConfig } from '../models/index.js';
 import { checkPreset, loadWeightsExplained } from './weights-hints.js';
-import { writeFileAtomic } from '../atomic.js';
-import { checkInputFiles, countOption, intOption, jsonObjectOption, numberOption, oneOfOption, parse, usage, UsageError, type Values } from './args.js';
-import { joinTrainingRun, startTrainingRun } from './training-run.js';
+import {
+  checkInputFiles,
+  countOption,
+  flags,
+  stepsOrEpochs,
+  intOption,
+  modelConfigOption,
+  numberOption,
+  oneOfOption,
+  parse,
+  usage,
+  UsageError,
+  type Values,
+} from './args.js';
+import { startTrainingRun } from './training-run.js';
 import { distributedEnv } from '../distributed/index.js';
 import { launchLocal, withoutOption } from '../train/launch.js';
-import { formatSeconds, ProgressBar } from './progress.js';
-import { manualSeed } from '../tensor.js';
-import { sceneData, sceneReport, type SceneReport } from '../workflows/scene-training.js';
+import { formatSeconds, ProgressBar, stepInfo } from './progress.js';
 import { withCliErrors } from './library-errors.js';
 import { infnTrain, wantsInfn } from './infn-commands.js';
-
-/** Prints a --scene run's held-out report (written to heldout.json beside the weights). */
-function printSceneReport(report: SceneReport): void {
-  if ('samples' in report) {
-    console.log(
-      `• held-out tiles, DDIM samples (20 steps): ${Object.entries(report.samples)
-        .map(([k, x]) => `${k} ${x.toFixed(2)}`)
-        .join(', ')}`,
-    );
-    return;
-  }
-  const { resolution } = report;
-  for (const [name, m] of Object.entries(report.methods)) {
-    console.log(
-      `• held-out ${resolution} (${report.tiles} tiles) ${name.padEnd(11)} ${Object.entries(m)
-        .map(([k, x]) => `${k} ${x.toFixed(4)}`)
-        .join('  ')}`,
-    );
-  }
-  for (const [name, m] of Object.entries(report.cut21 ?? {})) {
-    console.log(
-      `• held-out ${resolution}, 21-pixel border cut ${name.padEnd(11)} ${Object.entries(m)
-        .map(([k, x]) => `${k} ${x.toFixed(4)}`)
-        .join('  ')}`,
-    );
-  }
-}
 
 export const trainHelp = `specfuse train --model NAME (--data TRAIN.h5 | --scene SCENE) --stage S [options]
 
@@ -132,92 +104,24 @@ function scheduleOption(v: Record<string, string | string[] | boolean | undefine
   return usage(() => validateSchedule(s));
 }
 
-const TRAIN_FLAGS = {
-  model: { type: 'string' as const },
-  preset: { type: 'string' as const },
-  bands: { type: 'string' as const },
-  stage: { type: 'string' as const },
-  data: { type: 'string' as const },
-  valid: { type: 'string' as const },
-  scale: { type: 'string' as const },
-  epochs: { type: 'string' as const },
-  steps: { type: 'string' as const },
-  'batch-size': { type: 'string' as const },
-  lr: { type: 'string' as const },
-  schedule: { type: 'string' as const },
-  init: { type: 'string' as const, multiple: true as const },
-  ipt: { type: 'string' as const },
-  edsr: { type: 'string' as const },
-  out: { type: 'string' as const },
-  resume: { type: 'boolean' as const },
-  device: { type: 'string' as const },
-  bf16: { type: 'boolean' as const },
-  seed: { type: 'string' as const },
-  scene: { type: 'string' as const },
-  resolution: { type: 'string' as const },
-  patch: { type: 'string' as const },
-  stride: { type: 'string' as const },
-  holdout: { type: 'string' as const },
-  sensor: { type: 'string' as const },
-  loss: { type: 'string' as const },
-  optimizer: { type: 'string' as const },
-  'weight-decay': { type: 'string' as const },
-  warmup: { type: 'string' as const },
-  'step-size': { type: 'string' as const },
-  gamma: { type: 'string' as const },
-  'min-lr': { type: 'string' as const },
-  'clip-grad-norm': { type: 'string' as const },
-  'nan-policy': { type: 'string' as const },
-  groups: { type: 'string' as const },
-  'no-decay': { type: 'boolean' as const },
-  config: { type: 'string' as const },
-  'eval-every': { type: 'string' as const },
-  metrics: { type: 'string' as const },
-  monitor: { type: 'string' as const },
-  mode: { type: 'string' as const },
-  'save-top-k': { type: 'string' as const },
-  'early-stopping': { type: 'string' as const },
-  'min-delta': { type: 'string' as const },
-  'checkpoint-every': { type: 'string' as const },
-  'keep-checkpoints': { type: 'string' as const },
-  log: { type: 'string' as const },
-  fresh: { type: 'boolean' as const },
-  'allow-changes': { type: 'boolean' as const },
-  flips: { type: 'boolean' as const },
-  'held-out-patch': { type: 'string' as const },
-  nproc: { type: 'string' as const },
-};
+const TRAIN_FLAGS = flags({
+  strings: [
+    ['model', 'preset', 'bands', 'config', 'stage', 'ipt', 'edsr', 'device', 'seed', 'nproc'],
+    ['data', 'valid', 'scale', 'scene', 'resolution', 'patch', 'stride', 'holdout', 'held-out-patch', 'sensor'],
+    ['epochs', 'steps', 'batch-size', 'lr', 'loss', 'optimizer', 'weight-decay', 'clip-grad-norm', 'nan-policy', 'groups'],
+    ['schedule', 'warmup', 'step-size', 'gamma', 'min-lr'],
+    ['eval-every', 'metrics', 'monitor', 'mode', 'save-top-k', 'early-stopping', 'min-delta'],
+    ['out', 'checkpoint-every', 'keep-checkpoints', 'log'],
+  ],
+  booleans: ['resume', 'fresh', 'allow-changes', 'bf16', 'no-decay', 'flips'],
+  multiple: ['init'],
+});
 
 type TrainFlags = Values<typeof TRAIN_FLAGS>;
+type FlagOptions = Omit<RunFolderTrainingOptions, 'model' | 'folder'>;
 
-/** --ipt/--edsr (PanAdapter's pre-trained parts), then --init (a whole model's weights, possibly several files). */
-async function loadStartingWeights(model: Module, v: TrainFlags, inits: readonly string[]): Promise<void> {
-  if (v.ipt || v.edsr) {
-    const r = await loadPanAdapterPretrained(model, { ipt: v.ipt, edsr: v.edsr });
-    for (const [k, rep] of Object.entries(r)) console.log(`• ${k}: loaded ${rep!.loaded.length} tensors, ignored ${rep!.ignored.length}`);
-  }
-  if (inits.length) {
-    const r = await loadWeightsExplained(model, inits, '--init', v.preset);
-    console.log(
-      `• init: loaded ${r.loaded.length} tensors from ${inits.join(', ')}` +
-        (r.ignored.length ? `; ignored ${r.ignored.length}: ${r.ignored.slice(0, 3).join(', ')}${r.ignored.length > 3 ? ', ...' : ''}` : ''),
-    );
-  }
-}
-
-/** train()'s options from the flags and the stage's recipe (the loss, optimizer, batch size and lr a flag does not give). */
-function trainOptions(
-  v: TrainFlags,
-  o: {
-    stage: number;
-    recipe: NonNullable<Module['spec']['trainingDefaults']>[number];
-    resolution: 'reduced' | 'full';
-    lossArg?: 'mse' | 'l1' | 'qnr';
-    optimizerArg?: 'adam' | 'adamw' | 'sgd';
-    batchSizeArg?: number;
-  },
-): Omit<TrainOptions, 'data'> & { validation: NonNullable<TrainOptions['validation']> } {
-  const { stage, recipe } = o;
+/** The workflow's training options from the flags (what a flag leaves open, the stage's recipe decides). */
+function trainOptions(v: TrainFlags): FlagOptions {
   const metrics = v.metrics ? v.metrics.split(',').map((m) => m.trim()) : [];
   for (const m of metrics)
     if (!reducedMetricNames.includes(m as ReducedMetricName))
@@ -225,14 +129,13 @@ function trainOptions(
   const patience = intOption(v['early-stopping'], 'early-stopping');
   if (v.monitor) usage(() => resolveMonitor({ metric: v.monitor }, metrics));
   return {
-    stage,
-    epochs: intOption(v.epochs, 'epochs'),
-    steps: intOption(v.steps, 'steps'),
-    batchSize: o.batchSizeArg ?? recipe.batchSize ?? 4,
-    lr: numberOption(v.lr, 'lr') ?? recipe.lr ?? 1e-4,
+    ...stepsOrEpochs(v),
+    stage: intOption(v.stage, 'stage'),
+    batchSize: countOption(v['batch-size'], 'batch-size'),
+    lr: numberOption(v.lr, 'lr'),
     schedule: scheduleOption(v),
-    loss: o.lossArg ?? (o.resolution === 'full' && stage > 1 && recipe.loss ? 'qnr' : recipe.loss),
-    optimizer: o.optimizerArg ?? recipe.optimizer,
+    loss: oneOfOption(v.loss, 'loss', ['mse', 'l1', 'qnr'] as const),
+    optimizer: oneOfOption(v.optimizer, 'optimizer', ['adam', 'adamw', 'sgd'] as const),
     weightDecay: numberOption(v['weight-decay'], 'weight-decay'),
     seed: intOption(v.seed, 'seed') ?? 0,
     autocast: v.bf16 ? 'bf16' : 'none',
@@ -247,8 +150,35 @@ function trainOptions(
     saveTopK: intOption(v['save-top-k'], 'save-top-k'),
     keepCheckpoints: intOption(v['keep-checkpoints'], 'keep-checkpoints'),
     augment: v.flips ?? false,
+    checkpointEvery: countOption(v['checkpoint-every'], 'checkpoint-every') ?? 200,
+    allowOptionChanges: !!v['allow-changes'],
+    device: v.device,
+    logs: usage(() => parseLoggerKinds(v.log ?? 'jsonl')),
+    scale: v.scale ? Number(v.scale) : undefined,
+    data: v.data,
+    valid: v.valid,
+    scene: v.scene
+      ? {
+          path: v.scene,
+          resolution: oneOfOption(v.resolution, 'resolution', ['reduced', 'full'] as const) ?? 'reduced',
+          patch: intOption(v.patch, 'patch') ?? 64,
+          stride: intOption(v.stride, 'stride'),
+          holdout: v.holdout !== undefined ? Number(v.holdout) : 0.25,
+          heldOutPatch: intOption(v['held-out-patch'], 'held-out-patch'),
+          sensor: v.sensor,
+          scale: v.scale ? Number(v.scale) : undefined,
+        }
+      : undefined,
+    pretrained: { ipt: v.ipt, edsr: v.edsr },
+    init: v.init ?? [],
   };
 }
+
+const loadedLine = (what: string, r: { loaded: string[]; ignored: string[] }, paths: readonly string[]) =>
+  what !== 'init'
+    ? `• ${what}: loaded ${r.loaded.length} tensors, ignored ${r.ignored.length}`
+    : `• init: loaded ${r.loaded.length} tensors from ${paths.join(', ')}` +
+      (r.ignored.length ? `; ignored ${r.ignored.length}: ${r.ignored.slice(0, 3).join(', ')}${r.ignored.length > 3 ? ', ...' : ''}` : '');
 
 export async function trainCommand(argv: string[]): Promise<void | number> {
   if (wantsInfn(argv)) return infnTrain(argv);
@@ -265,103 +195,52 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   if (!v.model) throw new UsageError('--model is required');
   if (!v.data === !v.scene) throw new UsageError('give one of --data (a PanCollection .h5) and --scene (an original MS + PAN pair)');
   if (v.scene && v.valid) throw new UsageError('--valid goes with --data: a --scene run is scored on its held-out tiles');
-  if ((v.epochs === undefined) === (v.steps === undefined)) throw new UsageError('give exactly one of --epochs and --steps');
   // option values first: a usage error is the most direct answer, before files are looked at
-  const resolution = oneOfOption(v.resolution, 'resolution', ['reduced', 'full'] as const) ?? 'reduced';
-  const lossArg = oneOfOption(v.loss, 'loss', ['mse', 'l1', 'qnr'] as const);
-  const optimizerArg = oneOfOption(v.optimizer, 'optimizer', ['adam', 'adamw', 'sgd'] as const);
-  const logKinds = usage(() => parseLoggerKinds(v.log ?? 'jsonl'));
+  const options = trainOptions(v);
   checkInputFiles({ data: v.data, valid: v.valid, scene: v.scene, ipt: v.ipt, edsr: v.edsr });
-  const inits = v.init ?? [];
+  const inits = options.init!;
   for (const init of inits) checkInputFiles({ init });
-  const batchSizeArg = countOption(v['batch-size'], 'batch-size');
-  const checkpointEvery = countOption(v['checkpoint-every'], 'checkpoint-every') ?? 200;
-  countOption(v.steps, 'steps');
-  countOption(v.epochs, 'epochs');
-  const config: Record<string, unknown> = { model: v.model, ...jsonObjectOption(v.config, 'config', 'model options') };
-  if (v.preset) config.preset = v.preset;
-  const bands = intOption(v.bands, 'bands');
-  if (bands !== undefined) config.bands = bands;
-  manualSeed(intOption(v.seed, 'seed') ?? 0); // the initial weights follow --seed too
-  for (const init of inits) checkPreset(init, v.model, v.preset, '--init', bands);
+  const config = modelConfigOption({ ...v, model: v.model });
+  for (const init of inits) checkPreset(init, v.model, v.preset, '--init', config.bands as number | undefined);
   const out = resolve(v.out ?? 'specfuse-run');
   // the run folder is checked and locked before anything expensive happens
-  const run = follower ? joinTrainingRun(out, { resume: v.resume }) : startTrainingRun(out, { resume: v.resume, fresh: v.fresh });
-  let model: ReturnType<typeof createModel> | undefined;
-  let files: PanCollectionTrainingData | undefined;
+  const run = startTrainingRun(out, { resume: v.resume, fresh: v.fresh, join: follower });
+  let bar: ProgressBar | undefined;
+  let saved: { result: TrainResult; weights: string } | undefined;
   try {
-    model = createModel(config as unknown as ModelConfig);
-    const scene = v.scene
-      ? await withCliErrors(() =>
-          sceneData(v.scene!, {
-            resolution,
-            patch: intOption(v.patch, 'patch') ?? 64,
-            stride: intOption(v.stride, 'stride'),
-            holdout: v.holdout !== undefined ? Number(v.holdout) : 0.25,
-            heldOutPatch: intOption(v['held-out-patch'], 'held-out-patch'),
-            sensor: v.sensor,
-            scale: v.scale ? Number(v.scale) : undefined,
-          }),
-        )
-      : undefined;
-    files = scene ? undefined : await withCliErrors(() => openPanCollectionTraining(v.data!, { valid: v.valid, scale: v.scale ? Number(v.scale) : undefined }));
-    await loadStartingWeights(model, v, inits);
-    if (v.device && v.device !== 'cpu') await model.to(v.device);
-    // one default for every entry point: the model's last stage (train() and the C++ forward agree)
-    const stage = intOption(v.stage, 'stage') ?? model.defaultStage;
-    const recipe = model.spec.trainingDefaults?.[stage] ?? {};
-    const trainData = scene ? scene.train : files!.data;
-    const options = trainOptions(v, { stage, recipe, resolution, lossArg, optimizerArg, batchSizeArg });
-    // train.jsonl is the loop's own log (logFile), which a resume trims to the resumed step
-    const loggers = createLoggers(
-      out,
-      logKinds.filter((k) => k !== 'jsonl'),
+    const r = await withCliErrors(() =>
+      trainInRunFolder({
+        ...options,
+        model: config as unknown as ModelConfig,
+        folder: run.folder,
+        signal: run.signal,
+        loadInit: (model, paths) => loadWeightsExplained(model, paths, '--init', v.preset),
+        distributed: ranks && ranks.worldSize > 1 ? true : undefined,
+        onLoaded: (what, report) => console.log(loadedLine(what, report, inits)),
+        onStart: ({ model, stage, samples, heldOut }) => {
+          bar = new ProgressBar(`stage ${stage}`);
+          const c = model.parameterCounts(stage); // what the stage trains, counted without setting it: train() sets it (once)
+          if (!follower)
+            console.log(
+              `• ${v.model}${v.preset ? ` (${v.preset})` : ''}, stage ${stage}: ${c.trainable.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} parameters trainable; ${samples} samples${v.scene ? ` (${options.scene!.resolution}-resolution tiles of ${v.scene}, ${heldOut} held out)` : ''}`,
+            );
+        },
+        onProgress: (p) => follower || bar!.update(p.step, p.totalSteps, stepInfo(p)),
+        onSaved: (result, weights) => {
+          saved = { result, weights };
+          console.log(
+            `• ${result.stopped} after ${result.steps} steps in ${formatSeconds(result.seconds)}; best validation loss ${result.bestValid ?? '-'}; weights ${weights}`,
+          );
+        },
+      }),
     );
-    const bar = new ProgressBar(`stage ${stage}`);
-    // what the stage trains, counted without setting it: train() sets it (once)
-    const c = model.parameterCounts(stage);
-    if (!follower)
-      console.log(
-        `• ${v.model}${v.preset ? ` (${v.preset})` : ''}, stage ${stage}: ${c.trainable.toLocaleString('en-US')} of ${c.total.toLocaleString('en-US')} parameters trainable; ${trainData.length} samples${scene ? ` (${resolution}-resolution tiles of ${v.scene}, ${scene.heldOut?.lms.shape[0] ?? 0} held out)` : ''}`,
-      );
-    const r = await train(model, {
-      ...options,
-      data: trainData,
-      valid: files?.valid,
-      validation: { ...options.validation, scale: scene ? scene.scale : files!.scale },
-      bestWeights: files?.valid ? join(out, 'best.safetensors') : undefined,
-      loggers,
-      // the run folder's checkpoints, lock-guarded resume and signal; its train.jsonl only when asked for
-      ...run.trainOptions,
-      logFile: logKinds.includes('jsonl') ? run.trainOptions.logFile : undefined,
-      checkpointEvery,
-      allowOptionChanges: !!v['allow-changes'],
-      device: v.device,
-      distributed: ranks && ranks.worldSize > 1 ? true : undefined,
-      onProgress: (p) =>
-        follower ||
-        bar.update(
-          p.step,
-          p.totalSteps,
-          `loss ${p.loss.toExponential(3)} lr ${p.lr.toExponential(2)} ${p.samplesPerSecond.toFixed(1)} samples/s eta ${formatSeconds(p.etaSeconds)}`,
-        ),
-    });
-    if (follower) return run.stopped(r, '');
-    const metadata: Record<string, string> = { stage: String(stage), ...(v.preset ? { preset: v.preset } : {}), bands: String(model.config.bands ?? '') };
-    const weights = await run.saveWeights(r, (path) => saveWeights(model!, path, metadata));
-    // the optimizer state in torch.optim's layout, from the checkpoint just written (stopped runs too)
-    exportTorchOptimizer(out);
-    const code = run.stopped(r, weights);
-    if (code !== undefined) return code;
-    console.log(`• ${r.stopped} after ${r.steps} steps in ${formatSeconds(r.seconds)}; best validation loss ${r.bestValid ?? '-'}; weights ${weights}`);
-    const report = scene && (await sceneReport(model, stage, scene, resolution));
-    if (report) {
-      writeFileAtomic(join(out, 'heldout.json'), JSON.stringify(report, null, 2) + '\n');
-      printSceneReport(report);
-    }
+    if (!saved) return run.stopped(r.result, r.weights);
+    if (r.report) for (const line of formatSceneReport(r.report)) console.log(line);
+  } catch (e) {
+    // a signal after the weights were saved stops the held-out scoring: the run itself is complete
+    if (saved && run.signal.aborted) return run.stopped(saved.result, saved.weights);
+    throw e;
   } finally {
-    files?.close();
-    model?.dispose();
     run.close();
   }
 }

@@ -7,7 +7,7 @@
 import type { Module } from '../module.js';
 import { loadWeights, WeightsError, type LoadReport } from '../weights.js';
 import { UsageError } from './args.js';
-import { presetMisfit, weightsBandCount } from '../workflows/weights-fit.js';
+import { configurationMisfit, presetMisfit, weightsBandCount } from '../workflows/weights-fit.js';
 import { recordedModel, type RecordedModel } from '../model-file.js';
 
 /**
@@ -35,17 +35,13 @@ export function bandsMismatch(path: string, weightsBands: number, inputBands: nu
 export function explainMismatch(model: Module, report: LoadReport, path: string, preset: string | undefined): string | undefined {
   const weightsBands = weightsBandCount(model, report);
   if (weightsBands !== undefined) return bandsMismatch(path, weightsBands, Number(model.config.bands));
-  const m = report.shapeMismatch;
-  const have = report.loaded.length + report.missing.length;
-  const given = report.loaded.length + report.unexpected.length + m.length;
-  if (report.missing.length > have / 4 || report.unexpected.length > given / 4) {
-    return (
-      `${path} does not match ${model.spec.family}${preset ? ` --preset ${preset}` : ' with its default preset'} ` +
-      `(${report.missing.length} of its ${have} tensors missing, ${report.unexpected.length} unexpected): ` +
+  const misfit = configurationMisfit(report);
+  return (
+    misfit &&
+    `${path} does not match ${model.spec.family}${preset ? ` --preset ${preset}` : ' with its default preset'} ` +
+      `(${misfit.missing} of its ${misfit.have} tensors missing, ${misfit.unexpected} unexpected): ` +
       `were these weights trained with another --preset (e.g. --preset tiny)?`
-    );
-  }
-  return undefined;
+  );
 }
 
 /** loadWeights, with a failed load's error saying what to do (and naming the flag and file). */

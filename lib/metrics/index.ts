@@ -5,6 +5,7 @@
  *  - reducedResolutionMetrics(fused, gt, options): Q, SAM, ERGAS, SCC, Q2n, PSNR, SSIM
  *  - fullResolutionMetrics(fused, {lms | ms, pan, sensor, ...}): D_lambda, D_s, QNR, D_lambda_K, HQNR
  *  - summarize(list): mean ± std over a test set
+ *  - formatMetricTable(rows, kind, bands): the text table the command line prints
  *
  * Every result carries the conventions it was computed with (ratio, bits, block size, border cut...).
  */
@@ -40,6 +41,7 @@ export {
   type MeanAndSpread,
 } from './summary.js';
 export { TOOLBOX_REFERENCE } from './common.js';
+export { formatMetricTable, type MetricTableRow } from './metric-table.js';
 export {
   HYPERSPECTRAL_METRICS,
   hyperspectralMetricsBatch,

@@ -1,7 +1,10 @@
 /**
- * Argument checks shared by lib/protocol and lib/baselines: they fail early, on the JS thread, with a
- * TypeError (wrong kind of value) or a RangeError (right kind, wrong value) that names the argument.
- * The native side checks again (its errors map to the same classes).
+ * Argument checks shared by lib/protocol and lib/baselines, for what the native ops cannot check or
+ * TypeScript uses first: that a value is a live Tensor, the shapes TypeScript computes with, the
+ * ratio where TypeScript does arithmetic with it. They throw a TypeError (wrong kind of value) or a
+ * RangeError (right kind, wrong value) that names the argument. The ops (native/ops) are the
+ * authority for the rest: the ratio's range and whether a filter needs a power of two, whether the
+ * band count fits the sensor, whether an image divides by the ratio (same error classes).
  */
 import { parseSensor, sensorBands } from '../data/sensors.js';
 import { Tensor } from '../tensor.js';
@@ -20,20 +23,10 @@ export function resolveSensor(sensor: unknown, arg = 'sensor'): string {
   return id;
 }
 
-/** Throws a RangeError when `bands` does not fit the sensor's MTF table ('none' fits any). */
-export function checkBands(sensorId: string, bands: number, arg = 'ms'): void {
-  if (sensorId === 'none') return;
-  const want = sensorBands(sensorId);
-  if (bands !== want) {
-    throw new RangeError(`${arg}: sensor '${sensorId}' has ${want} MS bands but the image has ${bands} (use sensor 'none' for other band counts)`);
-  }
-}
-
-export function checkRatio(ratio: unknown, opts: { powerOfTwo?: boolean; arg?: string } = {}): number {
-  const arg = opts.arg ?? 'ratio';
+/** A ratio that TypeScript computes with before the ops see it (they check the rest: range, powers of two). */
+export function checkRatio(ratio: unknown, arg = 'ratio'): number {
   if (typeof ratio !== 'number') throw new TypeError(`${arg}: expected an integer, got ${typeof ratio}`);
   if (!Number.isInteger(ratio) || ratio < 2 || ratio > 64) throw new RangeError(`${arg}: must be an integer in [2, 64], got ${ratio}`);
-  if (opts.powerOfTwo && (ratio & (ratio - 1)) !== 0) throw new RangeError(`${arg}: must be a power of two (interp23tap), got ${ratio}`);
   return ratio;
 }
 
@@ -74,11 +67,6 @@ export function checkSameBatching(a: Tensor, b: Tensor, an: string, bn: string):
   const na = dims(a)[0],
     nb = dims(b)[0];
   if (na !== nb) throw new RangeError(`${bn}: batch of ${nb} but ${an} has ${na}`);
-}
-
-export function checkDivisible(x: Tensor, ratio: number, arg: string): void {
-  const [, , h, w] = dims(x);
-  if (h % ratio !== 0 || w % ratio !== 0) throw new RangeError(`${arg}: height and width (${h}x${w}) must be divisible by the ratio ${ratio}`);
 }
 
 export function checkOutDType(dtype: unknown): OutDType | undefined {

@@ -16,7 +16,7 @@ import type { HostArray } from '../host.js';
 import { native } from '../native.js';
 import { Tensor, tensor } from '../tensor.js';
 import { checkImage, dims } from './argument-checks.js';
-import { cropWindows, type Window } from './windows.js';
+import { cropWindows, windowGrid, type Window } from './windows.js';
 import { spectralResponseTensor, type SrfOptions } from './srf.js';
 
 export interface MhifSet<T = Tensor> {
@@ -162,10 +162,7 @@ const overlaps = (a: Window, b: Window, m: number) =>
 
 /** Square crops of side `crop` tiling `region` row by row (what does not fill a whole crop is left out). */
 export function tileRegion(region: Window, crop: number): Window[] {
-  const out: Window[] = [];
-  for (let y = region.y; y + crop <= region.y + region.height; y += crop) {
-    for (let x = region.x; x + crop <= region.x + region.width; x += crop) out.push({ y, x, height: crop, width: crop });
-  }
+  const out = windowGrid(region, crop);
   if (out.length === 0) throw new RangeError(`testCrop: ${crop} does not fit in the test region ${region.height}x${region.width}`);
   return out;
 }
@@ -201,13 +198,7 @@ export function cutMhifPatches(set: MhifSet<HostArray>, opts: MhifPatchOptions):
     if (region.y + region.height > H || region.x + region.width > W) throw new RangeError(`testRegion: exceeds the image (${H}x${W})`);
     testWindows.push(...tileRegion(region, mult(opts.testCrop ?? (region.height === region.width ? region.height : NaN), 'testCrop')));
   }
-  const trainWindows: Window[] = [];
-  for (let y = 0; y + p <= H; y += stride) {
-    for (let x = 0; x + p <= W; x += stride) {
-      const win = { y, x, height: p, width: p };
-      if (!region || !overlaps(win, region, margin)) trainWindows.push(win);
-    }
-  }
+  const trainWindows = windowGrid({ y: 0, x: 0, height: H, width: W }, p, stride).filter((win) => !region || !overlaps(win, region, margin));
   if (trainWindows.length === 0) throw new RangeError('patch/stride/testRegion: no training patch fits outside the test region');
   const take = (wins: Window[]) => ({
     gt: cropWindows(set.gt, wins, 1),

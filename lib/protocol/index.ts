@@ -55,12 +55,9 @@ export function disposeSet(set: WaldSet | undefined): void {
  */
 export async function makeWaldDataset(opts: WaldDatasetOptions): Promise<WaldDataset> {
   const { id, ratio } = checkPair(opts);
+  // the ratio and the patch and stride as multiples of it are checked by wald_patches (native/ops/resample.cc)
   const patch = opts.patch ?? 64;
-  if (!Number.isInteger(patch) || patch < ratio || patch % ratio !== 0)
-    throw new RangeError(`patch: must be a positive multiple of the ratio ${ratio}, got ${patch}`);
   const stride = opts.stride ?? Math.max(ratio, patch - 4 * ratio);
-  if (!Number.isInteger(stride) || stride < ratio || stride % ratio !== 0)
-    throw new RangeError(`stride: must be a positive multiple of the ratio ${ratio}, got ${stride}`);
   const [, , h, w] = dims(opts.ms);
   if (patch > h || patch > w) throw new RangeError(`patch: ${patch} is larger than the reduced-resolution image (${h}x${w})`);
   const split = opts.split ?? 0;

@@ -14,7 +14,7 @@
 import type { HostArray } from '../host.js';
 import { Tensor } from '../tensor.js';
 import { degrade, interp23tap } from './wald.js';
-import { cropWindows } from './windows.js';
+import { cropWindows, windowGrid, type Window } from './windows.js';
 import { dims, type ProtocolSensor } from './argument-checks.js';
 
 export interface SceneTileOptions {
@@ -65,22 +65,6 @@ function check(o: SceneTileOptions, ratio: number): Required<SceneTileOptions> {
   return { patch, stride, holdout, ratio, scale, heldOutPatch };
 }
 
-/** Top-left corners of tiles of side p with stride s inside columns [x0, x1) and rows [0, h). */
-function corners(h: number, x0: number, x1: number, p: number, s: number): Array<[number, number]> {
-  const out: Array<[number, number]> = [];
-  for (let y = 0; y + p <= h; y += s) for (let x = x0; x + p <= x1; x += s) out.push([y, x]);
-  return out;
-}
-
-/** Cuts a C×H×W image into N×C×(p/f)×(p/f) tiles at corners given in HR pixels (f: the array's downscale), divided by `scale`. */
-const cut = (img: { data: Float32Array | Float64Array; shape: number[] }, at: Array<[number, number]>, p: number, f: number, scale: number): HostArray =>
-  cropWindows(
-    img,
-    at.map(([y, x]) => ({ y, x, height: p, width: p })),
-    f,
-    scale,
-  );
-
 async function chw(t: Tensor): Promise<{ data: Float32Array | Float64Array; shape: number[] }> {
   const f = t.dtype === 'float32' || t.dtype === 'float64' ? t : t.to('float64');
   try {
@@ -95,8 +79,9 @@ async function chw(t: Tensor): Promise<{ data: Float32Array | Float64Array; shap
 async function tileAll(images: { lms: Tensor; pan: Tensor; ms: Tensor; gt?: Tensor }, o: Required<SceneTileOptions>): Promise<SceneTiles> {
   const [, , h, w] = dims(images.lms);
   const split = o.holdout > 0 ? Math.floor((w * (1 - o.holdout)) / o.ratio) * o.ratio : w;
-  const trainAt = corners(h, 0, split, o.patch, o.stride);
-  const heldAt = o.holdout > 0 ? corners(h, split, w, o.heldOutPatch, o.heldOutPatch) : [];
+  // tiles of the training columns [0, split) every stride, held-out ones side by side in [split, w)
+  const trainAt = windowGrid({ y: 0, x: 0, height: h, width: split }, o.patch, o.stride);
+  const heldAt = o.holdout > 0 ? windowGrid({ y: 0, x: split, height: h, width: w - split }, o.heldOutPatch) : [];
   if (trainAt.length === 0) throw new RangeError(`patch: ${o.patch} does not fit in the training part of the scene (${h}×${split})`);
   if (o.holdout > 0 && heldAt.length === 0) throw new RangeError(`holdout: the held-out part (${h}×${w - split}) is narrower than one ${o.heldOutPatch} tile`);
   const host = {
@@ -105,13 +90,14 @@ async function tileAll(images: { lms: Tensor; pan: Tensor; ms: Tensor; gt?: Tens
     ms: await chw(images.ms),
     gt: images.gt ? await chw(images.gt) : undefined,
   };
-  const set = (at: Array<[number, number]>, p: number): TileSet => ({
-    lms: cut(host.lms, at, p, 1, o.scale),
-    pan: cut(host.pan, at, p, 1, o.scale),
-    ms: cut(host.ms, at, p, o.ratio, o.scale),
-    ...(host.gt ? { gt: cut(host.gt, at, p, 1, o.scale) } : {}),
+  // the MS is `ratio` times coarser than the windows' HR grid
+  const set = (at: Window[]): TileSet => ({
+    lms: cropWindows(host.lms, at, 1, o.scale),
+    pan: cropWindows(host.pan, at, 1, o.scale),
+    ms: cropWindows(host.ms, at, o.ratio, o.scale),
+    ...(host.gt ? { gt: cropWindows(host.gt, at, 1, o.scale) } : {}),
   });
-  return { train: set(trainAt, o.patch), ...(heldAt.length ? { heldOut: set(heldAt, o.heldOutPatch) } : {}), split };
+  return { train: set(trainAt), ...(heldAt.length ? { heldOut: set(heldAt) } : {}), split };
 }
 
 /** Full-resolution tiles of an original pair: ms C×h×w, pan (1×)(ratio·h)×(ratio·w). */

@@ -24,18 +24,7 @@
  */
 import { native } from '../native.js';
 import { Tensor } from '../tensor.js';
-import {
-  checkBands,
-  checkDivisible,
-  checkImage,
-  checkOutDType,
-  checkRatio,
-  checkSameBatching,
-  dims,
-  resolveSensor,
-  type OutDType,
-  type ProtocolSensor,
-} from './argument-checks.js';
+import { checkImage, checkOutDType, checkSameBatching, resolveSensor, type OutDType, type ProtocolSensor } from './argument-checks.js';
 
 export type { OutDType, ProtocolSensor } from './argument-checks.js';
 export { resolveSensor } from './argument-checks.js';
@@ -52,14 +41,8 @@ export interface MtfGains {
 
 /** The sensor's gains; `bands` is needed only for 'none' (and must match the sensor otherwise). */
 export function mtfGains(sensor: ProtocolSensor | string, bands?: number): MtfGains {
-  const id = resolveSensor(sensor);
-  if (bands !== undefined) {
-    if (!Number.isInteger(bands) || bands < 1) throw new RangeError(`bands: must be a positive integer, got ${bands}`);
-    checkBands(id, bands, 'bands');
-  } else if (id === 'none') {
-    throw new TypeError("bands: required for sensor 'none'");
-  }
-  return native.sensorMtf(id, bands);
+  // the band count (required for 'none', else the sensor's) is checked by the sensor table (native/ops/sensors.cc)
+  return native.sensorMtf(resolveSensor(sensor), bands);
 }
 
 /**
@@ -68,7 +51,6 @@ export function mtfGains(sensor: ProtocolSensor | string, bands?: number): MtfGa
  */
 export function mtfKernel(sensor: ProtocolSensor | string, band: number | 'pan', ratio = 4): Tensor {
   const id = resolveSensor(sensor);
-  checkRatio(ratio);
   if (band === 'pan') return new Tensor(native.mtfKernel('pan', id, 0, ratio));
   if (typeof band !== 'number') throw new TypeError(`band: expected a band index or 'pan', got ${typeof band}`);
   const bands = id === 'none' ? band + 1 : mtfGains(id).bands;
@@ -83,16 +65,11 @@ export function mtfKernel(sensor: ProtocolSensor | string, band: number | 'pan',
 
 /** genMTF(ratio, sensor, bands): [bands, 41, 41] float64. */
 export function mtfKernels(sensor: ProtocolSensor | string, bands: number, ratio = 4): Tensor {
-  const id = resolveSensor(sensor);
-  checkRatio(ratio);
-  if (!Number.isInteger(bands) || bands < 1) throw new RangeError(`bands: must be a positive integer, got ${bands}`);
-  checkBands(id, bands, 'bands');
-  return new Tensor(native.mtfKernel('ms', id, bands, ratio));
+  return new Tensor(native.mtfKernel('ms', resolveSensor(sensor), bands, ratio));
 }
 
 /** LPfilterGauss.m's filter (GNyq 0.3, σ from N rather than N − 1), used by BT-H and MTF-GLP-HPM. */
 export function lpGaussKernel(ratio = 4): Tensor {
-  checkRatio(ratio);
   return new Tensor(native.mtfKernel('lpgauss', 'none', 0, ratio));
 }
 
@@ -104,10 +81,7 @@ export interface OutOptions {
 /** MTF(I_MS, sensor, ratio): each band filtered by its sensor MTF kernel, 'replicate' borders. */
 export async function mtfFilter(image: Tensor, sensor: ProtocolSensor | string, ratio = 4, opts: OutOptions = {}): Promise<Tensor> {
   checkImage(image, 'image');
-  const id = resolveSensor(sensor);
-  checkRatio(ratio);
-  checkBands(id, dims(image)[1], 'image');
-  return new Tensor(await native.mtfFilter(image.native, id, ratio, checkOutDType(opts.dtype)));
+  return new Tensor(await native.mtfFilter(image.native, resolveSensor(sensor), ratio, checkOutDType(opts.dtype)));
 }
 
 /** imfilter(image_c, kernel_c, 'replicate') with [C, K, K] (per channel) or [K, K] (shared) odd kernels. */
@@ -120,8 +94,6 @@ export async function filterReplicate(image: Tensor, kernels: Tensor, opts: OutO
 /** imresize(image, 1/ratio, 'nearest'): the toolbox's decimation (H, W divisible by ratio). */
 export async function decimate(image: Tensor, ratio = 4, opts: OutOptions = {}): Promise<Tensor> {
   checkImage(image, 'image', { pan: image instanceof Tensor && image.ndim === 2 });
-  checkRatio(ratio);
-  checkDivisible(image, ratio, 'image');
   return new Tensor(await native.decimate(image.native, ratio, checkOutDType(opts.dtype)));
 }
 
@@ -145,23 +117,18 @@ export async function imresize(image: Tensor, scale: number, opts: ImresizeOptio
  */
 export async function bicubicDownsample(image: Tensor, ratio = 4, opts: OutOptions = {}): Promise<Tensor> {
   checkImage(image, 'image', { pan: image instanceof Tensor && image.ndim === 2 });
-  checkRatio(ratio);
-  checkDivisible(image, ratio, 'image');
   return new Tensor(await native.bicubicDownsample(image.native, ratio, checkOutDType(opts.dtype)));
 }
 
 /** interp23tap(ms, ratio): the toolbox's 23-tap upsampler (ratio a power of two). */
 export async function interp23tap(ms: Tensor, ratio = 4, opts: OutOptions = {}): Promise<Tensor> {
   checkImage(ms, 'ms', { pan: ms instanceof Tensor && ms.ndim === 2 });
-  checkRatio(ratio, { powerOfTwo: true });
   return new Tensor(await native.interp23tap(ms.native, ratio, checkOutDType(opts.dtype)));
 }
 
 /** LPfilterPlusDec(image, ratio): Starck–Murtagh low-pass (MATLAB ndwt2/indwt2) + nearest decimation (GSA). */
 export async function lpFilterPlusDec(image: Tensor, ratio = 4, opts: OutOptions = {}): Promise<Tensor> {
   checkImage(image, 'image', { pan: image instanceof Tensor && image.ndim === 2 });
-  checkRatio(ratio);
-  checkDivisible(image, ratio, 'image');
   return new Tensor(await native.lpFilterPlusDec(image.native, ratio, checkOutDType(opts.dtype)));
 }
 
@@ -197,14 +164,8 @@ export function checkPair(input: DegradeInput): { id: string; ratio: number } {
   if (pan.ndim === 2 && ms.ndim === 4) throw new RangeError('pan: a single [H, W] image but ms is batched [N, C, H, W]');
   if (pan.ndim === 4 || ms.ndim === 4) checkSameBatching(ms, pan, 'ms', 'pan');
   const id = resolveSensor(input.sensor);
-  const ratio = checkRatio(input.ratio ?? 4, { powerOfTwo: true });
-  const [, c, h, w] = dims(ms);
-  checkBands(id, c, 'ms');
-  const [, , ph, pw] = dims(pan);
-  if (ph !== ratio * h || pw !== ratio * w) {
-    throw new RangeError(`pan: expected ${ratio * h}x${ratio * w} (ratio ${ratio} × the ms ${h}x${w}), got ${ph}x${pw}`);
-  }
-  if (h % ratio !== 0 || w % ratio !== 0) throw new RangeError(`ms: height and width (${h}x${w}) must be divisible by the ratio ${ratio} to be degraded`);
+  // the ratio (a power of two), the band count for the sensor and the sizes are checked by wald_degrade (native/ops/resample.cc)
+  const ratio = input.ratio ?? 4;
   if (input.panMtf !== undefined && typeof input.panMtf !== 'boolean') throw new TypeError('panMtf: expected a boolean');
   return { id, ratio };
 }

@@ -1,7 +1,8 @@
 /**
- * Cutting windows out of images held on the host, the one implementation: scene tiles with a
- * spatial hold-out (tiles.ts), MS/HS fusion patches and test crops (hyperspectral-simulation.ts),
- * and the context windows the fusion models are scored on.
+ * Placing windows on an image and cutting them out of images held on the host, the one
+ * implementation of each: scene tiles with a spatial hold-out (tiles.ts), MS/HS fusion patches and
+ * test crops (hyperspectral-simulation.ts), the context windows the fusion models are scored on, and
+ * the overlapping tiles of whole-scene fusion (lib/workflows/tiled-fusion.ts).
  */
 import type { HostArray } from '../host.js';
 
@@ -11,6 +12,29 @@ export interface Window {
   x: number;
   height: number;
   width: number;
+}
+
+/**
+ * Origins along one side of windows of `size` placed every `step` from `from` while they end by
+ * `to`. With `flushAlign`, a window flush with `to` is added when the steps miss it, moved back to
+ * a multiple of `flushAlign` from `from` (to stay on a coarser grid) and left out when it is an
+ * origin already taken; the list is then not sorted when `step` < `flushAlign`.
+ */
+export function windowStarts(from: number, to: number, size: number, step: number, flushAlign?: number): number[] {
+  const out: number[] = [];
+  for (let s = from; s + size <= to; s += step) out.push(s);
+  const last = to - size;
+  if (flushAlign !== undefined && last >= from && out.at(-1) !== last) {
+    const aligned = last - ((last - from) % flushAlign);
+    if (!out.includes(aligned)) out.push(aligned);
+  }
+  return out;
+}
+
+/** Square windows of side `size` every `step` (default: side by side) inside `region`, row by row; what does not fill a whole window is left out. */
+export function windowGrid(region: Window, size: number, step = size): Window[] {
+  const xs = windowStarts(region.x, region.x + region.width, size, step);
+  return windowStarts(region.y, region.y + region.height, size, step).flatMap((y) => xs.map((x) => ({ y, x, height: size, width: size })));
 }
 
 /**

@@ -8,13 +8,15 @@
  * observations (LR-HSI, MSI), not targets, and without them the crop's border would be judged on
  * zero padding that bicubic (computed on the whole image) never sees.
  */
+import { join } from 'node:path';
+import { writeFileAtomic } from '../atomic.js';
 import type { HostArray } from '../host.js';
 import type { Module } from '../module.js';
 import { fromHost, manualSeed, scope } from '../tensor.js';
 import { createModel } from '../models/index.js';
 import { resolveInfnOptions, type InfnConfig, type InfnOptions, type InfnPreset } from '../models/infn.js';
 import { recordedConfig, recordedModel } from '../model-file.js';
-import { loadWeights } from '../weights.js';
+import { loadWeights, saveWeights } from '../weights.js';
 import { train, type TrainOptions, type TrainResult } from '../train/index.js';
 import { hyperspectralMetricsBatch, meanMetrics, type HyperspectralMetrics } from '../metrics/hyperspectral-indices.js';
 import type { MhifSet } from '../protocol/hyperspectral-simulation.js';
@@ -22,6 +24,7 @@ import { cropWindows, type Window } from '../protocol/windows.js';
 import { checkAborted, WorkflowOptionError } from './workflow-errors.js';
 import { runModel } from './run-model.js';
 import type { MhifData } from './hyperspectral-fusion-data.js';
+import { saveRunWeights, type RunFolder } from './run-folder.js';
 
 export { prepareMhifData, type MhifData, type MhifDataOptions } from './hyperspectral-fusion-data.js';
 
@@ -122,6 +125,68 @@ export async function trainHyperspectralFusion(
   const config = { ...model.config } as Record<string, unknown>;
   if (typeof config.mlpHidden === 'string') config.mlpHidden = config.mlpHidden.split(',').map(Number);
   return { result, metadata: { config: JSON.stringify({ ...resolveInfnOptions({ ...config, model: 'infn' } as InfnConfig), model: 'infn' }) } };
+}
+
+export interface HyperspectralFolderTrainingOptions extends Omit<TrainOptions, 'data' | 'checkpointDir' | 'logFile' | 'resume'>, HyperspectralModelOptions {
+  /** The HR/LR ratio the data was simulated at. */
+  ratio: number;
+  /** Before the first step: the model built and its resolved options. */
+  onStart?: (run: { model: Module; options: InfnOptions }) => void;
+  /** After the weights of a run that was not stopped by `signal` are saved, before the scoring. */
+  onSaved?: (result: TrainResult, weights: string) => void;
+}
+
+/**
+ * A fresh INFN (hyperspectralFusionModel) trained on `data` in a run folder (run-folder.ts): its
+ * weights saved with their config (final.safetensors, or aborted.safetensors when the loop was cut
+ * short) and, unless `signal` stopped the run, the model and bicubic scored on the held-out
+ * windows, written to metrics.json.
+ */
+export async function trainHyperspectralFusionInFolder(
+  data: MhifData,
+  folder: RunFolder,
+  options: HyperspectralFolderTrainingOptions,
+): Promise<{ result: TrainResult; weights: string; scores?: MhifScores }> {
+  const { ratio, preset, config, onStart, onSaved, ...trainOptions } = options;
+  const built = await hyperspectralFusionModel(data, ratio, { preset, config, seed: options.seed, device: options.device });
+  const model = built.model;
+  try {
+    onStart?.(built);
+    const { result, metadata } = await trainHyperspectralFusion(model, data, {
+      ...trainOptions,
+      checkpointDir: folder.checkpoints,
+      logFile: folder.log,
+      resume: folder.resume,
+    });
+    const weights = await saveRunWeights(folder.out, result, (path) => saveWeights(model, path, metadata));
+    if (options.signal?.aborted) return { result, weights };
+    onSaved?.(result, weights);
+    const scores = await evaluateMhif(model, data.image, data.testWindows, { ratio: built.options.ratio });
+    const record = { steps: result.steps, seconds: result.seconds, windows: data.testWindows, ...scores };
+    writeFileAtomic(join(folder.out, 'metrics.json'), JSON.stringify(record, null, 2));
+    return { result, weights, scores };
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * Trained INFN weights (loadHyperspectralFusionModel) scored on `data`: on its held-out windows,
+ * or with `whole` on the whole image.
+ */
+export async function evaluateHyperspectralFusion(
+  weights: string,
+  data: MhifData,
+  options: Omit<HyperspectralModelOptions, 'seed'> & EvaluateMhifOptions & { whole?: boolean },
+): Promise<MhifScores> {
+  const { ratio, whole, context, signal, ...modelOptions } = options;
+  const model = await loadHyperspectralFusionModel(weights, data, ratio, modelOptions);
+  try {
+    const windows = whole ? [{ y: 0, x: 0, height: data.height, width: data.width }] : data.testWindows;
+    return await evaluateMhif(model, data.image, windows, { ratio, context, signal });
+  } finally {
+    model.dispose();
+  }
 }
 
 /**

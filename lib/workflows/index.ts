@@ -24,6 +24,9 @@ export {
 export {
   evaluatePansharpening,
   readEvaluationData,
+  loadReleasedCnn,
+  loadSummary,
+  describeEvaluation,
   EVALUATION_RATIO,
   type EvaluatePansharpeningOptions,
   type EvaluationData,
@@ -34,6 +37,7 @@ export { imageMetrics, selectSample, type ImageMetrics, type ImageMetricsOptions
 export {
   sceneData,
   sceneReport,
+  formatSceneReport,
   sampleReport,
   trainOnScene,
   heldOutReport,
@@ -46,6 +50,8 @@ export {
   type ReportModel,
   type Resolution,
 } from './scene-training.js';
+export { openRunFolder, joinRunFolder, saveRunWeights, RunFolderError, RUN_OUTPUTS, type RunFolder } from './run-folder.js';
+export { trainInRunFolder, type RunFolderTrainingOptions, type RunFolderTrainingResult } from './run-folder-training.js';
 export { runDemo, type DemoOptions, type DemoResult } from './demo.js';
 export { ScaledDataset, openPanCollectionTraining, exportTorchOptimizer, type PanCollectionTrainingData } from './pancollection-training.js';
 export {
@@ -54,6 +60,8 @@ export {
   formatMhifScores,
   hyperspectralFusionModel,
   trainHyperspectralFusion,
+  trainHyperspectralFusionInFolder,
+  evaluateHyperspectralFusion,
   loadHyperspectralFusionModel,
   recordedFusionConfig,
   type MhifData,
@@ -61,4 +69,5 @@ export {
   type MhifScores,
   type EvaluateMhifOptions,
   type HyperspectralModelOptions,
+  type HyperspectralFolderTrainingOptions,
 } from './hyperspectral-fusion.js';

@@ -6,7 +6,7 @@
  * fused images (.mat) and metrics.json into a folder.
  */
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { HostArray } from '../host.js';
 import type { Module } from '../module.js';
@@ -122,6 +122,32 @@ export async function loadReleasedCnn(
     model.dispose();
     throw e;
   }
+}
+
+/** A DLPan load report as an evaluation records it (counts for what loaded, names for the rest). */
+export function loadSummary(r: DlpanLoadReport): Record<string, unknown> {
+  const { missing, unexpected, shapeMismatch, ignored, aliases } = r;
+  return { loaded: r.loaded.length, missing, unexpected, shapeMismatch, ignored, aliases };
+}
+
+/**
+ * The heading of an evaluation's table: the model on which data (images, sensor, bands, size,
+ * scaling), how the weights loaded, and the conventions of the metrics.
+ */
+export function describeEvaluation(result: PansharpeningEvaluation, weights: string, report: DlpanLoadReport): string[] {
+  const { count, samples, sensor, bands, bits, dimCut } = result;
+  const [H, W] = result.size;
+  const what = samples.length === count ? (count === 1 ? '' : `${count} images, mean±std; `) : `image ${samples[0]} of ${count}; `;
+  const conventions =
+    result.kind === 'reduced-resolution'
+      ? `reduced resolution against the ground truth; toolbox metrics on DN, ratio ${EVALUATION_RATIO}, ${bits} bits, ${dimCut ? `border cut ${dimCut}` : 'no border cut'}, Q blocks 32`
+      : `full resolution (no ground truth); toolbox metrics on DN, sensor ${sensor!.toUpperCase()} MTF, ratio ${EVALUATION_RATIO}, ${bits} bits, blocks 32`;
+  return [
+    `${result.model} on ${basename(result.data)} (${what}${sensor ? sensor.toUpperCase() + ', ' : ''}${bands} bands, ${H}×${W}; model inputs DN/${result.scale}, outputs ×${result.scale})`,
+    `weights ${weights}: ${report.loaded.length} tensors loaded, 0 missing, 0 unexpected, 0 shape mismatches` +
+      (report.aliases.length ? `; ${report.aliases.length} backbone.* aliases equal to their res* twins, ignored` : ''),
+    `${conventions}; EXP = ${result.exp}\n`,
+  ];
 }
 
 export interface EvaluatePansharpeningOptions {

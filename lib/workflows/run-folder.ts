@@ -43,7 +43,17 @@ export interface RunFolder {
   log: string;
   /** train()'s resume option: true (a checkpoint exists: checked) or false */
   resume: boolean;
+  /** A data-parallel rank other than 0 (joinRunFolder): it trains, and writes nothing here. */
+  joined?: boolean;
   release(): void;
+}
+
+/**
+ * `out` as a data-parallel rank other than 0 sees it: rank 0 owns the folder (lock, fresh, weights,
+ * logs); this one only trains, reading the folder's checkpoints when resuming.
+ */
+export function joinRunFolder(out: string, flags: { resume?: boolean }): RunFolder {
+  return { out, checkpoints: join(out, 'checkpoints'), log: join(out, 'train.jsonl'), resume: !!flags.resume, joined: true, release: () => {} };
 }
 
 /**

@@ -95,6 +95,20 @@ export async function sampleReport(model: Module, set: TileSet, count = 4, steps
 /** The held-out part of a scene run: DDIM samples for a model that samples in stage 1, else the table against the baselines. */
 export type SceneReport = { stage: number; samples: Record<string, number> } | ({ stage: number } & HeldOutReport);
 
+/** A scene report as lines of text: the PSNR of the samples, or one line per method and table (as `specfuse train --scene` prints it). */
+export function formatSceneReport(report: SceneReport): string[] {
+  const values = (m: Record<string, number>, digits: number, sep: string) =>
+    Object.entries(m)
+      .map(([k, x]) => `${k} ${x.toFixed(digits)}`)
+      .join(sep);
+  if ('samples' in report) return [`• held-out tiles, DDIM samples (20 steps): ${values(report.samples, 2, ', ')}`];
+  const { resolution } = report;
+  return [
+    ...Object.entries(report.methods).map(([name, m]) => `• held-out ${resolution} (${report.tiles} tiles) ${name.padEnd(11)} ${values(m, 4, '  ')}`),
+    ...Object.entries(report.cut21 ?? {}).map(([name, m]) => `• held-out ${resolution}, 21-pixel border cut ${name.padEnd(11)} ${values(m, 4, '  ')}`),
+  ];
+}
+
 /** The report that follows training on a scene (see SceneReport); undefined without held-out tiles. */
 export async function sceneReport(
   model: Module,

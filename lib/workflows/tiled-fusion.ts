@@ -7,6 +7,7 @@ import type { Module } from '../module.js';
 import { scope, stack, tensor, Tensor } from '../tensor.js';
 import { checkAborted } from './workflow-errors.js';
 import { runModel } from './run-model.js';
+import { windowGrid, windowStarts } from '../protocol/windows.js';
 
 export interface TileOptions {
   /** PAN-grid tile side (default: the model's patch, 64). */
@@ -27,11 +28,7 @@ export interface TileOptions {
 /** Tile origins along one side: every `stride`, plus a last one flush with the end (aligned to `ratio`). */
 export function tileStarts(size: number, tile: number, stride: number, ratio: number): number[] {
   if (size < tile) throw new RangeError(`image side ${size} is smaller than the tile ${tile}`);
-  const out: number[] = [];
-  for (let s = 0; s + tile <= size; s += stride) out.push(s);
-  const last = size - tile;
-  if (out.at(-1) !== last) out.push(last - (last % ratio));
-  return [...new Set(out)];
+  return windowStarts(0, size, tile, stride, ratio);
 }
 
 /**
@@ -90,9 +87,6 @@ export async function fuseScene(model: Module, scene: { lms: Tensor; pan: Tensor
  */
 export function gridTiles(t: Tensor, tile = 64, scale = 1): Tensor {
   const s = tile / scale;
-  return scope(() => {
-    const parts: Tensor[] = [];
-    for (let y = 0; y + s <= t.shape[1]!; y += s) for (let x = 0; x + s <= t.shape[2]!; x += s) parts.push(t.slice(1, y, y + s).slice(2, x, x + s));
-    return stack(parts);
-  });
+  const windows = windowGrid({ y: 0, x: 0, height: t.shape[1]!, width: t.shape[2]! }, s);
+  return scope(() => stack(windows.map(({ y, x }) => t.slice(1, y, y + s).slice(2, x, x + s))));
 }

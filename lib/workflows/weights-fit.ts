@@ -109,3 +109,15 @@ export function weightsBandCount(model: Module, report: LoadReport): number | un
   );
   return bandsOnly && other.size === 1 ? [...other][0] : undefined;
 }
+
+/**
+ * After a failed load: whether the file looks like another configuration of the model (another
+ * preset): over a quarter of the model's tensors missing, or of the file's unexpected. The counts
+ * say it in the message; undefined when the misfit is smaller.
+ */
+export function configurationMisfit(report: LoadReport): { missing: number; have: number; unexpected: number } | undefined {
+  const have = report.loaded.length + report.missing.length;
+  const given = report.loaded.length + report.unexpected.length + report.shapeMismatch.length;
+  if (report.missing.length <= have / 4 && report.unexpected.length <= given / 4) return undefined;
+  return { missing: report.missing.length, have, unexpected: report.unexpected.length };
+}

@@ -3,12 +3,13 @@
 // Each checks what the workflow computed against a second way of computing it, plus the typed
 // errors and the AbortSignal.
 import t from 'tap';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createModel,
   data,
+  evaluateHyperspectralFusion,
   evaluateMhif,
   evaluatePansharpening,
   fuseSceneFile,
@@ -17,6 +18,8 @@ import {
   imageMetrics,
   loadHyperspectralFusionModel,
   memory,
+  openRunFolder,
+  recordedModel,
   prepareMhifData,
   readEvaluationData,
   readFusionScene,
@@ -25,6 +28,8 @@ import {
   saveWeights,
   scope,
   trainHyperspectralFusion,
+  trainHyperspectralFusionInFolder,
+  trainInRunFolder,
   trainOnScene,
   WorkflowOptionError,
   type Module,
@@ -124,6 +129,53 @@ t.test('scene training: trainOnScene on the IKONOS scene, held-out report agains
     name: 'WorkflowOptionError',
     option: 'scene',
   });
+});
+
+t.test('training in a run folder: trainInRunFolder on the IKONOS scene writes weights, optimizer and heldout.json; abort', { skip: noData }, async (t) => {
+  const scene = { path: IKONOS, resolution: 'reduced' as const, patch: 32, stride: 32, holdout: 0.25 };
+  const folder = openRunFolder(join(tmp, 'run'), {});
+  const started: number[] = [];
+  try {
+    const r = await trainInRunFolder({ model: { model: 'pnn', bands: 4 }, folder, scene, steps: 2, batchSize: 2, onStart: (s) => started.push(s.stage) });
+    t.same(started, [r.stage], 'onStart before training, with the stage trained');
+    t.equal(r.result.steps, 2);
+    t.equal(r.weights, join(tmp, 'run', 'final.safetensors'));
+    t.equal(recordedModel(r.weights)?.family, 'pnn', 'the weights record their model');
+    t.ok(existsSync(join(tmp, 'run', 'optimizer.torch.safetensors')), 'the optimizer state in torch.optim layout');
+    t.ok(existsSync(join(tmp, 'run', 'train.jsonl')), 'the log');
+    t.ok(r.report && 'methods' in r.report, 'a held-out table against the baselines');
+    t.same(JSON.parse(readFileSync(join(tmp, 'run', 'heldout.json'), 'utf8')), JSON.parse(JSON.stringify(r.report)), 'heldout.json holds the report');
+  } finally {
+    folder.release();
+  }
+  const other = openRunFolder(join(tmp, 'run-aborted'), {});
+  try {
+    const r = await trainInRunFolder({ model: { model: 'pnn', bands: 4 }, folder: other, scene, steps: 2, batchSize: 2, signal: aborted() });
+    t.equal(r.result.stopped, 'aborted');
+    t.equal(r.weights, join(tmp, 'run-aborted', 'aborted.safetensors'), 'a run cut short saves aborted weights');
+    t.equal(r.report, undefined, 'and skips the report');
+    t.notOk(existsSync(join(tmp, 'run-aborted', 'heldout.json')));
+  } finally {
+    other.release();
+  }
+});
+
+t.test('MS/HS fusion in a run folder: metrics.json holds the scores, and the saved weights score the same', async (t) => {
+  const mat = join(tmp, 'cube-folder.mat');
+  writeSyntheticCube(mat);
+  const d = await prepareMhifData(mat, { ratio: 4, patch: 16, testCrop: 32 });
+  const folder = openRunFolder(join(tmp, 'infn-run'), {});
+  try {
+    const r = await trainHyperspectralFusionInFolder(d, folder, { ratio: 4, preset: 'tiny', steps: 2, batchSize: 2 });
+    t.equal(r.result.steps, 2);
+    const written = JSON.parse(readFileSync(join(tmp, 'infn-run', 'metrics.json'), 'utf8'));
+    t.same(written, JSON.parse(JSON.stringify({ steps: 2, seconds: r.result.seconds, windows: d.testWindows, ...r.scores })), 'metrics.json');
+    t.same(await evaluateHyperspectralFusion(r.weights, d, { ratio: 4 }), r.scores, 'the saved weights score the same on the held-out windows');
+    const whole = await evaluateHyperspectralFusion(r.weights, d, { ratio: 4, whole: true });
+    t.equal(whole.crops, 1, 'whole: one window, the image');
+  } finally {
+    folder.release();
+  }
 });
 
 t.test('MS/HS fusion: train a tiny INFN, score it, and the saved weights score the same', async (t) => {
