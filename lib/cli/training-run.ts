@@ -77,9 +77,13 @@ export function startTrainingRun(out: string, flags: { resume?: boolean; fresh?:
       return CODES[got];
     },
     close() {
+      folder.release();
+      // Once a signal came, the process is on its way out: the handlers stay, so that a second
+      // signal during the last writes still exits with 130/143 instead of Node's default death by
+      // signal (no exit code), which a supervisor reads as a crash.
+      if (got) return;
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
-      folder.release();
     },
   };
 }
