@@ -46,7 +46,11 @@ t.test('the full WV3 PanAdapter is described without allocating its 640 MB of we
   const counts = await modelParameterCounts({ model: 'panadapter', preset: 'wv3' });
   const grown = (process.memoryUsage().rss - before) / 2 ** 20;
   t.equal(counts.total, 159_802_606);
-  t.ok(grown < 100, `RSS grew ${grown.toFixed(0)} MB`);
+  // The weights alone would be 610 MiB (159.8 M float32). What does grow is one-time native state
+  // (meta kernels, the dispatcher's tables, allocator arenas): 60-105 MiB seen, depending on what ran
+  // before in the process. A quarter of the weights separates the two cases without flaking.
+  const weightsMiB = (counts.total * 4) / 2 ** 20;
+  t.ok(grown < weightsMiB / 4, `RSS grew ${grown.toFixed(0)} MiB (the weights would be ${weightsMiB.toFixed(0)} MiB)`);
   await t.rejects(describeModel({ model: 'panadapter', preset: 'nope' } as never), RangeError);
   await t.rejects(modelParameterCounts({ model: 'mlp' }, { stage: 3 }), RangeError);
 });
