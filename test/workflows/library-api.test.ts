@@ -160,10 +160,15 @@ t.test('training in a run folder: trainInRunFolder on the IKONOS scene writes we
   }
 });
 
-t.test('MS/HS fusion in a run folder: metrics.json holds the scores, and the saved weights score the same', async (t) => {
-  const mat = join(tmp, 'cube-folder.mat');
+/** The MS/HS tests' data: a synthetic cube written to tmp/NAME, prepared at ratio 4 (16-pixel patches, 32-pixel test crops). */
+async function preparedCube(name: string) {
+  const mat = join(tmp, name);
   writeSyntheticCube(mat);
-  const d = await prepareMhifData(mat, { ratio: 4, patch: 16, testCrop: 32 });
+  return prepareMhifData(mat, { ratio: 4, patch: 16, testCrop: 32 });
+}
+
+t.test('MS/HS fusion in a run folder: metrics.json holds the scores, and the saved weights score the same', async (t) => {
+  const d = await preparedCube('cube-folder.mat');
   const folder = openRunFolder(join(tmp, 'infn-run'), {});
   try {
     const r = await trainHyperspectralFusionInFolder(d, folder, { ratio: 4, preset: 'tiny', steps: 2, batchSize: 2 });
@@ -179,9 +184,7 @@ t.test('MS/HS fusion in a run folder: metrics.json holds the scores, and the sav
 });
 
 t.test('MS/HS fusion: train a tiny INFN, score it, and the saved weights score the same', async (t) => {
-  const mat = join(tmp, 'cube.mat');
-  writeSyntheticCube(mat);
-  const d = await prepareMhifData(mat, { ratio: 4, patch: 16, testCrop: 32 });
+  const d = await preparedCube('cube.mat');
   const { model } = await hyperspectralFusionModel(d, 4, { preset: 'tiny' });
   t.teardown(() => model.dispose());
   const { result, metadata } = await trainHyperspectralFusion(model, d, { steps: 2, batchSize: 2 });
