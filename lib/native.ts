@@ -193,6 +193,8 @@ export interface NativeBinding {
   /** adaptive: size the team to the cores other processes leave free, at most n (bridge/threading.h). */
   setNumThreads(n: number, adaptive?: boolean): void;
   getNumThreads(): number;
+  /** Ends the process with `code`, skipping exit-time destructors (the CLI, once a command has finished). */
+  exitNow(code: number): never;
   /** The C++ model registry's names (native/models/registry.cc): the one list of models. */
   modelNames(): string[];
   /** Stages per model from the C++ registry: stages 1..n, stage 0 (or none given) = n, for every entry point. */

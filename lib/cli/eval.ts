@@ -5,33 +5,10 @@ import { CNN_MODELS, isCnnModel } from '../models/cnn.js';
 import { describeEvaluation, evaluatePansharpening, loadReleasedCnn, loadSummary, readEvaluationData } from '../workflows/pansharpening-evaluation.js';
 import { chooseModel } from './weights-hints.js';
 import { checkInputFiles, inputSource, cutOption, finiteOption, flags, intOption, parse, positiveOption, UsageError } from './args.js';
-import { infnEval, wantsInfn } from './infn-commands.js';
+import { infnEval } from './infn-commands.js';
 import { formatMetricTable } from '../metrics/index.js';
 import { printWarning, withCliErrors } from './library-errors.js';
-
-export const evalHelp = `specfuse eval [--model NAME] --weights FILE --data FILE [options]
-
-Runs a pre-trained pansharpening CNN (a DLPan-Toolbox checkpoint, loaded strictly) on whole images
-and scores it and EXP (the MS upsampled by interp23tap) with the toolbox metrics, on DN: against
-the ground truth when the file has one (reduced resolution: SAM, ERGAS, Q2n, Q, SCC, PSNR, SSIM),
-else from the MS and PAN (full resolution: D_lambda, D_s, QNR, D_lambda_K, HQNR).
-  --model    pnn | pannet | dicnn | fusionnet (not needed for weights written by specfuse)
-  --weights  the checkpoint (.pth: DLPan-Toolbox pretrained-model/{WV3,QB}/...; 8 or 4 bands)
-  --data     .mat (PanCollection gt/lms/ms/pan, or I_GT/I_MS/I_MS_LR/I_PAN) or PanCollection .h5
-  --pan, --ms, --lms, --gt   GeoTIFF input instead of --data (--pan and --ms or --lms needed)
-  --sensor   WV3, WV2, QB, GF2, IKONOS, ... when the file does not say (needed for full resolution)
-  --sample   with files holding N images: only image I (0-based); default all, reported as mean±std
-  --scale    the models see DN / scale and their outputs are multiplied back (default: the
-             sensor's PanCollection scale, 2047 for 11-bit data)
-  --bits     radiometric resolution of the metrics (default 11; 10 for GF2)
-  --cut      border cut dim_cut of the reduced-resolution metrics (default 0: none; DLPan uses 21)
-  --device   cpu (default) or cuda
-  --out      folder for <model>_preview.png (PAN, EXP, the model[, GT] of the first image, one
-             colour stretch), <model>_fused.mat (variable sr, H×W×C or N×H×W×C, DN) and metrics.json
-  --json     machine-readable output instead of the table
-  --fill-non-finite V   replace NaN/±Inf input pixels and outputs by V (default: an error that says
-             how many and where)
-INFN (MS/HS fusion, scored against bicubic): see 'specfuse eval --model infn --help'.`;
+import { evalHelp, wantsInfn } from './help.js';
 
 export async function evaluate(argv: string[]): Promise<void> {
   if (wantsInfn(argv)) return infnEval(argv);

@@ -8,24 +8,7 @@ import { checkInputFiles, inputSource, countOption, finiteOption, flags, parse, 
 import { bandsMismatch, checkPreset, chooseModel, loadWeightsExplained } from './weights-hints.js';
 import { printWarning, withCliErrors } from './library-errors.js';
 import { ProgressBar } from './progress.js';
-
-export const inferHelp = `specfuse infer [--model NAME] --weights W (--input FILE | --pan PAN.tif --ms MS.tif) --out FUSED.tif|.h5|.mat [options]
-
-Fuses a full scene (any size) with a trained model: overlapping 64×64 tiles, batched, averaged.
-  --model     panadapter | pnn | pannet | dicnn | fusionnet;  --preset (panadapter). Not needed
-              for weights written by specfuse, which record their model (flags override the record)
-  --weights   .safetensors or torch.save file (loaded strictly; DLPan-Toolbox .pth checkpoints too)
-  --input     .mat (I_MS/I_PAN or ms/pan/lms) or .h5 (first sample)
-  --pan, --ms GeoTIFF input instead of --input (--lms optional: else interp23tap of the MS)
-  --sensor    when the file does not say (for the scale and preview bands)
-  --scale     the model sees input / scale (default: the sensor's DN scale, 2047 for 11-bit);
-              inputs that look like reflectance ([0, 1]) get a warning unless --scale is given
-  --out       .tif/.tiff (GeoTIFF, georeference kept when the input has one), .h5 (dataset 'sr',
-              1×C×H×W) or .mat (variable 'sr', H×W×C), in DN; a PNG preview beside it. The folder
-              is checked before the work; files are written whole or not at all
-  --fill-non-finite V   replace NaN/±Inf input pixels and outputs by V (default: an error that
-              says how many and where)
-  --stride    tile step (default 32);  --batch-size  default 16;  --device  cpu or cuda`;
+import { inferHelp } from './help.js';
 
 export async function inferCommand(argv: string[]): Promise<void> {
   const strings = [

@@ -18,53 +18,7 @@ import { countOption, flags, stepsOrEpochs, intOption, jsonObjectOption, numberO
 import { withCliErrors } from './library-errors.js';
 import { startTrainingRun } from './training-run.js';
 import { formatSeconds, ProgressBar, stepInfo } from './progress.js';
-
-/** True when the command line asks for --model infn (the INF commands take other options). */
-export function wantsInfn(argv: readonly string[]): boolean {
-  return argv.some((a, i) => a === '--model=infn' || (a === '--model' && argv[i + 1] === 'infn'));
-}
-
-const DATA_OPTIONS = `  --data         reference cube: a folder of band PNGs (CAVE: <scene>_ms_01.png …, 16-bit / 65535)
-                 or a .mat cube (H×W×C; Harvard 'ref' is divided by its maximum); --key VAR picks the variable
-  --wavelengths  band centres in nm, 'first:step' or a comma list (default 400:10, CAVE/Harvard-style)
-  --ratio        HR/LR ratio r, 4 (default) or 8 (any integer that divides the image)
-  --blur-size, --blur-sigma   LR-HSI Gaussian blur before decimation (default 3 and 0.5)
-  --test-crop    side of the held-out crops (default 128): they tile the right-most strip of that
-                 width; training patches keep clear of it by r pixels`;
-
-export const infnTrainHelp = `specfuse train --model infn --data CUBE (--steps N | --epochs N) [options]
-
-Trains INFN (implicit neural feature fusion, MS/HS fusion) on patches of one simulated scene: the
-HR-MSI is R·X with the Nikon D700 response restricted to the cube's bands, the LR-HSI a Gaussian
-blur + decimation by r, HSI_up its bicubic upsampling. Ends with PSNR/SAM/ERGAS/SSIM of the model
-and of bicubic on the held-out crops (printed, and metrics.json in --out).
-${DATA_OPTIONS}
-  --preset       cave (default; 128 features, 4 res-blocks, MLP 256-128), harvard, tiny
-  --config       JSON of INFN options over the preset, e.g. '{"hfMsi":true,"border":"clamp"}'
-  --patch        HR training patch side (default 64);  --stride  default patch/2
-  --steps N | --epochs N;  --batch-size  default 8;  --lr  default 1e-4 (Adam);  --loss l1 (default) | mse
-  --schedule     constant (default) | cosine | step
-  --out          run folder (default ./specfuse-run): checkpoints/, train.jsonl, final.safetensors
-                 (aborted.safetensors when stopped by a signal), metrics.json; one run at a time per folder
-  --resume       continue from the run folder's latest checkpoint (an error when there is none);
-                 the options must be the run's (--steps/--epochs may grow), unless --allow-changes
-  --fresh        start over in a folder that holds a run (deletes its checkpoints, log and results)
-  --checkpoint-every N   steps between checkpoints (default 500)
-  SIGINT/SIGTERM: the current step finishes, a checkpoint is written, exit 130/143 (resume with
-  --resume); a second signal exits at once.
-  --device       cpu (default) or cuda;  --seed  initial weights and batch order (default 0)`;
-
-export const infnEvalHelp = `specfuse eval --model infn --weights FILE --data CUBE [options]
-
-Scores a trained INFN and bicubic upsampling (PSNR, SAM in degrees, ERGAS, SSIM; data in [0, 1],
-peak 1) on a simulated scene: the held-out crops (as in training) or, with --whole, the whole image.
-The model configuration is read from the weights file that 'specfuse train --model infn' wrote
-(--preset/--config otherwise).
-${DATA_OPTIONS}
-  --whole        score the whole image instead of the held-out crops
-  --context      HR pixels of input context around each crop (default 16)
-  --preset, --config   model options when the weights file does not carry them
-  --device       cpu (default) or cuda;  --json  machine-readable output`;
+import { infnEvalHelp, infnTrainHelp } from './help.js';
 
 const COMMON = ['model', 'data', 'key', 'wavelengths', 'ratio', 'blur-size', 'blur-sigma', 'test-crop', 'preset', 'config', 'device'] as const;
 

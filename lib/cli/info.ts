@@ -2,19 +2,7 @@
 import { countParameters } from '../module.js';
 import { describeModel, type ModelConfig } from '../models/index.js';
 import { flags, intOption, modelConfigOption, parse, UsageError } from './args.js';
-
-export const infoHelp = `specfuse info --model NAME [--preset P] [--bands N] [--stage S] [--json] [--names]
-
-Builds the model's shapes only (no weights are allocated) and prints its parameter counts: total, trainable in
-the given stage (all parameters without --stage), and per top-level module.
-  --model    panadapter | crossdiff | pnn | pannet | dicnn | fusionnet | infn | mlp
-  --preset   panadapter: wv3, wv2, qb, gf2, ikonos (full size) or tiny;
-             crossdiff: qb, wv4, ikonos, gf2 (4 bands), wv2, wv3 (8 bands), tiny, tiny8;
-             infn: cave, harvard or tiny
-  --bands    override the preset's band count (4 or 8; infn: the hyperspectral bands)
-  --stage    1 or 2: count what that stage trains
-  --json     machine-readable output: {"total":…,"trainable":…,"modules":{…}}
-  --names    also list every parameter with its shape`;
+import { infoHelp } from './help.js';
 
 export async function info(argv: string[]): Promise<void> {
   const { values } = parse(argv, flags({ strings: ['model', 'preset', 'bands', 'stage'], booleans: ['json', 'names'] }));

@@ -3,27 +3,7 @@ import { imageMetrics } from '../workflows/image-metrics.js';
 import { formatMetricTable } from '../metrics/index.js';
 import { cutOption, flags, intOption, parse, positiveOption, UsageError } from './args.js';
 import { withCliErrors } from './library-errors.js';
-
-export const metricsHelp = `specfuse metrics --fused FILE (--gt FILE | --ms FILE --pan FILE) [options]
-
-Computes the pansharpening quality indices of a fused image as the reference MATLAB toolbox does,
-on digital numbers (DN): reduced resolution against a ground truth (Q, SAM, ERGAS, SCC, Q2n, PSNR,
-SSIM), or full resolution from the MS and PAN (D_lambda, D_s, QNR, D_lambda_K, HQNR).
-  --fused    the fused image: .mat (variable sr, fused, I_F, output, or the only array; H×W×C or
-             N×H×W×C), .h5 (dataset sr, fused, output or the only one; C×H×W or N×C×H×W), GeoTIFF
-  --gt       reference: .mat/.h5 with gt / I_GT (PanCollection or toolbox layout), or a GeoTIFF
-  --ms       full resolution: the low-resolution MS (.mat/.h5 with ms / I_MS_LR, or a GeoTIFF)
-  --lms      ... or the MS already upsampled to the PAN grid (lms / I_MS), instead of --ms
-  --pan      full resolution: the PAN (.mat/.h5 with pan / I_PAN, or a GeoTIFF)
-  --sensor   MTF of the full-resolution indices (WV3, WV2, QB, GF2, IKONOS, GeoEye1, WV4, none);
-             default: what the file names say
-  --sample   with files holding N > 1 images: use image I (0-based) of each (a file of one image
-             is taken as that image, e.g. the output of 'specfuse eval --sample I')
-  --ratio    PAN/MS scale ratio (default 4)
-  --bits     radiometric resolution in bits (default 11)
-  --cut      border cut dim_cut of the reduced-resolution indices (default 0: none; DLPan uses 21)
-  --scale    multiply every image by this first (default 1: the files are in DN)
-  --json     machine-readable output: {"kind", "count", "metrics": {...}, "perImage": [...], "conventions"}`;
+import { metricsHelp } from './help.js';
 
 export async function metrics(argv: string[]): Promise<void> {
   const strings = ['fused', 'gt', 'ms', 'lms', 'pan', 'sensor', 'sample', 'ratio', 'bits', 'cut', 'scale'] as const;

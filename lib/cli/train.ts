@@ -25,67 +25,8 @@ import { distributedEnv } from '../distributed/index.js';
 import { launchLocal, withoutOption } from '../train/launch.js';
 import { formatSeconds, ProgressBar, stepInfo } from './progress.js';
 import { withCliErrors } from './library-errors.js';
-import { infnTrain, wantsInfn } from './infn-commands.js';
-
-export const trainHelp = `specfuse train --model NAME (--data TRAIN.h5 | --scene SCENE) --stage S [options]
-
-Trains one stage of a model on a PanCollection .h5 file (gt, lms, ms, pan; read by sample, never
-loaded whole), or on tiles of one original scene, with validation, atomic checkpoints, exact resume
-and a JSONL log.
-  --model        panadapter | crossdiff | pnn | pannet | dicnn | fusionnet
-  --preset       panadapter: wv3, wv2, qb, gf2, ikonos or tiny; crossdiff: qb, wv4, ikonos, gf2,
-                 wv2, wv3, tiny or tiny8
-  --bands        band count (default: the preset's, or 8)
-  --stage        1 or 2 (default: the model's last stage, as in the library; PanAdapter and CrossDiff:
-                 stage 2 starts from stage 1's weights, see --init; CrossDiff stage 1 is self-supervised)
-  --data         training .h5;  --valid  validation .h5
-  --scene        instead of --data: one original MS + PAN pair (.mat with I_MS/I_PAN, ...), cut into
-                 tiles; the right --holdout fraction of the scene (default 0.25) is never trained on
-                 and is scored at the end against EXP (reduced: SAM, ERGAS, Q2n, PSNR; full: D_lambda,
-                 D_s, QNR, HQNR; CrossDiff stage 1: PSNR of DDIM samples of each denoiser)
-  --resolution   with --scene: reduced (Wald's protocol, gt = the original MS; default) or full
-  --patch        with --scene: tile side on the PAN grid (default 64);  --stride  default patch/2
-  --held-out-patch  with --scene: side of the held-out tiles (default --patch; the 21-pixel border
-                 cut of the second held-out table needs more than 42)
-  --sensor       with --scene, when the file does not say
-  --loss         mse | l1 | qnr (no-reference, full resolution) (default: the model's recipe, else mse)
-  --optimizer    adam | adamw | sgd (default: the model's recipe, else adam);  --weight-decay
-  --scale        divide the data by this (default: by sensor from the file name, 2047 or 1023 for GF2)
-  --epochs N | --steps N
-  --batch-size   default 4;  --lr  default: the model's recipe, else 1e-4
-  --flips        random horizontal/vertical flips of each batch (augmentation)
-  --schedule     constant | cosine | step (default constant);  --warmup N  linear warm-up steps
-  --step-size N  with --schedule step: multiply the lr by --gamma (default 0.1) every N steps
-  --min-lr       with --schedule cosine: the floor (default 0)
-  --clip-grad-norm X   clip the global gradient norm at X;  --nan-policy error|skip
-  --groups       parameter groups: 'GLOB[,GLOB]:lr=X[:wd=Y];...' (e.g. 'head.**:lr=1e-3') or a
-                 JSON list of {params, lr, weightDecay}; the schedule applies to each group's lr
-  --no-decay     no weight decay on biases, norms, gates and tensors of rank < 2
-  --config       JSON of model options over the preset, for every model (e.g. '{"bands":4}')
-  --eval-every N validate every N steps (default: each epoch);  --metrics SAM,ERGAS,...  the
-                 toolbox metrics at validation, on DN (Q, SAM, ERGAS, SCC, Q2n, PSNR, SSIM)
-  --monitor      valid.loss (default) or valid.<metric>: early stopping and the best weights follow
-                 it;  --mode min|max (default by metric);  --save-top-k K (default 1)
-  --early-stopping N  stop after N validations without improvement;  --min-delta X
-  --checkpoint-every N  default 200;  --keep-checkpoints K  default 2
-  --log          tensorboard,csv,jsonl (default jsonl): tensorboard/ event files, metrics.csv, train.jsonl
-  --init         weights to start from (.safetensors or a torch.save file, e.g. a DLPan-Toolbox
-                 .pth for pnn/pannet/dicnn/fusionnet), loaded strictly through the model's loader;
-                 repeat it for checkpoints saved as several files (CrossDiff's official P2M, M2P, head)
-  --ipt, --edsr  PanAdapter's pre-trained IPT_pretrain.pt and edsr_baseline_x2 checkpoints
-  --out          run folder (default ./specfuse-run): checkpoints/, logs, final.safetensors
-                 (aborted.safetensors when stopped by a signal), best.safetensors (with validation),
-                 optimizer.torch.safetensors (torch.optim layout); one run at a time per folder
-  --resume       continue from the run folder's latest checkpoint (an error when there is none);
-                 the options must be the run's (--steps/--epochs may grow), unless --allow-changes
-  --fresh        start over in a folder that holds a run (deletes its checkpoints, logs and results)
-  SIGINT/SIGTERM: the current step finishes, a checkpoint is written, exit 130/143 (resume with
-  --resume); a second signal exits at once.
-  --device       cpu (default) or cuda;  --bf16  autocast in bfloat16;  --seed  default 0
-  --nproc N      data-parallel training in N local processes (c10d Gloo; the cores split between
-                 them; --batch-size is per process); under torchrun or Slurm (RANK, WORLD_SIZE,
-                 MASTER_ADDR, MASTER_PORT set) each process is one rank. Rank 0 writes the run folder.
-INFN (MS/HS fusion from a hyperspectral cube): see 'specfuse train --model infn --help'.`;
+import { infnTrain } from './infn-commands.js';
+import { trainHelp, wantsInfn } from './help.js';
 
 /** --schedule with --warmup, --step-size/--gamma and --min-lr; flags for another schedule are usage errors. */
 function scheduleOption(v: Record<string, string | string[] | boolean | undefined>): Schedule | undefined {
