@@ -1,5 +1,7 @@
 #include "core/memory_return.h"
 
+#include "core/host_allocator.h"
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -17,10 +19,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 bool trim_heaps() {
+  const bool unmapped = release_cached_blocks() > 0;
 #if defined(__GLIBC__)
-  return malloc_trim(0) != 0;
+  return (malloc_trim(0) != 0) || unmapped;
 #else
-  return false;  // other allocators return memory by their own policy
+  return unmapped;  // other allocators return memory by their own policy
 #endif
 }
 

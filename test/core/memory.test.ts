@@ -1,5 +1,6 @@
 // Creating and disposing tensors leaves nothing behind: the live count returns to zero and RSS
 // stays flat; scope() frees what a block made except what it returns.
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { memory, rand, scope, tensor, zeros, type Tensor } from '../../lib/index.js';
 
@@ -130,4 +131,30 @@ t.test('after disposing everything RSS falls back within 100 MB of where it star
     now = rssMb();
   }
   t.ok(now - start < 100, `RSS ${start.toFixed(0)} -> ${full.toFixed(0)} -> ${now.toFixed(0)} MB`);
+});
+
+// Page faults of this process so far (minflt, field 10 of /proc/self/stat).
+const minorFaults = (): number => Number(readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ')[7]);
+
+t.test('a freed large block is reused without new page faults, and given back once idle', async (t) => {
+  await new Promise((r) => setTimeout(r, 1500)); // blocks cached by earlier tests go back first
+  const start = rssMb();
+  const faultsOf = (): number => {
+    const before = minorFaults();
+    zeros([64, 1024, 1024]).dispose(); // 256 MiB, written in full by the fill
+    return minorFaults() - before;
+  };
+  const first = faultsOf();
+  let again = 0;
+  for (let i = 0; i < 8; i++) again += faultsOf();
+  // a fresh mapping faults every page in: 128 huge pages (65,536 small ones without THP) per block
+  t.ok(first >= 128, `first 256 MiB block: ${first} page faults`);
+  t.ok(again < 2 * first, `8 more blocks of that size: ${again} page faults in all (first block alone: ${first})`);
+  // cached blocks are unmapped after 1 s without large allocations: poll, a busy machine may be slow
+  let now = rssMb();
+  for (let i = 0; i < 200 && now - start >= 64; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    now = rssMb();
+  }
+  t.ok(now - start < 64, `RSS ${start.toFixed(0)} MB before, ${now.toFixed(0)} MB after the block was freed and the process idled`);
 });
