@@ -31,6 +31,7 @@ class ComputeThread {
     std::thread([this] { loop(); }).detach();
   }
   void loop() {
+    recheck_team_during_tasks();
     for (;;) {
       std::function<void()> task;
       {

@@ -1,6 +1,10 @@
 #include "bridge/threading.h"
 
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
+
 #include <atomic>
+#include <chrono>
 #include <cmath>
 
 #include "core/free_cores.h"
@@ -11,7 +15,26 @@ namespace {
 std::atomic<int> g_threads{1};
 std::atomic<bool> g_adaptive{false};
 
+// Sampled op starts on the compute thread (outside parallel regions, where a new width would only
+// reach nested regions): the adaptive width, applied when it changed. A sampled op costs a clock read.
+std::unique_ptr<at::ObserverContext> recheck_team(const at::RecordFunction&) {
+  static thread_local std::chrono::steady_clock::time_point last{};
+  if (!g_adaptive.load() || at::in_parallel_region()) return nullptr;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last < std::chrono::milliseconds(250)) return nullptr;
+  last = now;
+  const int team = team_for_next_task();
+  if (team != at::get_num_threads()) at::set_num_threads(team);
+  return nullptr;
+}
+
 }  // namespace
+
+void recheck_team_during_tasks() {
+  // Sampling keeps the per-op cost at a countdown: a forward runs thousands of ops, so a 1 in 16
+  // sample still looks often enough, while the clock gate above bounds the /proc reads.
+  at::addThreadLocalCallback(at::RecordFunctionCallback(&recheck_team).samplingProb(1.0 / 16));
+}
 
 void set_intra_op_threads(int n, bool adaptive) {
   g_threads = n;

@@ -3,7 +3,9 @@
 // setNumThreads(n) fixes the team at n threads. The default (n = the cores this process may use)
 // is adaptive: before each task the team is sized to the cores other processes leave free
 // (core/free_cores.h), between 1 and n, re-measured at most every 200 ms, so a specfuse beside a
-// busy process or a second specfuse shares the machine instead of stalling at every barrier.
+// busy process or a second specfuse shares the machine instead of stalling at every barrier. Within
+// a long task (one forward of a full-size model runs for seconds on a CPU) the width is re-checked
+// at the start of ATen ops, at most every 250 ms.
 #pragma once
 
 namespace specfuse {
@@ -14,5 +16,7 @@ void set_intra_op_threads(int n, bool adaptive);
 int intra_op_threads();
 // Compute thread only: the team for the next task.
 int team_for_next_task();
+// Compute thread only, once: re-check the team during its tasks (an ATen RecordFunction callback).
+void recheck_team_during_tasks();
 
 }  // namespace specfuse
