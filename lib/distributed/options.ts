@@ -118,6 +118,17 @@ export function resolveDistributedOptions(o: DistributedOptions): { native: Reco
   return { native: out, localRank };
 }
 
+/**
+ * One data-parallel rank's device and backend for a `--device` choice: CUDA under several ranks is
+ * NCCL with each rank on its own GPU, cuda:LOCAL_RANK (torchrun's convention: one process per GPU);
+ * the CPU is Gloo. An explicit cuda:N would put every rank on one GPU, which NCCL refuses.
+ */
+export function rankPlacement(device: string | undefined, localRank: number): { device: string | undefined; backend: 'gloo' | 'nccl' } {
+  if (device === undefined || device === 'cpu') return { device, backend: 'gloo' };
+  if (device === 'cuda') return { device: `cuda:${localRank}`, backend: 'nccl' };
+  throw new RangeError(`--device ${device}: with several ranks give 'cuda' (each rank takes cuda:LOCAL_RANK, one process per GPU) or 'cpu'`);
+}
+
 /** Intra-op threads for one of `localWorldSize` processes sharing this machine's cores. */
 export function threadsPerProcess(localWorldSize: number, cores = availableParallelism()): number {
   return Math.max(1, Math.floor(cores / Math.max(1, localWorldSize)));

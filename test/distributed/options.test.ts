@@ -1,7 +1,7 @@
 // How initDistributed reads torchrun's environment, and the --nproc launcher's argument handling.
 import t from 'tap';
 import { distributedEnv, resolveDistributedOptions } from '../../lib/distributed/index.js';
-import { threadsPerProcess } from '../../lib/distributed/options.js';
+import { rankPlacement, threadsPerProcess } from '../../lib/distributed/options.js';
 import { withoutOption } from '../../lib/train/launch.js';
 
 t.test('torchrun env://: rank 0 hosts the TCPStore, unless the agent does', async (t) => {
@@ -51,4 +51,11 @@ t.test('--nproc: the ranks run the command without it; the cores are split', asy
   t.same(withoutOption(['--nproc=4', '--out', 'r'], '--nproc'), ['--out', 'r']);
   t.equal(threadsPerProcess(2, 16), 8);
   t.equal(threadsPerProcess(3, 2), 1, 'never below one thread');
+});
+
+t.test('--device under several ranks: CPU is Gloo, cuda is NCCL on cuda:LOCAL_RANK', async (t) => {
+  t.same(rankPlacement(undefined, 1), { device: undefined, backend: 'gloo' });
+  t.same(rankPlacement('cpu', 1), { device: 'cpu', backend: 'gloo' });
+  t.same(rankPlacement('cuda', 3), { device: 'cuda:3', backend: 'nccl' }, 'one process per GPU');
+  t.throws(() => rankPlacement('cuda:0', 1), /--device cuda:0: with several ranks give 'cuda'/, 'every rank on one GPU is refused');
 });
