@@ -87,7 +87,18 @@ std::shared_ptr<Group> Group::create(const GroupOptions& o) {
   return g;
 }
 
-Group::~Group() = default;
+Group::~Group() {
+  // As torch.distributed.destroy_process_group does before releasing an NCCL group: its watchdog and
+  // communicators are shut down in order (ProcessGroupNCCL's destructor otherwise warns that the group
+  // was not destroyed and aborts the communicators). Gloo's needs nothing (its default is a no-op).
+  if (backend_ && backend_name_ == "nccl") {
+    try {
+      backend_->shutdown();
+    } catch (...) {
+      // a destructor must not throw; the communicators go with the object regardless
+    }
+  }
+}
 
 void Group::agree(const std::string& name, const std::string& value) {
   // each agreement gets its own keys, so a name can be agreed on more than once

@@ -16,9 +16,9 @@ namespace {
 // with which CMakeLists.txt builds the plugin.
 const char* const kHowToGetPlugin =
     "it is built only when CUDA's and NCCL's headers and libtorch_cuda.so are present at build time: run "
-    "'npm run cuda' (installs the CUDA libraries and headers of the torch wheel) and rebuild with 'npm run "
-    "build:native'; with LIBTORCH set, point CUDA_HOME at a CUDA toolkit and NCCL_INCLUDE_DIR at the folder of the "
-    "nccl.h of the NCCL version that libtorch was built with";
+    "'npm run cuda' (adds the torch wheel's CUDA libraries and headers, then rebuilds; 'npm run build:native' "
+    "rebuilds once they are there); with LIBTORCH set, point CUDA_HOME at a CUDA toolkit and NCCL_INCLUDE_DIR at "
+    "the folder of the nccl.h of the NCCL version that libtorch was built with";
 
 struct Plugin {
   SpecfuseNcclCreate create = nullptr;

@@ -69,6 +69,12 @@ t.test(
     t.equal(o.json?.torchVersion, o.json?.torch, `compiled against the libtorch it runs on (${String(o.json?.torch)})`);
     // ProcessGroupNCCL's options hold NCCL's config struct by value: nccl.h must be the version torch was built with
     t.equal(o.json?.ncclHeaderVersion, o.json?.torchNcclVersion, `its nccl.h is the NCCL version torch was built with (${String(o.json?.torchNcclVersion)})`);
+    if (noGpu)
+      t.match(
+        o.json?.createWithoutGpu,
+        { status: 1, backend: null, error: /^this rank's CUDA device cuda:0 \(LOCAL_RANK\) does not exist: this machine has 0 CUDA device\(s\)/ },
+        'without a GPU its factory returns an error (no abort, no group)',
+      );
   },
 );
 
