@@ -64,6 +64,9 @@ c10::intrusive_ptr<c10d::Backend> create_backend(const SpecfuseNcclRequest& r) {
   c10::cuda::set_device(c10::DeviceIndex(r.device_index));
   auto options = c10d::ProcessGroupNCCL::Options::create();
   options->timeout = std::chrono::milliseconds(r.timeout_ms);
+  // The name init_process_group gives the default group (its watchdog's and flight recorder's logs,
+  // and the communicator's identity, are keyed by it), as the store's "default_pg/0/" prefix is.
+  options->group_name = std::string("0");  // (assigning a const char* trips GCC 12's -Wrestrict false positive)
   auto store = c10::intrusive_ptr<c10d::Store>::reclaim_copy(r.store);
   auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, r.rank, r.size, options);
   const at::Device device(at::kCUDA, c10::DeviceIndex(r.device_index));
