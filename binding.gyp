@@ -3,6 +3,10 @@
 # are compiled as a few unity translation units (scripts/unity-sources.mjs), as CMakeLists.txt does.
 # native/dist/gloo_backend.cc compiles alone (target specfuse_gloo) with our declarations of gloo's
 # API on its include path only: see the comment at the top of that file.
+# The optional NCCL plugin (native/nccl_plugin/, specfuse_nccl.so) is not built here: its header
+# search (CUDA, CCCL and NCCL headers of the exact versions torch was built with) lives in
+# cmake/nccl-plugin.cmake only. A gyp-built addon answers backend 'nccl' with a DistributedError
+# saying the plugin is missing; build with cmake-js (npm run build:native) for NCCL.
 {
   "target_defaults": {
     "include_dirs": [

@@ -119,6 +119,8 @@ export interface NativeDistInfo {
   rank: number;
   worldSize: number;
   backend: string;
+  /** Where the group's tensors live: 'cpu' (Gloo) or this rank's GPU 'cuda:N' (NCCL). */
+  device: string;
   commSeconds: number;
   /** What ProcessGroupGloo's inline accessors read through our view of its layout (test/distributed/gloo-abi.test.ts). */
   glooLayout: { threads: number; optionThreads: number; devices: number; timeoutMs: number; backendName: string; rank: number; size: number };
@@ -256,7 +258,7 @@ export interface NativeBinding {
   metricsFull(fused: NativeTensor, inputs: NativeFullMetricInputs, options?: NativeFullMetricOptions): Promise<NativeMetricValues[]>;
   metricNames(): { reduced: string[]; full: string[]; resample: boolean };
   // c10d process group (native/bridge/dist_bind.cc; lib/distributed.ts)
-  distInit(options: Record<string, ConfigValue>): Promise<{ rank: number; worldSize: number; backend: string }>;
+  distInit(options: Record<string, ConfigValue>): Promise<{ rank: number; worldSize: number; backend: string; device: string }>;
   distAllReduce(tensor: NativeTensor, op?: string): Promise<void>;
   distBroadcast(tensor: NativeTensor, root: number): Promise<void>;
   distBarrier(): Promise<void>;

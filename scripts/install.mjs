@@ -6,6 +6,8 @@
 //  - without one: the wheel alone (--no-deps, 0.53 GB) plus the two small CUDA runtime libraries that
 //    libtorch_cpu.so links whether or not a GPU is used (libcudart, libcupti). PyPI's Linux torch is
 //    the CUDA build; its CPU half runs without the rest. `npm run cuda` adds the rest later.
+// With the CUDA libraries come the few CUDA headers torch itself does not depend on but the NCCL
+// plugin's build needs (cmake/nccl-plugin.cmake): the compiler's crt/ and CCCL's nv/ (3 MB).
 // The addon never imports Python; Python's own `import torch` (the test oracles) needs the full set.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -76,6 +78,30 @@ export function cpuRuntimeRequirements(metadataText) {
   return direct;
 }
 
+/**
+ * The CUDA header wheels the NCCL plugin's build needs beyond torch's own dependencies (crt/host_config.h,
+ * which cuda_runtime.h includes, and CCCL's nv/target, which cuda_fp16.h includes), of the CUDA version
+ * torch pins: torch 2.13 asks for cuda-toolkit[…]==V, so cuda-toolkit[crt,cccl]==V. None for older
+ * layouts (one nvidia-*-cu12 package per library, no such extras): the build then says what it lacks.
+ */
+export function pluginHeaderRequirements(metadataText) {
+  const toolkit = metadataText
+    .split('\n')
+    .filter((l) => l.startsWith('Requires-Dist:'))
+    .map((l) => l.slice(14).trim())
+    .find((r) => /^cuda-toolkit\[/.test(r));
+  const version = toolkit?.match(/==\s*([\w.]+)/)?.[1];
+  return version ? [`cuda-toolkit[crt,cccl]==${version}`] : [];
+}
+
+/** Whether the pip CUDA packages beside torch hold the headers of pluginHeaderRequirements. */
+export function hasPluginHeaders(torchDir) {
+  const nvidia = join(torchDir, '..', 'nvidia');
+  if (!existsSync(nvidia)) return false;
+  const includes = readdirSync(nvidia).map((d) => join(nvidia, d, 'include'));
+  return ['crt/host_config.h', 'nv/target'].every((h) => includes.some((d) => existsSync(join(d, h))));
+}
+
 function torchMetadata(torchDir) {
   const site = join(torchDir, '..');
   const info = readdirSync(site).find((d) => d.startsWith(`torch-${PINNED_TORCH}`) && d.endsWith('.dist-info'));
@@ -105,6 +131,13 @@ export function installFullTorch() {
   run(venvPython(), ['-m', 'pip', 'install', ...pipFlags, `torch==${PINNED_TORCH}`]);
 }
 
+function installPluginHeaders() {
+  const dir = venvTorchDir();
+  if (!dir || hasPluginHeaders(dir)) return;
+  const reqs = pluginHeaderRequirements(torchMetadata(dir));
+  if (reqs.length) run(venvPython(), ['-m', 'pip', 'install', ...pipFlags, ...reqs]);
+}
+
 function installCpuTorch() {
   const py = venvPython();
   run(py, ['-m', 'pip', 'install', ...pipFlags, '--no-deps', `torch==${PINNED_TORCH}`]);
@@ -124,6 +157,7 @@ export function ensureLibtorch({ cuda = wantCuda() } = {}) {
   if (cuda) {
     // pip adds only what is missing when torch is already there (the CPU install): no re-download of torch.
     if (!ready || missingLibraries(have, 'libtorch_cuda.so').length > 0) installFullTorch();
+    installPluginHeaders();
   } else if (!ready) {
     installCpuTorch();
   }
@@ -131,7 +165,8 @@ export function ensureLibtorch({ cuda = wantCuda() } = {}) {
 }
 
 // `node scripts/install.mjs [--cuda]`: the npm install hook; `--cuda` (npm run cuda) adds the CUDA
-// libraries to an existing CPU install (the addon loads them on first use; no rebuild needed).
+// libraries to an existing CPU install (the addon loads them on first use) and their headers, then
+// builds again: the addon is unchanged, the NCCL plugin is added beside it.
 if (process.argv[1] && process.argv[1].endsWith('install.mjs')) {
   try {
     const cudaOnly = process.argv.includes('--cuda');
@@ -141,7 +176,7 @@ if (process.argv[1] && process.argv[1].endsWith('install.mjs')) {
     );
     const lt = ensureLibtorch({ cuda });
     console.log(`specfuse install: libtorch ${lt.version} from ${lt.source} at ${lt.dir}`);
-    if (!cudaOnly || !existsSync(join(projectRoot, 'build', 'Release', 'specfuse.node'))) buildNative(lt);
+    buildNative(lt);
   } catch (err) {
     console.error(`specfuse install failed: ${err.message}`);
     process.exit(1);

@@ -10,10 +10,14 @@ import { join, relative, resolve } from 'node:path';
 // native/dist/gloo_backend.cc needs our declarations of gloo's API on its include path, and no
 // other translation unit may see them (CMakeLists.txt does the same).
 export const STANDALONE_SOURCES = ['dist/gloo_backend.cc'];
+// Folders that are not the addon's: native/nccl_plugin/ is the NCCL plugin (cmake/nccl-plugin.cmake),
+// which this gyp build does not build.
+export const EXCLUDED_DIRS = ['nccl_plugin/'];
 
 export function unitySources(outDir, units = cpus().length, nativeDir = resolve('native')) {
   const sources = readdirSync(nativeDir, { recursive: true })
-    .filter((f) => f.endsWith('.cc') && !STANDALONE_SOURCES.includes(f.split('\\').join('/')))
+    .map((f) => f.split('\\').join('/'))
+    .filter((f) => f.endsWith('.cc') && !STANDALONE_SOURCES.includes(f) && !EXCLUDED_DIRS.some((d) => f.startsWith(d)))
     .sort();
   const n = Math.max(1, Math.min(units, sources.length));
   const size = Math.ceil(sources.length / n);

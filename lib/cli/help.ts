@@ -90,6 +90,7 @@ and a JSONL log.
   --nproc N      data-parallel training in N local processes (c10d Gloo; the cores split between
                  them; --batch-size is per process); under torchrun or Slurm (RANK, WORLD_SIZE,
                  MASTER_ADDR, MASTER_PORT set) each process is one rank. Rank 0 writes the run folder.
+                 With --device cuda the ranks use NCCL, each on its own GPU cuda:LOCAL_RANK.
 INFN (MS/HS fusion from a hyperspectral cube): see 'specfuse train --model infn --help'.`;
 
 export const inferHelp = `specfuse infer [--model NAME] --weights W (--input FILE | --pan PAN.tif --ms MS.tif) --out FUSED.tif|.h5|.mat [options]

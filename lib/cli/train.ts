@@ -22,6 +22,7 @@ import {
 } from './args.js';
 import { startTrainingRun } from './training-run.js';
 import { distributedEnv } from '../distributed/index.js';
+import { rankPlacement } from '../distributed/options.js';
 import { launchLocal, withoutOption } from '../train/launch.js';
 import { formatSeconds, ProgressBar, stepInfo } from './progress.js';
 import { withCliErrors } from './library-errors.js';
@@ -138,6 +139,8 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
   if (v.scene && v.valid) throw new UsageError('--valid goes with --data: a --scene run is scored on its held-out tiles');
   // option values first: a usage error is the most direct answer, before files are looked at
   const options = trainOptions(v);
+  // several ranks: Gloo on the CPU, or NCCL with each rank on its GPU cuda:LOCAL_RANK
+  const placement = ranks && ranks.worldSize > 1 ? usage(() => rankPlacement(options.device, ranks.localRank)) : null;
   checkInputFiles({ data: v.data, valid: v.valid, scene: v.scene, ipt: v.ipt, edsr: v.edsr });
   const inits = options.init!;
   for (const init of inits) checkInputFiles({ init });
@@ -156,7 +159,8 @@ export async function trainCommand(argv: string[]): Promise<void | number> {
         folder: run.folder,
         signal: run.signal,
         loadInit: (model, paths) => loadWeightsExplained(model, paths, '--init', v.preset),
-        distributed: ranks && ranks.worldSize > 1 ? true : undefined,
+        device: placement?.device ?? options.device,
+        distributed: placement ? (placement.backend === 'nccl' ? { backend: 'nccl' } : true) : undefined,
         onLoaded: (what, report) => console.log(loadedLine(what, report, inits)),
         onStart: ({ model, stage, samples, heldOut }) => {
           bar = new ProgressBar(`stage ${stage}`);

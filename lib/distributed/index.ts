@@ -1,6 +1,8 @@
 /**
  * Data-parallel process groups on PyTorch's own distributed engine (c10d, from libtorch): Gloo for
- * CPU tensors, rendezvous through c10d's TCPStore (torchrun's env://) or FileStore. One default
+ * CPU tensors, NCCL for CUDA tensors (one process per GPU, cuda:LOCAL_RANK; libtorch's
+ * ProcessGroupNCCL through the optional plugin native/nccl_plugin), rendezvous through c10d's
+ * TCPStore (torchrun's env://) or FileStore. One default
  * group per process, as torch.distributed has: initDistributed(), then allReduce / broadcast /
  * barrier (Promises; the collective runs on the compute thread, never on the JS thread), and
  * destroyDistributed(). train(model, { distributed: true }) uses it (lib/train/loop.ts).
@@ -51,6 +53,8 @@ export interface DistributedInfo {
   backend: string;
   /** torchrun's LOCAL_RANK (the rank on this machine), else the rank. */
   localRank: number;
+  /** Where the group's tensors must live: 'cpu' for Gloo, 'cuda:<localRank>' for NCCL (also the compute thread's current CUDA device). */
+  device: string;
 }
 
 let current: DistributedInfo | null = null;
@@ -65,7 +69,7 @@ let current: DistributedInfo | null = null;
 export async function initDistributed(options: DistributedOptions = {}): Promise<DistributedInfo> {
   const r = resolveDistributedOptions(options);
   const info = await wrap(() => native.distInit(r.native));
-  current = { rank: info.rank, worldSize: info.worldSize, backend: info.backend, localRank: r.localRank };
+  current = { rank: info.rank, worldSize: info.worldSize, backend: info.backend, localRank: r.localRank, device: info.device };
   return current;
 }
 
@@ -74,7 +78,7 @@ export function distributedInfo(): DistributedInfo | null {
   return current;
 }
 
-/** Rank, world size, seconds spent in collectives so far, and the Gloo layout probe; null without a group. */
+/** Rank, world size, device, seconds spent in collectives so far, and the Gloo layout probe (-1s for NCCL); null without a group. */
 export function distributedStats(): NativeDistInfo | null {
   return native.distInfo();
 }
@@ -84,13 +88,13 @@ function requireGroup(what: string): DistributedInfo {
   return current;
 }
 
-/** Reduces `tensor` in place across ranks (a contiguous CPU tensor): sum by default. */
+/** Reduces `tensor` in place across ranks (on the group's device: CPU for Gloo, cuda:LOCAL_RANK for NCCL): sum by default. */
 export function allReduce(tensor: Tensor, op: 'sum' | 'mean' | 'max' | 'min' = 'sum'): Promise<void> {
   requireGroup('allReduce');
   return wrap(() => native.distAllReduce(tensor.native, op));
 }
 
-/** Overwrites `tensor` on every rank with rank `root`'s. */
+/** Overwrites `tensor` (on the group's device) on every rank with rank `root`'s. */
 export function broadcast(tensor: Tensor, root = 0): Promise<void> {
   requireGroup('broadcast');
   return wrap(() => native.distBroadcast(tensor.native, root));

@@ -9,7 +9,11 @@ export type StoreOptions =
   | { kind: 'tcp'; host: string; port: number; isServer?: boolean };
 
 export interface DistributedOptions {
-  /** 'gloo' (CPU tensors). 'nccl' is refused with a clear error in this CPU build. */
+  /**
+   * 'gloo' (default): CPU tensors. 'nccl': CUDA tensors on this rank's GPU, cuda:LOCAL_RANK (one
+   * process per GPU, as torchrun starts them); needs a GPU and the NCCL plugin (built when CUDA's and
+   * NCCL's headers are present: `npm run cuda`, then rebuild), else a DistributedError 'unsupported'.
+   */
   backend?: 'gloo' | 'nccl';
   /** Default: tcp at MASTER_ADDR:MASTER_PORT (torchrun, Slurm scripts). */
   store?: StoreOptions;
@@ -17,6 +21,8 @@ export interface DistributedOptions {
   rank?: number;
   /** Default: WORLD_SIZE. */
   worldSize?: number;
+  /** The rank on this machine, whose GPU cuda:localRank backend 'nccl' drives. Default: LOCAL_RANK, else the rank. */
+  localRank?: number;
   /** How long to wait for peers and for each collective (default 30 minutes, torch's default). */
   timeoutMs?: number;
   /** Compared across ranks at start (e.g. the training configuration): a difference is a 'mismatch' error. */
@@ -90,7 +96,9 @@ export function resolveDistributedOptions(o: DistributedOptions): { native: Reco
     }
     store = { kind: 'tcp', host: fromEnv.masterAddr, port: fromEnv.masterPort, isServer: rank === 0 && !fromEnv.agentStore };
   }
-  const out: Record<string, ConfigValue> = { backend, rank, worldSize, timeoutMs: Math.round(timeoutMs), checkPeers: o.checkPeers ?? true };
+  const localRank = o.localRank ?? fromEnv?.localRank ?? rank;
+  if (!Number.isInteger(localRank) || localRank < 0) throw new RangeError(`initDistributed: localRank: expected a non-negative integer, got ${localRank}`);
+  const out: Record<string, ConfigValue> = { backend, rank, worldSize, localRank, timeoutMs: Math.round(timeoutMs), checkPeers: o.checkPeers ?? true };
   if (o.fingerprint !== undefined) out.fingerprint = String(o.fingerprint);
   if (store.kind === 'file') {
     if (typeof store.path !== 'string' || !store.path) throw new TypeError('initDistributed: store.path: expected a file path');
@@ -107,7 +115,18 @@ export function resolveDistributedOptions(o: DistributedOptions): { native: Reco
   // GLOO_SOCKET_IFNAME); a single-machine job stays on loopback, which always resolves.
   const hostname = o.hostname ?? (env.GLOO_SOCKET_IFNAME ? '' : store.kind === 'file' || LOOPBACK.has(store.host) ? '127.0.0.1' : '');
   if (hostname) out.hostname = hostname;
-  return { native: out, localRank: fromEnv?.localRank ?? rank };
+  return { native: out, localRank };
+}
+
+/**
+ * One data-parallel rank's device and backend for a `--device` choice: CUDA under several ranks is
+ * NCCL with each rank on its own GPU, cuda:LOCAL_RANK (torchrun's convention: one process per GPU);
+ * the CPU is Gloo. An explicit cuda:N would put every rank on one GPU, which NCCL refuses.
+ */
+export function rankPlacement(device: string | undefined, localRank: number): { device: string | undefined; backend: 'gloo' | 'nccl' } {
+  if (device === undefined || device === 'cpu') return { device, backend: 'gloo' };
+  if (device === 'cuda') return { device: `cuda:${localRank}`, backend: 'nccl' };
+  throw new RangeError(`--device ${device}: with several ranks give 'cuda' (each rank takes cuda:LOCAL_RANK, one process per GPU) or 'cpu'`);
 }
 
 /** Intra-op threads for one of `localWorldSize` processes sharing this machine's cores. */

@@ -39,13 +39,17 @@ export async function joinTraining(option: TrainDistributedOption): Promise<Dist
   } else if (option !== true) {
     throw new Error('options.distributed: a process group is already initialized; pass distributed: true to train in it');
   }
+  const device = info.device;
   const sum = async (values: Float64Array) => {
-    const t = tensor(values, [values.length], 'float64');
+    const host = tensor(values, [values.length], 'float64');
+    // on the group's device: NCCL reduces CUDA tensors only (dataSync copies back to the CPU)
+    const t = device === 'cpu' ? host : host.to(device);
     try {
       await allReduce(t);
       values.set(t.dataSync() as Float64Array);
     } finally {
-      t.dispose();
+      if (t !== host) t.dispose();
+      host.dispose();
     }
   };
   return {

@@ -6,6 +6,7 @@
 #include "bridge/convert.h"
 #include "bridge/napi_errors.h"
 #include "bridge/tensor.h"
+#include "core/device.h"
 
 namespace specfuse {
 namespace {
@@ -27,11 +28,13 @@ Napi::Object group_info(Napi::Env env, const dist::Group& g) {
   o.Set("rank", g.rank());
   o.Set("worldSize", g.size());
   o.Set("backend", g.backend());
+  o.Set("device", device_name(g.device()));
   return o;
 }
 
-// initDistributed(options) -> Promise<{rank, worldSize, backend}>; options as lib/distributed.ts
-// resolves them (flat: storeKind, path, host, port, isServer, rank, worldSize, timeoutMs, ...).
+// initDistributed(options) -> Promise<{rank, worldSize, backend, device}>; options as
+// lib/distributed/options.ts resolves them (flat: storeKind, path, host, port, isServer, rank,
+// worldSize, localRank, timeoutMs, ...).
 Napi::Value Init(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     Config c = read_config(arg_or_undefined(info, 0), "options");
@@ -43,6 +46,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     o.fingerprint = c.get_string("fingerprint", "");
     o.check_peers = c.get_bool("checkPeers", true);
     o.hostname = c.get_string("hostname", "");
+    o.local_rank = int(c.get_int("localRank", o.local_rank));
     o.store.kind = c.get_string("storeKind", "file");
     o.store.path = c.get_string("path", "");
     o.store.host = c.get_string("host", "");
@@ -153,7 +157,7 @@ Napi::Value Destroy(const Napi::CallbackInfo& info) {
   });
 }
 
-// distributedInfo() -> {rank, worldSize, backend, commSeconds, probe} | null
+// distributedInfo() -> {rank, worldSize, backend, device, commSeconds, glooLayout} | null
 Napi::Value Info(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value {
     auto g = default_group();

@@ -5,12 +5,14 @@
 
 #include "core/errors.h"
 #include "dist/dist_errors.h"
+#include "dist/nccl_loader.h"
 
 namespace specfuse::dist {
 namespace {
 
 // Python's init_process_group keys its first group as PrefixStore("default_pg") → "0/" → "<device>/"
-// over the rendezvous store; the same nesting lets a Python rank (backend "cpu:gloo") join ours.
+// over the rendezvous store; the same nesting lets a Python rank (backend "cpu:gloo", or
+// "cuda:nccl") join ours.
 c10::intrusive_ptr<c10d::Store> backend_store(const c10::intrusive_ptr<c10d::Store>& store, const std::string& device) {
   return prefixed(device + "/", prefixed("0/", prefixed("default_pg", store)));
 }
@@ -18,7 +20,7 @@ c10::intrusive_ptr<c10d::Store> backend_store(const c10::intrusive_ptr<c10d::Sto
 std::string to_string(const std::vector<uint8_t>& v) { return std::string(v.begin(), v.end()); }
 std::vector<uint8_t> to_bytes(const std::string& s) { return std::vector<uint8_t>(s.begin(), s.end()); }
 
-// One contiguous buffer per bucket (Gloo works on dense buffers): the tensor itself when the bucket
+// One contiguous buffer per bucket (Gloo and NCCL work on dense buffers): the tensor itself when the bucket
 // holds one contiguous tensor, else the bucket's tensors concatenated; copy_back_from_buffer copies results back.
 torch::Tensor bucket_buffer(const std::vector<torch::Tensor>& bucket) {
   if (bucket.size() == 1 && bucket[0].is_contiguous()) return bucket[0];
@@ -45,21 +47,15 @@ std::shared_ptr<Group> Group::create(const GroupOptions& o) {
     throw range_error("distributed: rank " + std::to_string(o.rank) + " is outside 0.." +
                       std::to_string(o.world_size - 1));
   if (o.timeout.count() <= 0) throw range_error("distributed: timeoutMs must be > 0");
-  if (o.backend == "nccl") {
-    // ProcessGroupNCCL lives in libtorch_cuda.so and its header needs CUDA's and NCCL's headers,
-    // which a CPU build does not have; it is not faked with Gloo on CUDA tensors.
-    throw DistError(
-        "unsupported",
-        "backend 'nccl' needs libtorch_cuda.so's ProcessGroupNCCL, built against CUDA and NCCL headers that this "
-        "CPU build does not have; use backend 'gloo' (CPU tensors)");
-  }
-  if (o.backend != "gloo")
+  if (o.backend != "gloo" && o.backend != "nccl")
     throw range_error("distributed: backend: expected 'gloo' or 'nccl', got '" + o.backend + "'");
+  const int local_rank = o.local_rank < 0 ? o.rank : o.local_rank;
 
   auto g = std::shared_ptr<Group>(new Group());
   g->rank_ = o.rank;
   g->size_ = o.world_size;
   g->backend_name_ = o.backend;
+  if (o.backend == "nccl") g->device_ = c10::Device(c10::kCUDA, c10::DeviceIndex(local_rank));
   g->timeout_ = o.timeout;
   g->store_ = make_store(o.store);
   g->own_store_ = prefixed("specfuse", g->store_);
@@ -77,6 +73,11 @@ std::shared_ptr<Group> Group::create(const GroupOptions& o) {
     }
     g->agree("fingerprint", mine);
   }
+  if (o.backend == "nccl") {
+    // its own DistErrors: 'unsupported' when this process cannot run NCCL, else classified
+    g->backend_ = make_nccl_backend(backend_store(g->store_, "cuda"), o.rank, o.world_size, o.timeout, local_rank);
+    return g;
+  }
   try {
     g->backend_ = make_gloo_backend(backend_store(g->store_, "cpu"), o.rank, o.world_size, o.timeout, o.hostname);
   } catch (...) {
@@ -86,7 +87,18 @@ std::shared_ptr<Group> Group::create(const GroupOptions& o) {
   return g;
 }
 
-Group::~Group() = default;
+Group::~Group() {
+  // As torch.distributed.destroy_process_group does before releasing an NCCL group: its watchdog and
+  // communicators are shut down in order (ProcessGroupNCCL's destructor otherwise warns that the group
+  // was not destroyed and aborts the communicators). Gloo's needs nothing (its default is a no-op).
+  if (backend_ && backend_name_ == "nccl") {
+    try {
+      backend_->shutdown();
+    } catch (...) {
+      // a destructor must not throw; the communicators go with the object regardless
+    }
+  }
+}
 
 void Group::agree(const std::string& name, const std::string& value) {
   // each agreement gets its own keys, so a name can be agreed on more than once
@@ -126,10 +138,14 @@ void Group::timed(F&& f) {
   comm_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
 }
 
-void Group::run(const c10::intrusive_ptr<c10d::Work>& work, const char* what) {
+template <typename Start>
+void Group::run(Start&& start, const char* what) {
   if (!backend_) throw RuntimeError("distributed: the process group was destroyed");
   try {
-    work->wait(timeout_);
+    // With a timeout, ProcessGroupNCCL's wait blocks this thread until the collective finished on
+    // the GPU (without one it would only order the current CUDA stream after it): the same blocking
+    // semantics as Gloo's, so comm_seconds and a failing collective's error mean the same on both.
+    start()->wait(timeout_);
   } catch (...) {
     rethrow_classified(std::string(what) + " (rank " + std::to_string(rank_) + " of " + std::to_string(size_) + ")");
   }
@@ -142,8 +158,14 @@ std::vector<std::vector<torch::Tensor>> Group::buckets(const std::vector<torch::
   std::map<size_t, int64_t> bytes;
   for (const auto& t : tensors) {
     if (!t.defined()) throw type_error("distributed: undefined tensor");
-    if (t.is_cuda())
-      throw DistError("unsupported", "Gloo collectives here take CPU tensors; this tensor is on " + t.device().str());
+    if (t.device() != device_) {
+      if (device_.is_cpu())
+        throw DistError("unsupported", "backend 'gloo' takes CPU tensors; this tensor is on " + t.device().str() +
+                                           " (backend 'nccl' runs collectives on CUDA tensors)");
+      throw DistError("unsupported", "backend 'nccl' takes CUDA tensors on this rank's device " + device_.str() +
+                                         " (cuda:LOCAL_RANK); this tensor is on " + t.device().str() +
+                                         ": move it (and the model) to " + device_.str());
+    }
     const auto key = std::make_pair(int(t.scalar_type()), t.device().str());
     const int64_t nb = t.numel() * int64_t(t.element_size());
     auto it = open.find(key);
@@ -169,7 +191,7 @@ void Group::all_reduce(const std::vector<torch::Tensor>& tensors, ReduceOp op) {
     for (auto& bucket : buckets(tensors)) {
       // one contiguous buffer per bucket (Gloo reduces dense buffers); copied back afterwards
       std::vector<torch::Tensor> flat = {bucket_buffer(bucket)};
-      run(backend_->allreduce(flat, ro), "all-reduce");
+      run([&] { return backend_->allreduce(flat, ro); }, "all-reduce");
       if (op == ReduceOp::Mean) flat[0].div_(size_);
       copy_back_from_buffer(flat[0], bucket);
     }
@@ -186,7 +208,7 @@ void Group::broadcast(const std::vector<torch::Tensor>& tensors, int root) {
   timed([&] {
     for (auto& bucket : buckets(tensors)) {
       std::vector<torch::Tensor> flat = {bucket_buffer(bucket)};
-      run(backend_->broadcast(flat, bo), "broadcast");
+      run([&] { return backend_->broadcast(flat, bo); }, "broadcast");
       copy_back_from_buffer(flat[0], bucket);
     }
   });
@@ -194,7 +216,7 @@ void Group::broadcast(const std::vector<torch::Tensor>& tensors, int root) {
 
 void Group::barrier() {
   if (!backend_) throw RuntimeError("distributed: the process group was destroyed");
-  timed([&] { run(backend_->barrier(), "barrier"); });
+  timed([&] { run([&] { return backend_->barrier(); }, "barrier"); });
 }
 
 }  // namespace specfuse::dist

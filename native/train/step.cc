@@ -175,7 +175,15 @@ void TrainStep::set_group(std::shared_ptr<dist::Group> group) {
   // Also after a resume (counters and optimizer state loaded): every rank joins at the same step.
   if (group) {
     std::vector<torch::Tensor> state;
-    for (const auto& p : model_->named_parameters(true)) state.push_back(p.value());
+    for (const auto& p : model_->named_parameters(true)) {
+      // the group's collectives would refuse the first tensor; this says what to move
+      if (p.value().device() != group->device())
+        throw RuntimeError("trainer: the model is on " + p.value().device().str() + " but the process group (backend '" +
+                           group->backend() + "') works on " + group->device().str() + ": create the model on " +
+                           group->device().str() +
+                           (group->backend() == "nccl" ? " (cuda:LOCAL_RANK, one process per GPU)" : ""));
+      state.push_back(p.value());
+    }
     for (const auto& b : model_->named_buffers(true)) state.push_back(b.value());
     group->broadcast(state, 0);
   }
@@ -223,8 +231,10 @@ StepResult TrainStep::step(const NamedTensors& inputs, const torch::Tensor& targ
   int64_t bad_ranks = finite_loss ? 0 : 1;
   if (group_) {
     // Every rank learns whether any rank's loss is non-finite, so that all of them skip (or stop at)
-    // the same step, and the global loss for logging.
-    auto agreed = torch::tensor({finite_loss ? r.loss : 0.0, finite_loss ? 0.0 : 1.0}, torch::kFloat64);
+    // the same step, and the global loss for logging. On the group's device: NCCL reduces CUDA
+    // tensors only.
+    auto agreed = torch::tensor({finite_loss ? r.loss : 0.0, finite_loss ? 0.0 : 1.0},
+                                torch::TensorOptions(torch::kFloat64).device(group_->device()));
     group_->all_reduce({agreed});
     bad_ranks = int64_t(agreed[1].item<double>());
     finite_loss = bad_ranks == 0;
@@ -237,7 +247,7 @@ StepResult TrainStep::step(const NamedTensors& inputs, const torch::Tensor& targ
     std::vector<torch::Tensor> grads;
     for (const auto& p : params_)
       if (p.grad().defined()) grads.push_back(p.grad());
-    auto count = torch::tensor({double(grads.size())}, torch::kFloat64);
+    auto count = torch::tensor({double(grads.size())}, torch::TensorOptions(torch::kFloat64).device(group_->device()));
     group_->all_reduce({count}, dist::ReduceOp::Max);
     if (int64_t(count.item<double>()) != int64_t(grads.size()))
       throw RuntimeError("trainer: the ranks' losses reached different numbers of trainable tensors (" +

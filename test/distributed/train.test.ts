@@ -4,11 +4,12 @@
 // the NaN policy at the same step; a resumed 2-rank run equals the uninterrupted one; a rank killed
 // mid-run makes the other fail with a clear error.
 import t, { type Test } from 'tap';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { epochOrder } from '../../lib/index.js';
 import { freePort, runRanks, type RankOutput } from './ranks.js';
+import { bitIdentical, read, relativeDifference } from './weights.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'specfuse-dist-train-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -29,44 +30,6 @@ async function single(job: Job): Promise<{ out: RankOutput; weights: Float32Arra
   const batchSize = 2 * (job.batchSize as number);
   const [out] = await runRanks('train-rank.ts', [{ ...job, batchSize, rank: 0, worldSize: 0, out: join(dir, `w-${id}.bin`) }]);
   return { out: out!, weights: out!.json?.error ? new Float32Array() : read(join(dir, `w-${id}.bin`)) };
-}
-function read(file: string): Float32Array {
-  const b = readFileSync(file);
-  return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
-}
-const bitIdentical = (a: Float32Array, b: Float32Array) =>
-  a.length > 0 && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
-
-/**
- * The norm-wise relative difference ‖a − b‖₂ / ‖b‖₂ over the tensors training changed (tensors
- * bit-equal in both runs, frozen ones and buffers, are left out: they would only dilute it), and
- * the largest element-wise difference relative to its tensor's largest value, for the message.
- */
-function relativeDifference(a: Float32Array, b: Float32Array, sizes: number[]): { normwise: number; elementwise: number } {
-  let diff2 = 0,
-    ref2 = 0,
-    elementwise = 0,
-    at = 0;
-  for (const n of sizes) {
-    let d2 = 0,
-      r2 = 0,
-      dmax = 0,
-      rmax = 0;
-    for (let j = at; j < at + n; j++) {
-      const d = a[j]! - b[j]!;
-      d2 += d * d;
-      r2 += b[j]! * b[j]!;
-      dmax = Math.max(dmax, Math.abs(d));
-      rmax = Math.max(rmax, Math.abs(b[j]!));
-    }
-    if (dmax > 0) {
-      diff2 += d2;
-      ref2 += r2;
-      elementwise = Math.max(elementwise, dmax / Math.max(rmax, 1e-30));
-    }
-    at += n;
-  }
-  return { normwise: ref2 > 0 ? Math.sqrt(diff2 / ref2) : 0, elementwise };
 }
 function matchesReference(t: Test, a: Float32Array, b: Float32Array, sizes: number[], what: string): void {
   const r = relativeDifference(a, b, sizes);

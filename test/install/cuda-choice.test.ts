@@ -1,8 +1,11 @@
 // Which libtorch the install step fetches: the CUDA libraries only where a driver can use them, or
 // when asked for (the driver probe is faked here, so the decision is tested on any machine).
 import t from 'tap';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 // @ts-expect-error: a plain .mjs script without type declarations
-import { wantCuda, hasNvidiaDriver, cpuRuntimeRequirements } from '../../scripts/install.mjs';
+import { wantCuda, hasNvidiaDriver, cpuRuntimeRequirements, pluginHeaderRequirements, hasPluginHeaders } from '../../scripts/install.mjs';
 
 const yes = () => true;
 const no = () => false;
@@ -45,4 +48,21 @@ t.test('the CPU install takes only the CUDA runtime wheels libtorch_cpu.so links
   ].join('\n');
   t.same(cpuRuntimeRequirements(older), ['nvidia-cuda-runtime-cu12==12.8.90', 'nvidia-cuda-cupti-cu12==12.8.90']);
   t.same(cpuRuntimeRequirements('Requires-Dist: filelock\n'), [], 'a CPU wheel needs none');
+});
+
+t.test("the CUDA install adds the headers the NCCL plugin's build needs, of torch's CUDA version", async (t) => {
+  const meta = 'Requires-Dist: cuda-toolkit[cublas,cudart,cusolver,cusparse]==13.0.3; platform_system == "Linux"\n';
+  t.same(pluginHeaderRequirements(meta), ['cuda-toolkit[crt,cccl]==13.0.3']);
+  t.same(pluginHeaderRequirements('Requires-Dist: nvidia-cuda-runtime-cu12==12.8.90\n'), [], 'older layouts: none (the build names what it lacks)');
+  const site = mkdtempSync(join(tmpdir(), 'specfuse-headers-'));
+  t.teardown(() => rmSync(site, { recursive: true, force: true }));
+  const torch = join(site, 'torch');
+  mkdirSync(torch);
+  t.equal(hasPluginHeaders(torch), false, 'no nvidia packages');
+  mkdirSync(join(site, 'nvidia', 'cu13', 'include', 'crt'), { recursive: true });
+  writeFileSync(join(site, 'nvidia', 'cu13', 'include', 'crt', 'host_config.h'), '');
+  t.equal(hasPluginHeaders(torch), false, "crt/ alone: CCCL's nv/target is missing");
+  mkdirSync(join(site, 'nvidia', 'cu13', 'include', 'nv'), { recursive: true });
+  writeFileSync(join(site, 'nvidia', 'cu13', 'include', 'nv', 'target'), '');
+  t.equal(hasPluginHeaders(torch), true, 'both');
 });
