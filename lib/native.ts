@@ -5,6 +5,7 @@
  * (node-gyp), and refuses to run against a libtorch other than the one the addon was built for.
  */
 import { createRequire } from 'node:module';
+import { isMainThread } from 'node:worker_threads';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -197,6 +198,8 @@ export interface NativeBinding {
   getNumThreads(): number;
   /** Ends the process with `code`, skipping exit-time destructors (the CLI, once a command has finished). */
   exitNow(code: number): never;
+  /** Called with the exit code from process.on('exit'): a task still running then ends the process at once (native/addon.cc). */
+  guardExit(code: number): void;
   /** The C++ model registry's names (native/models/registry.cc): the one list of models. */
   modelNames(): string[];
   /** Stages per model from the C++ registry: stages 1..n, stage 0 (or none given) = n, for every entry point. */
@@ -322,3 +325,8 @@ function loadDefault(): NativeBinding {
 }
 
 export const native: NativeBinding = loadDefault();
+
+// process.exit() while a task runs on the compute thread would run libtorch's destructors under it
+// (SIGSEGV instead of the exit code): the addon ends such a process itself, with the same code.
+// Only the main thread's exit ends the process; a Worker's does not.
+if (isMainThread) process.on('exit', (code) => native.guardExit(code));

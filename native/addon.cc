@@ -9,6 +9,7 @@
 
 #include <ATen/DeviceAccelerator.h>
 
+#include "bridge/compute_thread.h"
 #include "bridge/convert.h"
 #include "bridge/dist_bind.h"
 #include "bridge/metrics_bind.h"
@@ -103,6 +104,32 @@ Napi::Value ExitNow(const Napi::CallbackInfo& info) {
   });
 }
 
+// guardExit(code): called from process.on('exit') (lib/native.ts), just before Node calls exit(code).
+// exit() runs libtorch's static destructors on the main thread; with a task still running on the
+// compute thread (process.exit during a training step, a second Ctrl-C) that thread then used
+// freed operator tables and the process died by SIGSEGV instead of exiting with its code. The
+// handler is registered here, at exit time, so that it runs before every destructor registered
+// earlier (atexit order is last in, first out); it stops further tasks and, when one is running,
+// ends the process with Node's exit code without the destructors. Files are not at risk: every
+// file is written under a temporary name and renamed whole.
+std::atomic<int> g_exit_code{1};
+
+void exit_guard() {
+  if (!close_compute_thread_for_exit()) return;  // idle: the normal teardown is safe
+  std::fflush(nullptr);
+  std::_Exit(g_exit_code.load());
+}
+
+Napi::Value GuardExit(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value {
+    const int64_t code = read_int(arg_or_undefined(info, 0), "code");
+    g_exit_code = int(code & 0xff);  // what exit() would report
+    static std::once_flag once;
+    std::call_once(once, [] { std::atexit(exit_guard); });
+    return info.Env().Undefined();
+  });
+}
+
 // Peak/current memory of a CUDA device's caching allocator (through libtorch's device-generic
 // accelerator API, so no CUDA headers are needed at build time).
 Napi::Value AcceleratorMemory(const Napi::CallbackInfo& info) {
@@ -169,6 +196,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New<SetNumThreads>(env, "setNumThreads"));
   exports.Set("getNumThreads", Napi::Function::New<GetNumThreads>(env, "getNumThreads"));
   exports.Set("exitNow", Napi::Function::New<ExitNow>(env, "exitNow"));
+  exports.Set("guardExit", Napi::Function::New<GuardExit>(env, "guardExit"));
   exports.Set("acceleratorMemory", Napi::Function::New<AcceleratorMemory>(env, "acceleratorMemory"));
   exports.Set("setCudnnBenchmark", Napi::Function::New<SetCudnnBenchmark>(env, "setCudnnBenchmark"));
   exports.Set("modelNames", Napi::Function::New<ModelNames>(env, "modelNames"));

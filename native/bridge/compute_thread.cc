@@ -25,6 +25,12 @@ class ComputeThread {
     }
     ready_.notify_one();
   }
+  // Called at process exit: no task starts from now on; returns whether one is running.
+  bool close_for_exit() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    exiting_ = true;
+    return running_;
+  }
 
  private:
   ComputeThread() {
@@ -36,9 +42,10 @@ class ComputeThread {
       std::function<void()> task;
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        ready_.wait(lock, [&] { return !queue_.empty(); });
+        ready_.wait(lock, [&] { return !queue_.empty() && !exiting_; });
         task = std::move(queue_.front());
         queue_.pop_front();
+        running_ = true;
       }
       // Intra-op thread settings are per thread (OpenMP's nthreads ICV, MKL's thread-local count):
       // setNumThreads on the JS thread never reached this thread, whose MKL calls (every matmul,
@@ -46,15 +53,21 @@ class ComputeThread {
       // own parallel_for path. Apply the policy's width before each task (bridge/threading.h).
       at::set_num_threads(team_for_next_task());
       task();
+      std::lock_guard<std::mutex> lock(mutex_);
+      running_ = false;
     }
   }
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<std::function<void()>> queue_;
+  bool running_ = false;
+  bool exiting_ = false;
 };
 
 }  // namespace
 
 void post_to_compute_thread(std::function<void()> task) { ComputeThread::get().post(std::move(task)); }
+
+bool close_compute_thread_for_exit() { return ComputeThread::get().close_for_exit(); }
 
 }  // namespace specfuse

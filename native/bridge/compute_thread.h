@@ -13,4 +13,8 @@ namespace specfuse {
 // exceptions. Thread-safe; the thread is started on first use and lives for the process.
 void post_to_compute_thread(std::function<void()> task);
 
+// At process exit: keeps the compute thread from starting another task and returns whether one is
+// still running (then libtorch's static destructors must not run under it: bridge/exit_guard.h).
+bool close_compute_thread_for_exit();
+
 }  // namespace specfuse

@@ -49,8 +49,8 @@ void* map_large(size_t total) {
 // multiples of 2 MiB, so the same layer asks for the same size each iteration and an exact match
 // suffices. Bounds: a miss first unmaps cached blocks (largest first) while mapped memory would exceed
 // 1.5 times the peak of large blocks in use; and everything cached is unmapped after 1 s
-// without any large allocation or free (an idle service gives it all back), or when freed memory is
-// asked back (core/memory_return.h). SPECFUSE_BLOCK_CACHE=0 turns caching off.
+// without any large allocation or free (an idle service gives it all back), or by return_memory_now()
+// (core/memory_return.h; not by the background trims). SPECFUSE_BLOCK_CACHE=0 turns caching off.
 class LargeBlockCache {
  public:
   static LargeBlockCache& get() {

@@ -1,5 +1,7 @@
 // Native work runs off the JS thread: the event loop keeps turning during a forward.
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { createModel, rand, memory } from '../../lib/index.js';
 import { turnsWhilePending } from '../helpers/event-loop.js';
 
@@ -86,4 +88,16 @@ t.test('pending native work keeps the process alive; idle, the addon does not', 
     m.forward({ x: rand([4, 8]) }).then((y) => console.log('settled', y.shape.join('x')));`;
   const out = execFileSync(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
   t.equal(out.trim(), 'settled 4x2', 'the process waited for the forward, then exited');
+});
+
+t.test('process.exit while a forward runs ends with its code, not a crash in exit-time teardown', async (t) => {
+  // exit() ran libtorch's static destructors under the running task: SIGSEGV, no exit code (a
+  // supervisor reads that as a crash; the CLI's second Ctrl-C hit it on every run).
+  const child = fileURLToPath(new URL('./fixtures/exit-mid-task.ts', import.meta.url));
+  for (const code of [0, 7]) {
+    const r = spawnSync(process.execPath, ['--import=tsx', child, String(code)], { encoding: 'utf8', env: { ...process.env, SPECFUSE_NUM_THREADS: '1' } });
+    t.equal(r.signal, null, `no death by signal (stderr: ${r.stderr.slice(-300)})`);
+    t.equal(r.status, code, `exit code ${code}`);
+    t.equal(r.stdout, 'exiting\n', 'the process ended during the forward');
+  }
 });

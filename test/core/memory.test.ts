@@ -145,11 +145,15 @@ t.test('a freed large block is reused without new page faults, and given back on
     return minorFaults() - before;
   };
   const first = faultsOf();
-  let again = 0;
-  for (let i = 0; i < 8; i++) again += faultsOf();
+  const again = Array.from({ length: 8 }, faultsOf);
   // a fresh mapping faults every page in: 128 huge pages (65,536 small ones without THP) per block
   t.ok(first >= 128, `first 256 MiB block: ${first} page faults`);
-  t.ok(again < 2 * first, `8 more blocks of that size: ${again} page faults in all (first block alone: ${first})`);
+  // A reused block faults nothing. Faults are counted for the whole process, though, and a
+  // background trim (core/memory_return.cc) gives glibc's free pages back, which the next round's
+  // small allocations fault in again (up to 120 in one round, measured): the median round says
+  // whether blocks are reused. Without the cache every round faults the whole block in.
+  const median = [...again].sort((a, b) => a - b)[4]!;
+  t.ok(median < first / 4, `8 more blocks of that size: page faults ${again.join(', ')}, median ${median} (first block: ${first})`);
   // cached blocks are unmapped after 1 s without large allocations: poll, a busy machine may be slow
   let now = rssMb();
   for (let i = 0; i < 200 && now - start >= 64; i++) {
