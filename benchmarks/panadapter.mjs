@@ -4,7 +4,11 @@
 //   tiles/s), at the given batches, fp32 and bf16; ratios, peak memory and model FLOPs utilisation
 //   from FLOPs counted by PyTorch's FlopCounterMode.
 // Usage: node benchmarks/panadapter.mjs [--preset wv3] [--device cpu|cuda] [--batches 4,32]
-//        [--precisions fp32,bf16] [--steps 10] [--compile] [--json out.json] [--only train|infer]
+//        [--precisions fp32,bf16] [--steps 10] [--rounds 1] [--compile] [--json out.json] [--only train|infer]
+// --rounds N alternates the two sides N times (specfuse first in odd rounds, PyTorch first in even
+// ones) and reports each side's median over the rounds and the median of the per-round ratios: on a
+// machine whose speed drifts between minutes (a VM's steal time) one side measured minutes after
+// the other compares two different machines.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +27,7 @@ const { values: a } = parseArgs({
     precisions: { type: 'string', default: 'fp32,bf16' },
     steps: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '1' },
     compile: { type: 'boolean', default: false },
     json: { type: 'string' },
     only: { type: 'string' },
@@ -42,6 +47,7 @@ const steps = Number(a.steps),
 const batches = a.batches.split(',').map(Number);
 const precisions = a.precisions.split(',');
 const stages = a.stages.split(',').map(Number);
+const rounds = Number(a.rounds);
 
 const tmp = mkdtempSync(join(tmpdir(), 'specfuse-bench-'));
 const weights = join(tmp, 'weights.pt');
@@ -64,43 +70,74 @@ await model.to(device);
 const channelsLast = a['channels-last'] || (onGpu && !a['no-channels-last']);
 if (channelsLast) model.setChannelsLast(true);
 if (onGpu && !a['no-cudnn-benchmark']) setCudnnBenchmark(true);
-const ours = [];
-for (const c of spec) {
-  const cfgBands = model.config.bands;
-  const lms = rand([c.batch, cfgBands, 64, 64], 'float32', device),
-    pan = rand([c.batch, 1, 64, 64], 'float32', device);
-  const ms = rand([c.batch, cfgBands, 16, 16], 'float32', device),
-    gt = rand([c.batch, cfgBands, 64, 64], 'float32', device);
-  const times = [];
-  if (onGpu) deviceMemory(device, true);
-  if (c.kind === 'train') {
-    model.setStage(c.stage);
-    const tr = new Trainer(model, { lr: 1e-5, autocast: c.precision === 'bf16' ? 'bf16' : 'none', stage: c.stage });
-    for (let i = 0; i < c.warmup + c.steps; i++) {
-      const t0 = performance.now();
-      await tr.step({ lms, pan, ms }, gt); // resolves with the loss value: synchronised like loss.item()
-      if (i >= c.warmup) times.push((performance.now() - t0) / 1000);
-      if (onGpu && i === c.warmup - 1) deviceMemory(device, true); // steady-state peak: after cuDNN autotuning
+/** One pass of every case on specfuse's side: per case the median step time and the peak memory. */
+async function runOurs() {
+  const out = [];
+  for (const c of spec) {
+    const cfgBands = model.config.bands;
+    const lms = rand([c.batch, cfgBands, 64, 64], 'float32', device),
+      pan = rand([c.batch, 1, 64, 64], 'float32', device);
+    const ms = rand([c.batch, cfgBands, 16, 16], 'float32', device),
+      gt = rand([c.batch, cfgBands, 64, 64], 'float32', device);
+    const times = [];
+    if (onGpu) deviceMemory(device, true);
+    if (c.kind === 'train') {
+      model.setStage(c.stage);
+      const tr = new Trainer(model, { lr: 1e-5, autocast: c.precision === 'bf16' ? 'bf16' : 'none', stage: c.stage });
+      for (let i = 0; i < c.warmup + c.steps; i++) {
+        const t0 = performance.now();
+        await tr.step({ lms, pan, ms }, gt); // resolves with the loss value: synchronised like loss.item()
+        if (i >= c.warmup) times.push((performance.now() - t0) / 1000);
+        if (onGpu && i === c.warmup - 1) deviceMemory(device, true); // steady-state peak: after cuDNN autotuning
+      }
+      tr.dispose();
+    } else {
+      model.eval();
+      for (let i = 0; i < c.warmup + c.steps; i++) {
+        const t0 = performance.now();
+        const out = await model.forward({ lms, pan, ms }, { stage: 2, autocast: c.precision === 'bf16' ? 'bf16' : undefined });
+        await out.data();
+        out.dispose();
+        if (i >= c.warmup) times.push((performance.now() - t0) / 1000);
+        if (onGpu && i === c.warmup - 1) deviceMemory(device, true);
+      }
     }
-    tr.dispose();
-  } else {
-    model.eval();
-    for (let i = 0; i < c.warmup + c.steps; i++) {
-      const t0 = performance.now();
-      const out = await model.forward({ lms, pan, ms }, { stage: 2, autocast: c.precision === 'bf16' ? 'bf16' : undefined });
-      await out.data();
-      out.dispose();
-      if (i >= c.warmup) times.push((performance.now() - t0) / 1000);
-      if (onGpu && i === c.warmup - 1) deviceMemory(device, true);
-    }
+    for (const t of [lms, pan, ms, gt]) t.dispose();
+    out.push({ ...c, seconds: median(times), peakBytes: cudaPeak() });
   }
-  for (const t of [lms, pan, ms, gt]) t.dispose();
-  ours.push({ ...c, seconds: median(times), peakBytes: cudaPeak() });
+  return out;
 }
-model.dispose();
 
 // ---- PyTorch ----------------------------------------------------------------------------------
-const theirs = JSON.parse(py('run', a.preset, weights, device, JSON.stringify(spec)));
+const runTheirs = () => JSON.parse(py('run', a.preset, weights, device, JSON.stringify(spec)));
+
+const ourRounds = [],
+  theirRounds = [];
+for (let r = 0; r < rounds; r++) {
+  if (r % 2 === 0) {
+    ourRounds.push(await runOurs());
+    theirRounds.push(runTheirs());
+  } else {
+    theirRounds.push(runTheirs());
+    ourRounds.push(await runOurs());
+  }
+}
+model.dispose();
+// Each side's median over the rounds; the ratio is the median of the per-round ratios (paired).
+const ours = spec.map((c, i) => ({
+  ...ourRounds[0][i],
+  seconds: median(ourRounds.map((o) => o[i].seconds)),
+  roundSeconds: ourRounds.map((o) => o[i].seconds),
+  ratio: median(ourRounds.map((o, r) => theirRounds[r].rows[i].seconds / o[i].seconds)),
+}));
+const theirs = {
+  ...theirRounds[0],
+  rows: spec.map((_, i) => ({
+    ...theirRounds[0].rows[i],
+    seconds: median(theirRounds.map((t) => t.rows[i].seconds)),
+    roundSeconds: theirRounds.map((t) => t.rows[i].seconds),
+  })),
+};
 // torch.compile (a further reference row): stage-2 training and inference at the largest batch only,
 // since every case compiles anew (about a minute each)
 const compiledSpec = spec.map((c, i) => ({ ...c, compiled: true, i })).filter((c) => c.batch === Math.max(...batches) && (c.kind === 'infer' || c.stage === 2));
@@ -124,14 +161,7 @@ const rows = ours.map((o, i) => {
     pyRate = o.batch / p.seconds;
   const pk = peakFlops(o.precision);
   const mfu = (rate) => (pk ? `${((100 * rate * perSample) / pk).toFixed(1)}%` : '-');
-  const row = [
-    o.kind === 'train' ? `train stage ${o.stage}` : 'inference',
-    o.batch,
-    o.precision,
-    ourRate.toFixed(2),
-    pyRate.toFixed(2),
-    (ourRate / pyRate).toFixed(2),
-  ];
+  const row = [o.kind === 'train' ? `train stage ${o.stage}` : 'inference', o.batch, o.precision, ourRate.toFixed(2), pyRate.toFixed(2), o.ratio.toFixed(2)];
   if (compiled) {
     const r = compiled.rows[i];
     if (r) {
@@ -154,7 +184,7 @@ console.log(
 );
 console.log(
   `preset ${a.preset}; device ${device === 'cpu' ? `cpu (${getNumThreads()} threads)` : theirs.device}; PyTorch ${theirs.torch}; ` +
-    `medians of ${steps} steps after ${warmup} warm-up; counted FLOPs per sample: forward ${(flops.forward / 1e9).toFixed(1)} G, ` +
+    `medians of ${steps} steps after ${warmup} warm-up${rounds > 1 ? `, ${rounds} alternating rounds (ratio: median of the per-round ratios)` : ''}; counted FLOPs per sample: forward ${(flops.forward / 1e9).toFixed(1)} G, ` +
     `train stage 1 ${(flops.train_stage1 / 1e9).toFixed(1)} G, stage 2 ${(flops.train_stage2 / 1e9).toFixed(1)} G`,
 );
 if (a.json) writeFileSync(a.json, JSON.stringify({ ours, theirs, compiled, flops }, null, 2));
