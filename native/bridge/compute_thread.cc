@@ -4,6 +4,7 @@
 
 #include "bridge/threading.h"
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -15,8 +16,17 @@ namespace {
 class ComputeThread {
  public:
   static ComputeThread& get() {
-    static auto* thread = new ComputeThread();  // never destroyed: the detached thread outlives static destructors
+    static auto* thread = [] {
+      auto* t = new ComputeThread();  // never destroyed: the detached thread outlives static destructors
+      started().store(t);
+      return t;
+    }();
     return *thread;
+  }
+  // The thread if one was started (at exit, a process that never posted a task must not start it).
+  static std::atomic<ComputeThread*>& started() {
+    static std::atomic<ComputeThread*> instance{nullptr};
+    return instance;
   }
   void post(std::function<void()> task) {
     {
@@ -68,6 +78,9 @@ class ComputeThread {
 
 void post_to_compute_thread(std::function<void()> task) { ComputeThread::get().post(std::move(task)); }
 
-bool close_compute_thread_for_exit() { return ComputeThread::get().close_for_exit(); }
+bool close_compute_thread_for_exit() {
+  ComputeThread* t = ComputeThread::started().load();
+  return t != nullptr && t->close_for_exit();
+}
 
 }  // namespace specfuse
