@@ -48,6 +48,7 @@ const batches = a.batches.split(',').map(Number);
 const precisions = a.precisions.split(',');
 const stages = a.stages.split(',').map(Number);
 const rounds = Number(a.rounds);
+if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`--rounds: a whole number >= 1, not '${a.rounds}'`);
 
 const tmp = mkdtempSync(join(tmpdir(), 'specfuse-bench-'));
 const weights = join(tmp, 'weights.pt');

@@ -16,18 +16,12 @@ namespace {
 class ComputeThread {
  public:
   static ComputeThread& get() {
-    static auto* thread = [] {
-      auto* t = new ComputeThread();  // never destroyed: the detached thread outlives static destructors
-      started().store(t);
-      return t;
-    }();
-    return *thread;
+    // never destroyed: the detached thread outlives static destructors
+    std::call_once(once_, [] { instance_.store(new ComputeThread()); });
+    return *instance_.load();
   }
-  // The thread if one was started (at exit, a process that never posted a task must not start it).
-  static std::atomic<ComputeThread*>& started() {
-    static std::atomic<ComputeThread*> instance{nullptr};
-    return instance;
-  }
+  // The thread if one was started: at exit, a process that never posted a task must not start it.
+  static ComputeThread* started() { return instance_.load(); }
   void post(std::function<void()> task) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -72,6 +66,8 @@ class ComputeThread {
   std::deque<std::function<void()>> queue_;
   bool running_ = false;
   bool exiting_ = false;
+  static inline std::atomic<ComputeThread*> instance_{nullptr};
+  static inline std::once_flag once_;
 };
 
 }  // namespace
@@ -79,7 +75,7 @@ class ComputeThread {
 void post_to_compute_thread(std::function<void()> task) { ComputeThread::get().post(std::move(task)); }
 
 bool close_compute_thread_for_exit() {
-  ComputeThread* t = ComputeThread::started().load();
+  ComputeThread* t = ComputeThread::started();
   return t != nullptr && t->close_for_exit();
 }
 

@@ -14,7 +14,7 @@ namespace specfuse {
 void post_to_compute_thread(std::function<void()> task);
 
 // At process exit: keeps the compute thread from starting another task and returns whether one is
-// still running (then libtorch's static destructors must not run under it: bridge/exit_guard.h).
+// still running (then libtorch's static destructors must not run under it: guardExit in native/addon.cc).
 bool close_compute_thread_for_exit();
 
 }  // namespace specfuse

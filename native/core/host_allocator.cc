@@ -49,8 +49,8 @@ void* map_large(size_t total) {
 // multiples of 2 MiB, so the same layer asks for the same size each iteration and an exact match
 // suffices. Bounds: a miss first unmaps cached blocks (largest first) while mapped memory would exceed
 // 1.5 times the peak of large blocks in use; and everything cached is unmapped after 1 s
-// without any large allocation or free (an idle service gives it all back), or by return_memory_now()
-// (core/memory_return.h; not by the background trims). SPECFUSE_BLOCK_CACHE=0 turns caching off.
+// without any large allocation or free (an idle service gives it all back). The heap trims of
+// core/memory_return.h leave it alone. SPECFUSE_BLOCK_CACHE=0 turns caching off.
 class LargeBlockCache {
  public:
   static LargeBlockCache& get() {
@@ -212,7 +212,6 @@ class HostAllocator final : public c10::Allocator {
 
 void* host_alloc(size_t n) { return aligned_block(n == 0 ? 1 : n); }
 void host_free(void* p) { release(p); }
-size_t release_cached_blocks() { return LargeBlockCache::get().release_all(); }
 
 void install_host_allocator() {
   static std::once_flag once;

@@ -20,9 +20,6 @@ namespace specfuse {
 void* host_alloc(size_t n);
 void host_free(void* p);
 
-// Unmaps the freed large blocks kept for reuse; returns their bytes.
-size_t release_cached_blocks();
-
 // Installs the allocator as libtorch's CPU allocator (once per process; later calls do nothing).
 void install_host_allocator();
 

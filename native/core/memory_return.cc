@@ -1,7 +1,5 @@
 #include "core/memory_return.h"
 
-#include "core/host_allocator.h"
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -18,17 +16,14 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The background trims leave the large-block cache alone: they are requested whenever 64 MiB were
-// freed, which a loop re-allocating its large tensors does on every iteration, and emptying the
-// cache each time defeated it (on a slow CI machine 3 of 8 re-allocated 256 MiB blocks faulted every
-// page in again). The cache bounds itself (core/host_allocator.cc) and empties after 1 s idle.
-bool trim_heaps(bool with_block_cache) {
-  const bool unmapped = with_block_cache && release_cached_blocks() > 0;
+// Trims leave the large-block cache (core/host_allocator.cc) alone: they are requested whenever 64 MiB
+// were freed, which a loop re-allocating its large tensors does on every iteration, and emptying the
+// cache each time defeated it (on a slow CI machine 2-3 of 8 re-allocated 256 MiB blocks faulted every
+// page in again). The cache bounds itself and empties after 1 s idle.
+void trim_heaps() {
 #if defined(__GLIBC__)
-  return (malloc_trim(0) != 0) || unmapped;
-#else
-  return unmapped;  // other allocators return memory by their own policy
-#endif
+  malloc_trim(0);
+#endif  // other allocators return memory by their own policy
 }
 
 class MemoryReturner {
@@ -63,7 +58,7 @@ class MemoryReturner {
         requested_ = false;
       }
       const auto start = Clock::now();
-      trim_heaps(false);
+      trim_heaps();
       const auto took = Clock::now() - start;
       // At most 5 % of the time, and no more than 4 trims a second: a loop that frees and
       // re-allocates hundreds of megabytes would otherwise pay the trim and the page faults of
@@ -85,7 +80,5 @@ void request_memory_return() {
   }();
   if (!off) MemoryReturner::get().request();
 }
-
-bool return_memory_now() { return trim_heaps(true); }
 
 }  // namespace specfuse

@@ -13,8 +13,4 @@ namespace specfuse {
 // Asks for a trim soon (thread-safe, non-blocking; requests made while one is due coalesce).
 void request_memory_return();
 
-// Trims now on the calling thread, the large-block cache included; returns whether any memory was
-// released (tests, benchmarks).
-bool return_memory_now();
-
 }  // namespace specfuse
