@@ -4,7 +4,11 @@
 //   tiles/s), at the given batches, fp32 and bf16; ratios, peak memory and model FLOPs utilisation
 //   from FLOPs counted by PyTorch's FlopCounterMode.
 // Usage: node benchmarks/panadapter.mjs [--preset wv3] [--device cpu|cuda] [--batches 4,32]
-//        [--precisions fp32,bf16] [--steps 10] [--rounds 1] [--compile] [--json out.json] [--only train|infer]
+//        [--precisions fp32,bf16] [--steps 10] [--rounds 1] [--compile] [--torch-channels-last]
+//        [--json out.json] [--only train|infer]
+// specfuse runs in its defaults (PanAdapter is built channels-last; --no-channels-last for NCHW), the
+// PyTorch side in eager defaults (NCHW); --torch-channels-last adds PyTorch with the module and inputs
+// in torch.channels_last as a further column, in the same alternating rounds.
 // --rounds N alternates the two sides N times (specfuse first in odd rounds, PyTorch first in even
 // ones) and reports each side's median over the rounds and the median of the per-round ratios: on a
 // machine whose speed drifts between minutes (a VM's steal time) one side measured minutes after
@@ -29,11 +33,12 @@ const { values: a } = parseArgs({
     warmup: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '1' },
     compile: { type: 'boolean', default: false },
+    'torch-channels-last': { type: 'boolean', default: false },
     json: { type: 'string' },
     only: { type: 'string' },
     python: { type: 'string' },
     stages: { type: 'string', default: '1,2' },
-    // specfuse's GPU settings (on by default on CUDA): NHWC weights/inputs and cuDNN autotuning
+    // specfuse's layout (its model default unless given) and cuDNN autotuning (on by default on CUDA)
     'channels-last': { type: 'boolean' },
     'no-channels-last': { type: 'boolean' },
     'no-cudnn-benchmark': { type: 'boolean' },
@@ -68,8 +73,9 @@ const cudaPeak = () => (onGpu ? deviceMemory(device).peakAllocated : null);
 const model = createModel({ model: 'panadapter', preset: a.preset });
 await loadWeights(model, weights);
 await model.to(device);
-const channelsLast = a['channels-last'] || (onGpu && !a['no-channels-last']);
-if (channelsLast) model.setChannelsLast(true);
+if (a['channels-last']) model.setChannelsLast(true);
+if (a['no-channels-last']) model.setChannelsLast(false);
+const channelsLast = model.channelsLast;
 if (onGpu && !a['no-cudnn-benchmark']) setCudnnBenchmark(true);
 /** One pass of every case on specfuse's side: per case the median step time and the peak memory. */
 async function runOurs() {
@@ -111,14 +117,19 @@ async function runOurs() {
 
 // ---- PyTorch ----------------------------------------------------------------------------------
 const runTheirs = () => JSON.parse(py('run', a.preset, weights, device, JSON.stringify(spec)));
+const torchCl = a['torch-channels-last'];
+const runTheirsCl = () => JSON.parse(py('run', a.preset, weights, device, JSON.stringify(spec.map((c) => ({ ...c, channelsLast: true })))));
 
 const ourRounds = [],
-  theirRounds = [];
+  theirRounds = [],
+  theirClRounds = [];
 for (let r = 0; r < rounds; r++) {
   if (r % 2 === 0) {
     ourRounds.push(await runOurs());
     theirRounds.push(runTheirs());
+    if (torchCl) theirClRounds.push(runTheirsCl());
   } else {
+    if (torchCl) theirClRounds.push(runTheirsCl());
     theirRounds.push(runTheirs());
     ourRounds.push(await runOurs());
   }
@@ -130,7 +141,11 @@ const ours = spec.map((c, i) => ({
   seconds: median(ourRounds.map((o) => o[i].seconds)),
   roundSeconds: ourRounds.map((o) => o[i].seconds),
   ratio: median(ourRounds.map((o, r) => theirRounds[r].rows[i].seconds / o[i].seconds)),
+  ratioTorchChannelsLast: torchCl ? median(ourRounds.map((o, r) => theirClRounds[r].rows[i].seconds / o[i].seconds)) : null,
 }));
+const theirsCl = torchCl
+  ? spec.map((_, i) => ({ seconds: median(theirClRounds.map((t) => t.rows[i].seconds)), roundSeconds: theirClRounds.map((t) => t.rows[i].seconds) }))
+  : null;
 const theirs = {
   ...theirRounds[0],
   rows: spec.map((_, i) => ({
@@ -163,6 +178,7 @@ const rows = ours.map((o, i) => {
   const pk = peakFlops(o.precision);
   const mfu = (rate) => (pk ? `${((100 * rate * perSample) / pk).toFixed(1)}%` : '-');
   const row = [o.kind === 'train' ? `train stage ${o.stage}` : 'inference', o.batch, o.precision, ourRate.toFixed(2), pyRate.toFixed(2), o.ratio.toFixed(2)];
+  if (theirsCl) row.push((o.batch / theirsCl[i].seconds).toFixed(2), o.ratioTorchChannelsLast.toFixed(2));
   if (compiled) {
     const r = compiled.rows[i];
     if (r) {
@@ -176,16 +192,17 @@ const rows = ours.map((o, i) => {
   return row;
 });
 const header = ['case', 'batch', 'precision', 'specfuse samples/s', 'PyTorch eager samples/s', 'ratio'];
+if (torchCl) header.push('PyTorch channels-last samples/s', 'ratio vs channels-last');
 if (compiled) header.push('torch.compile samples/s', 'ratio vs compile');
 header.push('MFU specfuse', 'MFU PyTorch');
 if (device !== 'cpu') header.push('specfuse peak mem', 'PyTorch peak mem');
 printTable(header, rows);
 console.log(
-  `specfuse settings: channels-last ${channelsLast ? 'on' : 'off'}, cuDNN autotuning ${onGpu && !a['no-cudnn-benchmark'] ? 'on' : 'off'}; PyTorch side: eager defaults`,
+  `specfuse settings: channels-last ${channelsLast ? 'on' : 'off'}, cuDNN autotuning ${onGpu && !a['no-cudnn-benchmark'] ? 'on' : 'off'}; PyTorch side: eager defaults (NCHW)${torchCl ? ', and channels-last' : ''}`,
 );
 console.log(
   `preset ${a.preset}; device ${device === 'cpu' ? `cpu (${getNumThreads()} threads)` : theirs.device}; PyTorch ${theirs.torch}; ` +
     `medians of ${steps} steps after ${warmup} warm-up${rounds > 1 ? `, ${rounds} alternating rounds (ratio: median of the per-round ratios)` : ''}; counted FLOPs per sample: forward ${(flops.forward / 1e9).toFixed(1)} G, ` +
     `train stage 1 ${(flops.train_stage1 / 1e9).toFixed(1)} G, stage 2 ${(flops.train_stage2 / 1e9).toFixed(1)} G`,
 );
-if (a.json) writeFileSync(a.json, JSON.stringify({ ours, theirs, compiled, flops }, null, 2));
+if (a.json) writeFileSync(a.json, JSON.stringify({ ours, theirs, theirsChannelsLast: theirsCl, compiled, flops }, null, 2));

@@ -87,6 +87,7 @@ export interface NativeModule {
   stateDict(): Record<string, NativeTensor>;
   loadTensors(tensors: Record<string, NativeTensor>): number;
   setChannelsLast(on: boolean): void;
+  channelsLast(): boolean;
   /** Copies of .grad for the parameters that have one (from the last backward). */
   grads(): Record<string, NativeTensor>;
   dispose(): void;

@@ -1,6 +1,6 @@
 """PyTorch (Python) side of benchmarks/panadapter.mjs: the same model (test/pyref/panadapter.py), the
 same weights, batches, precision and device, timed the way PyTorch users run it (eager; fp32, or
-torch.autocast(bfloat16) for bf16; torch.compile as a further row).
+torch.autocast(bfloat16) for bf16; torch.compile and channels-last as further rows).
 
   python panadapter.py init  PRESET OUT.safetensors          write seeded weights for both sides
   python panadapter.py flops PRESET                          counted forward/backward FLOPs per sample
@@ -26,14 +26,15 @@ def build(name, weights=None, device="cpu"):
     return model.to(device)
 
 
-def inputs(cfg, batch, device, seed=1):
+def inputs(cfg, batch, device, seed=1, channels_last=False):
     g = torch.Generator(device="cpu").manual_seed(seed)
     p = cfg.patch if hasattr(cfg, "patch") else 64
     lms = torch.rand(batch, cfg.bands, 64, 64, generator=g)
     pan = torch.rand(batch, 1, 64, 64, generator=g)
     ms = torch.rand(batch, cfg.bands, 16, 16, generator=g)
     gt = torch.rand(batch, cfg.bands, 64, 64, generator=g)
-    return [t.to(device) for t in (lms, pan, ms, gt)]
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    return [t.to(device).contiguous(memory_format=fmt) for t in (lms, pan, ms, gt)]
 
 
 def sync(device):
@@ -41,12 +42,12 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def time_train(model, stage, batch, precision, device, steps, warmup, compiled=False):
+def time_train(model, stage, batch, precision, device, steps, warmup, compiled=False, channels_last=False):
     set_stage(model, stage)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=1e-5)
-    lms, pan, ms, gt = inputs(model.cfg, batch, device)
+    lms, pan, ms, gt = inputs(model.cfg, batch, device, channels_last=channels_last)
     fwd = torch.compile(model) if compiled else model
     times = []
     for i in range(warmup + steps):
@@ -65,9 +66,9 @@ def time_train(model, stage, batch, precision, device, steps, warmup, compiled=F
     return statistics.median(times)
 
 
-def time_infer(model, batch, precision, device, reps, warmup, compiled=False):
+def time_infer(model, batch, precision, device, reps, warmup, compiled=False, channels_last=False):
     model.eval()
-    lms, pan, ms, _ = inputs(model.cfg, batch, device)
+    lms, pan, ms, _ = inputs(model.cfg, batch, device, channels_last=channels_last)
     fwd = torch.compile(model) if compiled else model
     times = []
     with torch.inference_mode():
@@ -124,10 +125,13 @@ def main():
     rows = []
     for case in spec:
         peak_reset(device)
+        # "channelsLast": the documented PyTorch recipe (module and inputs in torch.channels_last)
+        cl = case.get("channelsLast", False)
+        model.to(memory_format=torch.channels_last if cl else torch.contiguous_format)
         if case["kind"] == "train":
-            sec = time_train(model, case["stage"], case["batch"], case["precision"], device, case["steps"], case["warmup"], case.get("compiled", False))
+            sec = time_train(model, case["stage"], case["batch"], case["precision"], device, case["steps"], case["warmup"], case.get("compiled", False), cl)
         else:
-            sec = time_infer(model, case["batch"], case["precision"], device, case["steps"], case["warmup"], case.get("compiled", False))
+            sec = time_infer(model, case["batch"], case["precision"], device, case["steps"], case["warmup"], case.get("compiled", False), cl)
         rows.append({**case, "seconds": sec, "peakBytes": peak(device)})
     print(json.dumps({"torch": torch.__version__, "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu", "rows": rows}))
 

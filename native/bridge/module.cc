@@ -50,6 +50,7 @@ Napi::Function ModuleWrap::Init(Napi::Env env, Napi::Object exports) {
                                         InstanceMethod<&ModuleWrap::LoadTensors>("loadTensors"),
                                         InstanceMethod<&ModuleWrap::Grads>("grads"),
                                         InstanceMethod<&ModuleWrap::SetChannelsLast>("setChannelsLast"),
+                                        InstanceMethod<&ModuleWrap::ChannelsLast>("channelsLast"),
                                         InstanceMethod<&ModuleWrap::Dispose>("dispose"),
                                         InstanceAccessor<&ModuleWrap::Disposed>("disposed"),
                                         InstanceAccessor<&ModuleWrap::Busy>("busy"),
@@ -356,6 +357,11 @@ Napi::Value ModuleWrap::SetChannelsLast(const Napi::CallbackInfo& info) {
     model().set_channels_last(read_bool(arg_or_undefined(info, 0), "on"));
     return info.Env().Undefined();
   });
+}
+
+// channelsLast() -> whether the weights and inputs run in NHWC.
+Napi::Value ModuleWrap::ChannelsLast(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), model().channels_last); });
 }
 
 Napi::Value ModuleWrap::Dispose(const Napi::CallbackInfo& info) {

@@ -46,6 +46,7 @@ class ModuleWrap : public Napi::ObjectWrap<ModuleWrap>, public Pinnable {
   Napi::Value LoadTensors(const Napi::CallbackInfo& info);
   Napi::Value Grads(const Napi::CallbackInfo& info);
   Napi::Value SetChannelsLast(const Napi::CallbackInfo& info);
+  Napi::Value ChannelsLast(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value Disposed(const Napi::CallbackInfo& info);
   Napi::Value Busy(const Napi::CallbackInfo& info);

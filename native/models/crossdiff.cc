@@ -152,15 +152,14 @@ std::pair<torch::Tensor, torch::Tensor> CrossDiffImpl::diffusion_inputs(const Na
 }
 
 namespace {
-// randn_like(x), drawn for the global batch of a data-parallel shard and sliced (shard_draw): a
-// tensor like x with the global row count, in x's memory format, so that the rows this shard takes
-// are the values one process drawing for the global batch would get.
+// randn_like(x), drawn for the global batch of a data-parallel shard and sliced (shard_draw), and
+// always drawn in NCHW order: the same seed gives the same noise whatever layout x is in
+// (randn_like fills a channels-last tensor in memory order, which would change every value).
 torch::Tensor shard_randn_like(const ForwardOptions& opts, const torch::Tensor& x) {
   return shard_draw(opts, x.size(0), [&](int64_t n) {
-    if (n == x.size(0)) return torch::randn_like(x);
     auto sizes = x.sizes().vec();
     sizes[0] = n;
-    return torch::randn_like(torch::empty(sizes, x.options().memory_format(x.suggest_memory_format())));
+    return torch::randn(sizes, x.options());
   });
 }
 }  // namespace

@@ -37,7 +37,9 @@ torch::Tensor shard_draw(const ForwardOptions& o, int64_t rows, Draw&& draw) {
 
 class FusionModel : public torch::nn::Module {
  public:
-  // Channels-last (NHWC) weights and 4-D inputs: cuDNN's tensor-core convolutions want this layout.
+  // Channels-last (NHWC) weights and 4-D inputs: oneDNN's and cuDNN's convolutions run faster in this
+  // layout. The registry turns it on at construction for the models it measured faster
+  // (ModelEntry::channels_last); outputs leave the bridge contiguous NCHW either way.
   bool channels_last = false;
   void set_channels_last(bool on);
   // The inputs in the layout the model runs in.

@@ -35,31 +35,33 @@ const std::vector<ModelEntry>& model_registry() {
   static const std::vector<ModelEntry> table = {
       {"mlp", [](const Config& c) { mlp_options(c); },
        [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<MlpImpl>(mlp_options(c)); },
-       MlpImpl::kStages},
+       MlpImpl::kStages, false},
       {"panadapter", [](const Config& c) { panadapter_options(c); },
        [](const Config& c) -> std::shared_ptr<FusionModel> {
          return std::make_shared<PanAdapterImpl>(panadapter_options(c));
        },
-       PanAdapterImpl::kStages},
+       PanAdapterImpl::kStages, true},
       {"crossdiff", [](const Config& c) { crossdiff_options(c); },
        [](const Config& c) -> std::shared_ptr<FusionModel> {
          return std::make_shared<CrossDiffImpl>(crossdiff_options(c));
        },
-       CrossDiffImpl::kStages},
-      {kPnn, check_cnn<kPnn>, make_cnn<kPnn>, CnnModel::kStages},
-      {kPanNet, check_cnn<kPanNet>, make_cnn<kPanNet>, CnnModel::kStages},
-      {kDiCnn, check_cnn<kDiCnn>, make_cnn<kDiCnn>, CnnModel::kStages},
-      {kFusionNet, check_cnn<kFusionNet>, make_cnn<kFusionNet>, CnnModel::kStages},
+       CrossDiffImpl::kStages, false},
+      {kPnn, check_cnn<kPnn>, make_cnn<kPnn>, CnnModel::kStages, true},
+      {kPanNet, check_cnn<kPanNet>, make_cnn<kPanNet>, CnnModel::kStages, true},
+      {kDiCnn, check_cnn<kDiCnn>, make_cnn<kDiCnn>, CnnModel::kStages, true},
+      {kFusionNet, check_cnn<kFusionNet>, make_cnn<kFusionNet>, CnnModel::kStages, true},
       {"infn", [](const Config& c) { infn_options(c); },
        [](const Config& c) -> std::shared_ptr<FusionModel> { return std::make_shared<InfnImpl>(infn_options(c)); },
-       InfnImpl::kStages},
+       InfnImpl::kStages, true},
   };
   return table;
 }
 
-std::shared_ptr<FusionModel> create_model(const std::string& name, const Config& config) {
-  auto m = registry_entry(name).create(config);
+std::shared_ptr<FusionModel> create_model(const std::string& name, const Config& config, bool with_layout) {
+  const auto& entry = registry_entry(name);
+  auto m = entry.create(config);
   config.check_all_used("config");
+  if (with_layout && entry.channels_last) m->set_channels_last(true);
   return m;
 }
 

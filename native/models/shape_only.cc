@@ -13,13 +13,13 @@ std::shared_ptr<FusionModel> create_model_shape_only(const std::string& name, co
   // what Python's `with torch.device('meta')` gives modules, without Python.
   try {
     c10::impl::IncludeDispatchKeyGuard meta(c10::DispatchKey::Meta);
-    return create_model(name, config);
+    return create_model(name, config, /*with_layout=*/false);
   } catch (const c10::Error&) {
     // A constructor that reads values it computed (CrossDiff's noise schedule, INFN's coordinate
     // grids) cannot run on meta tensors: build it for real. Config errors are not c10::Errors and
     // pass straight through.
   }
-  return create_model(name, config);
+  return create_model(name, config, /*with_layout=*/false);
 }
 
 }  // namespace specfuse

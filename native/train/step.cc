@@ -141,8 +141,16 @@ void TrainStep::fused_adam_step() {
         exp_avg_sq_[i] = torch::zeros_like(params_[i]);
         step_t_[i] = torch::zeros({}, params_[i].options().dtype(torch::kFloat32));
       }
-      ps.push_back(params_[i]);
-      gs.push_back(g);
+      // The CPU kernel walks parameter, gradient and both moments as flat arrays: they must share
+      // one layout. They do unless the model changed layout (setChannelsLast) after the moments
+      // were made; then the moments follow the parameter once.
+      const auto& p = params_[i];
+      if (exp_avg_[i].strides() != p.strides()) {
+        exp_avg_[i] = torch::empty_like(p).copy_(exp_avg_[i]);
+        exp_avg_sq_[i] = torch::empty_like(p).copy_(exp_avg_sq_[i]);
+      }
+      ps.push_back(p);
+      gs.push_back(g.strides() == p.strides() ? g : torch::empty_like(p).copy_(g));
       ms.push_back(exp_avg_[i]);
       vs.push_back(exp_avg_sq_[i]);
       ss.push_back(step_t_[i]);
