@@ -142,8 +142,9 @@ void TrainStep::fused_adam_step() {
         step_t_[i] = torch::zeros({}, params_[i].options().dtype(torch::kFloat32));
       }
       // The CPU kernel walks parameter, gradient and both moments as flat arrays: they must share
-      // one layout. They do unless the model changed layout (setChannelsLast) after the moments
-      // were made; then the moments follow the parameter once.
+      // one layout. The moments do unless the model changed layout (setChannelsLast) after they
+      // were made; then they follow the parameter once. Autograd lays gradients out like their
+      // parameter, so the gradient's copy is a guard that costs a stride comparison.
       const auto& p = params_[i];
       if (exp_avg_[i].strides() != p.strides()) {
         exp_avg_[i] = torch::empty_like(p).copy_(exp_avg_[i]);
