@@ -4,8 +4,8 @@
 //   tiles/s), at the given batches, fp32 and bf16; ratios, peak memory and model FLOPs utilisation
 //   from FLOPs counted by PyTorch's FlopCounterMode.
 // Usage: node benchmarks/panadapter.mjs [--preset wv3] [--device cpu|cuda] [--batches 4,32]
-//        [--precisions fp32,bf16] [--steps 10] [--rounds 1] [--compile] [--torch-channels-last]
-//        [--json out.json] [--only train|infer]
+//        [--precisions fp32,bf16] [--steps 10] [--rounds 1] [--lockstep] [--compile]
+//        [--torch-channels-last] [--json out.json] [--only train|infer]
 // specfuse runs in its defaults (PanAdapter is built channels-last; --no-channels-last for NCHW), the
 // PyTorch side in eager defaults (NCHW); --torch-channels-last adds PyTorch with the module and inputs
 // in torch.channels_last as a further column, in the same alternating rounds.
@@ -13,13 +13,18 @@
 // ones) and reports each side's median over the rounds and the median of the per-round ratios: on a
 // machine whose speed drifts between minutes (a VM's steal time) one side measured minutes after
 // the other compares two different machines.
-import { execFileSync } from 'node:child_process';
+// --lockstep goes further: PyTorch runs as a server process and the sides take single steps in turn
+// (order reversed every step), each ratio the median of per-pair ratios of steps timed within a
+// second of each other; specfuse then runs a fixed team as wide as PyTorch's (setNumThreads).
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { createModel, devices, deviceMemory, loadWeights, rand, Trainer, getNumThreads, setCudnnBenchmark } from '../dist/index.js';
+import { createModel, devices, deviceMemory, loadWeights, rand, Trainer, getNumThreads, setNumThreads, setCudnnBenchmark } from '../dist/index.js';
 import { median, printTable } from './util.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -33,6 +38,7 @@ const { values: a } = parseArgs({
     warmup: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '1' },
     compile: { type: 'boolean', default: false },
+    lockstep: { type: 'boolean', default: false },
     'torch-channels-last': { type: 'boolean', default: false },
     json: { type: 'string' },
     only: { type: 'string' },
@@ -77,39 +83,50 @@ if (a['channels-last']) model.setChannelsLast(true);
 if (a['no-channels-last']) model.setChannelsLast(false);
 const channelsLast = model.channelsLast;
 if (onGpu && !a['no-cudnn-benchmark']) setCudnnBenchmark(true);
+/** One case on specfuse's side as a step closure (seconds per call) and its clean-up. */
+function ourCase(c) {
+  const cfgBands = model.config.bands;
+  const lms = rand([c.batch, cfgBands, 64, 64], 'float32', device),
+    pan = rand([c.batch, 1, 64, 64], 'float32', device);
+  const ms = rand([c.batch, cfgBands, 16, 16], 'float32', device),
+    gt = rand([c.batch, cfgBands, 64, 64], 'float32', device);
+  const autocast = c.precision === 'bf16' ? 'bf16' : undefined;
+  let tr = null;
+  if (c.kind === 'train') {
+    model.setStage(c.stage);
+    tr = new Trainer(model, { lr: 1e-5, autocast: autocast ?? 'none', stage: c.stage });
+  } else model.eval();
+  const step = async () => {
+    const t0 = performance.now();
+    if (tr)
+      await tr.step({ lms, pan, ms }, gt); // resolves with the loss value: synchronised like loss.item()
+    else {
+      const out = await model.forward({ lms, pan, ms }, { stage: 2, autocast });
+      await out.data();
+      out.dispose();
+    }
+    return (performance.now() - t0) / 1000;
+  };
+  const dispose = () => {
+    tr?.dispose();
+    for (const t of [lms, pan, ms, gt]) t.dispose();
+  };
+  return { step, dispose };
+}
+
 /** One pass of every case on specfuse's side: per case the median step time and the peak memory. */
 async function runOurs() {
   const out = [];
   for (const c of spec) {
-    const cfgBands = model.config.bands;
-    const lms = rand([c.batch, cfgBands, 64, 64], 'float32', device),
-      pan = rand([c.batch, 1, 64, 64], 'float32', device);
-    const ms = rand([c.batch, cfgBands, 16, 16], 'float32', device),
-      gt = rand([c.batch, cfgBands, 64, 64], 'float32', device);
+    const { step, dispose } = ourCase(c);
     const times = [];
     if (onGpu) deviceMemory(device, true);
-    if (c.kind === 'train') {
-      model.setStage(c.stage);
-      const tr = new Trainer(model, { lr: 1e-5, autocast: c.precision === 'bf16' ? 'bf16' : 'none', stage: c.stage });
-      for (let i = 0; i < c.warmup + c.steps; i++) {
-        const t0 = performance.now();
-        await tr.step({ lms, pan, ms }, gt); // resolves with the loss value: synchronised like loss.item()
-        if (i >= c.warmup) times.push((performance.now() - t0) / 1000);
-        if (onGpu && i === c.warmup - 1) deviceMemory(device, true); // steady-state peak: after cuDNN autotuning
-      }
-      tr.dispose();
-    } else {
-      model.eval();
-      for (let i = 0; i < c.warmup + c.steps; i++) {
-        const t0 = performance.now();
-        const out = await model.forward({ lms, pan, ms }, { stage: 2, autocast: c.precision === 'bf16' ? 'bf16' : undefined });
-        await out.data();
-        out.dispose();
-        if (i >= c.warmup) times.push((performance.now() - t0) / 1000);
-        if (onGpu && i === c.warmup - 1) deviceMemory(device, true);
-      }
+    for (let i = 0; i < c.warmup + c.steps; i++) {
+      const t = await step();
+      if (i >= c.warmup) times.push(t);
+      if (onGpu && i === c.warmup - 1) deviceMemory(device, true); // steady-state peak: after cuDNN autotuning
     }
-    for (const t of [lms, pan, ms, gt]) t.dispose();
+    dispose();
     out.push({ ...c, seconds: median(times), peakBytes: cudaPeak() });
   }
   return out;
@@ -118,30 +135,112 @@ async function runOurs() {
 // ---- PyTorch ----------------------------------------------------------------------------------
 const runTheirs = () => JSON.parse(py('run', a.preset, weights, device, JSON.stringify(spec)));
 const torchCl = a['torch-channels-last'];
+const lockstep = a.lockstep;
 const runTheirsCl = () => JSON.parse(py('run', a.preset, weights, device, JSON.stringify(spec.map((c) => ({ ...c, channelsLast: true })))));
+
+/** A PyTorch process that runs one step per request (`panadapter.py serve`), for the lockstep mode. */
+async function torchServer() {
+  const child = spawn(python, [join(here, 'py', 'panadapter.py'), 'serve', a.preset, weights, device], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const answers = [];
+  let exited = null;
+  createInterface({ input: child.stdout }).on('line', (line) => answers.shift()?.resolve(JSON.parse(line)));
+  child.on('exit', (code) => {
+    exited = new Error(`the PyTorch side (panadapter.py serve) exited with code ${code}`);
+    for (const w of answers.splice(0)) w.reject(exited);
+  });
+  const next = () => new Promise((resolve, reject) => (exited ? reject(exited) : answers.push({ resolve, reject })));
+  const ask = (req) => {
+    const p = next();
+    child.stdin.write(`${JSON.stringify(req)}\n`);
+    return p;
+  };
+  const hello = await next(); // {torch, device, threads}
+  return { hello, ask, close: () => (exited ? Promise.resolve() : (child.stdin.end(), once(child, 'exit'))) };
+}
+
+/**
+ * One lockstep pass: per case every side is set up, then the sides take single steps in turn (the
+ * order reversed every step), so each pair of steps is timed within a second of each other and the
+ * ratio (median of the per-pair ratios) compares the two on the same machine state; a VM whose speed
+ * drifts between minutes moves both sides of a pair alike. specfuse runs a fixed team as wide as
+ * PyTorch's: its adaptive default would count the partner's last step as other load.
+ */
+async function runLockstep(servers) {
+  const [theirsSrv, theirsClSrv] = servers;
+  const ours = [],
+    theirs = [],
+    theirsCl = [];
+  for (const c of spec) {
+    const mine = ourCase(c);
+    await theirsSrv.ask({ case: c });
+    if (theirsClSrv) await theirsClSrv.ask({ case: { ...c, channelsLast: true } });
+    const sides = [
+      { step: mine.step, t: [] },
+      { step: async () => (await theirsSrv.ask({ step: true })).seconds, t: [] },
+    ];
+    if (theirsClSrv) sides.push({ step: async () => (await theirsClSrv.ask({ step: true })).seconds, t: [] });
+    if (onGpu) deviceMemory(device, true);
+    for (let i = 0; i < c.warmup + c.steps; i++) {
+      for (const side of i % 2 === 0 ? sides : [...sides].reverse()) {
+        const t = await side.step();
+        if (i >= c.warmup) side.t.push(t);
+      }
+      if (onGpu && i === c.warmup - 1) deviceMemory(device, true);
+    }
+    mine.dispose();
+    const [o, p, q] = sides.map((side) => side.t);
+    ours.push({
+      ...c,
+      seconds: median(o),
+      peakBytes: cudaPeak(),
+      pairRatio: median(p.map((t, k) => t / o[k])),
+      pairRatioCl: q ? median(q.map((t, k) => t / o[k])) : null,
+    });
+    theirs.push({ ...c, seconds: median(p), peakBytes: null });
+    if (q) theirsCl.push({ ...c, seconds: median(q), peakBytes: null });
+  }
+  const info = { torch: theirsSrv.hello.torch, device: theirsSrv.hello.device };
+  return { ours, theirs: { ...info, rows: theirs }, theirsCl: theirsClSrv ? { ...info, rows: theirsCl } : null };
+}
 
 const ourRounds = [],
   theirRounds = [],
   theirClRounds = [];
-for (let r = 0; r < rounds; r++) {
-  if (r % 2 === 0) {
-    ourRounds.push(await runOurs());
-    theirRounds.push(runTheirs());
-    if (torchCl) theirClRounds.push(runTheirsCl());
-  } else {
-    if (torchCl) theirClRounds.push(runTheirsCl());
-    theirRounds.push(runTheirs());
-    ourRounds.push(await runOurs());
+if (lockstep) {
+  const servers = [await torchServer()];
+  if (torchCl) servers.push(await torchServer());
+  setNumThreads(servers[0].hello.threads); // fixed and equal on both sides, see runLockstep
+  try {
+    for (let r = 0; r < rounds; r++) {
+      const res = await runLockstep(servers);
+      ourRounds.push(res.ours);
+      theirRounds.push(res.theirs);
+      if (torchCl) theirClRounds.push(res.theirsCl);
+    }
+  } finally {
+    await Promise.all(servers.map((srv) => srv.close()));
   }
-}
+} else
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      ourRounds.push(await runOurs());
+      theirRounds.push(runTheirs());
+      if (torchCl) theirClRounds.push(runTheirsCl());
+    } else {
+      if (torchCl) theirClRounds.push(runTheirsCl());
+      theirRounds.push(runTheirs());
+      ourRounds.push(await runOurs());
+    }
+  }
 model.dispose();
 // Each side's median over the rounds; the ratio is the median of the per-round ratios (paired).
 const ours = spec.map((c, i) => ({
   ...ourRounds[0][i],
   seconds: median(ourRounds.map((o) => o[i].seconds)),
   roundSeconds: ourRounds.map((o) => o[i].seconds),
-  ratio: median(ourRounds.map((o, r) => theirRounds[r].rows[i].seconds / o[i].seconds)),
-  ratioTorchChannelsLast: torchCl ? median(ourRounds.map((o, r) => theirClRounds[r].rows[i].seconds / o[i].seconds)) : null,
+  // lockstep: a round's ratio is the median of its per-pair ratios
+  ratio: median(ourRounds.map((o, r) => o[i].pairRatio ?? theirRounds[r].rows[i].seconds / o[i].seconds)),
+  ratioTorchChannelsLast: torchCl ? median(ourRounds.map((o, r) => o[i].pairRatioCl ?? theirClRounds[r].rows[i].seconds / o[i].seconds)) : null,
 }));
 const theirsCl = torchCl
   ? spec.map((_, i) => ({ seconds: median(theirClRounds.map((t) => t.rows[i].seconds)), roundSeconds: theirClRounds.map((t) => t.rows[i].seconds) }))
@@ -198,11 +297,11 @@ header.push('MFU specfuse', 'MFU PyTorch');
 if (device !== 'cpu') header.push('specfuse peak mem', 'PyTorch peak mem');
 printTable(header, rows);
 console.log(
-  `specfuse settings: channels-last ${channelsLast ? 'on' : 'off'}, cuDNN autotuning ${onGpu && !a['no-cudnn-benchmark'] ? 'on' : 'off'}; PyTorch side: eager defaults (NCHW)${torchCl ? ', and channels-last' : ''}`,
+  `specfuse settings: channels-last ${channelsLast ? 'on' : 'off'}, ${lockstep || process.env.SPECFUSE_NUM_THREADS ? 'fixed' : 'default (adaptive)'} intra-op team, cuDNN autotuning ${onGpu && !a['no-cudnn-benchmark'] ? 'on' : 'off'}; PyTorch side: eager defaults (NCHW)${torchCl ? ', and channels-last' : ''}`,
 );
 console.log(
   `preset ${a.preset}; device ${device === 'cpu' ? `cpu (${getNumThreads()} threads)` : theirs.device}; PyTorch ${theirs.torch}; ` +
-    `medians of ${steps} steps after ${warmup} warm-up${rounds > 1 ? `, ${rounds} alternating rounds (ratio: median of the per-round ratios)` : ''}; counted FLOPs per sample: forward ${(flops.forward / 1e9).toFixed(1)} G, ` +
+    `medians of ${steps} steps after ${warmup} warm-up${lockstep ? ', lockstep (ratio: median of the per-pair ratios)' : ''}${rounds > 1 ? `, ${rounds} ${lockstep ? '' : 'alternating '}rounds (ratio: median of the per-round ratios)` : ''}; counted FLOPs per sample: forward ${(flops.forward / 1e9).toFixed(1)} G, ` +
     `train stage 1 ${(flops.train_stage1 / 1e9).toFixed(1)} G, stage 2 ${(flops.train_stage2 / 1e9).toFixed(1)} G`,
 );
-if (a.json) writeFileSync(a.json, JSON.stringify({ ours, theirs, theirsChannelsLast: theirsCl, compiled, flops }, null, 2));
+if (a.json) writeFileSync(a.json, JSON.stringify({ lockstep, ours, theirs, theirsChannelsLast: theirsCl, compiled, flops }, null, 2));

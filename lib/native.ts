@@ -21,6 +21,7 @@ export interface TensorDescription {
 
 export interface NativeTensor {
   readonly shape: number[];
+  readonly strides: number[];
   readonly dtype: DType;
   readonly device: string;
   readonly numel: number;

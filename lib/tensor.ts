@@ -33,6 +33,10 @@ export class Tensor implements Disposable {
   get shape(): number[] {
     return this.native.shape;
   }
+  /** Element strides per dimension (torch's `stride()`): e.g. [C*H*W, 1, W*C, C] for a channels-last 4-D tensor. */
+  get strides(): number[] {
+    return this.native.strides;
+  }
   get dtype(): DType {
     return this.native.dtype;
   }

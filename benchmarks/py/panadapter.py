@@ -5,6 +5,7 @@ torch.autocast(bfloat16) for bf16; torch.compile and channels-last as further ro
   python panadapter.py init  PRESET OUT.safetensors          write seeded weights for both sides
   python panadapter.py flops PRESET                          counted forward/backward FLOPs per sample
   python panadapter.py run   PRESET WEIGHTS DEVICE JSON_SPEC  time the cases in JSON_SPEC, print JSON
+  python panadapter.py serve PRESET WEIGHTS DEVICE            one step per request on stdin (lockstep)
 """
 import json
 import os
@@ -42,15 +43,17 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def time_train(model, stage, batch, precision, device, steps, warmup, compiled=False, channels_last=False):
+def train_step(model, stage, batch, precision, device, compiled=False, channels_last=False):
+    """One timed training step as a closure (seconds): run in a loop by time_steps, or one request
+    at a time by serve (lockstep)."""
     set_stage(model, stage)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.Adam(params, lr=1e-5)
     lms, pan, ms, gt = inputs(model.cfg, batch, device, channels_last=channels_last)
     fwd = torch.compile(model) if compiled else model
-    times = []
-    for i in range(warmup + steps):
+
+    def step():
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=precision == "bf16"):
@@ -59,29 +62,69 @@ def time_train(model, stage, batch, precision, device, steps, warmup, compiled=F
         loss.backward()
         opt.step()
         loss.item()  # as a training loop logging its loss does (and a sync point)
+        return time.perf_counter() - t0
+
+    return step
+
+
+def infer_step(model, batch, precision, device, compiled=False, channels_last=False):
+    """One timed inference call as a closure (seconds), under inference_mode."""
+    model.eval()
+    lms, pan, ms, _ = inputs(model.cfg, batch, device, channels_last=channels_last)
+    fwd = torch.compile(model) if compiled else model
+
+    def step():
+        with torch.inference_mode():
+            t0 = time.perf_counter()
+            with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=precision == "bf16"):
+                out = fwd(lms, pan, ms, stage=2)
+            out.float().cpu()
+            return time.perf_counter() - t0
+
+    return step
+
+
+def time_steps(step, device, steps, warmup):
+    times = []
+    for i in range(warmup + steps):
+        t = step()
         if i >= warmup:
-            times.append(time.perf_counter() - t0)
+            times.append(t)
         if i == warmup - 1:
             peak_reset(device)  # steady-state peak, as on the specfuse side
     return statistics.median(times)
 
 
-def time_infer(model, batch, precision, device, reps, warmup, compiled=False, channels_last=False):
-    model.eval()
-    lms, pan, ms, _ = inputs(model.cfg, batch, device, channels_last=channels_last)
-    fwd = torch.compile(model) if compiled else model
-    times = []
-    with torch.inference_mode():
-        for i in range(warmup + reps):
-            t0 = time.perf_counter()
-            with torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16, enabled=precision == "bf16"):
-                out = fwd(lms, pan, ms, stage=2)
-            out.float().cpu()
-            if i >= warmup:
-                times.append(time.perf_counter() - t0)
-            if i == warmup - 1:
-                peak_reset(device)
-    return statistics.median(times)
+def case_step(model, case, device):
+    """The step closure of one case of a JSON spec, the module laid out as the case asks."""
+    # "channelsLast": the documented PyTorch recipe (module and inputs in torch.channels_last)
+    cl = case.get("channelsLast", False)
+    model.to(memory_format=torch.channels_last if cl else torch.contiguous_format)
+    if case["kind"] == "train":
+        return train_step(model, case["stage"], case["batch"], case["precision"], device, case.get("compiled", False), cl)
+    return infer_step(model, case["batch"], case["precision"], device, case.get("compiled", False), cl)
+
+
+def serve(model, device):
+    """Lockstep mode: one JSON request per stdin line, one JSON answer per stdout line.
+    {"case": {...}} prepares a case (answers {"ready": true}); {"step": true} runs one step of it
+    (answers {"seconds": s}). The caller alternates these with its own steps, so each pair of steps
+    is timed seconds apart on the same machine state."""
+    hello = {"torch": torch.__version__, "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu", "threads": torch.get_num_threads()}
+    sys.stdout.write(json.dumps(hello) + "\n")
+    sys.stdout.flush()
+    step = None
+    for line in sys.stdin:
+        req = json.loads(line)
+        if "case" in req:
+            step = None
+            peak_reset(device)
+            step = case_step(model, req["case"], device)
+            answer = {"ready": True}
+        else:
+            answer = {"seconds": step(), "peakBytes": peak(device)}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
 
 
 def peak_reset(device):
@@ -119,19 +162,17 @@ def main():
             model.zero_grad(set_to_none=True)
         print(json.dumps(out))
         return
-    weights, device, spec = sys.argv[3], sys.argv[4], json.loads(sys.argv[5])
+    weights, device = sys.argv[3], sys.argv[4]
     torch.backends.cudnn.benchmark = False  # eager defaults, as users run it
     model = build(name, weights, device)
+    if cmd == "serve":
+        serve(model, device)
+        return
+    spec = json.loads(sys.argv[5])
     rows = []
     for case in spec:
         peak_reset(device)
-        # "channelsLast": the documented PyTorch recipe (module and inputs in torch.channels_last)
-        cl = case.get("channelsLast", False)
-        model.to(memory_format=torch.channels_last if cl else torch.contiguous_format)
-        if case["kind"] == "train":
-            sec = time_train(model, case["stage"], case["batch"], case["precision"], device, case["steps"], case["warmup"], case.get("compiled", False), cl)
-        else:
-            sec = time_infer(model, case["batch"], case["precision"], device, case["steps"], case["warmup"], case.get("compiled", False), cl)
+        sec = time_steps(case_step(model, case, device), device, case["steps"], case["warmup"])
         rows.append({**case, "seconds": sec, "peakBytes": peak(device)})
     print(json.dumps({"torch": torch.__version__, "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu", "rows": rows}))
 

@@ -185,6 +185,7 @@ Napi::Function TensorWrap::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = DefineClass(env, "NativeTensor",
                                     {
                                         InstanceAccessor<&TensorWrap::Shape>("shape"),
+                                        InstanceAccessor<&TensorWrap::Strides>("strides"),
                                         InstanceAccessor<&TensorWrap::DType>("dtype"),
                                         InstanceAccessor<&TensorWrap::Device>("device"),
                                         InstanceAccessor<&TensorWrap::Numel>("numel"),
@@ -301,6 +302,10 @@ Napi::Value TensorWrap::Dispose(const Napi::CallbackInfo& info) {
 
 Napi::Value TensorWrap::Shape(const Napi::CallbackInfo& info) {
   return guard(info.Env(), [&]() -> Napi::Value { return to_js_shape(info.Env(), tensor().sizes()); });
+}
+// Element strides, as torch's Tensor.stride(): which memory layout (NCHW or channels-last) a tensor has.
+Napi::Value TensorWrap::Strides(const Napi::CallbackInfo& info) {
+  return guard(info.Env(), [&]() -> Napi::Value { return to_js_shape(info.Env(), tensor().strides()); });
 }
 Napi::Value TensorWrap::DType(const Napi::CallbackInfo& info) {
   return guard(info.Env(),

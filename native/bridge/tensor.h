@@ -34,6 +34,7 @@ class TensorWrap : public Napi::ObjectWrap<TensorWrap>, public Pinnable {
 
   // accessors
   Napi::Value Shape(const Napi::CallbackInfo& info);
+  Napi::Value Strides(const Napi::CallbackInfo& info);
   Napi::Value DType(const Napi::CallbackInfo& info);
   Napi::Value Device(const Napi::CallbackInfo& info);
   Napi::Value Numel(const Napi::CallbackInfo& info);

@@ -5,6 +5,7 @@
 #include "bridge/module.h"
 #include "bridge/napi_errors.h"
 #include "bridge/tensor.h"
+#include "core/memory_return.h"
 
 #include <cmath>
 
@@ -251,6 +252,8 @@ Napi::Value TrainerWrap::Dispose(const Napi::CallbackInfo& info) {
     if (busy()) throw RuntimeError("dispose: a step is running; await it first");
     step_.reset();
     module_.Reset();
+    // Heaps keep what the training steps freed (core/host_allocator.cc): give it back once training ends.
+    request_memory_return();
     return info.Env().Undefined();
   });
 }

@@ -88,6 +88,32 @@ t.test('the default layout of each model', async (t) => {
   t.equal(m.setChannelsLast(false).channelsLast, false, 'setChannelsLast(false) turns it off');
 });
 
+/** torch's strides of a dense 4-D tensor in either layout. */
+const denseStrides = ([n, c, h, w]: number[], channelsLast: boolean) => (channelsLast ? [c! * h! * w!, 1, w! * c!, c!] : [c! * h! * w!, h! * w!, w!, 1]);
+
+t.test('every 4-D weight has the exact strides of the layout, 1x1 and depthwise kernels included', async (t) => {
+  // contiguous(format) accepts NCHW strides for shapes whose size-1 dimensions make both layouts
+  // the same bytes (O,I,1,1 and O,1,kh,kw); oneDNN reads the strides and then ran those
+  // convolutions in a blocked NCHW layout, reordering every activation in and out.
+  for (const c of cases.filter((x) => x.channelsLast)) {
+    using m = createModel(c.config as never);
+    for (const on of [true, false, true]) {
+      m.setChannelsLast(on);
+      const sd = m.stateDict();
+      const bad = Object.entries(sd).filter(([, v]) => v.ndim === 4 && v.dtype === 'float32' && String(v.strides) !== String(denseStrides(v.shape, on)));
+      const kernels1x1 = Object.values(sd).filter((v) => v.ndim === 4 && v.shape[2] === 1 && v.shape[3] === 1).length;
+      t.same(
+        bad.map(([k, v]) => `${k} ${v.shape} ${v.strides}`),
+        [],
+        `${String(c.config.model)} ${on ? 'channels-last' : 'NCHW'}: all 4-D tensors (${kernels1x1} 1x1 kernels among them)`,
+      );
+      disposeAll(sd);
+    }
+  }
+  using x = rand([2, 3, 4, 5]);
+  t.same(x.strides, [60, 20, 5, 1], 'strides of a plain tensor');
+});
+
 for (const c of cases) {
   t.test(`${String(c.config.model)}: the same forward and training steps in either layout`, async (t) => {
     const [a, b] = pair(c);
