@@ -7,8 +7,9 @@
 // Usage: node benchmarks/adaptive-team.mjs [--batch 4] [--pairs 30] [--threads N (default: the cores)]
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createModel, rand, Trainer } from '../dist/index.js';
+import { createModel } from '../dist/index.js';
 import { native } from '../dist/native.js';
+import { specfuseStep } from './specfuse-step.mjs';
 import { median, printTable } from './util.mjs';
 
 const { values: a } = parseArgs({
@@ -18,42 +19,23 @@ const b = Number(a.batch),
   pairs = Number(a.pairs),
   threads = Number(a.threads ?? availableParallelism());
 const model = createModel({ model: 'panadapter', preset: 'tiny' });
-const C = model.config.bands;
-const lms = rand([b, C, 64, 64]),
-  pan = rand([b, 1, 64, 64]),
-  ms = rand([b, C, 16, 16]),
-  gt = rand([b, C, 64, 64]);
 const rows = [];
 for (const kind of ['train stage 1', 'train stage 2', 'inference']) {
-  let tr = null;
-  if (kind === 'inference') model.eval();
-  else {
-    const stage = kind.endsWith('1') ? 1 : 2;
-    model.setStage(stage);
-    tr = new Trainer(model, { lr: 1e-5, stage });
-  }
-  const step = async () => {
-    const t0 = performance.now();
-    if (tr) await tr.step({ lms, pan, ms }, gt);
-    else {
-      const out = await model.forward({ lms, pan, ms }, { stage: 2 });
-      await out.data();
-      out.dispose();
-    }
-    return performance.now() - t0;
-  };
+  const c = kind === 'inference' ? { kind: 'infer', batch: b } : { kind: 'train', stage: kind.endsWith('1') ? 1 : 2, batch: b };
+  const { step, dispose } = specfuseStep(model, { ...c, precision: 'fp32' });
   for (let i = 0; i < 3; i++) await step(); // warm-up
   const adaptive = [],
     fixed = [];
   for (let i = 0; i < pairs; i++) {
     for (const mode of i % 2 ? ['adaptive', 'fixed'] : ['fixed', 'adaptive']) {
+      // the adaptive flag has no public setter (the default sets it; setNumThreads fixes the team)
       native.setNumThreads(threads, mode === 'adaptive');
-      (mode === 'adaptive' ? adaptive : fixed).push(await step());
+      (mode === 'adaptive' ? adaptive : fixed).push((await step()) * 1000); // ms
     }
   }
-  tr?.dispose();
+  dispose();
   rows.push([kind, median(adaptive).toFixed(1), median(fixed).toFixed(1), median(fixed.map((f, i) => f / adaptive[i])).toFixed(3)]);
 }
 printTable(['case', 'adaptive team ms', 'fixed team ms', 'fixed / adaptive (paired median)'], rows);
 console.log(`tiny PanAdapter, batch ${b}, fp32, cpu, ${threads} threads at most, ${pairs} pairs after 3 warm-up steps`);
-for (const t of [lms, pan, ms, gt, model]) t.dispose();
+model.dispose();

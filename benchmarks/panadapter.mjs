@@ -24,7 +24,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { createModel, devices, deviceMemory, loadWeights, rand, Trainer, getNumThreads, setNumThreads, setCudnnBenchmark } from '../dist/index.js';
+import { createModel, devices, deviceMemory, loadWeights, getNumThreads, setNumThreads, setCudnnBenchmark } from '../dist/index.js';
+import { specfuseStep } from './specfuse-step.mjs';
 import { median, printTable } from './util.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -83,42 +84,11 @@ if (a['channels-last']) model.setChannelsLast(true);
 if (a['no-channels-last']) model.setChannelsLast(false);
 const channelsLast = model.channelsLast;
 if (onGpu && !a['no-cudnn-benchmark']) setCudnnBenchmark(true);
-/** One case on specfuse's side as a step closure (seconds per call) and its clean-up. */
-function ourCase(c) {
-  const cfgBands = model.config.bands;
-  const lms = rand([c.batch, cfgBands, 64, 64], 'float32', device),
-    pan = rand([c.batch, 1, 64, 64], 'float32', device);
-  const ms = rand([c.batch, cfgBands, 16, 16], 'float32', device),
-    gt = rand([c.batch, cfgBands, 64, 64], 'float32', device);
-  const autocast = c.precision === 'bf16' ? 'bf16' : undefined;
-  let tr = null;
-  if (c.kind === 'train') {
-    model.setStage(c.stage);
-    tr = new Trainer(model, { lr: 1e-5, autocast: autocast ?? 'none', stage: c.stage });
-  } else model.eval();
-  const step = async () => {
-    const t0 = performance.now();
-    if (tr)
-      await tr.step({ lms, pan, ms }, gt); // resolves with the loss value: synchronised like loss.item()
-    else {
-      const out = await model.forward({ lms, pan, ms }, { stage: 2, autocast });
-      await out.data();
-      out.dispose();
-    }
-    return (performance.now() - t0) / 1000;
-  };
-  const dispose = () => {
-    tr?.dispose();
-    for (const t of [lms, pan, ms, gt]) t.dispose();
-  };
-  return { step, dispose };
-}
-
 /** One pass of every case on specfuse's side: per case the median step time and the peak memory. */
 async function runOurs() {
   const out = [];
   for (const c of spec) {
-    const { step, dispose } = ourCase(c);
+    const { step, dispose } = specfuseStep(model, c, device);
     const times = [];
     if (onGpu) deviceMemory(device, true);
     for (let i = 0; i < c.warmup + c.steps; i++) {
@@ -171,7 +141,7 @@ async function runLockstep(servers) {
     theirs = [],
     theirsCl = [];
   for (const c of spec) {
-    const mine = ourCase(c);
+    const mine = specfuseStep(model, c, device);
     await theirsSrv.ask({ case: c });
     if (theirsClSrv) await theirsClSrv.ask({ case: { ...c, channelsLast: true } });
     const sides = [

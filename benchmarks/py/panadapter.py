@@ -110,21 +110,24 @@ def serve(model, device):
     {"case": {...}} prepares a case (answers {"ready": true}); {"step": true} runs one step of it
     (answers {"seconds": s}). The caller alternates these with its own steps, so each pair of steps
     is timed seconds apart on the same machine state."""
-    hello = {"torch": torch.__version__, "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu", "threads": torch.get_num_threads()}
+    hello = {**describe(device), "threads": torch.get_num_threads()}
     sys.stdout.write(json.dumps(hello) + "\n")
     sys.stdout.flush()
     step = None
     for line in sys.stdin:
         req = json.loads(line)
         if "case" in req:
-            step = None
-            peak_reset(device)
+            step = None  # the previous case's tensors go before the next case's are made
             step = case_step(model, req["case"], device)
             answer = {"ready": True}
         else:
-            answer = {"seconds": step(), "peakBytes": peak(device)}
+            answer = {"seconds": step()}  # no peak memory: lockstep reports specfuse's only
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
+
+
+def describe(device):
+    return {"torch": torch.__version__, "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu"}
 
 
 def peak_reset(device):
@@ -174,7 +177,7 @@ def main():
         peak_reset(device)
         sec = time_steps(case_step(model, case, device), device, case["steps"], case["warmup"])
         rows.append({**case, "seconds": sec, "peakBytes": peak(device)})
-    print(json.dumps({"torch": torch.__version__, "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu", "rows": rows}))
+    print(json.dumps({**describe(device), "rows": rows}))
 
 
 if __name__ == "__main__":

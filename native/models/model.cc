@@ -13,8 +13,9 @@ void FusionModel::set_channels_last(bool on) {
   // the format once size-1 dimensions are ignored, so a 1x1 kernel (O,I,1,1) or a depthwise one
   // (O,1,kh,kw) kept its NCHW strides, oneDNN read it as NCHW and ran those convolutions in a blocked
   // NCHW layout, reordering every activation in and out (measured: tiny PanAdapter stage-1 training
-  // at batch 4 paid 18 reorders of 4x48x64x64-sized activations per step and took 1.2x PyTorch's
-  // time for the step). 4-D buffers (INF's fixed high-pass kernel) are convolution weights too.
+  // at batch 4 paid 18 reorders of 4x48x64x64-sized activations per step; with the heap trimming of
+  // core/host_allocator.cc the step took 1.2x PyTorch's). 4-D buffers (INF's fixed high-pass kernel)
+  // are convolution weights too.
   auto relayout = [&](torch::Tensor& t) {
     if (t.dim() == 4 && t.is_floating_point() && t.suggest_memory_format() != format)
       t.set_data(at::empty_like(t.data(), format).copy_(t.data()));
